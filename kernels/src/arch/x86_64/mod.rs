@@ -1,0 +1,5 @@
+//! x86-64 vector types: SSE2 (every x86-64 CPU), AVX2 and AVX-512F (detected at run time).
+
+pub(crate) mod avx2;
+pub(crate) mod avx512;
+pub(crate) mod sse2;

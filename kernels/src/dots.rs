@@ -1,0 +1,472 @@
+//! Dot-set kernels over roaring bitmaps: causal contexts (a version-vector prefix plus a dot
+//! cloud per replica), the dots of a store, batch membership, and the dot-store join.
+//!
+//! A dot is `(replica, counter)` with `counter >= 1`; replicas are dense `u32` indices
+//! (the caller interns names). Counters are `u64`, so clouds are [`RoaringTreemap`]s and
+//! counters above `u32::MAX` are exact.
+
+use std::fmt;
+
+use rayon::prelude::*;
+use roaring::RoaringTreemap;
+
+use crate::error::{KernelError, Result};
+
+/// The dots of one replica in a causal context: every counter in `1..=prefix`, plus a
+/// *cloud* of counters above the prefix that arrived out of order.
+///
+/// The representation is kept canonical by every mutator: the cloud holds only counters
+/// greater than `prefix + 1` (a contiguous run starting right after the prefix is folded into
+/// it, see [`ReplicaDots::compact`]). Equal dot sets therefore have equal representations.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::dots::ReplicaDots;
+/// let mut d = ReplicaDots::from_prefix(3);
+/// d.insert(5);
+/// assert!(d.contains(2) && !d.contains(4) && d.contains(5));
+/// d.insert(4); // fills the gap: 4 and 5 fold into the prefix
+/// assert_eq!((d.prefix(), d.cloud().len()), (5, 0));
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct ReplicaDots {
+    prefix: u64,
+    cloud: RoaringTreemap,
+}
+
+impl fmt::Debug for ReplicaDots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "1..={}", self.prefix)?;
+        if !self.cloud.is_empty() {
+            write!(f, " + {} cloud dots", self.cloud.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl ReplicaDots {
+    /// No dots.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The dots `1..=prefix`.
+    pub fn from_prefix(prefix: u64) -> Self {
+        Self {
+            prefix,
+            cloud: RoaringTreemap::new(),
+        }
+    }
+
+    /// The dots `1..=prefix` plus the counters in `cloud` (counter 0 is not a dot and is
+    /// ignored; counters under the prefix are redundant and dropped). Canonicalized.
+    pub fn from_parts(prefix: u64, mut cloud: RoaringTreemap) -> Self {
+        cloud.remove_range(..=prefix);
+        let mut d = Self { prefix, cloud };
+        d.compact();
+        d
+    }
+
+    /// The contiguous prefix: every counter in `1..=prefix()` is present.
+    pub fn prefix(&self) -> u64 {
+        self.prefix
+    }
+
+    /// The counters beyond the prefix (never containing `prefix() + 1`).
+    pub fn cloud(&self) -> &RoaringTreemap {
+        &self.cloud
+    }
+
+    /// Number of dots.
+    pub fn len(&self) -> u64 {
+        self.prefix + self.cloud.len()
+    }
+
+    /// Whether there are no dots.
+    pub fn is_empty(&self) -> bool {
+        self.prefix == 0 && self.cloud.is_empty()
+    }
+
+    /// Whether the set is a plain prefix (no cloud): a version-vector entry.
+    pub fn is_compact(&self) -> bool {
+        self.cloud.is_empty()
+    }
+
+    /// The highest counter present, 0 when empty.
+    pub fn max(&self) -> u64 {
+        self.cloud.max().unwrap_or(self.prefix)
+    }
+
+    /// Whether `counter` is present (counter 0 never is).
+    #[inline]
+    pub fn contains(&self, counter: u64) -> bool {
+        counter != 0 && (counter <= self.prefix || self.cloud.contains(counter))
+    }
+
+    /// Adds one dot; returns whether it was new. Counter 0 is not a dot: returns false.
+    pub fn insert(&mut self, counter: u64) -> bool {
+        if counter == 0 || counter <= self.prefix {
+            return false;
+        }
+        if counter == self.prefix + 1 {
+            self.prefix = counter;
+            self.compact();
+            true
+        } else {
+            self.cloud.insert(counter)
+        }
+    }
+
+    /// Adds the dots `start..=end`; returns how many were new. A local batch write of a
+    /// million records is one call.
+    ///
+    /// # Errors
+    /// [`KernelError::InvalidRange`] when `start == 0` or `start > end`; nothing changes.
+    pub fn insert_range(&mut self, start: u64, end: u64) -> Result<u64> {
+        if start == 0 || start > end {
+            return Err(KernelError::InvalidRange { start, end });
+        }
+        if end <= self.prefix {
+            return Ok(0);
+        }
+        let before = self.len();
+        if start <= self.prefix + 1 {
+            self.cloud.remove_range(..=end);
+            self.prefix = end;
+        } else {
+            self.cloud.insert_range(start..=end);
+        }
+        self.compact();
+        Ok(self.len() - before)
+    }
+
+    /// Adds every dot of `other` (set union).
+    pub fn union_with(&mut self, other: &Self) {
+        if other.prefix > self.prefix {
+            self.prefix = other.prefix;
+            self.cloud.remove_range(..=self.prefix);
+        }
+        if !other.cloud.is_empty() {
+            self.cloud |= &other.cloud;
+            self.cloud.remove_range(..=self.prefix);
+        }
+        self.compact();
+    }
+
+    /// Folds the run of cloud counters contiguous with the prefix into the prefix; returns
+    /// how many counters moved. Every mutator ends with it, so a context that has received
+    /// all dots up to `n` is the plain prefix `1..=n`.
+    pub fn compact(&mut self) -> u64 {
+        let p = self.prefix;
+        if p == u64::MAX || self.cloud.min() != Some(p + 1) {
+            return 0;
+        }
+        // Largest x with p+1..=x all present: rank(x) == x - p holds exactly up to the end of
+        // the run (every cloud counter is > p). Binary search over [p+1, max].
+        let (mut lo, mut hi) = (p + 1, self.cloud.max().unwrap_or(p + 1));
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.cloud.rank(mid) == mid - p {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        self.cloud.remove_range(..=lo);
+        self.prefix = lo;
+        lo - p
+    }
+
+    /// The counters of `s` that are not in this set: `s - C`.
+    pub fn subtract_from(&self, s: &RoaringTreemap) -> RoaringTreemap {
+        let mut out = s - &self.cloud;
+        out.remove_range(..=self.prefix);
+        out
+    }
+
+    /// The next counter after the highest present one.
+    ///
+    /// # Errors
+    /// [`KernelError::CounterOverflow`] (with `replica`) when the highest is `u64::MAX`.
+    pub fn next_counter(&self, replica: u32) -> Result<u64> {
+        self.max()
+            .checked_add(1)
+            .ok_or(KernelError::CounterOverflow { replica })
+    }
+}
+
+/// A causal context: the set of dots a state has seen, as one [`ReplicaDots`] per dense
+/// replica index. Replicas past the end have seen nothing.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::dots::DotContext;
+/// let mut c = DotContext::new();
+/// c.insert_range(0, 1, 1_000_000).unwrap(); // a local batch write of 1M records
+/// c.insert(2, 7);
+/// let mut out = [false; 3];
+/// c.contains_batch(&[0, 2, 2], &[999_999, 7, 6], &mut out).unwrap();
+/// assert_eq!(out, [true, true, false]);
+/// assert_eq!(c.version_vector(), vec![1_000_000, 0, 0]);
+/// ```
+#[derive(Clone, Default)]
+pub struct DotContext {
+    replicas: Vec<ReplicaDots>,
+}
+
+impl PartialEq for DotContext {
+    /// Equal dot sets; trailing empty replicas do not matter.
+    fn eq(&self, other: &Self) -> bool {
+        let n = self.replicas.len().max(other.replicas.len());
+        let empty = ReplicaDots::new();
+        (0..n).all(|i| {
+            self.replicas.get(i).unwrap_or(&empty) == other.replicas.get(i).unwrap_or(&empty)
+        })
+    }
+}
+
+impl fmt::Debug for DotContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.replicas.iter().enumerate()).finish()
+    }
+}
+
+impl DotContext {
+    /// The empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A context from one [`ReplicaDots`] per replica index.
+    pub fn from_replicas(replicas: Vec<ReplicaDots>) -> Self {
+        Self { replicas }
+    }
+
+    /// The per-replica dot sets, indexed by replica.
+    pub fn replicas(&self) -> &[ReplicaDots] {
+        &self.replicas
+    }
+
+    /// The dots of `replica`, if it has any slot.
+    pub fn get(&self, replica: u32) -> Option<&ReplicaDots> {
+        self.replicas.get(replica as usize)
+    }
+
+    /// The dots of `replica`, creating empty slots up to it.
+    pub fn replica_mut(&mut self, replica: u32) -> &mut ReplicaDots {
+        let i = replica as usize;
+        if i >= self.replicas.len() {
+            self.replicas.resize_with(i + 1, ReplicaDots::new);
+        }
+        &mut self.replicas[i]
+    }
+
+    /// Whether the dot `(replica, counter)` is in the context.
+    #[inline]
+    pub fn contains(&self, replica: u32, counter: u64) -> bool {
+        self.get(replica).is_some_and(|d| d.contains(counter))
+    }
+
+    /// Adds one dot; returns whether it was new.
+    pub fn insert(&mut self, replica: u32, counter: u64) -> bool {
+        counter != 0 && self.replica_mut(replica).insert(counter)
+    }
+
+    /// Adds the dots `(replica, start..=end)`; returns how many were new.
+    ///
+    /// # Errors
+    /// As [`ReplicaDots::insert_range`]; nothing changes on error.
+    pub fn insert_range(&mut self, replica: u32, start: u64, end: u64) -> Result<u64> {
+        if start == 0 || start > end {
+            return Err(KernelError::InvalidRange { start, end });
+        }
+        self.replica_mut(replica).insert_range(start, end)
+    }
+
+    /// Set union with `other` (same replica indexing).
+    pub fn union_with(&mut self, other: &Self) {
+        if other.replicas.len() > self.replicas.len() {
+            self.replicas.resize_with(other.replicas.len(), ReplicaDots::new);
+        }
+        for (mine, theirs) in self.replicas.iter_mut().zip(&other.replicas) {
+            mine.union_with(theirs);
+        }
+    }
+
+    /// Folds every replica's contiguous cloud into its prefix; returns the counters moved.
+    /// Mutators already keep contexts compact; this is idempotent.
+    pub fn compact(&mut self) -> u64 {
+        self.replicas.iter_mut().map(ReplicaDots::compact).sum()
+    }
+
+    /// Whether every replica is a plain prefix: the context is a version vector.
+    pub fn is_compact(&self) -> bool {
+        self.replicas.iter().all(ReplicaDots::is_compact)
+    }
+
+    /// The prefixes, one per replica slot: the version vector part.
+    pub fn version_vector(&self) -> Vec<u64> {
+        self.replicas.iter().map(ReplicaDots::prefix).collect()
+    }
+
+    /// Number of dots outside the prefixes.
+    pub fn cloud_len(&self) -> u64 {
+        self.replicas.iter().map(|d| d.cloud.len()).sum()
+    }
+
+    /// Batch membership: `out[i]` is whether `(replica[i], counter[i])` is in the context.
+    ///
+    /// # Errors
+    /// [`KernelError::LengthMismatch`] when the three slices differ in length.
+    pub fn contains_batch(&self, replica: &[u32], counter: &[u64], out: &mut [bool]) -> Result<()> {
+        same_len("counter", replica.len(), counter.len())?;
+        same_len("out", replica.len(), out.len())?;
+        const CHUNK: usize = 1 << 14;
+        let run = |(o, (r, c)): (&mut [bool], (&[u32], &[u64]))| {
+            for ((o, &r), &c) in o.iter_mut().zip(r).zip(c) {
+                *o = self.contains(r, c);
+            }
+        };
+        if replica.len() < 4 * CHUNK {
+            run((out, (replica, counter)));
+        } else {
+            out.par_chunks_mut(CHUNK)
+                .zip(replica.par_chunks(CHUNK).zip(counter.par_chunks(CHUNK)))
+                .for_each(run);
+        }
+        Ok(())
+    }
+}
+
+fn same_len(what: &'static str, expected: usize, actual: usize) -> Result<()> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(KernelError::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
+/// The dots of a dot store (the dots its entries carry), one bitmap per replica index.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::dots::{DotContext, DotSet};
+/// // replica 0 wrote dots 1..=3 and both sides saw them; the right side then removed 2
+/// let left = DotSet::from_columns(&[0, 0, 0], &[1, 2, 3]).unwrap();
+/// let right = DotSet::from_columns(&[0, 0], &[1, 3]).unwrap();
+/// let mut ctx = DotContext::new();
+/// ctx.insert_range(0, 1, 3).unwrap();
+/// let joined = DotSet::join(&left, &ctx, &right, &ctx);
+/// assert_eq!(joined.replica(0).unwrap().iter().collect::<Vec<_>>(), vec![1, 3]);
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct DotSet {
+    replicas: Vec<RoaringTreemap>,
+}
+
+impl fmt::Debug for DotSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.replicas.iter().enumerate().map(|(i, s)| (i, s.len())))
+            .finish()
+    }
+}
+
+impl DotSet {
+    /// The empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One bitmap per replica index.
+    pub fn from_replicas(replicas: Vec<RoaringTreemap>) -> Self {
+        Self { replicas }
+    }
+
+    /// The dots `(replica[i], counter[i])`.
+    ///
+    /// # Errors
+    /// [`KernelError::LengthMismatch`] when the columns differ in length.
+    pub fn from_columns(replica: &[u32], counter: &[u64]) -> Result<Self> {
+        same_len("counter", replica.len(), counter.len())?;
+        let mut s = Self::new();
+        for (&r, &c) in replica.iter().zip(counter) {
+            s.insert(r, c);
+        }
+        Ok(s)
+    }
+
+    /// The bitmap of `replica`, if it has a slot.
+    pub fn replica(&self, replica: u32) -> Option<&RoaringTreemap> {
+        self.replicas.get(replica as usize)
+    }
+
+    /// Per-replica bitmaps.
+    pub fn replicas(&self) -> &[RoaringTreemap] {
+        &self.replicas
+    }
+
+    /// Adds a dot; returns whether it was new.
+    pub fn insert(&mut self, replica: u32, counter: u64) -> bool {
+        let i = replica as usize;
+        if i >= self.replicas.len() {
+            self.replicas.resize_with(i + 1, RoaringTreemap::new);
+        }
+        self.replicas[i].insert(counter)
+    }
+
+    /// Whether the dot is present.
+    pub fn contains(&self, replica: u32, counter: u64) -> bool {
+        self.replica(replica).is_some_and(|s| s.contains(counter))
+    }
+
+    /// Number of dots.
+    pub fn len(&self) -> u64 {
+        self.replicas.iter().map(RoaringTreemap::len).sum()
+    }
+
+    /// Whether there are no dots.
+    pub fn is_empty(&self) -> bool {
+        self.replicas.iter().all(RoaringTreemap::is_empty)
+    }
+
+    /// The dots that survive the join of the stores `(s, c)` and `(s2, c2)`:
+    /// per replica `(S & S') | (S - C') | (S' - C)`, where each context includes its prefix.
+    /// A dot survives when both stores hold it, or when one holds it and the other's context
+    /// has not seen it (it is new there, not removed there). Replicas run in parallel.
+    pub fn join(s: &Self, c: &DotContext, s2: &Self, c2: &DotContext) -> Self {
+        let n = s.replicas.len().max(s2.replicas.len());
+        let empty_set = RoaringTreemap::new();
+        let empty_dots = ReplicaDots::new();
+        let one = |i: usize| {
+            let a = s.replicas.get(i).unwrap_or(&empty_set);
+            let b = s2.replicas.get(i).unwrap_or(&empty_set);
+            let ca = c.replicas.get(i).unwrap_or(&empty_dots);
+            let cb = c2.replicas.get(i).unwrap_or(&empty_dots);
+            survivors(a, ca, b, cb)
+        };
+        let replicas = if n > 1 && s.len() + s2.len() > 1 << 16 {
+            (0..n).into_par_iter().map(one).collect()
+        } else {
+            (0..n).map(one).collect()
+        };
+        Self { replicas }
+    }
+}
+
+/// `(S & S') | (S - C') | (S' - C)` for one replica.
+pub fn survivors(
+    s: &RoaringTreemap,
+    c: &ReplicaDots,
+    s2: &RoaringTreemap,
+    c2: &ReplicaDots,
+) -> RoaringTreemap {
+    let mut out = s & s2;
+    out |= c2.subtract_from(s);
+    out |= c.subtract_from(s2);
+    out
+}

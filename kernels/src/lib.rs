@@ -1,0 +1,43 @@
+//! Batch kernels of pluriverse: the part that runs at the memory's speed.
+//!
+//! These kernels know nothing of keys, values or Arrow; they work on slices of counters and
+//! on roaring bitmaps of dots. The `pluriverse` crate builds the CRDT model on them.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`vv`] | version-vector matrices (`N x R`, row-major): [`vv::merge`], [`vv::compare`], [`vv::merge_compare`], [`vv::dominated`], [`vv::column_min`], and [`vv::KernelSet`] to pin one implementation |
+//! | [`dots`] | causal contexts (prefix + roaring dot cloud), dot sets, batch membership, the dot-store join |
+//! | [`digest`] | order-independent 128-bit digests of row batches, per hash-prefix bucket too |
+//! | [`Isa`] | the instruction-set families and run-time detection |
+//!
+//! # Instruction sets
+//! Each version-vector kernel is written once over a small vector trait and instantiated
+//! for: a portable scalar fallback (every target), SSE2, AVX2 and AVX-512F (x86-64). The
+//! widest family the CPU supports is detected once and cached ([`Isa::best`]); a library
+//! built for baseline x86-64 still runs AVX2/AVX-512 code. `PLURIVERSE_ISA=portable|sse2|avx2`
+//! caps the choice at run time. Batches of more than [`vv::PAR_MIN_COUNTERS`] counters are
+//! split over the rayon pool; results never depend on the family or the split.
+//!
+//! # Example
+//! ```
+//! use pluriverse_kernels::vv;
+//! // three records, version vectors over two replicas
+//! let mut ours = vec![3u64, 1, 0, 2, 5, 5];
+//! let theirs = vec![2u64, 4, 0, 2, 5, 5];
+//! let mut order = vec![0u8; 3];
+//! vv::merge_compare(&mut ours, &theirs, 2, &mut order).unwrap();
+//! assert_eq!(order, [vv::CONCURRENT, vv::EQUAL, vv::EQUAL]);
+//! assert_eq!(ours, [3, 4, 0, 2, 5, 5]);
+//! ```
+
+mod arch;
+mod counter;
+pub mod digest;
+pub mod dots;
+mod error;
+mod isa;
+pub mod vv;
+
+pub use counter::Counter;
+pub use error::{KernelError, Result};
+pub use isa::Isa;

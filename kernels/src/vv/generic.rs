@@ -1,0 +1,295 @@
+//! The version-vector algorithms, written once over the `Vector` trait; each ISA module
+//! instantiates them inside a `#[target_feature]` function so the intrinsics inline.
+//!
+//! Row-wise kernels (compare, fused merge+compare, dominated) treat a block of rows as one
+//! flat run of counters: vectors fill 64-bit lane-mask words regardless of where rows start,
+//! then each row's verdict is an "any bit set" over its bit range. This keeps every vector
+//! full for any width, including widths smaller than a vector or not dividing it.
+
+use crate::arch::Vector;
+
+/// Rows per block are chosen so a block spans about this many counters (L1-resident).
+const BLOCK_ELEMS: usize = 2048;
+/// Lane-mask words that fit a block on the stack.
+const STACK_WORDS: usize = BLOCK_ELEMS / 64;
+
+/// `max` or `min` of two vectors (a function, not a closure, so it inlines under the
+/// caller's target features).
+///
+/// # Safety
+/// The CPU supports `V`'s ISA.
+#[inline(always)]
+unsafe fn apply<V: Vector, const MAX: bool>(x: V, y: V) -> V {
+    // SAFETY: the caller guarantees the ISA.
+    unsafe {
+        if MAX {
+            x.max(y)
+        } else {
+            x.min(y)
+        }
+    }
+}
+
+/// `a[i] = max(a[i], b[i])` when `MAX`, else `min`, for all `i`.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA. `a.len() == b.len()` (checked in debug builds).
+#[inline(always)]
+pub(crate) unsafe fn zip_apply<V: Vector, const MAX: bool>(a: &mut [V::Elem], b: &[V::Elem]) {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_mut_ptr(), b.as_ptr());
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY: every access below stays under `n`, which both slices cover.
+    unsafe {
+        while i + 4 * l <= n {
+            let x0 = V::load(pa.add(i));
+            let x1 = V::load(pa.add(i + l));
+            let x2 = V::load(pa.add(i + 2 * l));
+            let x3 = V::load(pa.add(i + 3 * l));
+            let y0 = V::load(pb.add(i));
+            let y1 = V::load(pb.add(i + l));
+            let y2 = V::load(pb.add(i + 2 * l));
+            let y3 = V::load(pb.add(i + 3 * l));
+            apply::<V, MAX>(x0, y0).store(pa.add(i));
+            apply::<V, MAX>(x1, y1).store(pa.add(i + l));
+            apply::<V, MAX>(x2, y2).store(pa.add(i + 2 * l));
+            apply::<V, MAX>(x3, y3).store(pa.add(i + 3 * l));
+            i += 4 * l;
+        }
+        while i + l <= n {
+            apply::<V, MAX>(V::load(pa.add(i)), V::load(pb.add(i))).store(pa.add(i));
+            i += l;
+        }
+    }
+    for j in i..n {
+        a[j] = if MAX { a[j].max(b[j]) } else { a[j].min(b[j]) };
+    }
+}
+
+/// Whether any bit in `start..start + len` of the bit string `words` is set (`len >= 1`).
+#[inline(always)]
+fn any_bits(words: &[u64], start: usize, len: usize) -> bool {
+    let (w, off) = (start / 64, start % 64);
+    if off + len <= 64 {
+        let mask = if len == 64 { !0 } else { (1u64 << len) - 1 };
+        return (words[w] >> off) & mask != 0;
+    }
+    if words[w] >> off != 0 {
+        return true;
+    }
+    let end = start + len;
+    let last = (end - 1) / 64;
+    if words[w + 1..last].iter().any(|&x| x != 0) {
+        return true;
+    }
+    let rem = end - last * 64;
+    let mask = if rem == 64 { !0 } else { (1u64 << rem) - 1 };
+    words[last] & mask != 0
+}
+
+/// Fills lane-mask words for `e` counters at `a`, `b`: bit `i` of `lt` when `a[i] < b[i]`,
+/// of `gt` when `a[i] > b[i]`; stores `max` into `a` when `STORE`.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `a` and `b` cover `e` counters (`a` writable when `STORE`);
+/// `lt` and `gt` hold at least `e.div_ceil(64)` words.
+#[inline(always)]
+unsafe fn fill_bits<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
+    a: *mut V::Elem,
+    b: *const V::Elem,
+    e: usize,
+    lt: &mut [u64],
+    gt: &mut [u64],
+) {
+    let l = V::LANES;
+    let mut base = 0;
+    let mut word = 0;
+    while base < e {
+        let span = (e - base).min(64);
+        let (mut lw, mut gw) = (0u64, 0u64);
+        let mut k = 0;
+        // SAFETY: `base + k + l <= e`, inside both buffers; the ISA is the caller's promise.
+        unsafe {
+            while k + l <= span {
+                let x = V::load(a.add(base + k));
+                let y = V::load(b.add(base + k));
+                if LT {
+                    lw |= x.lt_mask(y) << k;
+                }
+                if GT {
+                    gw |= y.lt_mask(x) << k;
+                }
+                if STORE {
+                    x.max(y).store(a.add(base + k));
+                }
+                k += l;
+            }
+            while k < span {
+                let x = *a.add(base + k);
+                let y = *b.add(base + k);
+                if LT {
+                    lw |= u64::from(x < y) << k;
+                }
+                if GT {
+                    gw |= u64::from(x > y) << k;
+                }
+                if STORE && y > x {
+                    *a.add(base + k) = y;
+                }
+                k += 1;
+            }
+        }
+        if LT {
+            lt[word] = lw;
+        }
+        if GT {
+            gt[word] = gw;
+        }
+        base += 64;
+        word += 1;
+    }
+}
+
+/// Runs `fill_bits` block by block over `rows` rows of `width` and calls
+/// `emit(row, any_lt, any_gt)` for each row in order.
+///
+/// # Safety
+/// As `fill_bits`, with `e = rows * width`.
+#[inline(always)]
+unsafe fn for_rows<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
+    a: *mut V::Elem,
+    b: *const V::Elem,
+    width: usize,
+    rows: usize,
+    mut emit: impl FnMut(usize, bool, bool),
+) {
+    let block_rows = (BLOCK_ELEMS / width).max(1);
+    let words = (block_rows * width).div_ceil(64);
+    let mut stack = [[0u64; STACK_WORDS]; 2];
+    let mut heap;
+    let [lt, gt]: [&mut [u64]; 2] = if words <= STACK_WORDS {
+        let [x, y] = &mut stack;
+        [x, y]
+    } else {
+        heap = [vec![0u64; words], vec![0u64; words]];
+        let [x, y] = &mut heap;
+        [x, y]
+    };
+    let mut row = 0;
+    while row < rows {
+        let nr = block_rows.min(rows - row);
+        let off = row * width;
+        // SAFETY: `off + nr * width <= rows * width`; the word buffers hold a whole block.
+        unsafe { fill_bits::<V, LT, GT, STORE>(a.add(off), b.add(off), nr * width, lt, gt) };
+        for j in 0..nr {
+            let s = j * width;
+            emit(
+                row + j,
+                LT && any_bits(lt, s, width),
+                GT && any_bits(gt, s, width),
+            );
+        }
+        row += nr;
+    }
+}
+
+/// Order code per row; see [`crate::vv::compare`].
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `a.len() == b.len() == out.len() * width`, `width >= 1`.
+#[inline(always)]
+pub(crate) unsafe fn compare<V: Vector>(
+    a: &[V::Elem],
+    b: &[V::Elem],
+    width: usize,
+    out: &mut [u8],
+) {
+    let rows = out.len();
+    let pa = a.as_ptr().cast_mut();
+    // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
+    unsafe {
+        for_rows::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, lt, gt| {
+            out[r] = u8::from(lt) | (u8::from(gt) << 1);
+        })
+    }
+}
+
+/// Merge into `a` and order code per row, in one pass.
+///
+/// # Safety
+/// As [`compare`].
+#[inline(always)]
+pub(crate) unsafe fn merge_compare<V: Vector>(
+    a: &mut [V::Elem],
+    b: &[V::Elem],
+    width: usize,
+    out: &mut [u8],
+) {
+    let rows = out.len();
+    // SAFETY: shapes are the caller's promise.
+    unsafe {
+        for_rows::<V, true, true, true>(a.as_mut_ptr(), b.as_ptr(), width, rows, |r, lt, gt| {
+            out[r] = u8::from(lt) | (u8::from(gt) << 1);
+        })
+    }
+}
+
+/// `out[r]` is true when row `r` of `b` is <= row `r` of `a` everywhere.
+///
+/// # Safety
+/// As [`compare`].
+#[inline(always)]
+pub(crate) unsafe fn dominated<V: Vector>(
+    a: &[V::Elem],
+    b: &[V::Elem],
+    width: usize,
+    out: &mut [bool],
+) {
+    let rows = out.len();
+    let pa = a.as_ptr().cast_mut();
+    // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
+    unsafe {
+        for_rows::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, lt, _| out[r] = !lt)
+    }
+}
+
+const fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Column-wise minimum over the rows of `m` into `out` (`out` starts from `MAX`).
+///
+/// Rows are folded a "super-row" at a time: `lcm(width, LANES)` rounded up to about 256
+/// counters, so every vector lines up with the same columns in every super-row, and the
+/// accumulator is folded down to `width` columns once at the end.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `m.len()` is a multiple of `width == out.len() >= 1`.
+#[inline(always)]
+pub(crate) unsafe fn column_min<V: Vector>(m: &[V::Elem], width: usize, out: &mut [V::Elem]) {
+    use crate::counter::Counter;
+    out.fill(V::Elem::MAX);
+    let lcm = width / gcd(width, V::LANES) * V::LANES;
+    let super_len = lcm * 256usize.div_ceil(lcm);
+    let supers = m.len() / super_len;
+    if supers > 0 {
+        let mut acc = m[..super_len].to_vec();
+        for chunk in m[super_len..supers * super_len].chunks_exact(super_len) {
+            // SAFETY: equal lengths; the ISA is the caller's promise.
+            unsafe { zip_apply::<V, false>(&mut acc, chunk) };
+        }
+        for (k, &v) in acc.iter().enumerate() {
+            let c = &mut out[k % width];
+            *c = (*c).min(v);
+        }
+    }
+    for row in m[supers * super_len..].chunks_exact(width) {
+        // SAFETY: equal lengths; the ISA is the caller's promise.
+        unsafe { zip_apply::<V, false>(out, row) };
+    }
+}

@@ -1,0 +1,72 @@
+//! Test support: a seeded generator and naive oracles, the simplest code that is obviously
+//! right. The oracles are not the shipped fallback; they exist only here.
+#![allow(dead_code)] // each test binary uses a different part
+
+/// SplitMix64: deterministic, seedable.
+#[derive(Clone, Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+    pub fn bool(&mut self) -> bool {
+        self.next_u64() & 1 == 1
+    }
+    /// A counter from a mix of distributions: small, near u64::MAX, full range, zero.
+    pub fn counter(&mut self) -> u64 {
+        match self.below(6) {
+            0 => 0,
+            1 => u64::MAX - self.below(3),
+            2 => self.next_u64(),
+            3 => 1u64 << self.below(64),
+            _ => self.below(4),
+        }
+    }
+}
+
+pub mod vv {
+    pub fn merge<T: Ord + Copy>(a: &mut [T], b: &[T]) {
+        for i in 0..a.len() {
+            if b[i] > a[i] {
+                a[i] = b[i];
+            }
+        }
+    }
+
+    pub fn compare<T: Ord + Copy>(a: &[T], b: &[T], width: usize) -> Vec<u8> {
+        a.chunks(width)
+            .zip(b.chunks(width))
+            .map(|(x, y)| {
+                let lt = x.iter().zip(y).any(|(p, q)| p < q);
+                let gt = x.iter().zip(y).any(|(p, q)| p > q);
+                match (lt, gt) {
+                    (false, false) => 0,
+                    (true, false) => 1,
+                    (false, true) => 2,
+                    (true, true) => 3,
+                }
+            })
+            .collect()
+    }
+
+    pub fn dominated<T: Ord + Copy>(a: &[T], b: &[T], width: usize) -> Vec<bool> {
+        a.chunks(width)
+            .zip(b.chunks(width))
+            .map(|(x, y)| x.iter().zip(y).all(|(p, q)| q <= p))
+            .collect()
+    }
+
+    pub fn column_min<T: Ord + Copy>(m: &[T], width: usize, max: T) -> Vec<T> {
+        (0..width)
+            .map(|j| m.iter().skip(j).step_by(width).copied().min().unwrap_or(max))
+            .collect()
+    }
+}

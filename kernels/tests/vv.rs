@@ -1,0 +1,337 @@
+//! Every version-vector implementation against the naive oracle, on seeded random inputs and
+//! on the edges (empty, one row, odd widths, unaligned slices, u64::MAX), plus the join laws.
+
+mod common;
+
+use common::{vv as oracle, Rng};
+use pluriverse_kernels::vv::{self, KernelSet, AFTER, BEFORE, CONCURRENT, EQUAL};
+use pluriverse_kernels::{Counter, Isa, KernelError};
+
+fn widths() -> Vec<usize> {
+    let mut w: Vec<usize> = (1..=67).collect();
+    w.push(1024);
+    w
+}
+
+fn row_counts(width: usize) -> Vec<usize> {
+    if width >= 1024 {
+        vec![0, 1, 2, 3, 5]
+    } else if width > 16 {
+        vec![0, 1, 2, 7, 33, 130]
+    } else {
+        (0..=130).collect()
+    }
+}
+
+/// Matrices whose rows are a mix of equal, before, after and concurrent, with edge values.
+fn gen_pair<T: Counter + From<u8>>(
+    g: &mut Rng,
+    n: usize,
+    conv: impl Fn(u64) -> T,
+) -> (Vec<T>, Vec<T>) {
+    let mode = g.below(4);
+    let mut a = Vec::with_capacity(n);
+    let mut b = Vec::with_capacity(n);
+    for _ in 0..n {
+        let x = conv(g.counter());
+        let y = match mode {
+            0 => x,                                   // all equal
+            1 => if g.below(8) == 0 { conv(g.counter()) } else { x }, // mostly equal
+            _ => conv(g.counter()),
+        };
+        a.push(x);
+        b.push(y);
+    }
+    (a, b)
+}
+
+/// Runs `check` on every available family with slices starting at every offset 0..4.
+fn each_impl<T: Counter>(mut check: impl FnMut(&'static KernelSet<T>, usize)) {
+    for isa in Isa::available() {
+        let k = KernelSet::<T>::for_isa(isa).expect("available family has kernels");
+        assert_eq!(k.isa(), isa);
+        for offset in 0..4 {
+            check(k, offset);
+        }
+    }
+}
+
+fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
+    let mut g = Rng(0x5EED ^ std::mem::size_of::<T>() as u64);
+    for width in widths() {
+        for rows in row_counts(width) {
+            let n = rows * width;
+            let (a0, b0) = gen_pair(&mut g, n, conv);
+            let want_cmp = oracle::compare(&a0, &b0, width);
+            let want_dom = oracle::dominated(&a0, &b0, width);
+            let want_min = oracle::column_min(&a0, width, max);
+            let mut want_merge = a0.clone();
+            oracle::merge(&mut want_merge, &b0);
+
+            each_impl::<T>(|k, off| {
+                // copy into buffers at an odd offset so nothing is vector-aligned
+                let mut abuf = vec![T::ZERO; n + off];
+                let mut bbuf = vec![T::ZERO; n + off];
+                abuf[off..].copy_from_slice(&a0);
+                bbuf[off..].copy_from_slice(&b0);
+                let ctx = format!("{:?} width {width} rows {rows} offset {off}", k.isa());
+
+                let mut out = vec![9u8; rows];
+                k.compare(&abuf[off..], &bbuf[off..], width, &mut out).unwrap();
+                assert_eq!(out, want_cmp, "compare {ctx}");
+
+                let mut dom = vec![false; rows];
+                k.dominated(&abuf[off..], &bbuf[off..], width, &mut dom).unwrap();
+                assert_eq!(dom, want_dom, "dominated {ctx}");
+
+                let mut mn = vec![T::ZERO; width];
+                k.column_min(&abuf[off..], width, &mut mn).unwrap();
+                assert_eq!(mn, want_min, "column_min {ctx}");
+
+                let mut m = abuf.clone();
+                k.merge(&mut m[off..], &bbuf[off..], width).unwrap();
+                assert_eq!(&m[off..], &want_merge[..], "merge {ctx}");
+                assert!(m[..off].iter().all(|&x| x == T::ZERO), "merge wrote before the slice");
+
+                let mut m = abuf.clone();
+                let mut out = vec![9u8; rows];
+                k.merge_compare(&mut m[off..], &bbuf[off..], width, &mut out).unwrap();
+                assert_eq!(&m[off..], &want_merge[..], "merge_compare merge {ctx}");
+                assert_eq!(out, want_cmp, "merge_compare codes {ctx}");
+            });
+        }
+    }
+}
+
+#[test]
+fn differential_u64() {
+    differential::<u64>(|x| x, u64::MAX);
+}
+
+#[test]
+fn differential_u32() {
+    differential::<u32>(|x| (x ^ (x >> 32)) as u32, u32::MAX);
+}
+
+#[test]
+fn every_family_this_cpu_has_is_tested() {
+    let isas = Isa::available();
+    assert!(isas.contains(&Isa::Portable));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(isas.contains(&Isa::Sse2));
+        assert_eq!(isas.contains(&Isa::Avx2), std::is_x86_feature_detected!("avx2"));
+        assert_eq!(isas.contains(&Isa::Avx512), std::is_x86_feature_detected!("avx512f"));
+    }
+    assert!(isas.contains(&Isa::best()));
+    eprintln!("families tested here: {isas:?}; dispatch uses {}", Isa::best());
+}
+
+#[test]
+fn edge_values() {
+    let width = 9;
+    for rows in [1usize, 2, 17] {
+        let n = rows * width;
+        let cases: Vec<(Vec<u64>, Vec<u64>)> = vec![
+            (vec![0; n], vec![0; n]),
+            (vec![u64::MAX; n], vec![u64::MAX; n]),
+            (vec![0; n], vec![u64::MAX; n]),
+            (vec![u64::MAX; n], vec![0; n]),
+            // differ only in the last counter of each row, by the top bit (sign-flip trap)
+            (
+                (0..n).map(|i| if i % width == width - 1 { 1 << 63 } else { 5 }).collect(),
+                (0..n).map(|i| if i % width == width - 1 { (1 << 63) - 1 } else { 5 }).collect(),
+            ),
+            // differ only in the high half of the counter (64-bit compare built from 32-bit)
+            (
+                (0..n).map(|i| (i as u64) << 32 | 0xFFFF_FFFF).collect(),
+                (0..n).map(|i| ((i as u64) + (i % 2) as u64) << 32).collect(),
+            ),
+        ];
+        for (a, b) in cases {
+            let want = oracle::compare(&a, &b, width);
+            let mut want_m = a.clone();
+            oracle::merge(&mut want_m, &b);
+            each_impl::<u64>(|k, _| {
+                let mut out = vec![0u8; rows];
+                k.compare(&a, &b, width, &mut out).unwrap();
+                assert_eq!(out, want, "{:?}", k.isa());
+                let mut m = a.clone();
+                k.merge(&mut m, &b, width).unwrap();
+                assert_eq!(m, want_m, "{:?}", k.isa());
+            });
+        }
+    }
+}
+
+#[test]
+fn codes_are_the_documented_values() {
+    assert_eq!((EQUAL, BEFORE, AFTER, CONCURRENT), (0, 1, 2, 3));
+}
+
+#[test]
+fn invalid_shapes_are_errors_and_touch_nothing() {
+    let mut a = vec![1u64, 2, 3, 4];
+    let b = vec![5u64, 6, 7, 8];
+    let mut out = vec![7u8; 2];
+    assert_eq!(vv::merge(&mut a, &b, 0), Err(KernelError::ZeroWidth));
+    assert!(matches!(vv::merge(&mut a, &b, 3), Err(KernelError::RaggedMatrix { .. })));
+    assert!(matches!(vv::merge(&mut a, &b[..3], 1), Err(KernelError::LengthMismatch { .. })));
+    assert!(matches!(
+        vv::compare(&a, &b, 2, &mut out[..1]),
+        Err(KernelError::LengthMismatch { what: "out", .. })
+    ));
+    assert!(matches!(
+        vv::merge_compare(&mut a, &b, 4, &mut out),
+        Err(KernelError::LengthMismatch { what: "out", .. })
+    ));
+    let mut dom = [false; 3];
+    assert!(vv::dominated(&a, &b, 2, &mut dom).is_err());
+    let mut mn = [0u64; 3];
+    assert!(vv::column_min(&a, 2, &mut mn).is_err());
+    assert!(vv::column_min(&a, 0, &mut mn[..0]).is_err());
+    assert_eq!(a, [1, 2, 3, 4]);
+    assert_eq!(out, [7, 7]);
+    // the same through a pinned family
+    let k = KernelSet::<u64>::best();
+    assert_eq!(k.merge(&mut a, &b, 0), Err(KernelError::ZeroWidth));
+    assert!(k.compare(&a, &b, 3, &mut out).is_err());
+    assert_eq!(a, [1, 2, 3, 4]);
+    // errors render readably
+    let msg = vv::merge(&mut a, &b, 3).unwrap_err().to_string();
+    assert!(msg.contains("width 3"), "{msg}");
+}
+
+#[test]
+fn empty_batches_are_valid() {
+    let mut a: Vec<u64> = vec![];
+    vv::merge(&mut a, &[], 4).unwrap();
+    let mut out: Vec<u8> = vec![];
+    vv::compare(&a, &[], 4, &mut out).unwrap();
+    vv::merge_compare(&mut a, &[], 4, &mut out).unwrap();
+    let mut mn = [0u64; 4];
+    vv::column_min(&a, 4, &mut mn).unwrap();
+    assert_eq!(mn, [u64::MAX; 4]);
+    assert!(vv::dominated_indices(&a, &[], 4).unwrap().is_empty());
+}
+
+/// The dispatching functions split big batches over rayon; the result must equal the oracle
+/// (and so the single-threaded path) exactly, including rows straddling task boundaries.
+#[test]
+fn parallel_path_equals_oracle() {
+    let mut g = Rng(77);
+    for width in [1usize, 3, 8, 13, 64] {
+        let rows = vv::PAR_MIN_COUNTERS / width + 1234;
+        let (a, b) = gen_pair::<u64>(&mut g, rows * width, |x| x);
+        let want_cmp = oracle::compare(&a, &b, width);
+        let mut want_m = a.clone();
+        oracle::merge(&mut want_m, &b);
+
+        let mut out = vec![0u8; rows];
+        vv::compare(&a, &b, width, &mut out).unwrap();
+        assert_eq!(out, want_cmp, "compare width {width}");
+
+        let mut m = a.clone();
+        vv::merge(&mut m, &b, width).unwrap();
+        assert_eq!(m, want_m, "merge width {width}");
+
+        let mut m = a.clone();
+        let mut out = vec![0u8; rows];
+        vv::merge_compare(&mut m, &b, width, &mut out).unwrap();
+        assert_eq!((m == want_m, out == want_cmp), (true, true), "merge_compare {width}");
+
+        let mut dom = vec![false; rows];
+        vv::dominated(&a, &b, width, &mut dom).unwrap();
+        assert_eq!(dom, oracle::dominated(&a, &b, width));
+        let idx = vv::dominated_indices(&a, &b, width).unwrap();
+        let want_idx: Vec<u64> = (0..rows as u64).filter(|&i| !dom[i as usize]).collect();
+        assert_eq!(idx, want_idx);
+
+        let mut mn = vec![0u64; width];
+        vv::column_min(&a, width, &mut mn).unwrap();
+        assert_eq!(mn, oracle::column_min(&a, width, u64::MAX));
+    }
+}
+
+// ---- the join laws, as property tests over seeded random vectors ----
+
+fn random_rows(g: &mut Rng, rows: usize, width: usize) -> Vec<u64> {
+    (0..rows * width).map(|_| g.below(6)).collect()
+}
+
+fn join(a: &[u64], b: &[u64], width: usize) -> Vec<u64> {
+    let mut m = a.to_vec();
+    vv::merge(&mut m, b, width).unwrap();
+    m
+}
+
+#[test]
+fn join_is_commutative() {
+    let mut g = Rng(1);
+    for width in [1, 3, 8, 19] {
+        let (a, b) = (random_rows(&mut g, 200, width), random_rows(&mut g, 200, width));
+        assert_eq!(join(&a, &b, width), join(&b, &a, width));
+    }
+}
+
+#[test]
+fn join_is_associative() {
+    let mut g = Rng(2);
+    for width in [1, 3, 8, 19] {
+        let a = random_rows(&mut g, 200, width);
+        let b = random_rows(&mut g, 200, width);
+        let c = random_rows(&mut g, 200, width);
+        assert_eq!(
+            join(&join(&a, &b, width), &c, width),
+            join(&a, &join(&b, &c, width), width)
+        );
+    }
+}
+
+#[test]
+fn join_is_idempotent() {
+    let mut g = Rng(3);
+    for width in [1, 3, 8, 19] {
+        let a = random_rows(&mut g, 200, width);
+        assert_eq!(join(&a, &a, width), a);
+    }
+}
+
+#[test]
+fn join_is_an_upper_bound() {
+    // a <= a ⊔ b for every row: compare(a, a ⊔ b) is EQUAL or BEFORE
+    let mut g = Rng(4);
+    for width in [1, 3, 8, 19] {
+        let (a, b) = (random_rows(&mut g, 200, width), random_rows(&mut g, 200, width));
+        let j = join(&a, &b, width);
+        let mut out = vec![0u8; 200];
+        vv::compare(&a, &j, width, &mut out).unwrap();
+        assert!(out.iter().all(|&c| c == EQUAL || c == BEFORE));
+        let mut dom = vec![false; 200];
+        vv::dominated(&j, &a, width, &mut dom).unwrap();
+        assert!(dom.iter().all(|&d| d));
+    }
+}
+
+#[test]
+fn compare_agrees_with_merge() {
+    // a ⊔ b == b  iff  a <= b  (compare is EQUAL or BEFORE)
+    let mut g = Rng(5);
+    for width in [1, 2, 5, 8] {
+        let rows = 500;
+        let a = random_rows(&mut g, rows, width);
+        // make b often dominate a so both sides of the iff occur
+        let b: Vec<u64> = a
+            .iter()
+            .map(|&x| if g.below(3) == 0 { x.saturating_sub(1) } else { x + g.below(2) })
+            .collect();
+        let j = join(&a, &b, width);
+        let mut out = vec![0u8; rows];
+        vv::compare(&a, &b, width, &mut out).unwrap();
+        for r in 0..rows {
+            let row = r * width..(r + 1) * width;
+            let join_is_b = j[row.clone()] == b[row];
+            assert_eq!(join_is_b, out[r] == EQUAL || out[r] == BEFORE, "row {r}");
+        }
+    }
+}
