@@ -227,7 +227,9 @@ impl PartialEq for DotContext {
 
 impl fmt::Debug for DotContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.replicas.iter().enumerate()).finish()
+        f.debug_map()
+            .entries(self.replicas.iter().enumerate())
+            .finish()
     }
 }
 
@@ -286,7 +288,8 @@ impl DotContext {
     /// Set union with `other` (same replica indexing).
     pub fn union_with(&mut self, other: &Self) {
         if other.replicas.len() > self.replicas.len() {
-            self.replicas.resize_with(other.replicas.len(), ReplicaDots::new);
+            self.replicas
+                .resize_with(other.replicas.len(), ReplicaDots::new);
         }
         for (mine, theirs) in self.replicas.iter_mut().zip(&other.replicas) {
             mine.union_with(theirs);

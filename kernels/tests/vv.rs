@@ -35,8 +35,14 @@ fn gen_pair<T: Counter + From<u8>>(
     for _ in 0..n {
         let x = conv(g.counter());
         let y = match mode {
-            0 => x,                                   // all equal
-            1 => if g.below(8) == 0 { conv(g.counter()) } else { x }, // mostly equal
+            0 => x, // all equal
+            1 => {
+                if g.below(8) == 0 {
+                    conv(g.counter())
+                } else {
+                    x
+                }
+            } // mostly equal
             _ => conv(g.counter()),
         };
         a.push(x);
@@ -77,11 +83,13 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
                 let ctx = format!("{:?} width {width} rows {rows} offset {off}", k.isa());
 
                 let mut out = vec![9u8; rows];
-                k.compare(&abuf[off..], &bbuf[off..], width, &mut out).unwrap();
+                k.compare(&abuf[off..], &bbuf[off..], width, &mut out)
+                    .unwrap();
                 assert_eq!(out, want_cmp, "compare {ctx}");
 
                 let mut dom = vec![false; rows];
-                k.dominated(&abuf[off..], &bbuf[off..], width, &mut dom).unwrap();
+                k.dominated(&abuf[off..], &bbuf[off..], width, &mut dom)
+                    .unwrap();
                 assert_eq!(dom, want_dom, "dominated {ctx}");
 
                 let mut mn = vec![T::ZERO; width];
@@ -91,11 +99,15 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
                 let mut m = abuf.clone();
                 k.merge(&mut m[off..], &bbuf[off..], width).unwrap();
                 assert_eq!(&m[off..], &want_merge[..], "merge {ctx}");
-                assert!(m[..off].iter().all(|&x| x == T::ZERO), "merge wrote before the slice");
+                assert!(
+                    m[..off].iter().all(|&x| x == T::ZERO),
+                    "merge wrote before the slice"
+                );
 
                 let mut m = abuf.clone();
                 let mut out = vec![9u8; rows];
-                k.merge_compare(&mut m[off..], &bbuf[off..], width, &mut out).unwrap();
+                k.merge_compare(&mut m[off..], &bbuf[off..], width, &mut out)
+                    .unwrap();
                 assert_eq!(&m[off..], &want_merge[..], "merge_compare merge {ctx}");
                 assert_eq!(out, want_cmp, "merge_compare codes {ctx}");
             });
@@ -120,11 +132,20 @@ fn every_family_this_cpu_has_is_tested() {
     #[cfg(target_arch = "x86_64")]
     {
         assert!(isas.contains(&Isa::Sse2));
-        assert_eq!(isas.contains(&Isa::Avx2), std::is_x86_feature_detected!("avx2"));
-        assert_eq!(isas.contains(&Isa::Avx512), std::is_x86_feature_detected!("avx512f"));
+        assert_eq!(
+            isas.contains(&Isa::Avx2),
+            std::is_x86_feature_detected!("avx2")
+        );
+        assert_eq!(
+            isas.contains(&Isa::Avx512),
+            std::is_x86_feature_detected!("avx512f")
+        );
     }
     assert!(isas.contains(&Isa::best()));
-    eprintln!("families tested here: {isas:?}; dispatch uses {}", Isa::best());
+    eprintln!(
+        "families tested here: {isas:?}; dispatch uses {}",
+        Isa::best()
+    );
 }
 
 #[test]
@@ -139,13 +160,25 @@ fn edge_values() {
             (vec![u64::MAX; n], vec![0; n]),
             // differ only in the last counter of each row, by the top bit (sign-flip trap)
             (
-                (0..n).map(|i| if i % width == width - 1 { 1 << 63 } else { 5 }).collect(),
-                (0..n).map(|i| if i % width == width - 1 { (1 << 63) - 1 } else { 5 }).collect(),
+                (0..n)
+                    .map(|i| if i % width == width - 1 { 1 << 63 } else { 5 })
+                    .collect(),
+                (0..n)
+                    .map(|i| {
+                        if i % width == width - 1 {
+                            (1 << 63) - 1
+                        } else {
+                            5
+                        }
+                    })
+                    .collect(),
             ),
             // differ only in the high half of the counter (64-bit compare built from 32-bit)
             (
                 (0..n).map(|i| (i as u64) << 32 | 0xFFFF_FFFF).collect(),
-                (0..n).map(|i| ((i as u64) + (i % 2) as u64) << 32).collect(),
+                (0..n)
+                    .map(|i| ((i as u64) + (i % 2) as u64) << 32)
+                    .collect(),
             ),
         ];
         for (a, b) in cases {
@@ -175,8 +208,14 @@ fn invalid_shapes_are_errors_and_touch_nothing() {
     let b = vec![5u64, 6, 7, 8];
     let mut out = vec![7u8; 2];
     assert_eq!(vv::merge(&mut a, &b, 0), Err(KernelError::ZeroWidth));
-    assert!(matches!(vv::merge(&mut a, &b, 3), Err(KernelError::RaggedMatrix { .. })));
-    assert!(matches!(vv::merge(&mut a, &b[..3], 1), Err(KernelError::LengthMismatch { .. })));
+    assert!(matches!(
+        vv::merge(&mut a, &b, 3),
+        Err(KernelError::RaggedMatrix { .. })
+    ));
+    assert!(matches!(
+        vv::merge(&mut a, &b[..3], 1),
+        Err(KernelError::LengthMismatch { .. })
+    ));
     assert!(matches!(
         vv::compare(&a, &b, 2, &mut out[..1]),
         Err(KernelError::LengthMismatch { what: "out", .. })
@@ -238,7 +277,11 @@ fn parallel_path_equals_oracle() {
         let mut m = a.clone();
         let mut out = vec![0u8; rows];
         vv::merge_compare(&mut m, &b, width, &mut out).unwrap();
-        assert_eq!((m == want_m, out == want_cmp), (true, true), "merge_compare {width}");
+        assert_eq!(
+            (m == want_m, out == want_cmp),
+            (true, true),
+            "merge_compare {width}"
+        );
 
         let mut dom = vec![false; rows];
         vv::dominated(&a, &b, width, &mut dom).unwrap();
@@ -269,7 +312,10 @@ fn join(a: &[u64], b: &[u64], width: usize) -> Vec<u64> {
 fn join_is_commutative() {
     let mut g = Rng(1);
     for width in [1, 3, 8, 19] {
-        let (a, b) = (random_rows(&mut g, 200, width), random_rows(&mut g, 200, width));
+        let (a, b) = (
+            random_rows(&mut g, 200, width),
+            random_rows(&mut g, 200, width),
+        );
         assert_eq!(join(&a, &b, width), join(&b, &a, width));
     }
 }
@@ -302,7 +348,10 @@ fn join_is_an_upper_bound() {
     // a <= a ⊔ b for every row: compare(a, a ⊔ b) is EQUAL or BEFORE
     let mut g = Rng(4);
     for width in [1, 3, 8, 19] {
-        let (a, b) = (random_rows(&mut g, 200, width), random_rows(&mut g, 200, width));
+        let (a, b) = (
+            random_rows(&mut g, 200, width),
+            random_rows(&mut g, 200, width),
+        );
         let j = join(&a, &b, width);
         let mut out = vec![0u8; 200];
         vv::compare(&a, &j, width, &mut out).unwrap();
@@ -323,7 +372,13 @@ fn compare_agrees_with_merge() {
         // make b often dominate a so both sides of the iff occur
         let b: Vec<u64> = a
             .iter()
-            .map(|&x| if g.below(3) == 0 { x.saturating_sub(1) } else { x + g.below(2) })
+            .map(|&x| {
+                if g.below(3) == 0 {
+                    x.saturating_sub(1)
+                } else {
+                    x + g.below(2)
+                }
+            })
             .collect();
         let j = join(&a, &b, width);
         let mut out = vec![0u8; rows];

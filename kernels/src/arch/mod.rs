@@ -50,6 +50,34 @@ pub(crate) trait Vector: Copy {
     /// # Safety
     /// The CPU supports this type's ISA.
     unsafe fn lt_mask(self, other: Self) -> u64;
+
+    /// A lane mask kept in the ISA's native form (a vector or a mask register), so a row's
+    /// verdict can be OR-accumulated without leaving the vector unit.
+    type Mask: Copy;
+
+    /// Lanes where `self < other` (unsigned), in native form.
+    ///
+    /// # Safety
+    /// The CPU supports this type's ISA.
+    unsafe fn lt_lanes(self, other: Self) -> Self::Mask;
+
+    /// The empty mask.
+    ///
+    /// # Safety
+    /// The CPU supports this type's ISA.
+    unsafe fn mask_none() -> Self::Mask;
+
+    /// Union of two masks.
+    ///
+    /// # Safety
+    /// The CPU supports this type's ISA.
+    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+
+    /// Whether any lane is set.
+    ///
+    /// # Safety
+    /// The CPU supports this type's ISA.
+    unsafe fn mask_any(m: Self::Mask) -> bool;
 }
 
 /// Instantiates the generic algorithms for one vector type into a `KernelSet` static.

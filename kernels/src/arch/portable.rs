@@ -35,6 +35,25 @@ impl<T: Counter> Vector for Lanes4<T> {
     unsafe fn lt_mask(self, o: Self) -> u64 {
         (0..4).fold(0, |m, i| m | (u64::from(self.0[i] < o.0[i]) << i))
     }
+
+    type Mask = u64;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> u64 {
+        // SAFETY: the caller guarantees the ISA.
+        unsafe { self.lt_mask(o) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> u64 {
+        0
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: u64, b: u64) -> u64 {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: u64) -> bool {
+        m != 0
+    }
 }
 
 kernel_set!(U64, Lanes4<u64>, u64, Isa::Portable);

@@ -104,15 +104,16 @@ unsafe fn fill_bits<V: Vector, const LT: bool, const GT: bool, const STORE: bool
     gt: &mut [u64],
 ) {
     let l = V::LANES;
-    let mut base = 0;
-    let mut word = 0;
-    while base < e {
-        let span = (e - base).min(64);
+    let full = e / 64;
+    for word in 0..full {
+        let base = word * 64;
         let (mut lw, mut gw) = (0u64, 0u64);
-        let mut k = 0;
-        // SAFETY: `base + k + l <= e`, inside both buffers; the ISA is the caller's promise.
-        unsafe {
-            while k + l <= span {
+        // A constant trip count: the loop unrolls and every shift is an immediate.
+        for j in 0..64 / V::LANES {
+            let k = j * l;
+            // SAFETY: `base + k + l <= full * 64 <= e`, inside both buffers; the ISA is the
+            // caller's promise.
+            unsafe {
                 let x = V::load(a.add(base + k));
                 let y = V::load(b.add(base + k));
                 if LT {
@@ -124,21 +125,6 @@ unsafe fn fill_bits<V: Vector, const LT: bool, const GT: bool, const STORE: bool
                 if STORE {
                     x.max(y).store(a.add(base + k));
                 }
-                k += l;
-            }
-            while k < span {
-                let x = *a.add(base + k);
-                let y = *b.add(base + k);
-                if LT {
-                    lw |= u64::from(x < y) << k;
-                }
-                if GT {
-                    gw |= u64::from(x > y) << k;
-                }
-                if STORE && y > x {
-                    *a.add(base + k) = y;
-                }
-                k += 1;
             }
         }
         if LT {
@@ -147,23 +133,146 @@ unsafe fn fill_bits<V: Vector, const LT: bool, const GT: bool, const STORE: bool
         if GT {
             gt[word] = gw;
         }
-        base += 64;
-        word += 1;
+    }
+    let base = full * 64;
+    let span = e - base;
+    if span == 0 {
+        return;
+    }
+    let (mut lw, mut gw) = (0u64, 0u64);
+    let mut k = 0;
+    // SAFETY: `base + k (+ l) <= e`, inside both buffers; the ISA is the caller's promise.
+    unsafe {
+        while k + l <= span {
+            let x = V::load(a.add(base + k));
+            let y = V::load(b.add(base + k));
+            if LT {
+                lw |= x.lt_mask(y) << k;
+            }
+            if GT {
+                gw |= y.lt_mask(x) << k;
+            }
+            if STORE {
+                x.max(y).store(a.add(base + k));
+            }
+            k += l;
+        }
+        while k < span {
+            let x = *a.add(base + k);
+            let y = *b.add(base + k);
+            if LT {
+                lw |= u64::from(x < y) << k;
+            }
+            if GT {
+                gw |= u64::from(x > y) << k;
+            }
+            if STORE && y > x {
+                *a.add(base + k) = y;
+            }
+            k += 1;
+        }
+    }
+    if LT {
+        lt[full] = lw;
+    }
+    if GT {
+        gt[full] = gw;
     }
 }
 
-/// Runs `fill_bits` block by block over `rows` rows of `width` and calls
-/// `emit(row, any_lt, any_gt)` for each row in order.
+/// Bit `k * w` of the result is set when any of bits `k * w .. k * w + w` of `x` is set
+/// (`w` a power of two up to 64); all other bits are clear.
+#[inline(always)]
+fn fold_groups(x: u64, w: usize) -> u64 {
+    let mut y = x;
+    let mut s = 1;
+    while s < w {
+        y |= y >> s;
+        s <<= 1;
+    }
+    const STRIDE: [u64; 7] = [
+        !0,
+        0x5555_5555_5555_5555,
+        0x1111_1111_1111_1111,
+        0x0101_0101_0101_0101,
+        0x0001_0001_0001_0001,
+        0x0000_0001_0000_0001,
+        1,
+    ];
+    y & STRIDE[w.trailing_zeros() as usize]
+}
+
+/// Byte `i` of the result is bit `i` of `b` (`b < 256`): 0 or 1.
+#[inline(always)]
+fn spread8(b: u64) -> u64 {
+    let x = (b * 0x0101_0101_0101_0101) & 0x8040_2010_0804_0201;
+    ((x + 0x7F7F_7F7F_7F7F_7F7F) >> 7) & 0x0101_0101_0101_0101
+}
+
+/// Moves 8 two-bit codes at stride `w` (2, 4 or 8) to one code per byte.
+#[inline(always)]
+fn codes_to_bytes(z: u64, w: usize) -> u64 {
+    match w {
+        2 => {
+            let x = (z | z << 24) & 0x0000_00FF_0000_00FF;
+            let x = (x | x << 12) & 0x000F_000F_000F_000F;
+            (x | x << 6) & 0x0303_0303_0303_0303
+        }
+        4 => {
+            let x = (z | z << 16) & 0x0000_FFFF_0000_FFFF;
+            let x = (x | x << 8) & 0x00FF_00FF_00FF_00FF;
+            (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        }
+        _ => z,
+    }
+}
+
+/// Writes the order codes of `rows` rows of width `w` from lane-mask words into `out`.
+/// Small power-of-two widths turn whole mask words into 8 codes at a time with shifts and
+/// masks; other widths test each row's bit range.
+#[inline(always)]
+fn emit_codes<const GT: bool>(lt: &[u64], gt: &[u64], w: usize, out: &mut [u8]) {
+    let g = |i: usize| if GT { gt[i] } else { 0 };
+    let put = |chunk: &mut [u8], v: u64| chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+    match w {
+        1 => {
+            for (i, chunk) in out.chunks_mut(8).enumerate() {
+                let (word, sh) = (i / 8, (i % 8) * 8);
+                let v = spread8((lt[word] >> sh) & 0xFF) | spread8((g(word) >> sh) & 0xFF) << 1;
+                put(chunk, v);
+            }
+        }
+        2 | 4 | 8 => {
+            let mask = if w == 8 { !0 } else { (1u64 << (8 * w)) - 1 };
+            for (i, chunk) in out.chunks_mut(8).enumerate() {
+                let bit = i * 8 * w;
+                let (word, sh) = (bit / 64, bit % 64);
+                let zl = fold_groups((lt[word] >> sh) & mask, w);
+                let zg = fold_groups((g(word) >> sh) & mask, w);
+                put(chunk, codes_to_bytes(zl | zg << 1, w));
+            }
+        }
+        _ => {
+            for (j, o) in out.iter_mut().enumerate() {
+                let s = j * w;
+                *o = u8::from(any_bits(lt, s, w)) | (u8::from(GT && any_bits(gt, s, w)) << 1);
+            }
+        }
+    }
+}
+
+/// Runs `fill_bits` block by block over `rows` rows of `width` and hands each block's
+/// lane-mask words to `emit(first_row, rows_in_block, lt, gt)`.
 ///
 /// # Safety
 /// As `fill_bits`, with `e = rows * width`.
 #[inline(always)]
-unsafe fn for_rows<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
+unsafe fn for_blocks<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
     a: *mut V::Elem,
     b: *const V::Elem,
     width: usize,
     rows: usize,
-    mut emit: impl FnMut(usize, bool, bool),
+    mut emit: impl FnMut(usize, usize, &[u64], &[u64]),
 ) {
     let block_rows = (BLOCK_ELEMS / width).max(1);
     let words = (block_rows * width).div_ceil(64);
@@ -183,15 +292,48 @@ unsafe fn for_rows<V: Vector, const LT: bool, const GT: bool, const STORE: bool>
         let off = row * width;
         // SAFETY: `off + nr * width <= rows * width`; the word buffers hold a whole block.
         unsafe { fill_bits::<V, LT, GT, STORE>(a.add(off), b.add(off), nr * width, lt, gt) };
-        for j in 0..nr {
-            let s = j * width;
-            emit(
-                row + j,
-                LT && any_bits(lt, s, width),
-                GT && any_bits(gt, s, width),
-            );
-        }
+        emit(row, nr, lt, gt);
         row += nr;
+    }
+}
+
+/// Row by row, when `width` is a whole number of vectors: each row's verdicts are
+/// OR-accumulated in the ISA's native mask form and tested once per row; calls
+/// `emit(row, any_lt, any_gt)`.
+///
+/// # Safety
+/// As `fill_bits`, with `e = rows * width`, and `width % V::LANES == 0`.
+#[inline(always)]
+unsafe fn for_rows_by_vector<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
+    a: *mut V::Elem,
+    b: *const V::Elem,
+    width: usize,
+    rows: usize,
+    mut emit: impl FnMut(usize, bool, bool),
+) {
+    let l = V::LANES;
+    // SAFETY: every row lies inside `rows * width` counters; the ISA is the caller's promise.
+    unsafe {
+        for r in 0..rows {
+            let base = r * width;
+            let (mut ml, mut mg) = (V::mask_none(), V::mask_none());
+            let mut k = 0;
+            while k < width {
+                let x = V::load(a.add(base + k));
+                let y = V::load(b.add(base + k));
+                if LT {
+                    ml = V::mask_or(ml, x.lt_lanes(y));
+                }
+                if GT {
+                    mg = V::mask_or(mg, y.lt_lanes(x));
+                }
+                if STORE {
+                    x.max(y).store(a.add(base + k));
+                }
+                k += l;
+            }
+            emit(r, LT && V::mask_any(ml), GT && V::mask_any(mg));
+        }
     }
 }
 
@@ -208,10 +350,19 @@ pub(crate) unsafe fn compare<V: Vector>(
 ) {
     let rows = out.len();
     let pa = a.as_ptr().cast_mut();
+    if width % V::LANES == 0 {
+        // SAFETY: shapes are the caller's promise; nothing is written to `a`.
+        unsafe {
+            for_rows_by_vector::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, lt, gt| {
+                out[r] = u8::from(lt) | (u8::from(gt) << 1);
+            })
+        };
+        return;
+    }
     // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
     unsafe {
-        for_rows::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, lt, gt| {
-            out[r] = u8::from(lt) | (u8::from(gt) << 1);
+        for_blocks::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, n, lt, gt| {
+            emit_codes::<true>(lt, gt, width, &mut out[r..r + n]);
         })
     }
 }
@@ -228,11 +379,32 @@ pub(crate) unsafe fn merge_compare<V: Vector>(
     out: &mut [u8],
 ) {
     let rows = out.len();
+    if width % V::LANES == 0 {
+        // SAFETY: shapes are the caller's promise.
+        unsafe {
+            for_rows_by_vector::<V, true, true, true>(
+                a.as_mut_ptr(),
+                b.as_ptr(),
+                width,
+                rows,
+                |r, lt, gt| {
+                    out[r] = u8::from(lt) | (u8::from(gt) << 1);
+                },
+            )
+        };
+        return;
+    }
     // SAFETY: shapes are the caller's promise.
     unsafe {
-        for_rows::<V, true, true, true>(a.as_mut_ptr(), b.as_ptr(), width, rows, |r, lt, gt| {
-            out[r] = u8::from(lt) | (u8::from(gt) << 1);
-        })
+        for_blocks::<V, true, true, true>(
+            a.as_mut_ptr(),
+            b.as_ptr(),
+            width,
+            rows,
+            |r, n, lt, gt| {
+                emit_codes::<true>(lt, gt, width, &mut out[r..r + n]);
+            },
+        )
     }
 }
 
@@ -249,9 +421,24 @@ pub(crate) unsafe fn dominated<V: Vector>(
 ) {
     let rows = out.len();
     let pa = a.as_ptr().cast_mut();
+    if width % V::LANES == 0 {
+        // SAFETY: shapes are the caller's promise; nothing is written to `a`.
+        unsafe {
+            for_rows_by_vector::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, lt, _| {
+                out[r] = !lt;
+            })
+        };
+        return;
+    }
+    let mut codes = [0u8; BLOCK_ELEMS];
     // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
     unsafe {
-        for_rows::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, lt, _| out[r] = !lt)
+        for_blocks::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, n, lt, gt| {
+            emit_codes::<false>(lt, gt, width, &mut codes[..n]);
+            for (o, &c) in out[r..r + n].iter_mut().zip(&codes[..n]) {
+                *o = c == 0;
+            }
+        })
     }
 }
 

@@ -66,7 +66,14 @@ pub mod vv {
 
     pub fn column_min<T: Ord + Copy>(m: &[T], width: usize, max: T) -> Vec<T> {
         (0..width)
-            .map(|j| m.iter().skip(j).step_by(width).copied().min().unwrap_or(max))
+            .map(|j| {
+                m.iter()
+                    .skip(j)
+                    .step_by(width)
+                    .copied()
+                    .min()
+                    .unwrap_or(max)
+            })
             .collect()
     }
 }

@@ -26,6 +26,19 @@ unsafe fn gt_u64(a: __m256i, b: __m256i) -> __m256i {
     }
 }
 
+/// All-ones in lane `i` where `a[i] > b[i]`, unsigned 32-bit.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+unsafe fn gt_u32(a: __m256i, b: __m256i) -> __m256i {
+    // SAFETY: the caller guarantees AVX2.
+    unsafe {
+        let flip = _mm256_set1_epi32(i32::MIN);
+        _mm256_cmpgt_epi32(_mm256_xor_si256(a, flip), _mm256_xor_si256(b, flip))
+    }
+}
+
 impl Vector for U64x4 {
     type Elem = u64;
     const LANES: usize = 4;
@@ -54,6 +67,28 @@ impl Vector for U64x4 {
     unsafe fn lt_mask(self, o: Self) -> u64 {
         // SAFETY: the caller guarantees AVX2.
         unsafe { _mm256_movemask_pd(_mm256_castsi256_pd(gt_u64(o.0, self.0))) as u64 }
+    }
+
+    type Mask = __m256i;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { gt_u64(o.0, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_setzero_si256() }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_or_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: __m256i) -> bool {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_testz_si256(m, m) == 0 }
     }
 }
 
@@ -84,11 +119,29 @@ impl Vector for U32x8 {
     #[inline(always)]
     unsafe fn lt_mask(self, o: Self) -> u64 {
         // SAFETY: the caller guarantees AVX2.
-        unsafe {
-            let flip = _mm256_set1_epi32(i32::MIN);
-            let gt = _mm256_cmpgt_epi32(_mm256_xor_si256(o.0, flip), _mm256_xor_si256(self.0, flip));
-            _mm256_movemask_ps(_mm256_castsi256_ps(gt)) as u64
-        }
+        unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(gt_u32(o.0, self.0))) as u64 }
+    }
+
+    type Mask = __m256i;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { gt_u32(o.0, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_setzero_si256() }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_or_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: __m256i) -> bool {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { _mm256_testz_si256(m, m) == 0 }
     }
 }
 

@@ -41,6 +41,25 @@ impl Vector for U64x8 {
         // SAFETY: the caller guarantees AVX-512F.
         u64::from(unsafe { _mm512_cmplt_epu64_mask(self.0, o.0) })
     }
+
+    type Mask = u8;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> u8 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { self.lt_mask(o) as u8 }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> u8 {
+        0
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: u8, b: u8) -> u8 {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: u8) -> bool {
+        m != 0
+    }
 }
 
 impl Vector for U32x16 {
@@ -71,6 +90,25 @@ impl Vector for U32x16 {
     unsafe fn lt_mask(self, o: Self) -> u64 {
         // SAFETY: the caller guarantees AVX-512F.
         u64::from(unsafe { _mm512_cmplt_epu32_mask(self.0, o.0) })
+    }
+
+    type Mask = u16;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> u16 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { self.lt_mask(o) as u16 }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> u16 {
+        0
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: u16, b: u16) -> u16 {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: u16) -> bool {
+        m != 0
     }
 }
 

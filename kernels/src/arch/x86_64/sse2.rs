@@ -77,6 +77,28 @@ impl Vector for U64x2 {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         unsafe { _mm_movemask_pd(_mm_castsi128_pd(gt_u64(o.0, self.0))) as u64 }
     }
+
+    type Mask = __m128i;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { gt_u64(o.0, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_setzero_si128() }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_or_si128(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: __m128i) -> bool {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_movemask_epi8(m) != 0 }
+    }
 }
 
 impl Vector for U32x4 {
@@ -107,6 +129,28 @@ impl Vector for U32x4 {
     unsafe fn lt_mask(self, o: Self) -> u64 {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         unsafe { _mm_movemask_ps(_mm_castsi128_ps(gt_u32(o.0, self.0))) as u64 }
+    }
+
+    type Mask = __m128i;
+    #[inline(always)]
+    unsafe fn lt_lanes(self, o: Self) -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { gt_u32(o.0, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_setzero_si128() }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __m128i, b: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_or_si128(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: __m128i) -> bool {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_movemask_epi8(m) != 0 }
     }
 }
 

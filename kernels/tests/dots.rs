@@ -1,0 +1,297 @@
+//! Roaring dot-set kernels against a `BTreeSet<(replica, counter)>` oracle.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::Rng;
+use pluriverse_kernels::dots::{DotContext, DotSet, ReplicaDots};
+use pluriverse_kernels::KernelError;
+use roaring::RoaringTreemap;
+
+type Oracle = BTreeSet<(u32, u64)>;
+
+/// Counters from several regimes: small dense, around u32::MAX, near u64::MAX.
+fn counter(g: &mut Rng) -> u64 {
+    match g.below(4) {
+        0 => (1u64 << 32) - 8 + g.below(16),
+        1 => u64::MAX - g.below(8),
+        _ => 1 + g.below(40),
+    }
+}
+
+/// The oracle's view of a context's prefix for one replica: largest n with 1..=n present.
+fn oracle_prefix(o: &Oracle, r: u32) -> u64 {
+    let mut n = 0;
+    while o.contains(&(r, n + 1)) {
+        n += 1;
+    }
+    n
+}
+
+fn check_against(ctx: &DotContext, o: &Oracle, g: &mut Rng) {
+    // canonical representation
+    for (r, d) in ctx.replicas().iter().enumerate() {
+        let r = r as u32;
+        assert_eq!(d.prefix(), oracle_prefix(o, r), "prefix of replica {r}");
+        assert!(
+            d.cloud().iter().all(|c| c > d.prefix() + 1),
+            "cloud not canonical"
+        );
+        let count = o.range((r, 0)..=(r, u64::MAX)).count() as u64;
+        assert_eq!(d.len(), count, "len of replica {r}");
+    }
+    // membership, single and batch, on present dots and random probes
+    let mut reps = vec![];
+    let mut ctrs = vec![];
+    for &(r, c) in o.iter().take(200) {
+        reps.push(r);
+        ctrs.push(c);
+    }
+    for _ in 0..300 {
+        reps.push(g.below(5) as u32);
+        ctrs.push(if g.below(10) == 0 { 0 } else { counter(g) });
+    }
+    let mut out = vec![false; reps.len()];
+    ctx.contains_batch(&reps, &ctrs, &mut out).unwrap();
+    for i in 0..reps.len() {
+        let want = o.contains(&(reps[i], ctrs[i]));
+        assert_eq!(out[i], want, "contains_batch ({}, {})", reps[i], ctrs[i]);
+        assert_eq!(ctx.contains(reps[i], ctrs[i]), want);
+    }
+}
+
+#[test]
+fn context_operations_match_oracle() {
+    let mut g = Rng(11);
+    for _ in 0..200 {
+        let mut ctx = DotContext::new();
+        let mut o = Oracle::new();
+        for _ in 0..40 {
+            let r = g.below(4) as u32;
+            match g.below(4) {
+                0 | 1 => {
+                    let c = counter(&mut g);
+                    assert_eq!(ctx.insert(r, c), o.insert((r, c)));
+                }
+                2 => {
+                    let start = counter(&mut g);
+                    let end = start.saturating_add(g.below(20));
+                    let added = ctx.insert_range(r, start, end).unwrap();
+                    let mut want = 0;
+                    for c in start..=end {
+                        want += u64::from(o.insert((r, c)));
+                    }
+                    assert_eq!(added, want);
+                }
+                _ => {
+                    let mut other = DotContext::new();
+                    for _ in 0..g.below(30) {
+                        let (r, c) = (g.below(4) as u32, counter(&mut g));
+                        other.insert(r, c);
+                        o.insert((r, c));
+                    }
+                    if g.bool() {
+                        other.insert_range(r, 1, g.below(30) + 1).unwrap();
+                        for c in 1..=other.get(r).unwrap().prefix() {
+                            o.insert((r, c));
+                        }
+                    }
+                    ctx.union_with(&other);
+                }
+            }
+            check_against(&ctx, &o, &mut g);
+        }
+    }
+}
+
+#[test]
+fn filling_every_gap_compacts_to_a_version_vector() {
+    let mut g = Rng(12);
+    let n = 5000u64;
+    let mut order: Vec<u64> = (1..=n).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, g.below(i as u64 + 1) as usize);
+    }
+    let mut ctx = DotContext::new();
+    for (i, &c) in order.iter().enumerate() {
+        ctx.insert(3, c);
+        if i + 1 < order.len() {
+            assert!(ctx.cloud_len() + ctx.get(3).unwrap().prefix() == i as u64 + 1);
+        }
+    }
+    assert!(ctx.is_compact());
+    assert_eq!(ctx.version_vector(), vec![0, 0, 0, n]);
+    assert_eq!(ctx.compact(), 0, "compact is idempotent");
+}
+
+#[test]
+fn from_parts_canonicalizes() {
+    let cloud: RoaringTreemap = [0u64, 2, 3, 4, 5, 9, 10].into_iter().collect();
+    let d = ReplicaDots::from_parts(3, cloud);
+    assert_eq!(d.prefix(), 5);
+    assert_eq!(d.cloud().iter().collect::<Vec<_>>(), vec![9, 10]);
+    assert_eq!(d, {
+        let mut e = ReplicaDots::from_prefix(5);
+        e.insert(10);
+        e.insert(9);
+        e
+    });
+}
+
+#[test]
+fn large_range_is_one_operation_and_exact_above_u32() {
+    let mut d = ReplicaDots::new();
+    let base = u64::from(u32::MAX) - 10;
+    assert_eq!(d.insert_range(base, base + 1_000_000).unwrap(), 1_000_001);
+    assert!(d.contains(base + 500_000) && !d.contains(base - 1));
+    assert_eq!(d.insert_range(1, base - 1).unwrap(), base - 1);
+    assert!(d.is_compact());
+    assert_eq!(d.prefix(), base + 1_000_000);
+}
+
+#[test]
+fn range_and_overflow_errors() {
+    let mut ctx = DotContext::new();
+    assert_eq!(
+        ctx.insert_range(0, 0, 5),
+        Err(KernelError::InvalidRange { start: 0, end: 5 })
+    );
+    assert_eq!(
+        ctx.insert_range(0, 9, 5),
+        Err(KernelError::InvalidRange { start: 9, end: 5 })
+    );
+    assert_eq!(ctx, DotContext::new());
+    let mut d = ReplicaDots::new();
+    assert_eq!(d.next_counter(7), Ok(1));
+    d.insert(u64::MAX);
+    assert_eq!(
+        d.next_counter(7),
+        Err(KernelError::CounterOverflow { replica: 7 })
+    );
+    assert!(!d.insert(0), "counter 0 is not a dot");
+    let mut out = [false; 1];
+    assert!(matches!(
+        ctx.contains_batch(&[0, 1], &[1], &mut out),
+        Err(KernelError::LengthMismatch { .. })
+    ));
+}
+
+fn random_store(g: &mut Rng, o: &mut Oracle) -> DotSet {
+    let mut s = DotSet::new();
+    for _ in 0..g.below(60) {
+        let (r, c) = (g.below(4) as u32, counter(g));
+        s.insert(r, c);
+        o.insert((r, c));
+    }
+    s
+}
+
+fn random_context(g: &mut Rng, o: &mut Oracle, store: &Oracle) -> DotContext {
+    // a context covers its own store's dots plus other seen dots
+    let mut c = DotContext::new();
+    for &(r, k) in store {
+        c.insert(r, k);
+        o.insert((r, k));
+    }
+    for _ in 0..g.below(60) {
+        let (r, k) = (g.below(4) as u32, counter(g));
+        c.insert(r, k);
+        o.insert((r, k));
+    }
+    if g.bool() {
+        let r = g.below(4) as u32;
+        let end = g.below(30) + 1;
+        c.insert_range(r, 1, end).unwrap();
+        for k in 1..=end {
+            o.insert((r, k));
+        }
+    }
+    c
+}
+
+#[test]
+fn dot_store_join_matches_oracle() {
+    let mut g = Rng(13);
+    for _ in 0..500 {
+        let (mut so, mut so2, mut co, mut co2) =
+            (Oracle::new(), Oracle::new(), Oracle::new(), Oracle::new());
+        let s = random_store(&mut g, &mut so);
+        let s2 = random_store(&mut g, &mut so2);
+        let c = random_context(&mut g, &mut co, &so);
+        let c2 = random_context(&mut g, &mut co2, &so2);
+        let want: Oracle = so
+            .iter()
+            .filter(|d| so2.contains(d) || !co2.contains(d))
+            .chain(so2.iter().filter(|d| so.contains(d) || !co.contains(d)))
+            .copied()
+            .collect();
+        let got = DotSet::join(&s, &c, &s2, &c2);
+        let got_set: Oracle = got
+            .replicas()
+            .iter()
+            .enumerate()
+            .flat_map(|(r, b)| b.iter().map(move |k| (r as u32, k)))
+            .collect();
+        assert_eq!(got_set, want);
+        assert_eq!(got.len(), want.len() as u64);
+        // commutative
+        assert_eq!(
+            DotSet::join(&s2, &c2, &s, &c).replicas().len().max(1),
+            got.replicas().len().max(1)
+        );
+        let back: Oracle = DotSet::join(&s2, &c2, &s, &c)
+            .replicas()
+            .iter()
+            .enumerate()
+            .flat_map(|(r, b)| b.iter().map(move |k| (r as u32, k)))
+            .collect();
+        assert_eq!(back, want);
+    }
+}
+
+#[test]
+fn big_join_takes_the_parallel_path_and_stays_exact() {
+    // 4 replicas x 50K dots per side: above the parallel threshold.
+    let mut g = Rng(14);
+    let (mut s, mut s2, mut c, mut c2) = (
+        DotSet::new(),
+        DotSet::new(),
+        DotContext::new(),
+        DotContext::new(),
+    );
+    let (mut so, mut so2, mut co, mut co2) =
+        (Oracle::new(), Oracle::new(), Oracle::new(), Oracle::new());
+    for r in 0..4u32 {
+        for k in 1..=50_000u64 {
+            c.insert(r, k);
+            co.insert((r, k));
+            if g.below(4) != 0 {
+                c2.insert(r, k);
+                co2.insert((r, k));
+            }
+            if g.below(3) != 0 {
+                s.insert(r, k);
+                so.insert((r, k));
+            }
+            if co2.contains(&(r, k)) && g.below(3) != 0 {
+                s2.insert(r, k);
+                so2.insert((r, k));
+            }
+        }
+    }
+    let want = so
+        .iter()
+        .filter(|d| so2.contains(d) || !co2.contains(d))
+        .chain(so2.iter().filter(|d| so.contains(d) || !co.contains(d)))
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    let got = DotSet::join(&s, &c, &s2, &c2);
+    assert_eq!(got.len(), want);
+    for &(r, k) in so.iter().step_by(97) {
+        assert_eq!(
+            got.contains(r, k),
+            so2.contains(&(r, k)) || !co2.contains(&(r, k))
+        );
+    }
+}
