@@ -123,7 +123,7 @@ pub fn digest_fixed_rows(bytes: &[u8], row_len: usize) -> Result<Digest> {
     if row_len == 0 {
         return Err(KernelError::ZeroWidth);
     }
-    if bytes.len() % row_len != 0 {
+    if !bytes.len().is_multiple_of(row_len) {
         return Err(KernelError::RaggedMatrix {
             what: "bytes",
             len: bytes.len(),

@@ -383,10 +383,10 @@ fn compare_agrees_with_merge() {
         let j = join(&a, &b, width);
         let mut out = vec![0u8; rows];
         vv::compare(&a, &b, width, &mut out).unwrap();
-        for r in 0..rows {
+        for (r, &code) in out.iter().enumerate() {
             let row = r * width..(r + 1) * width;
             let join_is_b = j[row.clone()] == b[row];
-            assert_eq!(join_is_b, out[r] == EQUAL || out[r] == BEFORE, "row {r}");
+            assert_eq!(join_is_b, code == EQUAL || code == BEFORE, "row {r}");
         }
     }
 }

@@ -350,7 +350,7 @@ pub(crate) unsafe fn compare<V: Vector>(
 ) {
     let rows = out.len();
     let pa = a.as_ptr().cast_mut();
-    if width % V::LANES == 0 {
+    if width.is_multiple_of(V::LANES) {
         // SAFETY: shapes are the caller's promise; nothing is written to `a`.
         unsafe {
             for_rows_by_vector::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, lt, gt| {
@@ -379,7 +379,7 @@ pub(crate) unsafe fn merge_compare<V: Vector>(
     out: &mut [u8],
 ) {
     let rows = out.len();
-    if width % V::LANES == 0 {
+    if width.is_multiple_of(V::LANES) {
         // SAFETY: shapes are the caller's promise.
         unsafe {
             for_rows_by_vector::<V, true, true, true>(
@@ -421,7 +421,7 @@ pub(crate) unsafe fn dominated<V: Vector>(
 ) {
     let rows = out.len();
     let pa = a.as_ptr().cast_mut();
-    if width % V::LANES == 0 {
+    if width.is_multiple_of(V::LANES) {
         // SAFETY: shapes are the caller's promise; nothing is written to `a`.
         unsafe {
             for_rows_by_vector::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, lt, _| {

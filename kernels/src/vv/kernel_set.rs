@@ -169,7 +169,7 @@ impl<T: Counter> KernelSet<T> {
     }
 
     pub(crate) fn column_min_unchecked(&self, m: &[T], width: usize, out: &mut [T]) {
-        assert!(width > 0 && m.len() % width == 0 && out.len() == width);
+        assert!(width > 0 && m.len().is_multiple_of(width) && out.len() == width);
         // SAFETY: the ISA was checked by `for_isa`; the shapes are asserted above.
         unsafe { (self.column_min)(m, width, out) }
     }

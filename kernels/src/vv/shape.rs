@@ -7,7 +7,7 @@ pub(crate) fn check_matrix(what: &'static str, len: usize, width: usize) -> Resu
     if width == 0 {
         return Err(KernelError::ZeroWidth);
     }
-    if len % width != 0 {
+    if !len.is_multiple_of(width) {
         return Err(KernelError::RaggedMatrix { what, len, width });
     }
     Ok(len / width)
