@@ -216,5 +216,44 @@ fn bench_compare(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_merge, bench_compare);
+/// Where splitting over rayon starts to pay: single-threaded kernel against the dispatching
+/// (splitting) call, forced to split, at sizes around the threshold.
+fn bench_par_threshold(c: &mut Criterion) {
+    if std::env::var("PLURIVERSE_BENCH_THRESHOLD").is_err() {
+        return;
+    }
+    let k = KernelSet::<u64>::best();
+    for counters in [1usize << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20] {
+        let (mut a, b) = vv_pair(counters / 8, 8, 3);
+        let mut g = c.benchmark_group(format!("vv_par_threshold/{counters}"));
+        g.warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
+        g.bench_function("single", |bn| {
+            bn.iter(|| k.merge(black_box(&mut a), &b, 8).unwrap())
+        });
+        g.bench_function("rayon_split", |bn| {
+            bn.iter(|| {
+                use rayon::prelude::*;
+                a.par_chunks_mut(1 << 16)
+                    .zip(b.par_chunks(1 << 16))
+                    .for_each(|(x, y)| k.merge(x, y, 8).unwrap())
+            })
+        });
+        let mut out = vec![0u8; counters / 8];
+        g.bench_function("compare_single", |bn| {
+            bn.iter(|| k.compare(black_box(&a), &b, 8, &mut out).unwrap())
+        });
+        g.bench_function("compare_rayon_split", |bn| {
+            bn.iter(|| {
+                use rayon::prelude::*;
+                out.par_chunks_mut(1 << 13)
+                    .zip(a.par_chunks(1 << 16).zip(b.par_chunks(1 << 16)))
+                    .for_each(|(o, (x, y))| k.compare(x, y, 8, o).unwrap())
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_par_threshold, bench_merge, bench_compare);
 criterion_main!(benches);
