@@ -2,14 +2,18 @@
 """Prints criterion results (target/criterion/**/new/estimates.json) as a table of mean
 times per bench, with each bench's ratio to a baseline of the same group.
 
-usage: python3 benches/report.py [GROUP_PREFIX] [--baseline NAME]
+usage: python3 benches/report.py [GROUP_PREFIX] [--baseline NAME] [--root DIR]
+(DIR defaults to target/criterion)
 """
 import json
 import pathlib
 import sys
 
 root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
+if "--root" in sys.argv:
+    root = pathlib.Path(sys.argv[sys.argv.index("--root") + 1])
+flag_values = {sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a.startswith("--")}
+args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in flag_values]
 prefix = args[0] if args else ""
 baseline = None
 if "--baseline" in sys.argv:

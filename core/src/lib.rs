@@ -1,12 +1,50 @@
 //! pluriverse: replicated data merged at the speed of memory.
 //!
 //! Every replica is the primary site for the data it generates and merges what reaches it;
-//! delta-state CRDTs make the merge correct whatever the network does, columnar batches make
-//! it fast. The model (dots, causal contexts, the four record kinds, Arrow I/O) is being
-//! built here; today this crate re-exports the batch kernels it stands on.
+//! delta-state CRDTs make the merge correct whatever the network does (drops, duplicates,
+//! reorders), columnar batches make it fast.
 //!
-//! | where | what |
+//! | module | what it holds |
 //! |---|---|
-//! | [`kernels`] | SIMD version-vector kernels, roaring dot sets, digests (crate `pluriverse-kernels`) |
+//! | [`replica`] | [`ReplicaId`] (user-chosen names) and [`ReplicaTable`] (per-state interning to dense `u32`) |
+//! | [`dot`] | [`Dot`]: one event, `(replica, counter)` |
+//! | [`version_vector`] | [`VersionVector`] and [`Order`] (`equal`, `before`, `after`, `concurrent`) |
+//! | [`context`] | [`CausalContext`]: a version vector plus a roaring dot cloud |
+//! | [`item`] | key and value types ([`Item`]) and their columns |
+//! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
+//! | [`kinds`] | the record kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set) |
+//! | [`kernels`] | the batch kernels underneath (crate `pluriverse-kernels`) |
+//!
+//! `PNCounterMap`, `LWWMap` and Arrow I/O are being built on these.
+//!
+//! # Example
+//! ```
+//! use pluriverse::{CausalContext, Dot, Order, VersionVector};
+//! let mut paris = CausalContext::new();
+//! let mut tokyo = CausalContext::new();
+//! paris.insert(&Dot::new("paris", 1));
+//! tokyo.insert(&Dot::new("tokyo", 1));
+//! assert_eq!(paris.version_vector().compare(&tokyo.version_vector()), Order::Concurrent);
+//! paris.merge(&tokyo);
+//! assert_eq!(paris.version_vector(), VersionVector::from_iter([("paris", 1), ("tokyo", 1)]));
+//! ```
 
+pub mod context;
+pub mod dot;
+mod error;
+pub mod item;
+pub mod kinds;
+pub mod replica;
+pub mod store;
+pub mod version_vector;
+
+pub use context::CausalContext;
+pub use dot::Dot;
+pub use error::{Error, Result};
+pub use item::Item;
+pub use kinds::awset::{AWSet, AWSetDelta};
+pub use kinds::mvmap::{MVMap, MVMapDelta};
 pub use pluriverse_kernels as kernels;
+pub use replica::{ReplicaId, ReplicaTable};
+pub use store::{CausalStore, JoinPath};
+pub use version_vector::{Order, VersionVector};

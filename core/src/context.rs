@@ -1,0 +1,172 @@
+//! Causal contexts over named replicas: the set of events a state has seen.
+
+use std::fmt;
+
+use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+
+use crate::dot::Dot;
+use crate::error::{Error, Result};
+use crate::replica::{ReplicaId, ReplicaTable};
+use crate::version_vector::VersionVector;
+
+/// The set of dots a state has seen, kept compact: per replica a contiguous prefix
+/// `1..=n` (a version vector entry) plus a *dot cloud* of the events beyond it that arrived
+/// out of order (a roaring bitmap). Whenever the cloud becomes contiguous with the prefix it
+/// is folded in, so a context that has seen everything up to `n` from each replica is a
+/// plain version vector.
+///
+/// # Example
+/// ```
+/// use pluriverse::{CausalContext, Dot};
+/// let mut c = CausalContext::new();
+/// c.insert(&Dot::new("a", 1));
+/// c.insert(&Dot::new("a", 3)); // out of order: goes to the cloud
+/// assert!(!c.is_compact());
+/// c.insert(&Dot::new("a", 2)); // the gap is filled: 1..=3 is a prefix
+/// assert!(c.is_compact());
+/// assert_eq!(c.next_dot(&"a".into()).unwrap(), Dot::new("a", 4));
+/// ```
+#[derive(Clone, Default)]
+pub struct CausalContext {
+    table: ReplicaTable,
+    dots: DotContext,
+}
+
+impl fmt::Debug for CausalContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.table
+                    .names()
+                    .iter()
+                    .zip(self.dots.replicas())
+                    .map(|(n, d)| (n.to_string(), d)),
+            )
+            .finish()
+    }
+}
+
+impl PartialEq for CausalContext {
+    /// Equal sets of dots, whatever order the replicas were interned in.
+    fn eq(&self, other: &Self) -> bool {
+        let empty = ReplicaDots::new();
+        let dots_of = |c: &Self, name: &ReplicaId| {
+            c.table
+                .get(name)
+                .and_then(|i| c.dots.get(i))
+                .unwrap_or(&empty)
+                .clone()
+        };
+        self.table
+            .names()
+            .iter()
+            .chain(other.table.names())
+            .all(|n| dots_of(self, n) == dots_of(other, n))
+    }
+}
+
+impl CausalContext {
+    /// The empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A context from its parts (indices of `dots` are indices of `table`).
+    pub(crate) fn from_parts(table: ReplicaTable, dots: DotContext) -> Self {
+        Self { table, dots }
+    }
+
+    /// The replica table.
+    pub fn table(&self) -> &ReplicaTable {
+        &self.table
+    }
+
+    /// The indexed dot sets (indices of [`CausalContext::table`]).
+    pub fn dots(&self) -> &DotContext {
+        &self.dots
+    }
+
+    pub(crate) fn dots_mut(&mut self) -> &mut DotContext {
+        &mut self.dots
+    }
+
+    pub(crate) fn table_mut(&mut self) -> &mut ReplicaTable {
+        &mut self.table
+    }
+
+    /// Whether the event `dot` has been seen.
+    pub fn contains(&self, dot: &Dot) -> bool {
+        self.table
+            .get(&dot.replica)
+            .is_some_and(|i| self.dots.contains(i, dot.counter))
+    }
+
+    /// Records the event `dot`; returns whether it was new.
+    pub fn insert(&mut self, dot: &Dot) -> bool {
+        let i = self.table.intern(&dot.replica);
+        self.dots.insert(i, dot.counter)
+    }
+
+    /// Records the events `start..=end` of `replica`; returns how many were new.
+    ///
+    /// # Errors
+    /// [`Error::Kernel`] with an invalid range (`start == 0` or `start > end`); the context is
+    /// unchanged.
+    pub fn insert_range(&mut self, replica: &ReplicaId, start: u64, end: u64) -> Result<u64> {
+        if start == 0 || start > end {
+            return Err(pluriverse_kernels::KernelError::InvalidRange { start, end }.into());
+        }
+        let i = self.table.intern(replica);
+        Ok(self.dots.insert_range(i, start, end)?)
+    }
+
+    /// Adds every event of `other` (set union), whatever its replica table.
+    pub fn merge(&mut self, other: &Self) {
+        let map = self.table.absorb(&other.table);
+        for (theirs, &ours) in other.dots.replicas().iter().zip(&map) {
+            self.dots.replica_mut(ours).union_with(theirs);
+        }
+    }
+
+    /// Folds clouds that became contiguous into their prefixes; returns the events moved.
+    /// Every mutator already does this; calling it again changes nothing.
+    pub fn compact(&mut self) -> u64 {
+        self.dots.compact()
+    }
+
+    /// Whether the context is a plain version vector (no dot cloud).
+    pub fn is_compact(&self) -> bool {
+        self.dots.is_compact()
+    }
+
+    /// Number of events outside the contiguous prefixes.
+    pub fn cloud_len(&self) -> u64 {
+        self.dots.cloud_len()
+    }
+
+    /// The prefixes as a version vector (the cloud is not included).
+    pub fn version_vector(&self) -> VersionVector {
+        self.table
+            .names()
+            .iter()
+            .zip(self.dots.replicas())
+            .map(|(n, d)| (n.clone(), d.prefix()))
+            .collect()
+    }
+
+    /// The next event `replica` may issue: one past the highest it is known to have issued.
+    ///
+    /// # Errors
+    /// [`Error::CounterOverflow`] when that would exceed `u64::MAX`.
+    pub fn next_dot(&self, replica: &ReplicaId) -> Result<Dot> {
+        let max = self
+            .table
+            .get(replica)
+            .and_then(|i| self.dots.get(i))
+            .map_or(0, ReplicaDots::max);
+        let counter = max.checked_add(1).ok_or_else(|| Error::CounterOverflow {
+            replica: replica.to_string(),
+        })?;
+        Ok(Dot::new(replica.clone(), counter))
+    }
+}

@@ -1,0 +1,74 @@
+//! The error type of the core crate: what went wrong, with the context to act on it.
+
+use std::fmt;
+
+use pluriverse_kernels::KernelError;
+
+/// Why an operation of the core crate failed. The target state is unchanged whenever one of
+/// these is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A replica's next counter would exceed `u64::MAX`: it must rejoin under a new name.
+    CounterOverflow {
+        /// The replica, as its name renders.
+        replica: String,
+    },
+    /// A replica index in encoded data points past the replica table.
+    UnknownReplica {
+        /// The index found.
+        index: u64,
+        /// The table's length.
+        replicas: usize,
+    },
+    /// A batch mutator was given columns of different lengths.
+    LengthMismatch {
+        /// Which column disagrees.
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+    /// A kernel refused its arguments.
+    Kernel(KernelError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CounterOverflow { replica } => write!(
+                f,
+                "counter of replica {replica} would overflow u64; rejoin under a new replica name"
+            ),
+            Self::UnknownReplica { index, replicas } => write!(
+                f,
+                "replica index {index} is out of range for a table of {replicas} replicas"
+            ),
+            Self::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(f, "column `{what}` has {actual} rows, expected {expected}"),
+            Self::Kernel(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Kernel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<KernelError> for Error {
+    fn from(e: KernelError) -> Self {
+        Self::Kernel(e)
+    }
+}
+
+/// Result alias for the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

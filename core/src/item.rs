@@ -1,0 +1,260 @@
+//! Key and value types, and the columns that hold them.
+//!
+//! Keys may be `u64`, `i64`, `String` (Arrow utf8) or `Vec<u8>` (Arrow binary); values of
+//! `MVMap` and `LWWMap` may also be `f64` or `bool`. Fixed-width items live in a plain
+//! `Vec`; strings and bytes live in one buffer with offsets (the Arrow layout), so a column
+//! of a million short strings is two allocations, not a million.
+
+use std::cmp::Ordering;
+use std::fmt::Debug;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A key or value type the record kinds can hold.
+pub trait Item: Clone + Debug + PartialEq + Send + Sync + 'static {
+    /// The column type holding many of these.
+    type Col: ItemCol<Self>;
+
+    /// A total order (for `f64`: IEEE total order, so NaN has a place).
+    fn total_cmp(&self, other: &Self) -> Ordering;
+
+    /// Appends the canonical little-endian bytes of the item (for hashing and digests).
+    fn write_bytes(&self, out: &mut Vec<u8>);
+
+    /// 64-bit hash of the canonical bytes: the partition and sort prefix of keys.
+    fn hash64(&self) -> u64 {
+        let mut b = Vec::with_capacity(16);
+        self.write_bytes(&mut b);
+        xxh3_64(&b)
+    }
+}
+
+/// A column of items.
+pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
+    /// Number of items.
+    fn len(&self) -> usize;
+    /// Whether empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends an item.
+    fn push(&mut self, v: &T);
+    /// Appends item `i` of `src`.
+    fn push_from(&mut self, src: &Self, i: usize);
+    /// Item `i`, owned.
+    fn get(&self, i: usize) -> T;
+    /// Compares item `i` with item `j` of `other`.
+    fn cmp_at(&self, i: usize, other: &Self, j: usize) -> Ordering;
+    /// Compares item `i` with `v`.
+    fn cmp_item(&self, i: usize, v: &T) -> Ordering;
+    /// Appends the canonical bytes of item `i`.
+    fn write_at(&self, i: usize, out: &mut Vec<u8>);
+    /// Heap bytes held.
+    fn heap_bytes(&self) -> usize;
+    /// Reserves room for `n` more items.
+    fn reserve(&mut self, n: usize);
+}
+
+macro_rules! fixed_item {
+    ($t:ty, $cmp:expr, $bytes:expr) => {
+        impl Item for $t {
+            type Col = Vec<$t>;
+            #[inline]
+            fn total_cmp(&self, other: &Self) -> Ordering {
+                let f: fn(&$t, &$t) -> Ordering = $cmp;
+                f(self, other)
+            }
+            #[inline]
+            fn write_bytes(&self, out: &mut Vec<u8>) {
+                let f: fn(&$t) -> [u8; std::mem::size_of::<$t>()] = $bytes;
+                out.extend_from_slice(&f(self));
+            }
+            #[inline]
+            fn hash64(&self) -> u64 {
+                let f: fn(&$t) -> [u8; std::mem::size_of::<$t>()] = $bytes;
+                xxh3_64(&f(self))
+            }
+        }
+
+        impl ItemCol<$t> for Vec<$t> {
+            #[inline]
+            fn len(&self) -> usize {
+                Vec::len(self)
+            }
+            #[inline]
+            fn push(&mut self, v: &$t) {
+                Vec::push(self, *v);
+            }
+            #[inline]
+            fn push_from(&mut self, src: &Self, i: usize) {
+                Vec::push(self, src[i]);
+            }
+            #[inline]
+            fn get(&self, i: usize) -> $t {
+                self[i]
+            }
+            #[inline]
+            fn cmp_at(&self, i: usize, other: &Self, j: usize) -> Ordering {
+                self[i].total_cmp(&other[j])
+            }
+            #[inline]
+            fn cmp_item(&self, i: usize, v: &$t) -> Ordering {
+                self[i].total_cmp(v)
+            }
+            #[inline]
+            fn write_at(&self, i: usize, out: &mut Vec<u8>) {
+                self[i].write_bytes(out);
+            }
+            fn heap_bytes(&self) -> usize {
+                self.capacity() * std::mem::size_of::<$t>()
+            }
+            fn reserve(&mut self, n: usize) {
+                Vec::reserve(self, n);
+            }
+        }
+    };
+}
+
+fixed_item!(u64, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(i64, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(f64, |a, b| a.total_cmp(b), |v| v.to_bits().to_le_bytes());
+fixed_item!(bool, |a, b| a.cmp(b), |v| [u8::from(*v)]);
+
+/// Variable-length items (strings, byte strings) in the Arrow layout: one byte buffer and
+/// `len + 1` offsets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VarCol {
+    offsets: Vec<u64>,
+    data: Vec<u8>,
+}
+
+impl Default for VarCol {
+    fn default() -> Self {
+        Self {
+            offsets: vec![0],
+            data: Vec::new(),
+        }
+    }
+}
+
+impl VarCol {
+    /// Item `i` as bytes.
+    #[inline]
+    pub fn bytes_at(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    fn push_bytes(&mut self, b: &[u8]) {
+        self.data.extend_from_slice(b);
+        self.offsets.push(self.data.len() as u64);
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+}
+
+macro_rules! var_item {
+    ($t:ty, $as_bytes:expr, $from_bytes:expr) => {
+        impl Item for $t {
+            type Col = VarCol;
+            #[inline]
+            fn total_cmp(&self, other: &Self) -> Ordering {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                f(self).cmp(f(other))
+            }
+            #[inline]
+            fn write_bytes(&self, out: &mut Vec<u8>) {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                out.extend_from_slice(f(self));
+            }
+            #[inline]
+            fn hash64(&self) -> u64 {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                xxh3_64(f(self))
+            }
+        }
+
+        impl ItemCol<$t> for VarCol {
+            #[inline]
+            fn len(&self) -> usize {
+                VarCol::len(self)
+            }
+            #[inline]
+            fn push(&mut self, v: &$t) {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                self.push_bytes(f(v));
+            }
+            #[inline]
+            fn push_from(&mut self, src: &Self, i: usize) {
+                self.push_bytes(src.bytes_at(i));
+            }
+            fn get(&self, i: usize) -> $t {
+                let f: fn(&[u8]) -> $t = $from_bytes;
+                f(self.bytes_at(i))
+            }
+            #[inline]
+            fn cmp_at(&self, i: usize, other: &Self, j: usize) -> Ordering {
+                self.bytes_at(i).cmp(other.bytes_at(j))
+            }
+            #[inline]
+            fn cmp_item(&self, i: usize, v: &$t) -> Ordering {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                self.bytes_at(i).cmp(f(v))
+            }
+            #[inline]
+            fn write_at(&self, i: usize, out: &mut Vec<u8>) {
+                out.extend_from_slice(self.bytes_at(i));
+            }
+            fn heap_bytes(&self) -> usize {
+                self.offsets.capacity() * 8 + self.data.capacity()
+            }
+            fn reserve(&mut self, n: usize) {
+                self.offsets.reserve(n);
+            }
+        }
+    };
+}
+
+// Strings are pushed only from `String`s, so the bytes are valid UTF-8; decoding is lossy
+// only to stay total on data that was validated on import.
+var_item!(String, |s| s.as_bytes(), |b| String::from_utf8_lossy(b)
+    .into_owned());
+var_item!(Vec<u8>, |v| v.as_slice(), |b| b.to_vec());
+
+/// The unit value: `AWSet` entries carry no value.
+impl Item for () {
+    type Col = UnitCol;
+    fn total_cmp(&self, _: &Self) -> Ordering {
+        Ordering::Equal
+    }
+    fn write_bytes(&self, _: &mut Vec<u8>) {}
+}
+
+/// A column of `()`: just a length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnitCol(usize);
+
+impl ItemCol<()> for UnitCol {
+    fn len(&self) -> usize {
+        self.0
+    }
+    fn push(&mut self, _: &()) {
+        self.0 += 1;
+    }
+    fn push_from(&mut self, _: &Self, _: usize) {
+        self.0 += 1;
+    }
+    fn get(&self, _: usize) {}
+    fn cmp_at(&self, _: usize, _: &Self, _: usize) -> Ordering {
+        Ordering::Equal
+    }
+    fn cmp_item(&self, _: usize, _: &()) -> Ordering {
+        Ordering::Equal
+    }
+    fn write_at(&self, _: usize, _: &mut Vec<u8>) {}
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+    fn reserve(&mut self, _: usize) {}
+}

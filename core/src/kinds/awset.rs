@@ -1,0 +1,170 @@
+//! `AWSet`: an add-wins set of elements.
+
+use pluriverse_kernels::dots::DotContext;
+
+use super::last_per_key;
+use crate::context::CausalContext;
+use crate::error::{Error, Result};
+use crate::item::{Item, ItemCol};
+use crate::replica::ReplicaId;
+use crate::store::run::Run;
+use crate::store::CausalStore;
+
+/// A delta of an [`AWSet`].
+pub type AWSetDelta<E> = CausalStore<E, ()>;
+
+/// An add-wins set: an element is present when some `add` of it has not been seen by a
+/// `remove`; an `add` concurrent with a `remove` wins.
+///
+/// # Example
+/// ```
+/// use pluriverse::AWSet;
+/// let mut a: AWSet<u64> = AWSet::new("a");
+/// let mut b: AWSet<u64> = AWSet::new("b");
+/// let add = a.add(7).unwrap();
+/// b.join(&add);
+/// let rm = b.remove(&7);         // b removes the add it saw...
+/// let again = a.add(7).unwrap(); // ...while a adds 7 again, concurrently
+/// a.join(&rm);
+/// b.join(&again);
+/// assert!(a.contains(&7) && b.contains(&7)); // add wins
+/// ```
+#[derive(Clone, Debug)]
+pub struct AWSet<E: Item> {
+    replica: ReplicaId,
+    store: CausalStore<E, ()>,
+}
+
+impl<E: Item> AWSet<E> {
+    /// An empty set written to as `replica`.
+    pub fn new(replica: impl Into<ReplicaId>) -> Self {
+        Self {
+            replica: replica.into(),
+            store: CausalStore::new(),
+        }
+    }
+
+    /// A handle writing as `replica` over an existing state.
+    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<E, ()>) -> Self {
+        Self {
+            replica: replica.into(),
+            store,
+        }
+    }
+
+    /// The state.
+    pub fn store(&self) -> &CausalStore<E, ()> {
+        &self.store
+    }
+
+    /// The causal context.
+    pub fn context(&self) -> &CausalContext {
+        self.store.context()
+    }
+
+    /// Adds `e`.
+    ///
+    /// # Errors
+    /// [`Error::CounterOverflow`] when this replica has issued `u64::MAX` events.
+    pub fn add(&mut self, e: E) -> Result<AWSetDelta<E>> {
+        self.add_many(std::slice::from_ref(&e))
+    }
+
+    /// Adds many elements as one delta with one contiguous run of dots.
+    ///
+    /// # Errors
+    /// As [`AWSet::add`]; nothing changes.
+    pub fn add_many(&mut self, elems: &[E]) -> Result<AWSetDelta<E>> {
+        let rows = last_per_key(elems);
+        if rows.is_empty() {
+            return Ok(AWSetDelta::new());
+        }
+        let n = rows.len() as u64;
+        let first = self.store.ctx.next_dot(&self.replica)?.counter;
+        first
+            .checked_add(n - 1)
+            .ok_or_else(|| Error::CounterOverflow {
+                replica: self.replica.to_string(),
+            })?;
+        let me = self.store.ctx.table_mut().intern(&self.replica);
+        let mut ctx = DotContext::new();
+        ctx.insert_range(me, first, first + n - 1)?;
+        let mut run = Run::with_capacity(rows.len());
+        for (k, &(h, i)) in rows.iter().enumerate() {
+            for (r, c, _) in self.store.entries_of(&elems[i]) {
+                ctx.insert(r, c);
+            }
+            run.push(h, &elems[i], me, first + k as u64, &());
+        }
+        let delta = self.store.local_delta(run, ctx);
+        self.store.join(&delta);
+        Ok(delta)
+    }
+
+    /// Removes `e` as far as this replica has seen it.
+    pub fn remove(&mut self, e: &E) -> AWSetDelta<E> {
+        self.remove_many(std::slice::from_ref(e))
+    }
+
+    /// Removes many elements as one delta.
+    pub fn remove_many(&mut self, elems: &[E]) -> AWSetDelta<E> {
+        let mut ctx = DotContext::new();
+        for e in elems {
+            for (r, c, _) in self.store.entries_of(e) {
+                ctx.insert(r, c);
+            }
+        }
+        if ctx.replicas().iter().all(|d| d.is_empty()) {
+            return AWSetDelta::new();
+        }
+        let delta = self.store.local_delta(Run::default(), ctx);
+        self.store.join(&delta);
+        delta
+    }
+
+    /// Whether `e` is in the set.
+    pub fn contains(&self, e: &E) -> bool {
+        !self.store.entries_of(e).is_empty()
+    }
+
+    /// The elements, in the store's order (by hash).
+    pub fn elements(&self) -> Vec<E> {
+        let m = self.store.merged();
+        (0..m.rows())
+            .filter(|&i| {
+                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne()
+            })
+            .map(|i| m.keys.get(i))
+            .collect()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.elements().len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// Joins a delta or another replica's state.
+    pub fn join(&mut self, other: &AWSetDelta<E>) {
+        self.store.join(other);
+    }
+
+    /// [`AWSet::join`] with a pinned algorithm ([`crate::store::JoinPath`]).
+    pub fn join_with(&mut self, other: &AWSetDelta<E>, path: crate::store::JoinPath) {
+        self.store.join_with(other, path);
+    }
+
+    /// What a replica with context `peer` lacks.
+    pub fn delta_since(&self, peer: &CausalContext) -> AWSetDelta<E> {
+        self.store.delta_since(peer)
+    }
+
+    /// Order-independent digest.
+    pub fn digest(&self) -> u128 {
+        self.store.digest()
+    }
+}

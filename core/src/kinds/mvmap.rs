@@ -1,0 +1,223 @@
+//! `MVMap`: a map from keys to multi-value registers.
+
+use pluriverse_kernels::dots::DotContext;
+
+use super::last_per_key;
+use crate::context::CausalContext;
+use crate::error::{Error, Result};
+use crate::item::{Item, ItemCol};
+use crate::replica::ReplicaId;
+use crate::store::run::Run;
+use crate::store::CausalStore;
+
+/// A delta of an [`MVMap`]: a small state carrying only what changed. Join it into any
+/// replica, in any order, any number of times.
+pub type MVMapDelta<K, V> = CausalStore<K, V>;
+
+/// A map whose every key holds a multi-value register: concurrent `set`s of a key survive
+/// side by side until a later `set` (or `remove`) that has seen them replaces them; a
+/// `remove` removes only the values its replica had seen.
+///
+/// Every mutator returns the delta to ship to other replicas.
+///
+/// # Example
+/// ```
+/// use pluriverse::MVMap;
+/// let mut paris: MVMap<String, i64> = MVMap::new("paris");
+/// let mut tokyo: MVMap<String, i64> = MVMap::new("tokyo");
+/// let d1 = paris.set("k".into(), 1).unwrap();
+/// let d2 = tokyo.set("k".into(), 2).unwrap(); // concurrent with paris' write
+/// paris.join(&d2);
+/// tokyo.join(&d1);
+/// assert_eq!(paris.get(&"k".into()), vec![1, 2]);
+/// assert_eq!(paris.digest(), tokyo.digest());
+/// let d3 = paris.set("k".into(), 3).unwrap(); // has seen both: replaces both
+/// tokyo.join(&d3);
+/// assert_eq!(tokyo.get(&"k".into()), vec![3]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct MVMap<K: Item, V: Item> {
+    replica: ReplicaId,
+    store: CausalStore<K, V>,
+}
+
+impl<K: Item, V: Item> MVMap<K, V> {
+    /// An empty map written to as `replica`.
+    pub fn new(replica: impl Into<ReplicaId>) -> Self {
+        Self {
+            replica: replica.into(),
+            store: CausalStore::new(),
+        }
+    }
+
+    /// A handle writing as `replica` over an existing state.
+    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<K, V>) -> Self {
+        Self {
+            replica: replica.into(),
+            store,
+        }
+    }
+
+    /// The replica this handle writes as.
+    pub fn replica(&self) -> &ReplicaId {
+        &self.replica
+    }
+
+    /// The state (entries and context).
+    pub fn store(&self) -> &CausalStore<K, V> {
+        &self.store
+    }
+
+    /// The causal context.
+    pub fn context(&self) -> &CausalContext {
+        self.store.context()
+    }
+
+    /// Next `n` counters of this replica and its index.
+    fn reserve_dots(&mut self, n: u64) -> Result<(u32, u64)> {
+        let first = self.store.ctx.next_dot(&self.replica)?.counter;
+        first
+            .checked_add(n.saturating_sub(1))
+            .ok_or_else(|| Error::CounterOverflow {
+                replica: self.replica.to_string(),
+            })?;
+        let me = self.store.ctx.table_mut().intern(&self.replica);
+        Ok((me, first))
+    }
+
+    /// Sets `key` to `value`, replacing every value of `key` this replica has seen.
+    ///
+    /// # Errors
+    /// [`Error::CounterOverflow`] when this replica has issued `u64::MAX` events; nothing
+    /// changes.
+    pub fn set(&mut self, key: K, value: V) -> Result<MVMapDelta<K, V>> {
+        self.set_many(std::slice::from_ref(&key), std::slice::from_ref(&value))
+    }
+
+    /// Sets each `keys[i]` to `values[i]` as one batch with one contiguous run of dots. A key
+    /// given twice takes its last value.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the columns differ in length,
+    /// [`Error::CounterOverflow`] as for [`MVMap::set`]; nothing changes.
+    pub fn set_many(&mut self, keys: &[K], values: &[V]) -> Result<MVMapDelta<K, V>> {
+        if keys.len() != values.len() {
+            return Err(Error::LengthMismatch {
+                what: "values",
+                expected: keys.len(),
+                actual: values.len(),
+            });
+        }
+        let rows = last_per_key(keys);
+        if rows.is_empty() {
+            return Ok(MVMapDelta::new());
+        }
+        let (me, first) = self.reserve_dots(rows.len() as u64)?;
+        let mut ctx = DotContext::new();
+        ctx.insert_range(me, first, first + rows.len() as u64 - 1)?;
+        let mut run = Run::with_capacity(rows.len());
+        for (n, &(h, i)) in rows.iter().enumerate() {
+            for (r, c, _) in self.store.entries_of(&keys[i]) {
+                ctx.insert(r, c);
+            }
+            run.push(h, &keys[i], me, first + n as u64, &values[i]);
+        }
+        let delta = self.store.local_delta(run, ctx);
+        self.store.join(&delta);
+        Ok(delta)
+    }
+
+    /// Removes every value of `key` this replica has seen (concurrent writes elsewhere
+    /// survive). Returns an empty delta when the key holds nothing.
+    pub fn remove(&mut self, key: &K) -> MVMapDelta<K, V> {
+        self.remove_many(std::slice::from_ref(key))
+    }
+
+    /// Removes many keys as one delta.
+    pub fn remove_many(&mut self, keys: &[K]) -> MVMapDelta<K, V> {
+        let mut ctx = DotContext::new();
+        for k in keys {
+            for (r, c, _) in self.store.entries_of(k) {
+                ctx.insert(r, c);
+            }
+        }
+        if ctx.replicas().iter().all(|d| d.is_empty()) {
+            return MVMapDelta::new();
+        }
+        let delta = self.store.local_delta(Run::default(), ctx);
+        self.store.join(&delta);
+        delta
+    }
+
+    /// The concurrent values of `key` (empty when absent), ordered by the writing replica's
+    /// name and counter, so every replica lists them the same way.
+    pub fn get(&self, key: &K) -> Vec<V> {
+        let names = self.store.ctx.table().names();
+        let mut e = self.store.entries_of(key);
+        e.sort_by(|a, b| {
+            names[a.0 as usize]
+                .cmp(&names[b.0 as usize])
+                .then(a.1.cmp(&b.1))
+        });
+        e.into_iter().map(|(_, _, v)| v).collect()
+    }
+
+    /// Whether `key` holds at least one value.
+    pub fn contains_key(&self, key: &K) -> bool {
+        !self.store.entries_of(key).is_empty()
+    }
+
+    /// The keys holding values, in the store's order (by key hash).
+    pub fn keys(&self) -> Vec<K> {
+        let m = self.store.merged();
+        let mut out: Vec<K> = Vec::new();
+        for i in 0..m.rows() {
+            let new =
+                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne();
+            if new {
+                out.push(m.keys.get(i));
+            }
+        }
+        out
+    }
+
+    /// Number of keys holding values (a pass over the entries).
+    pub fn len(&self) -> usize {
+        let m = self.store.merged();
+        (0..m.rows())
+            .filter(|&i| {
+                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne()
+            })
+            .count()
+    }
+
+    /// Whether no key holds a value.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// Number of `(key, dot, value)` entries (concurrent values count separately).
+    pub fn entry_count(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Joins a delta or another replica's whole state ([`MVMap::store`]).
+    pub fn join(&mut self, other: &MVMapDelta<K, V>) {
+        self.store.join(other);
+    }
+
+    /// [`MVMap::join`] with a pinned algorithm ([`JoinPath`]); the result is the same.
+    pub fn join_with(&mut self, other: &MVMapDelta<K, V>, path: crate::store::JoinPath) {
+        self.store.join_with(other, path);
+    }
+
+    /// What a replica with context `peer` lacks; see [`CausalStore::delta_since`].
+    pub fn delta_since(&self, peer: &CausalContext) -> MVMapDelta<K, V> {
+        self.store.delta_since(peer)
+    }
+
+    /// Order-independent 128-bit digest of the state; see [`CausalStore::digest`].
+    pub fn digest(&self) -> u128 {
+        self.store.digest()
+    }
+}

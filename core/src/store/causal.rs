@@ -1,0 +1,444 @@
+//! The causal dot store: entries `(key, dot, value)` in sorted runs, and one causal context.
+//! `MVMap` and `AWSet` are thin layers over it.
+
+use std::collections::HashSet;
+
+use pluriverse_kernels::digest::Digest;
+use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+use roaring::RoaringTreemap;
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::run::Run;
+use crate::context::CausalContext;
+use crate::item::{Item, ItemCol};
+
+/// A new run is merged with the run before it while that one is at most this many times
+/// larger: runs grow geometrically, so there are O(log n) of them and each entry is copied
+/// O(log n) times (a binary-counter LSM).
+const RUN_RATIO: usize = 4;
+/// A run is rewritten without its deleted rows when more than 1/DEAD_FRACTION is dead.
+const DEAD_FRACTION: u64 = 4;
+/// Joins whose other side costs more than 1/INCREMENTAL_FRACTION of this store take the
+/// full merge path.
+const INCREMENTAL_FRACTION: usize = 8;
+
+/// Entries `(key, dot, value)` plus the causal context they live in.
+///
+/// The join keeps an entry when its dot is in both stores, or in one store and not in the
+/// other's context (Almeida, Shoker, Baquero 2018): a dot the other side has seen but does
+/// not hold was removed there.
+#[derive(Clone, Debug)]
+pub struct CausalStore<K: Item, V: Item> {
+    pub(crate) ctx: CausalContext,
+    /// Sorted runs, largest first.
+    pub(crate) runs: Vec<Run<K, V>>,
+}
+
+impl<K: Item, V: Item> Default for CausalStore<K, V> {
+    fn default() -> Self {
+        Self {
+            ctx: CausalContext::new(),
+            runs: Vec::new(),
+        }
+    }
+}
+
+/// Which algorithm a join uses. Both give the same state; [`JoinPath::Auto`] picks by cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JoinPath {
+    /// Incremental when the other side is small against this store, full otherwise.
+    #[default]
+    Auto,
+    /// Mark removed rows deleted in place and add the new entries as a new run: costs what
+    /// the other side carries (plus a lookup per dot), not what this store holds.
+    Incremental,
+    /// Merge both sides' sorted entries into one new run: one sequential pass over both.
+    Full,
+}
+
+/// The other side of a join, with replica indices already mapped into ours.
+struct Incoming<K: Item, V: Item> {
+    run: Run<K, V>,
+    ctx: DotContext,
+}
+
+impl<K: Item, V: Item> CausalStore<K, V> {
+    /// The empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The causal context.
+    pub fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+
+    /// Live entries.
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Run::live).sum()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of sorted runs (the LSM depth; a fully merged store has one).
+    pub fn run_count(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Approximate heap bytes held by the entries (not the context).
+    pub fn heap_bytes(&self) -> usize {
+        self.runs.iter().map(Run::heap_bytes).sum()
+    }
+
+    /// Every live entry as `(key, replica, counter, value)`, in the store's order.
+    pub fn entries(&self) -> Vec<(K, crate::ReplicaId, u64, V)> {
+        let m = self.merged();
+        let names = self.ctx.table().names();
+        (0..m.rows())
+            .map(|i| {
+                (
+                    m.keys.get(i),
+                    names[m.replica[i] as usize].clone(),
+                    m.counter[i],
+                    m.values.get(i),
+                )
+            })
+            .collect()
+    }
+
+    /// The live entries of `key`: `(replica index, counter, value)`.
+    pub(crate) fn entries_of(&self, key: &K) -> Vec<(u32, u64, V)> {
+        let h = key.hash64();
+        let mut out = vec![];
+        for run in &self.runs {
+            for i in run.key_range(h, key) {
+                if run.is_live(i) {
+                    out.push((run.replica[i], run.counter[i], run.values.get(i)));
+                }
+            }
+        }
+        out
+    }
+
+    /// All live rows merged into one sorted run.
+    pub(crate) fn merged(&self) -> Run<K, V> {
+        let live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
+        let mut out = Run::with_capacity(self.len());
+        let mut pos = vec![0usize; live.len()];
+        let skip = |r: &Run<K, V>, p: &mut usize| {
+            while *p < r.rows() && !r.is_live(*p) {
+                *p += 1;
+            }
+        };
+        for (r, p) in live.iter().zip(pos.iter_mut()) {
+            skip(r, p);
+        }
+        loop {
+            let mut best: Option<usize> = None;
+            for (k, r) in live.iter().enumerate() {
+                if pos[k] < r.rows() {
+                    best = match best {
+                        Some(b) if live[b].cmp_rows(pos[b], r, pos[k]).is_le() => Some(b),
+                        _ => Some(k),
+                    };
+                }
+            }
+            let Some(b) = best else { break };
+            let r = live[b];
+            out.push_row(r, pos[b], r.replica[pos[b]]);
+            pos[b] += 1;
+            skip(r, &mut pos[b]);
+        }
+        out
+    }
+
+    /// Replaces all runs with one merged run.
+    pub fn compact_runs(&mut self) {
+        if self.runs.len() > 1 || self.runs.first().is_some_and(|r| r.live() < r.rows()) {
+            let m = self.merged();
+            self.runs = if m.rows() > 0 { vec![m] } else { vec![] };
+        }
+    }
+
+    /// Maps `other` into this store's replica indices (interning its names).
+    fn incoming(&mut self, other: &Self) -> Incoming<K, V> {
+        let map = self.ctx.table_mut().absorb(other.ctx.table());
+        let mut ctx = DotContext::new();
+        for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(&map) {
+            *ctx.replica_mut(ours) = theirs.clone();
+        }
+        let src = other.merged();
+        let mut run = Run::with_capacity(src.rows());
+        for i in 0..src.rows() {
+            run.push_row(&src, i, map[src.replica[i] as usize]);
+        }
+        if map.windows(2).any(|w| w[0] > w[1]) {
+            run.sort();
+        }
+        Incoming { run, ctx }
+    }
+
+    /// Joins `other` (a delta or a whole state) into this store.
+    pub fn join(&mut self, other: &Self) {
+        self.join_with(other, JoinPath::Auto);
+    }
+
+    /// [`CausalStore::join`] with the algorithm chosen by the caller (tests and benches pin
+    /// each path; the result does not depend on it).
+    pub fn join_with(&mut self, other: &Self, path: JoinPath) {
+        let inc = self.incoming(other);
+        let incremental = match path {
+            JoinPath::Incremental => true,
+            JoinPath::Full => false,
+            JoinPath::Auto => {
+                self.incremental_cost(&inc) * INCREMENTAL_FRACTION <= self.len().max(1024)
+            }
+        };
+        if incremental {
+            self.join_incremental(inc);
+        } else {
+            self.join_full(inc);
+        }
+    }
+
+    /// Rows the incremental path would touch: the other's entries, its cloud dots, and our
+    /// entries under its prefixes.
+    fn incremental_cost(&self, inc: &Incoming<K, V>) -> usize {
+        let mut cost = inc.run.rows() + inc.ctx.cloud_len() as usize;
+        for (r, d) in inc.ctx.replicas().iter().enumerate() {
+            if d.prefix() > 0 {
+                for run in &self.runs {
+                    cost += run.dot_range(r as u32, 1, d.prefix()).len();
+                }
+            }
+        }
+        cost
+    }
+
+    fn join_full(&mut self, inc: Incoming<K, V>) {
+        let a = self.merged();
+        let b = &inc.run;
+        let ours = self.ctx.dots();
+        let mut out = Run::with_capacity(a.rows() + b.rows());
+        let (mut i, mut j) = (0, 0);
+        while i < a.rows() || j < b.rows() {
+            let ord = if i == a.rows() {
+                std::cmp::Ordering::Greater
+            } else if j == b.rows() {
+                std::cmp::Ordering::Less
+            } else {
+                a.cmp_rows(i, b, j)
+            };
+            match ord {
+                std::cmp::Ordering::Equal => {
+                    out.push_row(&a, i, a.replica[i]);
+                    i += 1;
+                    j += 1;
+                }
+                std::cmp::Ordering::Less => {
+                    if !inc.ctx.contains(a.replica[i], a.counter[i]) {
+                        out.push_row(&a, i, a.replica[i]);
+                    }
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    if !ours.contains(b.replica[j], b.counter[j]) {
+                        out.push_row(b, j, b.replica[j]);
+                    }
+                    j += 1;
+                }
+            }
+        }
+        self.ctx.dots_mut().union_with(&inc.ctx);
+        self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
+    }
+
+    fn join_incremental(&mut self, inc: Incoming<K, V>) {
+        // Their dots, to tell "removed there" from "held there too".
+        let theirs: HashSet<(u32, u64)> = (0..inc.run.rows())
+            .map(|j| (inc.run.replica[j], inc.run.counter[j]))
+            .collect();
+        // 1. Our entries whose dot they have seen but do not hold: removed.
+        for run in &mut self.runs {
+            let mut dead = vec![];
+            for (r, d) in inc.ctx.replicas().iter().enumerate() {
+                let r = r as u32;
+                if d.prefix() > 0 {
+                    let ids = run.dot_range(r, 1, d.prefix());
+                    for p in ids {
+                        let row = run.by_dot()[p] as usize;
+                        if !theirs.contains(&(r, run.counter[row])) {
+                            dead.push(row as u32);
+                        }
+                    }
+                }
+                for c in d.cloud().iter() {
+                    for p in run.dot_range(r, c, c) {
+                        let row = run.by_dot()[p] as usize;
+                        if !theirs.contains(&(r, c)) {
+                            dead.push(row as u32);
+                        }
+                    }
+                }
+            }
+            for row in dead {
+                run.deleted.insert(row);
+            }
+        }
+        // 2. Their entries we have not seen: new here.
+        let ours = self.ctx.dots();
+        let mut fresh = Run::with_capacity(inc.run.rows());
+        for j in 0..inc.run.rows() {
+            if !ours.contains(inc.run.replica[j], inc.run.counter[j]) {
+                fresh.push_row(&inc.run, j, inc.run.replica[j]);
+            }
+        }
+        self.ctx.dots_mut().union_with(&inc.ctx);
+        if fresh.rows() > 0 {
+            self.push_run(fresh);
+        }
+        self.drop_dead_runs();
+    }
+
+    /// Adds a sorted run, merging it with smaller neighbours (binary-counter LSM).
+    fn push_run(&mut self, run: Run<K, V>) {
+        self.runs.push(run);
+        while self.runs.len() >= 2 {
+            let n = self.runs.len();
+            let (prev, last) = (&self.runs[n - 2], &self.runs[n - 1]);
+            if prev.live() > RUN_RATIO * last.live() {
+                break;
+            }
+            let last = self.runs.pop().unwrap_or_default();
+            let prev = self.runs.pop().unwrap_or_default();
+            let pair = Self {
+                ctx: CausalContext::new(),
+                runs: vec![prev, last],
+            };
+            self.runs.push(pair.merged());
+        }
+    }
+
+    /// Rewrites runs that are mostly dead, and drops empty ones.
+    fn drop_dead_runs(&mut self) {
+        for run in &mut self.runs {
+            if run.deleted.len() * DEAD_FRACTION > run.rows() as u64 {
+                let single = Self {
+                    ctx: CausalContext::new(),
+                    runs: vec![std::mem::take(run)],
+                };
+                *run = single.merged();
+            }
+        }
+        self.runs.retain(|r| r.rows() > 0);
+        self.runs.sort_by_key(|r| std::cmp::Reverse(r.live()));
+    }
+
+    /// The delta a peer whose context is `peer` needs: every entry whose dot the peer has
+    /// not seen, and a context that tells it what we removed. Joining the result into the
+    /// peer gives exactly what joining this whole store would give.
+    ///
+    /// The delta's context is `C - (S ∩ C_peer)`: all we have seen, except the dots we still
+    /// hold that the peer has seen too (which it must keep, not treat as removed).
+    pub fn delta_since(&self, peer: &CausalContext) -> Self {
+        let table = self.ctx.table();
+        // our replica index -> peer's dots
+        let empty = ReplicaDots::new();
+        let peer_dots: Vec<&ReplicaDots> = table
+            .names()
+            .iter()
+            .map(|n| {
+                peer.table()
+                    .get(n)
+                    .and_then(|i| peer.dots().get(i))
+                    .unwrap_or(&empty)
+            })
+            .collect();
+        let all = self.merged();
+        let mut run = Run::default();
+        let mut holes: Vec<RoaringTreemap> = vec![RoaringTreemap::new(); table.len()];
+        for i in 0..all.rows() {
+            let (r, c) = (all.replica[i], all.counter[i]);
+            if peer_dots[r as usize].contains(c) {
+                holes[r as usize].insert(c);
+            } else {
+                run.push_row(&all, i, r);
+            }
+        }
+        let mut dots = DotContext::new();
+        for (r, d) in self.ctx.dots().replicas().iter().enumerate() {
+            let h = &holes[r];
+            let slot = if h.is_empty() {
+                d.clone()
+            } else {
+                let mut set = d.cloud().clone();
+                if d.prefix() > 0 {
+                    set.insert_range(1..=d.prefix());
+                }
+                set -= h;
+                ReplicaDots::from_parts(0, set)
+            };
+            *dots.replica_mut(r as u32) = slot;
+        }
+        Self {
+            ctx: CausalContext::from_parts(table.clone(), dots),
+            runs: if run.rows() > 0 { vec![run] } else { vec![] },
+        }
+    }
+
+    /// Builds a delta of this store's replica table from sorted-or-not new entries and the
+    /// dots it covers; used by the mutators.
+    pub(crate) fn local_delta(&self, mut run: Run<K, V>, ctx: DotContext) -> Self {
+        run.sort();
+        Self {
+            ctx: CausalContext::from_parts(self.ctx.table().clone(), ctx),
+            runs: if run.rows() > 0 { vec![run] } else { vec![] },
+        }
+    }
+
+    /// Order-independent 128-bit digest of the entries and the context, by replica *name*:
+    /// equal stores have equal digests whatever their interning order or run layout.
+    pub fn digest(&self) -> u128 {
+        let names = self.ctx.table().names();
+        let mut d = Digest::new();
+        let mut buf = Vec::with_capacity(64);
+        for run in &self.runs {
+            for i in 0..run.rows() {
+                if !run.is_live(i) {
+                    continue;
+                }
+                buf.clear();
+                buf.push(1);
+                let start = buf.len();
+                buf.extend_from_slice(&[0; 8]);
+                run.keys.write_at(i, &mut buf);
+                let klen = (buf.len() - start - 8) as u64;
+                buf[start..start + 8].copy_from_slice(&klen.to_le_bytes());
+                let name = names[run.replica[i] as usize].as_bytes();
+                buf.extend_from_slice(&(name.len() as u64).to_le_bytes());
+                buf.extend_from_slice(name);
+                buf.extend_from_slice(&run.counter[i].to_le_bytes());
+                run.values.write_at(i, &mut buf);
+                d.add_hash(xxh3_128(&buf));
+            }
+        }
+        for (name, dots) in names.iter().zip(self.ctx.dots().replicas()) {
+            if dots.is_empty() {
+                continue;
+            }
+            buf.clear();
+            buf.push(2);
+            buf.extend_from_slice(&(name.as_bytes().len() as u64).to_le_bytes());
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(&dots.prefix().to_le_bytes());
+            for c in dots.cloud().iter() {
+                buf.extend_from_slice(&c.to_le_bytes());
+            }
+            d.add_hash(xxh3_128(&buf));
+        }
+        d.finish()
+    }
+}

@@ -1,0 +1,168 @@
+//! A sorted run: entries `(key, dot, value)` column by column, sorted by
+//! `(xxh3(key), key, replica, counter)`, plus a bitmap of rows deleted since it was built.
+
+use std::cmp::Ordering;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use roaring::RoaringBitmap;
+
+use crate::item::{Item, ItemCol};
+
+/// One sorted run of a causal dot store. Runs are immutable once built except for
+/// `deleted`, which marks rows removed by later joins (so removing one entry from a
+/// ten-million-row run costs a bitmap insert, not a rewrite).
+#[derive(Clone, Debug)]
+pub(crate) struct Run<K: Item, V: Item> {
+    pub hash: Vec<u64>,
+    pub keys: K::Col,
+    pub replica: Vec<u32>,
+    pub counter: Vec<u64>,
+    pub values: V::Col,
+    pub deleted: RoaringBitmap,
+    /// Row ids sorted by `(replica, counter)`, built on first use.
+    by_dot: OnceLock<Vec<u32>>,
+}
+
+impl<K: Item, V: Item> Default for Run<K, V> {
+    fn default() -> Self {
+        Self {
+            hash: Vec::new(),
+            keys: K::Col::default(),
+            replica: Vec::new(),
+            counter: Vec::new(),
+            values: V::Col::default(),
+            deleted: RoaringBitmap::new(),
+            by_dot: OnceLock::new(),
+        }
+    }
+}
+
+impl<K: Item, V: Item> Run<K, V> {
+    pub fn with_capacity(n: usize) -> Self {
+        let mut r = Self::default();
+        r.hash.reserve(n);
+        r.keys.reserve(n);
+        r.replica.reserve(n);
+        r.counter.reserve(n);
+        r.values.reserve(n);
+        r
+    }
+
+    /// Rows, deleted ones included.
+    pub fn rows(&self) -> usize {
+        self.hash.len()
+    }
+
+    /// Rows not deleted.
+    pub fn live(&self) -> usize {
+        self.rows() - self.deleted.len() as usize
+    }
+
+    #[inline]
+    pub fn is_live(&self, row: usize) -> bool {
+        !self.deleted.contains(row as u32)
+    }
+
+    /// Appends row `i` of `src` with its replica index replaced by `replica`.
+    #[inline]
+    pub fn push_row(&mut self, src: &Self, i: usize, replica: u32) {
+        self.hash.push(src.hash[i]);
+        self.keys.push_from(&src.keys, i);
+        self.replica.push(replica);
+        self.counter.push(src.counter[i]);
+        self.values.push_from(&src.values, i);
+    }
+
+    /// Appends an entry.
+    #[inline]
+    pub fn push(&mut self, hash: u64, key: &K, replica: u32, counter: u64, value: &V) {
+        self.hash.push(hash);
+        self.keys.push(key);
+        self.replica.push(replica);
+        self.counter.push(counter);
+        self.values.push(value);
+    }
+
+    /// Order of row `i` of `self` against row `j` of `other` on the full sort key.
+    #[inline]
+    pub fn cmp_rows(&self, i: usize, other: &Self, j: usize) -> Ordering {
+        self.hash[i]
+            .cmp(&other.hash[j])
+            .then_with(|| self.keys.cmp_at(i, &other.keys, j))
+            .then_with(|| self.replica[i].cmp(&other.replica[j]))
+            .then_with(|| self.counter[i].cmp(&other.counter[j]))
+    }
+
+    /// Rows whose key is `key` (hash `hash`), live or not.
+    pub fn key_range(&self, hash: u64, key: &K) -> Range<usize> {
+        let lo = self.hash.partition_point(|&h| h < hash);
+        let hi = lo + self.hash[lo..].partition_point(|&h| h == hash);
+        let start = lo
+            + (lo..hi)
+                .take_while(|&i| self.keys.cmp_item(i, key) == Ordering::Less)
+                .count();
+        let end = start
+            + (start..hi)
+                .take_while(|&i| self.keys.cmp_item(i, key) == Ordering::Equal)
+                .count();
+        start..end
+    }
+
+    /// Row ids sorted by dot.
+    pub fn by_dot(&self) -> &[u32] {
+        self.by_dot.get_or_init(|| {
+            let mut ids: Vec<u32> = (0..self.rows() as u32).collect();
+            ids.sort_unstable_by_key(|&i| (self.replica[i as usize], self.counter[i as usize]));
+            ids
+        })
+    }
+
+    /// Positions in [`Run::by_dot`] of the rows of `replica` with counters in `lo..=hi`.
+    pub fn dot_range(&self, replica: u32, lo: u64, hi: u64) -> Range<usize> {
+        let ids = self.by_dot();
+        let key = |p: usize| (self.replica[ids[p] as usize], self.counter[ids[p] as usize]);
+        let start = partition(ids.len(), |p| key(p) < (replica, lo));
+        let end = partition(ids.len(), |p| key(p) <= (replica, hi));
+        start..end.max(start)
+    }
+
+    /// Sorts rows by the full sort key (used after replica indices were remapped).
+    pub fn sort(&mut self) {
+        let mut ids: Vec<usize> = (0..self.rows()).collect();
+        ids.sort_unstable_by(|&a, &b| self.cmp_rows(a, self, b));
+        if ids.iter().enumerate().all(|(p, &i)| p == i) {
+            return;
+        }
+        let mut out = Self::with_capacity(ids.len());
+        for &i in &ids {
+            out.push_row(self, i, self.replica[i]);
+        }
+        *self = out;
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.hash.capacity() * 8
+            + self.keys.heap_bytes()
+            + self.replica.capacity() * 4
+            + self.counter.capacity() * 8
+            + self.values.heap_bytes()
+            + self.deleted.serialized_size()
+            + self.by_dot.get().map_or(0, |v| v.capacity() * 4)
+    }
+}
+
+/// First position in `0..n` where `pred` is false (`pred` true then false).
+fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}

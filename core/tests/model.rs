@@ -1,0 +1,451 @@
+//! MVMap and AWSet against a naive model of the paper's definitions (Almeida, Shoker,
+//! Baquero 2018): a state is a `BTreeSet` of `(key, dot, value)` entries and a `BTreeSet`
+//! of dots; join, mutators and `delta_since` are the set formulas, written out plainly.
+//! Random operations on 2-5 replicas, deltas delivered with drops, duplicates and
+//! reordering, then full exchange.
+
+use std::collections::BTreeSet;
+
+use pluriverse::{AWSet, CausalContext, JoinPath, MVMap, MVMapDelta};
+
+const PATHS: [JoinPath; 3] = [JoinPath::Auto, JoinPath::Incremental, JoinPath::Full];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+type D = (String, u64);
+
+#[derive(Clone, Default, Debug, PartialEq)]
+struct Model {
+    entries: BTreeSet<(u64, D, i64)>,
+    ctx: BTreeSet<D>,
+}
+
+impl Model {
+    fn join(&mut self, o: &Model) {
+        let keep_a = self
+            .entries
+            .iter()
+            .filter(|e| o.entries.contains(e) || !o.ctx.contains(&e.1));
+        let keep_b = o
+            .entries
+            .iter()
+            .filter(|e| self.entries.contains(e) || !self.ctx.contains(&e.1));
+        self.entries = keep_a.chain(keep_b).cloned().collect();
+        self.ctx.extend(o.ctx.iter().cloned());
+    }
+    fn next_dot(&self, me: &str) -> D {
+        let max = self
+            .ctx
+            .iter()
+            .filter(|d| d.0 == me)
+            .map(|d| d.1)
+            .max()
+            .unwrap_or(0);
+        (me.to_string(), max + 1)
+    }
+    fn dots_of(&self, k: u64) -> BTreeSet<D> {
+        self.entries
+            .iter()
+            .filter(|e| e.0 == k)
+            .map(|e| e.1.clone())
+            .collect()
+    }
+    fn set(&mut self, me: &str, k: u64, v: i64) -> Model {
+        let d = self.next_dot(me);
+        let mut ctx = self.dots_of(k);
+        ctx.insert(d.clone());
+        let delta = Model {
+            entries: [(k, d, v)].into_iter().collect(),
+            ctx,
+        };
+        self.join(&delta);
+        delta
+    }
+    fn remove(&mut self, k: u64) -> Model {
+        let delta = Model {
+            entries: BTreeSet::new(),
+            ctx: self.dots_of(k),
+        };
+        self.join(&delta);
+        delta
+    }
+    fn delta_since(&self, peer: &BTreeSet<D>) -> Model {
+        let held_seen: BTreeSet<D> = self
+            .entries
+            .iter()
+            .map(|e| e.1.clone())
+            .filter(|d| peer.contains(d))
+            .collect();
+        Model {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| !peer.contains(&e.1))
+                .cloned()
+                .collect(),
+            ctx: self.ctx.difference(&held_seen).cloned().collect(),
+        }
+    }
+}
+
+fn engine_entries(m: &MVMap<u64, i64>) -> BTreeSet<(u64, D, i64)> {
+    m.store()
+        .entries()
+        .into_iter()
+        .map(|(k, r, c, v)| (k, (r.to_string(), c), v))
+        .collect()
+}
+
+fn engine_ctx(c: &CausalContext) -> BTreeSet<D> {
+    let mut out = BTreeSet::new();
+    for (name, d) in c.table().names().iter().zip(c.dots().replicas()) {
+        for k in 1..=d.prefix() {
+            out.insert((name.to_string(), k));
+        }
+        for k in d.cloud().iter() {
+            out.insert((name.to_string(), k));
+        }
+    }
+    out
+}
+
+fn assert_same(m: &MVMap<u64, i64>, model: &Model, what: &str) {
+    assert_eq!(engine_entries(m), model.entries, "{what}: entries");
+    assert_eq!(engine_ctx(m.context()), model.ctx, "{what}: context");
+    for k in 0..8 {
+        let mut want: Vec<(D, i64)> = model
+            .entries
+            .iter()
+            .filter(|e| e.0 == k)
+            .map(|e| (e.1.clone(), e.2))
+            .collect();
+        want.sort();
+        assert_eq!(
+            m.get(&k),
+            want.into_iter().map(|x| x.1).collect::<Vec<_>>(),
+            "{what}: get({k})"
+        );
+    }
+}
+
+const NAMES: [&str; 5] = ["r0", "r1", "r2", "r3", "r4"];
+
+#[test]
+fn random_runs_match_the_model_and_converge() {
+    let mut g = Rng(0xC0FFEE);
+    for seed in 0..300 {
+        let n = 2 + g.below(4) as usize;
+        let mut eng: Vec<MVMap<u64, i64>> = (0..n).map(|i| MVMap::new(NAMES[i])).collect();
+        let mut model: Vec<Model> = vec![Model::default(); n];
+        // in-flight deltas: (to, engine delta, model delta)
+        let mut net: Vec<(usize, MVMapDelta<u64, i64>, Model)> = vec![];
+        for _ in 0..(10 + g.below(40)) {
+            let r = g.below(n as u64) as usize;
+            match g.below(10) {
+                0..=4 => {
+                    let (k, v) = (g.below(8), g.below(100) as i64);
+                    let d = eng[r].set(k, v).unwrap();
+                    let md = model[r].set(NAMES[r], k, v);
+                    for to in 0..n {
+                        if to != r {
+                            net.push((to, d.clone(), md.clone()));
+                        }
+                    }
+                }
+                5 | 6 => {
+                    let k = g.below(8);
+                    let d = eng[r].remove(&k);
+                    let md = model[r].remove(k);
+                    for to in 0..n {
+                        if to != r {
+                            net.push((to, d.clone(), md.clone()));
+                        }
+                    }
+                }
+                _ => {
+                    // deliver a random in-flight delta: maybe drop it, maybe keep a duplicate
+                    if net.is_empty() {
+                        continue;
+                    }
+                    let i = g.below(net.len() as u64) as usize;
+                    let (to, d, md) = if g.below(4) == 0 {
+                        net[i].clone()
+                    } else {
+                        net.swap_remove(i)
+                    };
+                    if g.below(5) != 0 {
+                        eng[to].join_with(&d, PATHS[g.below(3) as usize]);
+                        model[to].join(&md);
+                    }
+                }
+            }
+            for i in 0..n {
+                assert_same(
+                    &eng[i],
+                    &model[i],
+                    &format!("seed {seed} replica {i} mid-run"),
+                );
+            }
+        }
+        // heal: everyone exchanges whole states, through delta_since
+        for a in 0..n {
+            for b in 0..n {
+                if a != b {
+                    let d = eng[a].delta_since(eng[b].context());
+                    let md = model[a].delta_since(&model[b].ctx);
+                    assert_eq!(
+                        engine_entries_of_delta(&d),
+                        md.entries,
+                        "seed {seed} delta entries"
+                    );
+                    assert_eq!(engine_ctx(d.context()), md.ctx, "seed {seed} delta ctx");
+                    eng[b].join_with(&d, PATHS[g.below(3) as usize]);
+                    model[b].join(&md);
+                }
+            }
+        }
+        for a in 0..n {
+            for b in 0..n {
+                if a != b {
+                    let d = eng[a].delta_since(eng[b].context());
+                    eng[b].join(&d);
+                    let md = model[a].delta_since(&model[b].ctx);
+                    model[b].join(&md);
+                }
+            }
+        }
+        for i in 0..n {
+            assert_same(
+                &eng[i],
+                &model[i],
+                &format!("seed {seed} replica {i} healed"),
+            );
+            assert_eq!(model[i], model[0]);
+            assert_eq!(eng[i].digest(), eng[0].digest(), "seed {seed}: digests");
+        }
+    }
+}
+
+fn engine_entries_of_delta(d: &MVMapDelta<u64, i64>) -> BTreeSet<(u64, D, i64)> {
+    d.entries()
+        .into_iter()
+        .map(|(k, r, c, v)| (k, (r.to_string(), c), v))
+        .collect()
+}
+
+/// Contract 2: `a.delta_since(b.context)` joined into `b` equals `a` joined into `b`,
+/// removals included (rust-crdt #160: removals lost under version-vector gossip).
+#[test]
+fn delta_since_equals_full_join_removals_included() {
+    let mut g = Rng(7);
+    for _ in 0..300 {
+        let mut a: MVMap<u64, i64> = MVMap::new("a");
+        let mut b: MVMap<u64, i64> = MVMap::new("b");
+        for _ in 0..g.below(30) {
+            let k = g.below(6);
+            let who = g.below(3);
+            let d = match who {
+                0 => a.set(k, g.below(9) as i64).unwrap(),
+                1 => b.set(k, g.below(9) as i64).unwrap(),
+                _ => a.remove(&k),
+            };
+            if g.below(2) == 0 {
+                if who == 1 {
+                    a.join(&d)
+                } else {
+                    b.join(&d)
+                }
+            }
+        }
+        let mut via_delta = b.clone();
+        via_delta.join(&a.delta_since(b.context()));
+        let mut via_state = b.clone();
+        via_state.join(a.store());
+        assert_eq!(engine_entries(&via_delta), engine_entries(&via_state));
+        assert_eq!(via_delta.context(), via_state.context());
+        assert_eq!(via_delta.digest(), via_state.digest());
+    }
+}
+
+fn random_state(g: &mut Rng, name: &str) -> MVMap<u64, i64> {
+    let mut m = MVMap::new(name);
+    let mut other = MVMap::new(format!("{name}-peer"));
+    for _ in 0..g.below(20) {
+        let k = g.below(6);
+        match g.below(4) {
+            0 => {
+                let d = other.set(k, g.below(9) as i64).unwrap();
+                m.join(&d);
+            }
+            1 => {
+                m.remove(&k);
+            }
+            _ => {
+                m.set(k, g.below(9) as i64).unwrap();
+            }
+        }
+    }
+    m
+}
+
+fn joined(a: &MVMap<u64, i64>, b: &MVMap<u64, i64>) -> MVMap<u64, i64> {
+    let mut x = a.clone();
+    x.join_with(b.store(), JoinPath::Full);
+    let mut y = a.clone();
+    y.join_with(b.store(), JoinPath::Incremental);
+    assert_eq!(
+        engine_entries(&x),
+        engine_entries(&y),
+        "join paths disagree"
+    );
+    assert_eq!(x.digest(), y.digest());
+    x
+}
+
+#[test]
+fn join_is_commutative() {
+    let mut g = Rng(11);
+    for _ in 0..200 {
+        let (a, b) = (random_state(&mut g, "a"), random_state(&mut g, "b"));
+        assert_eq!(
+            engine_entries(&joined(&a, &b)),
+            engine_entries(&joined(&b, &a))
+        );
+        assert_eq!(joined(&a, &b).digest(), joined(&b, &a).digest());
+    }
+}
+
+#[test]
+fn join_is_associative() {
+    let mut g = Rng(12);
+    for _ in 0..200 {
+        let (a, b, c) = (
+            random_state(&mut g, "a"),
+            random_state(&mut g, "b"),
+            random_state(&mut g, "c"),
+        );
+        let l = joined(&joined(&a, &b), &c);
+        let r = joined(&a, &joined(&b, &c));
+        assert_eq!(engine_entries(&l), engine_entries(&r));
+        assert_eq!(l.digest(), r.digest());
+    }
+}
+
+#[test]
+fn join_is_idempotent() {
+    let mut g = Rng(13);
+    for _ in 0..200 {
+        let a = random_state(&mut g, "a");
+        let aa = joined(&a, &a);
+        assert_eq!(engine_entries(&aa), engine_entries(&a));
+        assert_eq!(aa.digest(), a.digest());
+    }
+}
+
+#[test]
+fn digest_ignores_interning_order() {
+    // the same writes reach two replicas in different orders: different replica tables
+    let mut x: MVMap<u64, i64> = MVMap::new("x");
+    let mut y: MVMap<u64, i64> = MVMap::new("y");
+    let mut z: MVMap<u64, i64> = MVMap::new("z");
+    let dx = x.set(1, 10).unwrap();
+    let dy = y.set(2, 20).unwrap();
+    let mut p: MVMap<u64, i64> = MVMap::new("p");
+    let mut q: MVMap<u64, i64> = MVMap::new("q");
+    p.join(&dx);
+    p.join(&dy);
+    q.join(&dy);
+    q.join(&dx);
+    assert_eq!(p.digest(), q.digest());
+    assert_eq!(p.context(), q.context());
+    z.join(&dx);
+    assert_ne!(z.digest(), p.digest());
+}
+
+fn awset_entries(s: &AWSet<u64>) -> BTreeSet<(u64, D, i64)> {
+    s.store()
+        .entries()
+        .into_iter()
+        .map(|(k, r, c, ())| (k, (r.to_string(), c), 0))
+        .collect()
+}
+
+/// AWSet is the same dot store with unit values: the model is the MVMap model with value 0.
+#[test]
+fn awset_matches_the_model_and_add_wins() {
+    let mut g = Rng(21);
+    for seed in 0..200 {
+        let mut eng = [
+            AWSet::<u64>::new("a"),
+            AWSet::<u64>::new("b"),
+            AWSet::<u64>::new("c"),
+        ];
+        let mut model = vec![Model::default(); 3];
+        let mut net = vec![];
+        for _ in 0..(5 + g.below(30)) {
+            let r = g.below(3) as usize;
+            let e = g.below(5);
+            if g.below(3) == 0 {
+                let d = eng[r].remove(&e);
+                let md = model[r].remove(e);
+                net.push((d, md));
+            } else {
+                let d = eng[r].add(e).unwrap();
+                let md = model[r].set(["a", "b", "c"][r], e, 0);
+                net.push((d, md));
+            }
+            if g.below(3) == 0 && !net.is_empty() {
+                let to = g.below(3) as usize;
+                let (d, md) = net[g.below(net.len() as u64) as usize].clone();
+                eng[to].join_with(&d, PATHS[g.below(3) as usize]);
+                model[to].join(&md);
+            }
+            for i in 0..3 {
+                assert_eq!(
+                    awset_entries(&eng[i]),
+                    model[i].entries,
+                    "seed {seed} replica {i}"
+                );
+                for e in 0..5 {
+                    assert_eq!(
+                        eng[i].contains(&e),
+                        model[i].entries.iter().any(|x| x.0 == e)
+                    );
+                }
+            }
+        }
+        for (d, md) in &net {
+            for i in 0..3 {
+                eng[i].join(d);
+                model[i].join(md);
+            }
+        }
+        for i in 0..3 {
+            assert_eq!(awset_entries(&eng[i]), model[i].entries);
+            assert_eq!(eng[i].digest(), eng[0].digest());
+        }
+    }
+    // the classic: concurrent add and remove, add wins
+    let mut a: AWSet<String> = AWSet::new("a");
+    let mut b: AWSet<String> = AWSet::new("b");
+    let add = a.add("x".into()).unwrap();
+    b.join(&add);
+    let rm = b.remove(&"x".into());
+    let readd = a.add("x".into()).unwrap();
+    a.join(&rm);
+    b.join(&readd);
+    assert!(a.contains(&"x".into()) && b.contains(&"x".into()));
+    assert_eq!(a.elements(), vec!["x".to_string()]);
+}
