@@ -201,6 +201,12 @@ impl<K: Item, V: Item> MVMap<K, V> {
         self.store.len()
     }
 
+    /// Merges the store's sorted runs into one (reads and serialization then touch one
+    /// run). Joins do this on their own as runs pile up; call it after a bulk load.
+    pub fn compact_runs(&mut self) {
+        self.store.compact_runs();
+    }
+
     /// Joins a delta or another replica's whole state ([`MVMap::store`]).
     pub fn join(&mut self, other: &MVMapDelta<K, V>) {
         self.store.join(other);

@@ -1,6 +1,8 @@
 //! The causal dot store: entries `(key, dot, value)` in sorted runs, and one causal context.
 //! `MVMap` and `AWSet` are thin layers over it.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use pluriverse_kernels::digest::Digest;
@@ -57,9 +59,9 @@ pub enum JoinPath {
 }
 
 /// The other side of a join, with replica indices already mapped into ours.
-struct Incoming<K: Item, V: Item> {
-    run: Run<K, V>,
-    ctx: DotContext,
+struct Incoming<'a, K: Item, V: Item> {
+    run: Cow<'a, Run<K, V>>,
+    ctx: Cow<'a, DotContext>,
 }
 
 impl<K: Item, V: Item> CausalStore<K, V> {
@@ -123,6 +125,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         out
     }
 
+    /// All live rows as one sorted run: borrowed when the store already is one clean run.
+    pub(crate) fn merged_cow(&self) -> Cow<'_, Run<K, V>> {
+        match self.runs.as_slice() {
+            [only] if only.deleted.is_empty() => Cow::Borrowed(only),
+            _ => Cow::Owned(self.merged()),
+        }
+    }
+
     /// All live rows merged into one sorted run.
     pub(crate) fn merged(&self) -> Run<K, V> {
         let live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
@@ -163,14 +173,22 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// Maps `other` into this store's replica indices (interning its names).
-    fn incoming(&mut self, other: &Self) -> Incoming<K, V> {
+    /// Maps `other` into this store's replica indices (interning its names). Borrows
+    /// `other`'s data when the indices already agree.
+    fn incoming<'a>(&mut self, other: &'a Self) -> Incoming<'a, K, V> {
         let map = self.ctx.table_mut().absorb(other.ctx.table());
+        let identity = map.iter().enumerate().all(|(i, &m)| m as usize == i);
+        let src = other.merged_cow();
+        if identity {
+            return Incoming {
+                run: src,
+                ctx: Cow::Borrowed(other.ctx.dots()),
+            };
+        }
         let mut ctx = DotContext::new();
         for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(&map) {
             *ctx.replica_mut(ours) = theirs.clone();
         }
-        let src = other.merged();
         let mut run = Run::with_capacity(src.rows());
         for i in 0..src.rows() {
             run.push_row(&src, i, map[src.replica[i] as usize]);
@@ -178,7 +196,10 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if map.windows(2).any(|w| w[0] > w[1]) {
             run.sort();
         }
-        Incoming { run, ctx }
+        Incoming {
+            run: Cow::Owned(run),
+            ctx: Cow::Owned(ctx),
+        }
     }
 
     /// Joins `other` (a delta or a whole state) into this store.
@@ -206,7 +227,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// Rows the incremental path would touch: the other's entries, its cloud dots, and our
     /// entries under its prefixes.
-    fn incremental_cost(&self, inc: &Incoming<K, V>) -> usize {
+    fn incremental_cost(&self, inc: &Incoming<'_, K, V>) -> usize {
         let mut cost = inc.run.rows() + inc.ctx.cloud_len() as usize;
         for (r, d) in inc.ctx.replicas().iter().enumerate() {
             if d.prefix() > 0 {
@@ -218,33 +239,38 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         cost
     }
 
-    fn join_full(&mut self, inc: Incoming<K, V>) {
-        let a = self.merged();
-        let b = &inc.run;
+    fn join_full(&mut self, inc: Incoming<'_, K, V>) {
+        let runs = std::mem::take(&mut self.runs);
+        let view = Self {
+            ctx: CausalContext::new(),
+            runs,
+        };
+        let a = view.merged_cow();
+        let b: &Run<K, V> = &inc.run;
         let ours = self.ctx.dots();
-        let mut out = Run::with_capacity(a.rows() + b.rows());
+        let theirs: &DotContext = &inc.ctx;
+        let (na, nb) = (a.rows(), b.rows());
+        let mut out = Run::with_capacity(na + nb);
         let (mut i, mut j) = (0, 0);
-        while i < a.rows() || j < b.rows() {
-            let ord = if i == a.rows() {
-                std::cmp::Ordering::Greater
-            } else if j == b.rows() {
-                std::cmp::Ordering::Less
-            } else {
-                a.cmp_rows(i, b, j)
+        while i < na && j < nb {
+            // Hashes decide almost every step; the full key only on equal hashes.
+            let ord = match a.hash[i].cmp(&b.hash[j]) {
+                Ordering::Equal => a.cmp_rows(i, b, j),
+                o => o,
             };
             match ord {
-                std::cmp::Ordering::Equal => {
+                Ordering::Equal => {
                     out.push_row(&a, i, a.replica[i]);
                     i += 1;
                     j += 1;
                 }
-                std::cmp::Ordering::Less => {
-                    if !inc.ctx.contains(a.replica[i], a.counter[i]) {
+                Ordering::Less => {
+                    if !theirs.contains(a.replica[i], a.counter[i]) {
                         out.push_row(&a, i, a.replica[i]);
                     }
                     i += 1;
                 }
-                std::cmp::Ordering::Greater => {
+                Ordering::Greater => {
                     if !ours.contains(b.replica[j], b.counter[j]) {
                         out.push_row(b, j, b.replica[j]);
                     }
@@ -252,11 +278,22 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 }
             }
         }
-        self.ctx.dots_mut().union_with(&inc.ctx);
+        for i in i..na {
+            if !theirs.contains(a.replica[i], a.counter[i]) {
+                out.push_row(&a, i, a.replica[i]);
+            }
+        }
+        for j in j..nb {
+            if !ours.contains(b.replica[j], b.counter[j]) {
+                out.push_row(b, j, b.replica[j]);
+            }
+        }
+        drop(a);
+        self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
     }
 
-    fn join_incremental(&mut self, inc: Incoming<K, V>) {
+    fn join_incremental(&mut self, inc: Incoming<'_, K, V>) {
         // Their dots, to tell "removed there" from "held there too".
         let theirs: HashSet<(u32, u64)> = (0..inc.run.rows())
             .map(|j| (inc.run.replica[j], inc.run.counter[j]))

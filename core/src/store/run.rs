@@ -129,11 +129,11 @@ impl<K: Item, V: Item> Run<K, V> {
 
     /// Sorts rows by the full sort key (used after replica indices were remapped).
     pub fn sort(&mut self) {
-        let mut ids: Vec<usize> = (0..self.rows()).collect();
-        ids.sort_unstable_by(|&a, &b| self.cmp_rows(a, self, b));
-        if ids.iter().enumerate().all(|(p, &i)| p == i) {
+        if (1..self.rows()).all(|i| self.cmp_rows(i - 1, self, i).is_le()) {
             return;
         }
+        let mut ids: Vec<usize> = (0..self.rows()).collect();
+        ids.sort_unstable_by(|&a, &b| self.cmp_rows(a, self, b));
         let mut out = Self::with_capacity(ids.len());
         for &i in &ids {
             out.push_row(self, i, self.replica[i]);

@@ -1,0 +1,267 @@
+//! MVMap against the `crdts` crate (`Map<u64, MVReg<u64, u32>, u32>`) on the same work:
+//! joining two replicas' states (half the keys shared, a tenth of the shared keys written
+//! concurrently), plus pluriverse's own batch set, delta extraction, digest and
+//! one-record deltas into a big state. Memory per record is measured with a counting
+//! allocator around each structure's construction.
+//!
+//! `PLURIVERSE_BENCH_RECORDS=1m,10m` picks the state sizes (default both; the `crdts` peer
+//! runs at 1M only: at 637 bytes per entry, 10M does not fit beside its clone here).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crdts::{CmRDT, CvRDT, MVReg};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use pluriverse::{JoinPath, MVMap};
+use pluriverse_benches::SplitMix;
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        // SAFETY: `p` was allocated by `System` with `l`.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        // SAFETY: `p` was allocated by `System` with `l`.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+type Peer = crdts::Map<u64, MVReg<u64, u32>, u32>;
+
+fn sizes() -> Vec<usize> {
+    let spec = std::env::var("PLURIVERSE_BENCH_RECORDS").unwrap_or_else(|_| "1m,10m".into());
+    spec.split(',')
+        .filter_map(|s| match s.trim() {
+            "1m" => Some(1_000_000),
+            "10m" => Some(10_000_000),
+            "100k" => Some(100_000),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Keys of replica a: 0..n; of b: n/2..3n/2. b saw a's writes of the shared keys except
+/// every tenth (those are concurrent), then wrote all its keys.
+struct Work {
+    a_first: Vec<u64>,
+    a_concurrent: Vec<u64>,
+    b_keys: Vec<u64>,
+    values: Vec<u64>,
+}
+
+fn work(n: usize) -> Work {
+    let mut g = SplitMix(5);
+    let (mut a_first, mut a_concurrent) = (vec![], vec![]);
+    for k in 0..n as u64 {
+        if k >= n as u64 / 2 && k % 10 == 0 {
+            a_concurrent.push(k);
+        } else {
+            a_first.push(k);
+        }
+    }
+    Work {
+        a_first,
+        a_concurrent,
+        b_keys: (n as u64 / 2..n as u64 * 3 / 2).collect(),
+        values: (0..n).map(|_| g.next_u64()).collect(),
+    }
+}
+
+fn pv_states(w: &Work) -> (MVMap<u64, u64>, MVMap<u64, u64>, usize) {
+    let before = live();
+    let mut a: MVMap<u64, u64> = MVMap::new("a");
+    a.set_many(&w.a_first, &w.values[..w.a_first.len()])
+        .unwrap();
+    a.set_many(&w.a_concurrent, &w.values[..w.a_concurrent.len()])
+        .unwrap();
+    a.compact_runs();
+    let bytes_a = live() - before;
+    // b saw a's first batch (the same delta a shipped), then wrote its own keys
+    let first = MVMap::<u64, u64>::new("a")
+        .set_many(&w.a_first, &w.values[..w.a_first.len()])
+        .unwrap();
+    let mut b: MVMap<u64, u64> = MVMap::new("b");
+    b.join(&first);
+    drop(first);
+    b.set_many(&w.b_keys, &w.values[..w.b_keys.len()]).unwrap();
+    b.compact_runs();
+    (a, b, bytes_a)
+}
+
+fn peer_states(w: &Work) -> (Peer, Peer, usize) {
+    let write = |m: &mut Peer, actor: u32, keys: &[u64], vals: &[u64]| {
+        for (&k, &v) in keys.iter().zip(vals) {
+            let ctx = m.read_ctx().derive_add_ctx(actor);
+            let op = m.update(k, ctx, |reg, c| reg.write(v, c));
+            m.apply(op);
+        }
+    };
+    let before = live();
+    let mut a = Peer::new();
+    write(&mut a, 1, &w.a_first, &w.values);
+    let b_base = a.clone();
+    write(&mut a, 1, &w.a_concurrent, &w.values);
+    let bytes_a = live() - before - peer_bytes_of_clone(&b_base);
+    let mut b = b_base;
+    write(&mut b, 2, &w.b_keys, &w.values);
+    (a, b, bytes_a)
+}
+
+fn peer_bytes_of_clone(m: &Peer) -> usize {
+    let before = live();
+    let c = m.clone();
+    let bytes = live() - before;
+    drop(c);
+    bytes
+}
+
+fn bench_join(c: &mut Criterion) {
+    for n in sizes() {
+        let w = work(n);
+        let (a, b, pv_bytes) = pv_states(&w);
+        let records = a.entry_count() + b.entry_count();
+        let label = if n >= 10_000_000 {
+            "10M"
+        } else if n >= 1_000_000 {
+            "1M"
+        } else {
+            "100K"
+        };
+        eprintln!(
+            "pluriverse: {} + {} entries, {:.1} bytes per entry (state a)",
+            a.entry_count(),
+            b.entry_count(),
+            pv_bytes as f64 / a.entry_count() as f64
+        );
+        let mut g = c.benchmark_group(format!("mvmap_join/{label}"));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(5));
+        g.throughput(Throughput::Elements(records as u64));
+        g.bench_function("pluriverse", |bn| {
+            bn.iter_batched(
+                || a.clone(),
+                |mut x| {
+                    x.join_with(b.store(), JoinPath::Full);
+                    x
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        if n <= 1_000_000 {
+            let (pa, pb, peer_bytes) = peer_states(&w);
+            eprintln!(
+                "crdts: {:.1} bytes per entry (state a)",
+                peer_bytes as f64 / w.a_first.len().saturating_add(w.a_concurrent.len()) as f64
+            );
+            g.bench_function("crdts_map_mvreg", |bn| {
+                bn.iter_batched(
+                    || (pa.clone(), pb.clone()),
+                    |(mut x, y)| {
+                        x.merge(y);
+                        x
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        g.finish();
+
+        // the merged state must agree between the two (sanity, outside timing)
+        let mut j = a.clone();
+        j.join(b.store());
+        assert_eq!(j.len(), n * 3 / 2);
+    }
+}
+
+fn bench_ops(c: &mut Criterion) {
+    for n in sizes() {
+        let label = if n >= 10_000_000 {
+            "10M"
+        } else if n >= 1_000_000 {
+            "1M"
+        } else {
+            "100K"
+        };
+        let keys: Vec<u64> = (0..n as u64).collect();
+        let mut g = SplitMix(9);
+        let values: Vec<u64> = (0..n).map(|_| g.next_u64()).collect();
+        let mut group = c.benchmark_group(format!("mvmap_ops/{label}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(5));
+
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function("set_many_into_empty", |bn| {
+            bn.iter(|| {
+                let mut m: MVMap<u64, u64> = MVMap::new("a");
+                m.set_many(black_box(&keys), &values).unwrap();
+                m
+            })
+        });
+
+        let mut big: MVMap<u64, u64> = MVMap::new("a");
+        big.set_many(&keys, &values).unwrap();
+        group.bench_function("digest", |bn| bn.iter(|| black_box(&big).digest()));
+
+        // a peer that has everything but the last 1%
+        let mut peer: MVMap<u64, u64> = MVMap::new("p");
+        peer.join(big.store());
+        let hot: Vec<u64> = keys.iter().copied().step_by(100).collect();
+        let hot_vals = vec![7u64; hot.len()];
+        big.set_many(&hot, &hot_vals).unwrap();
+        group.bench_function("delta_since_1pct_new", |bn| {
+            bn.iter(|| big.delta_since(black_box(peer.context())))
+        });
+
+        // one-record deltas from another replica, applied one by one
+        let mut writer: MVMap<u64, u64> = MVMap::new("w");
+        let deltas: Vec<_> = (0..100_000u64)
+            .map(|i| writer.set(g.below(n as u64), i).unwrap())
+            .collect();
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("join_one_record_delta", |bn| {
+            bn.iter_custom(|iters| {
+                // every delta is new to a fresh copy of the state (copies are not timed)
+                let (mut elapsed, mut done) = (Duration::ZERO, 0usize);
+                while done < iters as usize {
+                    let chunk = deltas.len().min(iters as usize - done);
+                    let mut target = big.clone();
+                    let t = Instant::now();
+                    for d in &deltas[..chunk] {
+                        target.join(d);
+                    }
+                    elapsed += t.elapsed();
+                    done += chunk;
+                }
+                elapsed
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_join, bench_ops);
+criterion_main!(benches);
