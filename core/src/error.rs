@@ -14,6 +14,11 @@ pub enum Error {
         /// The replica, as its name renders.
         replica: String,
     },
+    /// A counter value (for example a PN-counter total) would exceed its type.
+    ValueOverflow {
+        /// What overflowed.
+        what: &'static str,
+    },
     /// A replica index in encoded data points past the replica table.
     UnknownReplica {
         /// The index found.
@@ -41,6 +46,7 @@ impl fmt::Display for Error {
                 f,
                 "counter of replica {replica} would overflow u64; rejoin under a new replica name"
             ),
+            Self::ValueOverflow { what } => write!(f, "{what} would overflow u64"),
             Self::UnknownReplica { index, replicas } => write!(
                 f,
                 "replica index {index} is out of range for a table of {replicas} replicas"

@@ -18,6 +18,10 @@ pub trait Item: Clone + Debug + PartialEq + Send + Sync + 'static {
     /// A total order (for `f64`: IEEE total order, so NaN has a place).
     fn total_cmp(&self, other: &Self) -> Ordering;
 
+    /// A placeholder value (0, empty, false), stored where a row has no value (an
+    /// `LWWMap` tombstone).
+    fn zero() -> Self;
+
     /// Appends the canonical little-endian bytes of the item (for hashing and digests).
     fn write_bytes(&self, out: &mut Vec<u8>);
 
@@ -56,9 +60,12 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
 }
 
 macro_rules! fixed_item {
-    ($t:ty, $cmp:expr, $bytes:expr) => {
+    ($t:ty, $zero:expr, $cmp:expr, $bytes:expr) => {
         impl Item for $t {
             type Col = Vec<$t>;
+            fn zero() -> Self {
+                $zero
+            }
             #[inline]
             fn total_cmp(&self, other: &Self) -> Ordering {
                 let f: fn(&$t, &$t) -> Ordering = $cmp;
@@ -115,10 +122,12 @@ macro_rules! fixed_item {
     };
 }
 
-fixed_item!(u64, |a, b| a.cmp(b), |v| v.to_le_bytes());
-fixed_item!(i64, |a, b| a.cmp(b), |v| v.to_le_bytes());
-fixed_item!(f64, |a, b| a.total_cmp(b), |v| v.to_bits().to_le_bytes());
-fixed_item!(bool, |a, b| a.cmp(b), |v| [u8::from(*v)]);
+fixed_item!(u64, 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(i64, 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(f64, 0.0, |a, b| a.total_cmp(b), |v| v
+    .to_bits()
+    .to_le_bytes());
+fixed_item!(bool, false, |a, b| a.cmp(b), |v| [u8::from(*v)]);
 
 /// Variable-length items (strings, byte strings) in the Arrow layout: one byte buffer and
 /// `len + 1` offsets.
@@ -158,6 +167,9 @@ macro_rules! var_item {
     ($t:ty, $as_bytes:expr, $from_bytes:expr) => {
         impl Item for $t {
             type Col = VarCol;
+            fn zero() -> Self {
+                Self::new()
+            }
             #[inline]
             fn total_cmp(&self, other: &Self) -> Ordering {
                 let f: fn(&$t) -> &[u8] = $as_bytes;
@@ -225,6 +237,7 @@ var_item!(Vec<u8>, |v| v.as_slice(), |b| b.to_vec());
 /// The unit value: `AWSet` entries carry no value.
 impl Item for () {
     type Col = UnitCol;
+    fn zero() -> Self {}
     fn total_cmp(&self, _: &Self) -> Ordering {
         Ordering::Equal
     }
@@ -257,4 +270,60 @@ impl ItemCol<()> for UnitCol {
         0
     }
     fn reserve(&mut self, _: usize) {}
+}
+
+/// Pairs of items, column by column: `PNCounterMap` cells are `(increments, decrements)`
+/// and `LWWMap` cells `(timestamp, (tombstone, value))`.
+impl<A: Item, B: Item> Item for (A, B) {
+    type Col = (A::Col, B::Col);
+    fn zero() -> Self {
+        (A::zero(), B::zero())
+    }
+    fn total_cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .total_cmp(&other.0)
+            .then_with(|| self.1.total_cmp(&other.1))
+    }
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        self.0.write_bytes(out);
+        self.1.write_bytes(out);
+    }
+}
+
+impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn push(&mut self, v: &(A, B)) {
+        self.0.push(&v.0);
+        self.1.push(&v.1);
+    }
+    fn push_from(&mut self, src: &Self, i: usize) {
+        self.0.push_from(&src.0, i);
+        self.1.push_from(&src.1, i);
+    }
+    fn get(&self, i: usize) -> (A, B) {
+        (self.0.get(i), self.1.get(i))
+    }
+    fn cmp_at(&self, i: usize, other: &Self, j: usize) -> Ordering {
+        self.0
+            .cmp_at(i, &other.0, j)
+            .then_with(|| self.1.cmp_at(i, &other.1, j))
+    }
+    fn cmp_item(&self, i: usize, v: &(A, B)) -> Ordering {
+        self.0
+            .cmp_item(i, &v.0)
+            .then_with(|| self.1.cmp_item(i, &v.1))
+    }
+    fn write_at(&self, i: usize, out: &mut Vec<u8>) {
+        self.0.write_at(i, out);
+        self.1.write_at(i, out);
+    }
+    fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes() + self.1.heap_bytes()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+        self.1.reserve(n);
+    }
 }

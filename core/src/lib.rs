@@ -12,10 +12,10 @@
 //! | [`context`] | [`CausalContext`]: a version vector plus a roaring dot cloud |
 //! | [`item`] | key and value types ([`Item`]) and their columns |
 //! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
-//! | [`kinds`] | the record kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set) |
+//! | [`kinds`] | the record kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set), [`PNCounterMap`] (counters up and down), [`LWWMap`] (last writer wins, timestamped removes) |
 //! | [`kernels`] | the batch kernels underneath (crate `pluriverse-kernels`) |
 //!
-//! `PNCounterMap`, `LWWMap` and Arrow I/O are being built on these.
+//! Arrow I/O (states and deltas as Arrow IPC streams) is being built on these.
 //!
 //! # Example
 //! ```
@@ -43,7 +43,9 @@ pub use dot::Dot;
 pub use error::{Error, Result};
 pub use item::Item;
 pub use kinds::awset::{AWSet, AWSetDelta};
+pub use kinds::lww::{LWWMap, LWWMapDelta, LwwCell};
 pub use kinds::mvmap::{MVMap, MVMapDelta};
+pub use kinds::pncounter::{PNCounterDelta, PNCounterMap};
 pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
 pub use store::{CausalStore, JoinPath};

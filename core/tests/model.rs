@@ -4,7 +4,7 @@
 //! Random operations on 2-5 replicas, deltas delivered with drops, duplicates and
 //! reordering, then full exchange.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pluriverse::{AWSet, CausalContext, JoinPath, MVMap, MVMapDelta};
 
@@ -125,13 +125,15 @@ fn assert_same(m: &MVMap<u64, i64>, model: &Model, what: &str) {
     assert_eq!(engine_entries(m), model.entries, "{what}: entries");
     assert_eq!(engine_ctx(m.context()), model.ctx, "{what}: context");
     for k in 0..8 {
-        let mut want: Vec<(D, i64)> = model
-            .entries
-            .iter()
-            .filter(|e| e.0 == k)
-            .map(|e| (e.1.clone(), e.2))
-            .collect();
-        want.sort();
+        // per writing replica, its latest write (it supersedes that replica's earlier ones)
+        let mut latest: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        for e in model.entries.iter().filter(|e| e.0 == k) {
+            let slot = latest.entry(e.1 .0.clone()).or_insert((0, 0));
+            if e.1 .1 > slot.0 {
+                *slot = (e.1 .1, e.2);
+            }
+        }
+        let want: Vec<(D, i64)> = latest.into_iter().map(|(r, (c, v))| ((r, c), v)).collect();
         assert_eq!(
             m.get(&k),
             want.into_iter().map(|x| x.1).collect::<Vec<_>>(),

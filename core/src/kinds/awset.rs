@@ -4,8 +4,8 @@ use pluriverse_kernels::dots::DotContext;
 
 use super::last_per_key;
 use crate::context::CausalContext;
-use crate::error::{Error, Result};
-use crate::item::{Item, ItemCol};
+use crate::error::Result;
+use crate::item::Item;
 use crate::replica::ReplicaId;
 use crate::store::run::Run;
 use crate::store::CausalStore;
@@ -80,13 +80,7 @@ impl<E: Item> AWSet<E> {
             return Ok(AWSetDelta::new());
         }
         let n = rows.len() as u64;
-        let first = self.store.ctx.next_dot(&self.replica)?.counter;
-        first
-            .checked_add(n - 1)
-            .ok_or_else(|| Error::CounterOverflow {
-                replica: self.replica.to_string(),
-            })?;
-        let me = self.store.ctx.table_mut().intern(&self.replica);
+        let (me, first) = self.store.reserve_dots(&self.replica, n)?;
         let mut ctx = DotContext::new();
         ctx.insert_range(me, first, first + n - 1)?;
         let mut run = Run::with_capacity(rows.len());
@@ -129,18 +123,12 @@ impl<E: Item> AWSet<E> {
 
     /// The elements, in the store's order (by hash).
     pub fn elements(&self) -> Vec<E> {
-        let m = self.store.merged();
-        (0..m.rows())
-            .filter(|&i| {
-                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne()
-            })
-            .map(|i| m.keys.get(i))
-            .collect()
+        super::distinct_keys(&self.store)
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.elements().len()
+        super::distinct_key_count(&self.store)
     }
 
     /// Whether the set is empty.

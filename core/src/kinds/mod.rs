@@ -1,7 +1,9 @@
 //! The record kinds: maps over millions of keys, each key holding a small CRDT.
 
 pub mod awset;
+pub mod lww;
 pub mod mvmap;
+pub mod pncounter;
 
 /// Sorts `keys` by `(hash, key)` and keeps the last occurrence of each key: a batch that
 /// writes a key twice means its last write. Returns row indices into `keys`.
@@ -24,4 +26,42 @@ pub(crate) fn last_per_key<K: crate::item::Item>(keys: &[K]) -> Vec<(u64, usize)
         }
     }
     out
+}
+
+/// Rows of a sorted run where a new key starts.
+fn key_starts<K: crate::item::Item, V: crate::item::Item>(
+    m: &crate::store::run::Run<K, V>,
+) -> impl Iterator<Item = usize> + '_ {
+    use crate::item::ItemCol;
+    (0..m.rows()).filter(move |&i| {
+        i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne()
+    })
+}
+
+/// The distinct keys of a store, in its order.
+pub(crate) fn distinct_keys<K: crate::item::Item, V: crate::item::Item>(
+    store: &crate::store::CausalStore<K, V>,
+) -> Vec<K> {
+    use crate::item::ItemCol;
+    let m = store.merged_cow();
+    key_starts(&m).map(|i| m.keys.get(i)).collect()
+}
+
+/// The number of distinct keys of a store.
+pub(crate) fn distinct_key_count<K: crate::item::Item, V: crate::item::Item>(
+    store: &crate::store::CausalStore<K, V>,
+) -> usize {
+    key_starts(&store.merged_cow()).count()
+}
+
+/// Keeps, per writing replica, only its latest entry (highest counter).
+///
+/// A replica always sees its own earlier writes, so its later write of a key supersedes its
+/// earlier ones; the delta that says so may still be in flight (deltas need no causal
+/// delivery), and until it arrives a store can hold both. Reads take the latest, so they
+/// never show a superseded value; anti-entropy removes the stale entry itself.
+pub(crate) fn latest_per_replica<V>(mut entries: Vec<(u32, u64, V)>) -> Vec<(u32, u64, V)> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    entries.dedup_by(|later, first| later.0 == first.0);
+    entries
 }

@@ -73,18 +73,6 @@ impl<K: Item, V: Item> MVMap<K, V> {
         self.store.context()
     }
 
-    /// Next `n` counters of this replica and its index.
-    fn reserve_dots(&mut self, n: u64) -> Result<(u32, u64)> {
-        let first = self.store.ctx.next_dot(&self.replica)?.counter;
-        first
-            .checked_add(n.saturating_sub(1))
-            .ok_or_else(|| Error::CounterOverflow {
-                replica: self.replica.to_string(),
-            })?;
-        let me = self.store.ctx.table_mut().intern(&self.replica);
-        Ok((me, first))
-    }
-
     /// Sets `key` to `value`, replacing every value of `key` this replica has seen.
     ///
     /// # Errors
@@ -112,7 +100,7 @@ impl<K: Item, V: Item> MVMap<K, V> {
         if rows.is_empty() {
             return Ok(MVMapDelta::new());
         }
-        let (me, first) = self.reserve_dots(rows.len() as u64)?;
+        let (me, first) = self.store.reserve_dots(&self.replica, rows.len() as u64)?;
         let mut ctx = DotContext::new();
         ctx.insert_range(me, first, first + rows.len() as u64 - 1)?;
         let mut run = Run::with_capacity(rows.len());
@@ -150,10 +138,11 @@ impl<K: Item, V: Item> MVMap<K, V> {
     }
 
     /// The concurrent values of `key` (empty when absent), ordered by the writing replica's
-    /// name and counter, so every replica lists them the same way.
+    /// name, so every replica lists them the same way. A value superseded by a later write of
+    /// the same replica is never shown, even while the delta that removes it is in flight.
     pub fn get(&self, key: &K) -> Vec<V> {
         let names = self.store.ctx.table().names();
-        let mut e = self.store.entries_of(key);
+        let mut e = super::latest_per_replica(self.store.entries_of(key));
         e.sort_by(|a, b| {
             names[a.0 as usize]
                 .cmp(&names[b.0 as usize])
@@ -183,12 +172,7 @@ impl<K: Item, V: Item> MVMap<K, V> {
 
     /// Number of keys holding values (a pass over the entries).
     pub fn len(&self) -> usize {
-        let m = self.store.merged();
-        (0..m.rows())
-            .filter(|&i| {
-                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne()
-            })
-            .count()
+        super::distinct_key_count(&self.store)
     }
 
     /// Whether no key holds a value.

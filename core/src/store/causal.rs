@@ -426,6 +426,25 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
+    /// Reserves the next `n >= 1` counters of `replica`: returns its index and the first.
+    ///
+    /// # Errors
+    /// [`crate::Error::CounterOverflow`] when the last would exceed `u64::MAX`; nothing changes
+    /// but the (harmless) interning of the name.
+    pub(crate) fn reserve_dots(
+        &mut self,
+        replica: &crate::ReplicaId,
+        n: u64,
+    ) -> crate::Result<(u32, u64)> {
+        let first = self.ctx.next_dot(replica)?.counter;
+        first
+            .checked_add(n.saturating_sub(1))
+            .ok_or_else(|| crate::Error::CounterOverflow {
+                replica: replica.to_string(),
+            })?;
+        Ok((self.ctx.table_mut().intern(replica), first))
+    }
+
     /// Builds a delta of this store's replica table from sorted-or-not new entries and the
     /// dots it covers; used by the mutators.
     pub(crate) fn local_delta(&self, mut run: Run<K, V>, ctx: DotContext) -> Self {

@@ -1,0 +1,213 @@
+//! `PNCounterMap`: a map from keys to counters that go up and down.
+
+use pluriverse_kernels::dots::DotContext;
+
+use crate::context::CausalContext;
+use crate::error::{Error, Result};
+use crate::item::Item;
+use crate::replica::ReplicaId;
+use crate::store::run::Run;
+use crate::store::{CausalStore, JoinPath};
+
+/// A delta of a [`PNCounterMap`].
+pub type PNCounterDelta<K> = CausalStore<K, (u64, u64)>;
+
+/// A map of PN-counters: per key, each replica keeps the running totals of its own
+/// increments and decrements (a *cell*); the value is the sum of increments minus the sum
+/// of decrements over all cells.
+///
+/// Each update of a cell is a new event (dot) of its replica whose delta supersedes that
+/// replica's previous cell for the key, so joining keeps, per key and replica, the latest
+/// cell: the pointwise maximum of the totals, reached without any per-cell comparison.
+/// Deltas are idempotent (they carry totals, not increments).
+///
+/// # Example
+/// ```
+/// use pluriverse::PNCounterMap;
+/// let mut a: PNCounterMap<String> = PNCounterMap::new("a");
+/// let mut b: PNCounterMap<String> = PNCounterMap::new("b");
+/// let d1 = a.increment("likes".into(), 5).unwrap();
+/// let d2 = b.decrement("likes".into(), 2).unwrap();
+/// a.join(&d2);
+/// b.join(&d1);
+/// b.join(&d1); // duplicates change nothing
+/// assert_eq!(a.value(&"likes".into()), 3);
+/// assert_eq!(b.value(&"likes".into()), 3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PNCounterMap<K: Item> {
+    replica: ReplicaId,
+    store: CausalStore<K, (u64, u64)>,
+}
+
+impl<K: Item> PNCounterMap<K> {
+    /// An empty map written to as `replica`.
+    pub fn new(replica: impl Into<ReplicaId>) -> Self {
+        Self {
+            replica: replica.into(),
+            store: CausalStore::new(),
+        }
+    }
+
+    /// A handle writing as `replica` over an existing state.
+    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<K, (u64, u64)>) -> Self {
+        Self {
+            replica: replica.into(),
+            store,
+        }
+    }
+
+    /// The state: one entry per (key, replica) cell, valued `(increments, decrements)`.
+    pub fn store(&self) -> &CausalStore<K, (u64, u64)> {
+        &self.store
+    }
+
+    /// The causal context.
+    pub fn context(&self) -> &CausalContext {
+        self.store.context()
+    }
+
+    /// Adds `n` to `key`.
+    ///
+    /// # Errors
+    /// [`Error::ValueOverflow`] when this replica's increments of `key` would exceed
+    /// `u64::MAX`; [`Error::CounterOverflow`] when its event counter would. Nothing changes.
+    pub fn increment(&mut self, key: K, n: u64) -> Result<PNCounterDelta<K>> {
+        self.update_many(std::slice::from_ref(&key), &[n], &[0])
+    }
+
+    /// Subtracts `n` from `key`.
+    ///
+    /// # Errors
+    /// As [`PNCounterMap::increment`].
+    pub fn decrement(&mut self, key: K, n: u64) -> Result<PNCounterDelta<K>> {
+        self.update_many(std::slice::from_ref(&key), &[0], &[n])
+    }
+
+    /// Adds `amounts[i]` to `keys[i]` for all `i`, as one delta (a key given twice gets the
+    /// sum).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`], or as [`PNCounterMap::increment`]. Nothing changes.
+    pub fn increment_many(&mut self, keys: &[K], amounts: &[u64]) -> Result<PNCounterDelta<K>> {
+        self.update_many(keys, amounts, &vec![0; amounts.len()])
+    }
+
+    /// Subtracts `amounts[i]` from `keys[i]` for all `i`, as one delta.
+    ///
+    /// # Errors
+    /// As [`PNCounterMap::increment_many`].
+    pub fn decrement_many(&mut self, keys: &[K], amounts: &[u64]) -> Result<PNCounterDelta<K>> {
+        self.update_many(keys, &vec![0; amounts.len()], amounts)
+    }
+
+    fn update_many(&mut self, keys: &[K], inc: &[u64], dec: &[u64]) -> Result<PNCounterDelta<K>> {
+        for (what, col) in [("amounts", inc), ("amounts", dec)] {
+            if col.len() != keys.len() {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: keys.len(),
+                    actual: col.len(),
+                });
+            }
+        }
+        let overflow = || Error::ValueOverflow {
+            what: "per-replica increment or decrement total",
+        };
+        // group equal keys, summing their amounts
+        let mut idx: Vec<(u64, usize)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.hash64(), i))
+            .collect();
+        idx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| keys[a.1].total_cmp(&keys[b.1])));
+        let mut groups: Vec<(u64, usize, u64, u64)> = vec![];
+        for (h, i) in idx {
+            match groups.last_mut() {
+                Some(g) if g.0 == h && keys[g.1].total_cmp(&keys[i]).is_eq() => {
+                    g.2 = g.2.checked_add(inc[i]).ok_or_else(overflow)?;
+                    g.3 = g.3.checked_add(dec[i]).ok_or_else(overflow)?;
+                }
+                _ => groups.push((h, i, inc[i], dec[i])),
+            }
+        }
+        if groups.is_empty() {
+            return Ok(PNCounterDelta::new());
+        }
+        // every new cell is computed (and checked) before anything changes
+        let me_now = self.store.ctx.table().get(&self.replica);
+        let mut cells = Vec::with_capacity(groups.len());
+        let mut old_dots = vec![];
+        for &(h, i, p, n) in &groups {
+            let mut total = (p, n);
+            for (r, c, (p0, n0)) in self.store.entries_of(&keys[i]) {
+                if Some(r) == me_now {
+                    total = (
+                        p0.checked_add(p).ok_or_else(overflow)?,
+                        n0.checked_add(n).ok_or_else(overflow)?,
+                    );
+                    old_dots.push((r, c));
+                }
+            }
+            cells.push((h, i, total));
+        }
+        let (me, first) = self.store.reserve_dots(&self.replica, cells.len() as u64)?;
+        let mut ctx = DotContext::new();
+        ctx.insert_range(me, first, first + cells.len() as u64 - 1)?;
+        for (r, c) in old_dots {
+            ctx.insert(r, c);
+        }
+        let mut run = Run::with_capacity(cells.len());
+        for (k, &(h, i, total)) in cells.iter().enumerate() {
+            run.push(h, &keys[i], me, first + k as u64, &total);
+        }
+        let delta = self.store.local_delta(run, ctx);
+        self.store.join(&delta);
+        Ok(delta)
+    }
+
+    /// The counter's value: all increments minus all decrements (0 for an absent key). Each
+    /// replica's latest cell counts (an older cell still waiting for the delta that replaces
+    /// it is ignored), so the value is exact under any delivery order.
+    pub fn value(&self, key: &K) -> i128 {
+        super::latest_per_replica(self.store.entries_of(key))
+            .iter()
+            .map(|(_, _, (p, n))| i128::from(*p) - i128::from(*n))
+            .sum()
+    }
+
+    /// Keys with at least one cell, in the store's order.
+    pub fn keys(&self) -> Vec<K> {
+        super::distinct_keys(&self.store)
+    }
+
+    /// Number of keys with at least one cell.
+    pub fn len(&self) -> usize {
+        self.keys().len()
+    }
+
+    /// Whether no key has a cell.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// Joins a delta or another replica's state.
+    pub fn join(&mut self, other: &PNCounterDelta<K>) {
+        self.store.join(other);
+    }
+
+    /// [`PNCounterMap::join`] with a pinned algorithm.
+    pub fn join_with(&mut self, other: &PNCounterDelta<K>, path: JoinPath) {
+        self.store.join_with(other, path);
+    }
+
+    /// What a replica with context `peer` lacks.
+    pub fn delta_since(&self, peer: &CausalContext) -> PNCounterDelta<K> {
+        self.store.delta_since(peer)
+    }
+
+    /// Order-independent digest.
+    pub fn digest(&self) -> u128 {
+        self.store.digest()
+    }
+}
