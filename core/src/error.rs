@@ -37,6 +37,10 @@ pub enum Error {
     },
     /// A kernel refused its arguments.
     Kernel(KernelError),
+    /// Bytes could not be decoded into a state or delta.
+    Decode(crate::wire::DecodeError),
+    /// Arrow refused to build the output (a bug, never an input problem).
+    Encode(String),
 }
 
 impl fmt::Display for Error {
@@ -57,6 +61,8 @@ impl fmt::Display for Error {
                 actual,
             } => write!(f, "column `{what}` has {actual} rows, expected {expected}"),
             Self::Kernel(e) => write!(f, "{e}"),
+            Self::Decode(e) => write!(f, "{e}"),
+            Self::Encode(e) => write!(f, "could not encode to Arrow: {e}"),
         }
     }
 }
@@ -65,8 +71,15 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Kernel(e) => Some(e),
+            Self::Decode(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<crate::wire::DecodeError> for Error {
+    fn from(e: crate::wire::DecodeError) -> Self {
+        Self::Decode(e)
     }
 }
 

@@ -13,9 +13,9 @@
 //! | [`item`] | key and value types ([`Item`]) and their columns |
 //! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
 //! | [`kinds`] | the record kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set), [`PNCounterMap`] (counters up and down), [`LWWMap`] (last writer wins, timestamped removes) |
+//! | [`wire`] | states and deltas as Arrow record batches and IPC stream bytes (the documented, versioned format) |
 //! | [`kernels`] | the batch kernels underneath (crate `pluriverse-kernels`) |
 //!
-//! Arrow I/O (states and deltas as Arrow IPC streams) is being built on these.
 //!
 //! # Example
 //! ```
@@ -37,6 +37,7 @@ pub mod kinds;
 pub mod replica;
 pub mod store;
 pub mod version_vector;
+pub mod wire;
 
 pub use context::CausalContext;
 pub use dot::Dot;

@@ -177,6 +177,37 @@ impl ReplicaDots {
         lo - p
     }
 
+    /// The cloud as maximal runs `(first, len)` of consecutive counters, in order. Costs a
+    /// few rank queries per run, not a step per dot, so a cloud of a billion contiguous dots
+    /// is one cheap run.
+    pub fn cloud_runs(&self) -> Vec<(u64, u64)> {
+        let c = &self.cloud;
+        let mut runs = vec![];
+        let Some(mut first) = c.min() else {
+            return runs;
+        };
+        let max = c.max().unwrap_or(first);
+        loop {
+            // counters below `first` in the cloud
+            let before = c.rank(first) - 1;
+            // largest `last` with first..=last all present: rank(last) - before == last - first + 1
+            let (mut lo, mut hi) = (first, max);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                if c.rank(mid) - before == mid - first + 1 {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            runs.push((first, lo - first + 1));
+            match c.select(c.rank(lo)) {
+                Some(next) => first = next,
+                None => return runs,
+            }
+        }
+    }
+
     /// The counters of `s` that are not in this set: `s - C`.
     pub fn subtract_from(&self, s: &RoaringTreemap) -> RoaringTreemap {
         let mut out = s - &self.cloud;

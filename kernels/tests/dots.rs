@@ -295,3 +295,31 @@ fn big_join_takes_the_parallel_path_and_stays_exact() {
         );
     }
 }
+
+#[test]
+fn cloud_runs_match_a_scan() {
+    let mut g = Rng(15);
+    for _ in 0..300 {
+        let mut d = ReplicaDots::from_prefix(g.below(5));
+        for _ in 0..g.below(40) {
+            let start = counter(&mut g).max(1);
+            let end = start.saturating_add(g.below(5));
+            d.insert_range(start, end).unwrap();
+        }
+        let mut naive: Vec<(u64, u64)> = vec![];
+        for c in d.cloud().iter() {
+            match naive.last_mut() {
+                Some((f, l)) if *f + *l == c => *l += 1,
+                _ => naive.push((c, 1)),
+            }
+        }
+        assert_eq!(d.cloud_runs(), naive);
+    }
+    let mut big = ReplicaDots::new();
+    big.insert_range(10, 10 + (1 << 32)).unwrap();
+    big.insert_range(u64::MAX - 3, u64::MAX).unwrap();
+    assert_eq!(
+        big.cloud_runs(),
+        vec![(10, (1 << 32) + 1), (u64::MAX - 3, 4)]
+    );
+}

@@ -277,3 +277,39 @@ impl<K: Item, V: Item> LWWMap<K, V> {
         self.store.digest()
     }
 }
+
+impl<K: Item, V: Item> LWWMap<K, V>
+where
+    K: crate::wire::ArrowItem,
+    V: crate::wire::ArrowItem,
+{
+    /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this handle writes
+    /// as is not part of them.
+    ///
+    /// # Errors
+    /// [`Error::Encode`](crate::Error::Encode) only if Arrow refuses the arrays (a bug).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.store.to_bytes()
+    }
+
+    /// A handle writing as `replica` over the state in `bytes`.
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) naming what is wrong with the bytes.
+    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
+        Ok(Self::from_store(
+            replica,
+            CausalStore::<K, LwwCell<V>>::from_bytes(bytes)?,
+        ))
+    }
+
+    /// Decodes a delta or state from `bytes` and joins it. On error the state is unchanged.
+    ///
+    /// # Errors
+    /// As [`Self::from_bytes`].
+    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let other = CausalStore::<K, LwwCell<V>>::from_bytes(bytes)?;
+        self.store.join(&other);
+        Ok(())
+    }
+}

@@ -490,11 +490,41 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             buf.extend_from_slice(&(name.as_bytes().len() as u64).to_le_bytes());
             buf.extend_from_slice(name.as_bytes());
             buf.extend_from_slice(&dots.prefix().to_le_bytes());
-            for c in dots.cloud().iter() {
-                buf.extend_from_slice(&c.to_le_bytes());
+            for (first, len) in dots.cloud_runs() {
+                buf.extend_from_slice(&first.to_le_bytes());
+                buf.extend_from_slice(&len.to_le_bytes());
             }
             d.add_hash(xxh3_128(&buf));
         }
         d.finish()
+    }
+}
+
+impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
+    /// The state as Arrow IPC stream bytes in the documented format ([`crate::wire`]):
+    /// equal states give identical bytes.
+    ///
+    /// # Errors
+    /// [`crate::Error::Encode`] only if Arrow refuses the arrays (a bug).
+    pub fn to_bytes(&self) -> crate::Result<Vec<u8>> {
+        crate::wire::encode_store(self)
+    }
+
+    /// A state from bytes written by [`CausalStore::to_bytes`] for the same kind and types.
+    ///
+    /// # Errors
+    /// [`crate::Error::Decode`] naming what is wrong with the bytes.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        Ok(crate::wire::decode_store(bytes)?)
+    }
+
+    /// The state as Arrow record batches (schema and rows as in [`crate::wire`]).
+    ///
+    /// # Errors
+    /// As [`CausalStore::to_bytes`].
+    pub fn to_record_batches(
+        &self,
+    ) -> crate::Result<(arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>)> {
+        crate::wire::to_record_batches(self)
     }
 }

@@ -1,0 +1,427 @@
+//! Arrow IPC states and deltas: round trips for every kind, canonical bytes, and hostile
+//! input (truncated, bit-flipped, wrong schema or kind, lying contents) rejected with a
+//! specific error, never a panic, with the target state unchanged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::types::UInt32Type;
+use arrow_array::{ArrayRef, BinaryArray, DictionaryArray, RecordBatch, UInt32Array, UInt64Array};
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{DataType, Field, Schema};
+use pluriverse::wire::DecodeError;
+use pluriverse::{AWSet, CausalStore, Error, LWWMap, MVMap, PNCounterMap};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// Two replicas with concurrent writes, removes, and a partial exchange, so the state has
+/// several replicas, concurrent values and a dot cloud.
+fn mvmap_pair(g: &mut Rng) -> (MVMap<String, i64>, MVMap<String, i64>) {
+    let mut a: MVMap<String, i64> = MVMap::new("alpha");
+    let mut b: MVMap<String, i64> = MVMap::new(b"\xffbeta".to_vec());
+    for _ in 0..40 {
+        let k = format!("k{}", g.below(12));
+        let (x, y) = if g.below(2) == 0 {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        let d = if g.below(4) == 0 {
+            x.remove(&k)
+        } else {
+            x.set(k, g.below(1000) as i64).unwrap()
+        };
+        if g.below(3) != 0 {
+            y.join(&d);
+        }
+    }
+    (a, b)
+}
+
+#[test]
+fn every_kind_round_trips() {
+    let mut g = Rng(1);
+    for _ in 0..50 {
+        let (a, _) = mvmap_pair(&mut g);
+        let bytes = a.to_bytes().unwrap();
+        let back = MVMap::<String, i64>::from_bytes(&bytes, "someone-else").unwrap();
+        let sorted = |m: &MVMap<String, i64>| {
+            let mut e = m.store().entries();
+            e.sort_by(|x, y| (&x.0, &x.1, x.2).cmp(&(&y.0, &y.1, y.2)));
+            e
+        };
+        assert_eq!(sorted(&back), sorted(&a));
+        assert_eq!(back.context(), a.context());
+        assert_eq!(back.digest(), a.digest());
+        assert_eq!(back.to_bytes().unwrap(), bytes, "re-encoding is canonical");
+    }
+    let mut s: AWSet<u64> = AWSet::new("s");
+    s.add_many(&[1, 2, 3, u64::MAX]).unwrap();
+    s.remove(&2);
+    let back = AWSet::<u64>::from_bytes(&s.to_bytes().unwrap(), "t").unwrap();
+    assert_eq!(back.digest(), s.digest());
+    assert!(back.contains(&u64::MAX) && !back.contains(&2));
+
+    let mut p: PNCounterMap<Vec<u8>> = PNCounterMap::new("p");
+    p.increment(b"x".to_vec(), 7).unwrap();
+    p.decrement(b"y".to_vec(), 3).unwrap();
+    let back = PNCounterMap::<Vec<u8>>::from_bytes(&p.to_bytes().unwrap(), "q").unwrap();
+    assert_eq!(
+        (back.value(&b"x".to_vec()), back.value(&b"y".to_vec())),
+        (7, -3)
+    );
+
+    let mut l: LWWMap<i64, f64> = LWWMap::new("l");
+    l.set(-5, 1.5, 10).unwrap();
+    l.set(6, f64::NAN, 11).unwrap();
+    l.remove(-5, 20).unwrap();
+    let bytes = l.to_bytes().unwrap();
+    let back = LWWMap::<i64, f64>::from_bytes(&bytes, "m").unwrap();
+    assert_eq!(back.get(&-5), None, "tombstone survives the round trip");
+    assert!(back.get(&6).unwrap().is_nan());
+    assert_eq!(back.digest(), l.digest());
+
+    let mut bm: LWWMap<u64, bool> = LWWMap::new("b");
+    bm.set(1, true, 1).unwrap();
+    let back = LWWMap::<u64, bool>::from_bytes(&bm.to_bytes().unwrap(), "b").unwrap();
+    assert_eq!(back.get(&1), Some(true));
+}
+
+#[test]
+fn equal_states_give_identical_bytes_whatever_the_interning_order() {
+    let mut x: MVMap<u64, u64> = MVMap::new("x");
+    let mut y: MVMap<u64, u64> = MVMap::new("y");
+    let dx = x.set(1, 10).unwrap();
+    let dy = y.set(1, 20).unwrap();
+    let mut p: MVMap<u64, u64> = MVMap::new("p");
+    let mut q: MVMap<u64, u64> = MVMap::new("q");
+    p.join(&dx);
+    p.join(&dy);
+    q.join(&dy);
+    q.join(&dx);
+    assert_eq!(p.to_bytes().unwrap(), q.to_bytes().unwrap());
+    // the handle's own replica name (interned by a failed or empty write) is not in the bytes
+    let before = p.to_bytes().unwrap();
+    p.remove(&99);
+    assert_eq!(p.to_bytes().unwrap(), before);
+}
+
+#[test]
+fn deltas_travel_as_bytes_and_record_batches_are_readable() {
+    let mut a: MVMap<u64, i64> = MVMap::new("a");
+    let mut b: MVMap<u64, i64> = MVMap::new("b");
+    let d = a.set_many(&[1, 2, 3], &[10, 20, 30]).unwrap();
+    b.join_bytes(&d.to_bytes().unwrap()).unwrap();
+    assert_eq!(b.get(&2), vec![20]);
+    let (schema, batches) = a.store().to_record_batches().unwrap();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["key", "replica", "counter", "value"]);
+    assert_eq!(schema.metadata()["pluriverse.kind"], "MVMap");
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+}
+
+fn assert_rejected<T: std::fmt::Debug>(r: Result<T, Error>) -> DecodeError {
+    match r {
+        Err(Error::Decode(e)) => {
+            assert!(!e.to_string().is_empty());
+            e
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_and_bit_flipped_bytes_never_panic_and_leave_the_target_unchanged() {
+    let mut g = Rng(2);
+    let (a, mut target) = mvmap_pair(&mut g);
+    let bytes = a.to_bytes().unwrap();
+    let before = target.to_bytes().unwrap();
+    for cut in (0..bytes.len()).step_by(7) {
+        assert_rejected(target.join_bytes(&bytes[..cut]));
+    }
+    let mut accepted = 0;
+    for _ in 0..3000 {
+        let mut bad = bytes.clone();
+        let i = g.below(bad.len() as u64) as usize;
+        bad[i] ^= 1 << g.below(8);
+        match MVMap::<String, i64>::from_bytes(&bad, "z") {
+            Ok(m) => {
+                // a flip can land on a value or padding: whatever is accepted is a valid state
+                accepted += 1;
+                let again = MVMap::<String, i64>::from_bytes(&m.to_bytes().unwrap(), "z").unwrap();
+                assert_eq!(again.digest(), m.digest());
+            }
+            Err(Error::Decode(_)) => {}
+            Err(e) => panic!("unexpected error kind {e:?}"),
+        }
+    }
+    assert!(accepted < 3000);
+    assert_eq!(
+        target.to_bytes().unwrap(),
+        before,
+        "failed joins changed nothing"
+    );
+}
+
+#[test]
+fn wrong_kind_or_types_are_named() {
+    let mut m: MVMap<u64, i64> = MVMap::new("a");
+    m.set(1, 1).unwrap();
+    let bytes = m.to_bytes().unwrap();
+    assert!(matches!(
+        assert_rejected(AWSet::<u64>::from_bytes(&bytes, "x")),
+        DecodeError::Kind {
+            expected: "AWSet",
+            ..
+        }
+    ));
+    assert!(matches!(
+        assert_rejected(MVMap::<String, i64>::from_bytes(&bytes, "x")),
+        DecodeError::Schema(_)
+    ));
+    assert!(matches!(
+        assert_rejected(MVMap::<u64, i64>::from_bytes(b"", "x")),
+        DecodeError::Empty
+    ));
+    assert!(matches!(
+        assert_rejected(MVMap::<u64, i64>::from_bytes(b"not arrow at all", "x")),
+        DecodeError::Arrow(_)
+    ));
+}
+
+/// Writes a hand-made MVMap<u64, u64> stream: rows as (key, replica index, counter, value),
+/// dictionary `names`, and raw metadata.
+fn forge(
+    rows: &[(u64, u32, u64, u64)],
+    names: &[&[u8]],
+    context_b64: &str,
+    kind: &str,
+    version: &str,
+) -> Vec<u8> {
+    let schema = Arc::new(
+        Schema::new(vec![
+            Field::new("key", DataType::UInt64, false),
+            Field::new(
+                "replica",
+                DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Binary)),
+                false,
+            ),
+            Field::new("counter", DataType::UInt64, false),
+            Field::new("value", DataType::UInt64, false),
+        ])
+        .with_metadata(HashMap::from([
+            ("pluriverse.kind".to_string(), kind.to_string()),
+            ("pluriverse.format".to_string(), version.to_string()),
+            ("pluriverse.context".to_string(), context_b64.to_string()),
+        ])),
+    );
+    let dict: ArrayRef = Arc::new(BinaryArray::from_iter_values(names.iter()));
+    // the dictionary keys are built unchecked through the data API when out of range
+    let keys = UInt32Array::from_iter_values(rows.iter().map(|r| r.1));
+    let replica: ArrayRef = match DictionaryArray::<UInt32Type>::try_new(keys.clone(), dict.clone())
+    {
+        Ok(d) => Arc::new(d),
+        Err(_) => {
+            // SAFETY: deliberately invalid keys, to check the decoder validates them.
+            Arc::new(unsafe { DictionaryArray::<UInt32Type>::new_unchecked(keys, dict) })
+        }
+    };
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.0))),
+        replica,
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.3))),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+    let mut w = StreamWriter::try_new(Vec::new(), &schema).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    w.into_inner().unwrap()
+}
+
+/// The context encoding: per replica (prefix, [(first, len)]), base64.
+fn ctx(replicas: &[(u64, &[(u64, u64)])]) -> String {
+    let mut b = vec![];
+    for (prefix, runs) in replicas {
+        b.extend_from_slice(&prefix.to_le_bytes());
+        b.extend_from_slice(&(runs.len() as u64).to_le_bytes());
+        for (f, l) in *runs {
+            b.extend_from_slice(&f.to_le_bytes());
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+    }
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = u32::from(c[0]) << 16
+            | u32::from(*c.get(1).unwrap_or(&0)) << 8
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= c.len() {
+                A[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+fn hash(k: u64) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(&k.to_le_bytes())
+}
+
+#[test]
+fn lying_contents_are_rejected_with_a_specific_error() {
+    type M = CausalStore<u64, u64>;
+    let decode = |b: &[u8]| M::from_bytes(b);
+    // a valid forged stream first, so every failure below is the one thing changed
+    let (k1, k2) = if hash(1) < hash(2) { (1, 2) } else { (2, 1) };
+    let good = forge(
+        &[(k1, 0, 1, 5), (k2, 0, 2, 6)],
+        &[b"a"],
+        &ctx(&[(2, &[])]),
+        "MVMap",
+        "1",
+    );
+    assert_eq!(decode(&good).unwrap().len(), 2);
+
+    type Expect = fn(&DecodeError) -> bool;
+    let cases: Vec<(Vec<u8>, Expect)> = vec![
+        (
+            forge(
+                &[(k2, 0, 2, 6), (k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(2, &[])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Unsorted { .. }),
+        ),
+        (
+            forge(
+                &[(k1, 0, 1, 5), (k2, 0, 1, 6)],
+                &[b"a"],
+                &ctx(&[(2, &[])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::DuplicateDot { .. }),
+        ),
+        (
+            forge(&[(k1, 0, 0, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            |e| matches!(e, DecodeError::ZeroCounter { .. }),
+        ),
+        (
+            forge(&[(k1, 0, 3, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            |e| matches!(e, DecodeError::DotNotInContext { .. }),
+        ),
+        (
+            forge(&[(k1, 1, 1, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            |e| matches!(e, DecodeError::Arrow(_) | DecodeError::ReplicaIndex { .. }),
+        ),
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"b", b"a"],
+                &ctx(&[(1, &[]), (1, &[])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Replicas(_)),
+        ),
+        (
+            forge(&[(k1, 0, 1, 5)], &[b"a"], "%%%%", "MVMap", "1"),
+            |e| matches!(e, DecodeError::Context(_)),
+        ),
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(1, &[(2, 3)])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Context(_)),
+        ), // run touching the prefix
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(1, &[(5, 0)])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Context(_)),
+        ), // empty run
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(1, &[(u64::MAX, 2)])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Context(_)),
+        ), // past u64::MAX
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(1, &[(10, 1 << 40)])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Context(_)),
+        ), // cloud over the limit
+        (
+            forge(
+                &[(k1, 0, 1, 5)],
+                &[b"a"],
+                &ctx(&[(1, &[]), (1, &[])]),
+                "MVMap",
+                "1",
+            ),
+            |e| matches!(e, DecodeError::Context(_)),
+        ), // trailing replica
+        (
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "2"),
+            |e| matches!(e, DecodeError::Version(_)),
+        ),
+        (
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "LWWMap", "1"),
+            |e| matches!(e, DecodeError::Kind { .. }),
+        ),
+    ];
+    for (i, (bytes, ok)) in cases.into_iter().enumerate() {
+        match decode(&bytes) {
+            Err(Error::Decode(e)) => assert!(ok(&e), "case {i}: wrong error {e:?}"),
+            other => panic!("case {i}: expected a decode error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn counter_at_u64_max_is_an_error_at_the_next_write() {
+    // a state whose replica has issued u64::MAX events decodes, but cannot write again
+    let bytes = forge(&[], &[b"a"], &ctx(&[(u64::MAX, &[])]), "MVMap", "1");
+    let mut m = MVMap::<u64, u64>::from_bytes(&bytes, "a").unwrap();
+    let before = m.to_bytes().unwrap();
+    assert!(matches!(m.set(1, 1), Err(Error::CounterOverflow { .. })));
+    assert_eq!(m.to_bytes().unwrap(), before);
+    // another replica still can
+    let mut other = MVMap::<u64, u64>::from_bytes(&bytes, "b").unwrap();
+    other.set(1, 1).unwrap();
+}
