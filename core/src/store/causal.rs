@@ -20,6 +20,9 @@ use crate::item::{Item, ItemCol};
 const RUN_RATIO: usize = 4;
 /// A run is rewritten without its deleted rows when more than 1/DEAD_FRACTION is dead.
 const DEAD_FRACTION: u64 = 4;
+/// `delta_since` spells out at most this many counters of one replica's prefix in a bitmap
+/// before it ships the whole state instead.
+const MAX_SPELLED_RANGE: u64 = 1 << 32;
 /// Joins whose other side costs more than 1/INCREMENTAL_FRACTION of this store take the
 /// full merge path.
 const INCREMENTAL_FRACTION: usize = 8;
@@ -411,12 +414,20 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             let slot = if h.is_empty() {
                 d.clone()
             } else {
+                // 1..first_hole stays a prefix; from the first hole on, the range is spelled
+                // out in the bitmap. A range too long to spell out (a replica that issued
+                // billions of events before a dot we still hold) falls back to the whole
+                // state, which is always a correct delta.
+                let first_hole = h.min().unwrap_or(1);
+                if d.prefix().saturating_sub(first_hole) > MAX_SPELLED_RANGE {
+                    return self.clone();
+                }
                 let mut set = d.cloud().clone();
-                if d.prefix() > 0 {
-                    set.insert_range(1..=d.prefix());
+                if d.prefix() >= first_hole {
+                    set.insert_range(first_hole..=d.prefix());
                 }
                 set -= h;
-                ReplicaDots::from_parts(0, set)
+                ReplicaDots::from_parts(first_hole.min(d.prefix() + 1) - 1, set)
             };
             *dots.replica_mut(r as u32) = slot;
         }
