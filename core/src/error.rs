@@ -39,6 +39,13 @@ pub enum Error {
     Kernel(KernelError),
     /// Bytes could not be decoded into a state or delta.
     Decode(crate::wire::DecodeError),
+    /// An Arrow column given to a batch mutator has the wrong type or holds nulls.
+    ArrowColumn {
+        /// Which argument.
+        what: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Arrow refused to build the output (a bug, never an input problem).
     Encode(String),
 }
@@ -62,6 +69,7 @@ impl fmt::Display for Error {
             } => write!(f, "column `{what}` has {actual} rows, expected {expected}"),
             Self::Kernel(e) => write!(f, "{e}"),
             Self::Decode(e) => write!(f, "{e}"),
+            Self::ArrowColumn { what, problem } => write!(f, "Arrow column `{what}`: {problem}"),
             Self::Encode(e) => write!(f, "could not encode to Arrow: {e}"),
         }
     }

@@ -456,3 +456,63 @@ fn delta_since_with_an_enormous_prefix_stays_exact() {
         assert!(via_delta.get(&k1).is_empty(), "the peer removed it");
     }
 }
+
+#[test]
+fn batch_mutators_take_arrow_columns_and_check_them() {
+    use arrow_array::{Int64Array, StringArray};
+    let mut m: MVMap<String, i64> = MVMap::new("a");
+    let keys = StringArray::from(vec!["x", "y", "x"]);
+    let vals = Int64Array::from(vec![1, 2, 3]);
+    m.set_many_arrow(&keys, &vals).unwrap();
+    assert_eq!((m.get(&"x".into()), m.get(&"y".into())), (vec![3], vec![2]));
+    let before = m.digest();
+    let wrong = UInt64Array::from(vec![1u64, 2, 3]);
+    assert!(matches!(
+        m.set_many_arrow(&keys, &wrong),
+        Err(Error::ArrowColumn { what: "values", .. })
+    ));
+    let nulls = StringArray::from(vec![Some("x"), None, Some("z")]);
+    assert!(matches!(
+        m.set_many_arrow(&nulls, &vals),
+        Err(Error::ArrowColumn { what: "keys", .. })
+    ));
+    assert!(matches!(
+        m.set_many_arrow(&keys, &Int64Array::from(vec![1])),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert_eq!(m.digest(), before, "rejected batches change nothing");
+    m.remove_many_arrow(&StringArray::from(vec!["x"])).unwrap();
+    assert!(m.get(&"x".into()).is_empty());
+
+    let mut s: AWSet<u64> = AWSet::new("s");
+    s.add_many_arrow(&UInt64Array::from(vec![5u64, 6])).unwrap();
+    s.remove_many_arrow(&UInt64Array::from(vec![5u64])).unwrap();
+    assert_eq!(s.elements(), vec![6]);
+
+    let mut p: PNCounterMap<u64> = PNCounterMap::new("p");
+    p.increment_many_arrow(
+        &UInt64Array::from(vec![1u64, 1]),
+        &UInt64Array::from(vec![2u64, 3]),
+    )
+    .unwrap();
+    p.decrement_many_arrow(
+        &UInt64Array::from(vec![1u64]),
+        &UInt64Array::from(vec![1u64]),
+    )
+    .unwrap();
+    assert_eq!(p.value(&1), 4);
+
+    let mut l: LWWMap<u64, i64> = LWWMap::new("l");
+    l.set_many_arrow(
+        &UInt64Array::from(vec![1u64]),
+        &Int64Array::from(vec![9]),
+        &UInt64Array::from(vec![5u64]),
+    )
+    .unwrap();
+    l.remove_many_arrow(
+        &UInt64Array::from(vec![1u64]),
+        &UInt64Array::from(vec![6u64]),
+    )
+    .unwrap();
+    assert_eq!(l.get(&1), None);
+}

@@ -191,3 +191,24 @@ where
         Ok(())
     }
 }
+
+impl<E: Item> AWSet<E>
+where
+    E: crate::wire::ArrowItem,
+{
+    /// [`AWSet::add_many`] with an Arrow column.
+    ///
+    /// # Errors
+    /// [`crate::Error::ArrowColumn`] for a wrong type or nulls, or as [`AWSet::add_many`].
+    pub fn add_many_arrow(&mut self, elems: &dyn arrow_array::Array) -> Result<AWSetDelta<E>> {
+        self.add_many(&crate::wire::items_from_arrow::<E>(elems, "elements")?)
+    }
+
+    /// [`AWSet::remove_many`] with an Arrow column.
+    ///
+    /// # Errors
+    /// [`crate::Error::ArrowColumn`] for a wrong type or nulls.
+    pub fn remove_many_arrow(&mut self, elems: &dyn arrow_array::Array) -> Result<AWSetDelta<E>> {
+        Ok(self.remove_many(&crate::wire::items_from_arrow::<E>(elems, "elements")?))
+    }
+}

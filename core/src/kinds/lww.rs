@@ -313,3 +313,39 @@ where
         Ok(())
     }
 }
+
+impl<K: Item, V: Item> LWWMap<K, V>
+where
+    K: crate::wire::ArrowItem,
+    V: crate::wire::ArrowItem,
+{
+    /// [`LWWMap::set_many`] with Arrow columns (`timestamps`: `UInt64`).
+    ///
+    /// # Errors
+    /// [`Error::ArrowColumn`] for a wrong type or nulls, or as [`LWWMap::set_many`].
+    pub fn set_many_arrow(
+        &mut self,
+        keys: &dyn arrow_array::Array,
+        values: &dyn arrow_array::Array,
+        timestamps: &dyn arrow_array::Array,
+    ) -> Result<LWWMapDelta<K, V>> {
+        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
+        let v = crate::wire::items_from_arrow::<V>(values, "values")?;
+        let t = crate::wire::items_from_arrow::<u64>(timestamps, "timestamps")?;
+        self.set_many(&k, &v, &t)
+    }
+
+    /// [`LWWMap::remove_many`] with Arrow columns.
+    ///
+    /// # Errors
+    /// As [`LWWMap::set_many_arrow`].
+    pub fn remove_many_arrow(
+        &mut self,
+        keys: &dyn arrow_array::Array,
+        timestamps: &dyn arrow_array::Array,
+    ) -> Result<LWWMapDelta<K, V>> {
+        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
+        let t = crate::wire::items_from_arrow::<u64>(timestamps, "timestamps")?;
+        self.remove_many(&k, &t)
+    }
+}

@@ -247,3 +247,32 @@ where
         Ok(())
     }
 }
+
+impl<K: Item, V: Item> MVMap<K, V>
+where
+    K: crate::wire::ArrowItem,
+    V: crate::wire::ArrowItem,
+{
+    /// [`MVMap::set_many`] with Arrow columns (`keys` of the key type, `values` of the
+    /// value type, no nulls).
+    ///
+    /// # Errors
+    /// [`Error::ArrowColumn`] for a wrong type or nulls, or as [`MVMap::set_many`].
+    pub fn set_many_arrow(
+        &mut self,
+        keys: &dyn arrow_array::Array,
+        values: &dyn arrow_array::Array,
+    ) -> Result<MVMapDelta<K, V>> {
+        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
+        let v = crate::wire::items_from_arrow::<V>(values, "values")?;
+        self.set_many(&k, &v)
+    }
+
+    /// [`MVMap::remove_many`] with an Arrow column of keys.
+    ///
+    /// # Errors
+    /// [`Error::ArrowColumn`] for a wrong type or nulls.
+    pub fn remove_many_arrow(&mut self, keys: &dyn arrow_array::Array) -> Result<MVMapDelta<K, V>> {
+        Ok(self.remove_many(&crate::wire::items_from_arrow::<K>(keys, "keys")?))
+    }
+}

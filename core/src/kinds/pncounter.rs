@@ -246,3 +246,37 @@ where
         Ok(())
     }
 }
+
+impl<K: Item> PNCounterMap<K>
+where
+    K: crate::wire::ArrowItem,
+{
+    /// [`PNCounterMap::increment_many`] with Arrow columns (`amounts`: `UInt64`).
+    ///
+    /// # Errors
+    /// [`Error::ArrowColumn`] for a wrong type or nulls, or as
+    /// [`PNCounterMap::increment_many`].
+    pub fn increment_many_arrow(
+        &mut self,
+        keys: &dyn arrow_array::Array,
+        amounts: &dyn arrow_array::Array,
+    ) -> Result<PNCounterDelta<K>> {
+        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
+        let a = crate::wire::items_from_arrow::<u64>(amounts, "amounts")?;
+        self.increment_many(&k, &a)
+    }
+
+    /// [`PNCounterMap::decrement_many`] with Arrow columns.
+    ///
+    /// # Errors
+    /// As [`PNCounterMap::increment_many_arrow`].
+    pub fn decrement_many_arrow(
+        &mut self,
+        keys: &dyn arrow_array::Array,
+        amounts: &dyn arrow_array::Array,
+    ) -> Result<PNCounterDelta<K>> {
+        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
+        let a = crate::wire::items_from_arrow::<u64>(amounts, "amounts")?;
+        self.decrement_many(&k, &a)
+    }
+}

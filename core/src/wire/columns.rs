@@ -267,3 +267,26 @@ impl<V: ArrowItem> Cells for (u64, (bool, V)) {
         Ok(())
     }
 }
+
+/// The items of an Arrow array, for the batch mutators that take Arrow columns.
+///
+/// # Errors
+/// [`crate::Error::ArrowColumn`] when the array has another type or holds nulls.
+pub fn items_from_arrow<T: ArrowItem>(a: &dyn Array, what: &'static str) -> crate::Result<Vec<T>> {
+    if a.data_type() != &T::data_type() {
+        return Err(crate::Error::ArrowColumn {
+            what,
+            problem: format!("type {}, expected {}", a.data_type(), T::data_type()),
+        });
+    }
+    if a.null_count() > 0 {
+        return Err(crate::Error::ArrowColumn {
+            what,
+            problem: format!("{} nulls", a.null_count()),
+        });
+    }
+    let mut col = T::Col::default();
+    let mut nulls = Vec::with_capacity(a.len());
+    T::extend_from(a, &mut col, &mut nulls);
+    Ok((0..col.len()).map(|i| col.get(i)).collect())
+}

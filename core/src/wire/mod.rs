@@ -34,7 +34,7 @@ mod context;
 use std::fmt;
 
 pub use codec::{decode_store, encode_store, to_record_batches};
-pub use columns::{ArrowItem, Cells};
+pub use columns::{items_from_arrow, ArrowItem, Cells};
 
 /// Format version written to `pluriverse.format`.
 pub const FORMAT_VERSION: &str = "1";
