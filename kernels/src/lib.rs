@@ -41,8 +41,3 @@ pub mod vv;
 pub use counter::Counter;
 pub use error::{KernelError, Result};
 pub use isa::Isa;
-
-/// The README's Rust snippets, compiled and run as doc tests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
