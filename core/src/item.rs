@@ -57,6 +57,8 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn heap_bytes(&self) -> usize;
     /// Reserves room for `n` more items.
     fn reserve(&mut self, n: usize);
+    /// Appends every item of `other`.
+    fn append(&mut self, other: &Self);
 }
 
 macro_rules! fixed_item {
@@ -117,6 +119,9 @@ macro_rules! fixed_item {
             }
             fn reserve(&mut self, n: usize) {
                 Vec::reserve(self, n);
+            }
+            fn append(&mut self, other: &Self) {
+                self.extend_from_slice(other);
             }
         }
     };
@@ -224,6 +229,12 @@ macro_rules! var_item {
             fn reserve(&mut self, n: usize) {
                 self.offsets.reserve(n);
             }
+            fn append(&mut self, other: &Self) {
+                let base = self.data.len() as u64;
+                self.data.extend_from_slice(&other.data);
+                self.offsets
+                    .extend(other.offsets[1..].iter().map(|o| o + base));
+            }
         }
     };
 }
@@ -270,6 +281,9 @@ impl ItemCol<()> for UnitCol {
         0
     }
     fn reserve(&mut self, _: usize) {}
+    fn append(&mut self, other: &Self) {
+        self.0 += other.0;
+    }
 }
 
 /// Pairs of items, column by column: `PNCounterMap` cells are `(increments, decrements)`
@@ -325,5 +339,9 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
     fn reserve(&mut self, n: usize) {
         self.0.reserve(n);
         self.1.reserve(n);
+    }
+    fn append(&mut self, other: &Self) {
+        self.0.append(&other.0);
+        self.1.append(&other.1);
     }
 }

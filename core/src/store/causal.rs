@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use pluriverse_kernels::digest::Digest;
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
@@ -59,6 +61,60 @@ pub enum JoinPath {
     Incremental,
     /// Merge both sides' sorted entries into one new run: one sequential pass over both.
     Full,
+}
+
+/// Full joins of at least this many rows (both sides) merge partitions in parallel.
+const PAR_MIN_ROWS: usize = 1 << 17;
+
+/// Merges rows `ra` of `a` and `rb` of `b` (both sorted) into `out` by the join rule:
+/// a row in both is kept once; a row on one side only is kept unless the other side's
+/// context has seen its dot (then the other side removed it).
+fn merge_sorted<K: Item, V: Item>(
+    a: &Run<K, V>,
+    ra: std::ops::Range<usize>,
+    b: &Run<K, V>,
+    rb: std::ops::Range<usize>,
+    ours: &DotContext,
+    theirs: &DotContext,
+    out: &mut Run<K, V>,
+) {
+    let (mut i, mut j) = (ra.start, rb.start);
+    while i < ra.end && j < rb.end {
+        // Hashes decide almost every step; the full key only on equal hashes.
+        let ord = match a.hash[i].cmp(&b.hash[j]) {
+            Ordering::Equal => a.cmp_rows(i, b, j),
+            o => o,
+        };
+        match ord {
+            Ordering::Equal => {
+                out.push_row(a, i, a.replica[i]);
+                i += 1;
+                j += 1;
+            }
+            Ordering::Less => {
+                if !theirs.contains(a.replica[i], a.counter[i]) {
+                    out.push_row(a, i, a.replica[i]);
+                }
+                i += 1;
+            }
+            Ordering::Greater => {
+                if !ours.contains(b.replica[j], b.counter[j]) {
+                    out.push_row(b, j, b.replica[j]);
+                }
+                j += 1;
+            }
+        }
+    }
+    for i in i..ra.end {
+        if !theirs.contains(a.replica[i], a.counter[i]) {
+            out.push_row(a, i, a.replica[i]);
+        }
+    }
+    for j in j..rb.end {
+        if !ours.contains(b.replica[j], b.counter[j]) {
+            out.push_row(b, j, b.replica[j]);
+        }
+    }
 }
 
 /// The other side of a join, with replica indices already mapped into ours.
@@ -253,44 +309,50 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let ours = self.ctx.dots();
         let theirs: &DotContext = &inc.ctx;
         let (na, nb) = (a.rows(), b.rows());
-        let mut out = Run::with_capacity(na + nb);
-        let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
-            // Hashes decide almost every step; the full key only on equal hashes.
-            let ord = match a.hash[i].cmp(&b.hash[j]) {
-                Ordering::Equal => a.cmp_rows(i, b, j),
-                o => o,
+        let out = if na + nb < PAR_MIN_ROWS {
+            let mut out = Run::with_capacity(na + nb);
+            merge_sorted(&a, 0..na, b, 0..nb, ours, theirs, &mut out);
+            out
+        } else {
+            // Partition both sides at the same hash values (a key never straddles two
+            // parts), merge the parts on the rayon pool, then concatenate in order.
+            let parts = rayon::current_num_threads() * 4;
+            let (long, n) = if na >= nb {
+                (&a.hash, na)
+            } else {
+                (&b.hash, nb)
             };
-            match ord {
-                Ordering::Equal => {
-                    out.push_row(&a, i, a.replica[i]);
-                    i += 1;
-                    j += 1;
-                }
-                Ordering::Less => {
-                    if !theirs.contains(a.replica[i], a.counter[i]) {
-                        out.push_row(&a, i, a.replica[i]);
-                    }
-                    i += 1;
-                }
-                Ordering::Greater => {
-                    if !ours.contains(b.replica[j], b.counter[j]) {
-                        out.push_row(b, j, b.replica[j]);
-                    }
-                    j += 1;
-                }
+            let mut cuts: Vec<u64> = (1..parts).map(|p| long[p * n / parts]).collect();
+            cuts.dedup();
+            let bounds = |h: &[u64]| -> Vec<usize> {
+                std::iter::once(0)
+                    .chain(cuts.iter().map(|&c| h.partition_point(|&x| x < c)))
+                    .chain(std::iter::once(h.len()))
+                    .collect()
+            };
+            let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
+            let pieces: Vec<Run<K, V>> = (0..ab.len() - 1)
+                .into_par_iter()
+                .map(|p| {
+                    let mut out = Run::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
+                    merge_sorted(
+                        &a,
+                        ab[p]..ab[p + 1],
+                        b,
+                        bb[p]..bb[p + 1],
+                        ours,
+                        theirs,
+                        &mut out,
+                    );
+                    out
+                })
+                .collect();
+            let mut out = Run::with_capacity(pieces.iter().map(Run::rows).sum());
+            for piece in &pieces {
+                out.append(piece);
             }
-        }
-        for i in i..na {
-            if !theirs.contains(a.replica[i], a.counter[i]) {
-                out.push_row(&a, i, a.replica[i]);
-            }
-        }
-        for j in j..nb {
-            if !ours.contains(b.replica[j], b.counter[j]) {
-                out.push_row(b, j, b.replica[j]);
-            }
-        }
+            out
+        };
         drop(a);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };

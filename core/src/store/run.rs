@@ -84,6 +84,15 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.push(value);
     }
 
+    /// Appends every row of `other` (whose rows must sort after ours).
+    pub fn append(&mut self, other: &Self) {
+        self.hash.extend_from_slice(&other.hash);
+        self.keys.append(&other.keys);
+        self.replica.extend_from_slice(&other.replica);
+        self.counter.extend_from_slice(&other.counter);
+        self.values.append(&other.values);
+    }
+
     /// Order of row `i` of `self` against row `j` of `other` on the full sort key.
     #[inline]
     pub fn cmp_rows(&self, i: usize, other: &Self, j: usize) -> Ordering {
