@@ -123,6 +123,7 @@ fn pncounter_matches_pointwise_max_model() {
                 assert_eq!(eng[i].value(&k), all, "seed {seed} healed");
             }
             assert_eq!(eng[i].digest(), eng[0].digest());
+            assert_eq!(eng[i].to_bytes().unwrap(), eng[0].to_bytes().unwrap());
         }
     }
 }
@@ -251,6 +252,11 @@ fn lww_matches_the_set_of_writes_model() {
                 );
             }
             assert_eq!(eng[i].digest(), eng[0].digest(), "seed {seed}");
+            assert_eq!(
+                eng[i].to_bytes().unwrap(),
+                eng[0].to_bytes().unwrap(),
+                "seed {seed}"
+            );
         }
     }
 }

@@ -236,6 +236,11 @@ fn random_runs_match_the_model_and_converge() {
             );
             assert_eq!(model[i], model[0]);
             assert_eq!(eng[i].digest(), eng[0].digest(), "seed {seed}: digests");
+            assert_eq!(
+                eng[i].to_bytes().unwrap(),
+                eng[0].to_bytes().unwrap(),
+                "seed {seed}: bytes"
+            );
         }
     }
 }
