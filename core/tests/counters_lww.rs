@@ -83,6 +83,7 @@ fn pncounter_matches_pointwise_max_model() {
                 }
             }
             for i in 0..n {
+                eng[i].store().check_invariants().unwrap();
                 for k in 0..5 {
                     assert_eq!(
                         eng[i].value(&k),
@@ -215,6 +216,7 @@ fn lww_matches_the_set_of_writes_model() {
                 }
             }
             for i in 0..n {
+                eng[i].store().check_invariants().unwrap();
                 for k in 0..4 {
                     assert_eq!(
                         eng[i].get(&k),
@@ -244,6 +246,7 @@ fn lww_matches_the_set_of_writes_model() {
         }
         let all: BTreeSet<Write> = model.iter().flatten().copied().collect();
         for i in 0..n {
+            eng[i].store().check_invariants().unwrap();
             for k in 0..4 {
                 assert_eq!(
                     eng[i].get(&k),

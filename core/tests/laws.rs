@@ -140,6 +140,8 @@ fn scenario<T: Kind>(g: &mut Rng) -> (Vec<T>, Deltas<T>) {
 }
 
 fn same<K: ArrowItem, V: Cells>(x: &CausalStore<K, V>, y: &CausalStore<K, V>) -> bool {
+    x.check_invariants().unwrap();
+    y.check_invariants().unwrap();
     x.to_bytes().unwrap() == y.to_bytes().unwrap() && x.digest() == y.digest()
 }
 

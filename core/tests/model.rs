@@ -122,6 +122,9 @@ fn engine_ctx(c: &CausalContext) -> BTreeSet<D> {
 }
 
 fn assert_same(m: &MVMap<u64, i64>, model: &Model, what: &str) {
+    if let Err(e) = m.store().check_invariants() {
+        panic!("{what}: {e}");
+    }
     assert_eq!(engine_entries(m), model.entries, "{what}: entries");
     assert_eq!(engine_ctx(m.context()), model.ctx, "{what}: context");
     for k in 0..8 {
