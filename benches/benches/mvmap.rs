@@ -263,5 +263,81 @@ fn bench_ops(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_join, bench_ops);
+/// The same join with string keys (`"key-000123"`, 10 bytes), against `crdts` with `String`
+/// keys, at 1M records.
+fn bench_join_strings(c: &mut Criterion) {
+    if !sizes().contains(&1_000_000) {
+        return;
+    }
+    let w = work(1_000_000);
+    let s = |k: &u64| format!("key-{k:06}");
+    let (a_first, a_conc, b_keys): (Vec<String>, Vec<String>, Vec<String>) = (
+        w.a_first.iter().map(s).collect(),
+        w.a_concurrent.iter().map(s).collect(),
+        w.b_keys.iter().map(s).collect(),
+    );
+    let before = live();
+    let mut a: MVMap<String, u64> = MVMap::new("a");
+    a.set_many(&a_first, &w.values[..a_first.len()]).unwrap();
+    a.set_many(&a_conc, &w.values[..a_conc.len()]).unwrap();
+    a.compact_runs();
+    let pv_bytes = live() - before;
+    let first = MVMap::<String, u64>::new("a")
+        .set_many(&a_first, &w.values[..a_first.len()])
+        .unwrap();
+    let mut b: MVMap<String, u64> = MVMap::new("b");
+    b.join(&first);
+    drop(first);
+    b.set_many(&b_keys, &w.values[..b_keys.len()]).unwrap();
+    b.compact_runs();
+    eprintln!(
+        "pluriverse, string keys: {:.1} bytes per entry",
+        pv_bytes as f64 / a.entry_count() as f64
+    );
+
+    type PeerS = crdts::Map<String, MVReg<u64, u32>, u32>;
+    let write = |m: &mut PeerS, actor: u32, keys: &[String], vals: &[u64]| {
+        for (k, &v) in keys.iter().zip(vals) {
+            let ctx = m.read_ctx().derive_add_ctx(actor);
+            let op = m.update(k.clone(), ctx, |reg, c| reg.write(v, c));
+            m.apply(op);
+        }
+    };
+    let mut pa = PeerS::new();
+    write(&mut pa, 1, &a_first, &w.values);
+    let mut pb = pa.clone();
+    write(&mut pa, 1, &a_conc, &w.values);
+    write(&mut pb, 2, &b_keys, &w.values);
+
+    let mut g = c.benchmark_group("mvmap_join_strings/1M");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(
+        (a.entry_count() + b.entry_count()) as u64,
+    ));
+    g.bench_function("pluriverse", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                x.join_with(b.store(), JoinPath::Full);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("crdts_map_mvreg", |bn| {
+        bn.iter_batched(
+            || (pa.clone(), pb.clone()),
+            |(mut x, y)| {
+                x.merge(y);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_join, bench_join_strings, bench_ops);
 criterion_main!(benches);
