@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crdts::{CmRDT, CvRDT, MVReg};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pluriverse::{JoinPath, MVMap};
+use pluriverse::{AWSet, JoinPath, MVMap};
 use pluriverse_benches::SplitMix;
 
 struct Counting;
@@ -339,5 +339,78 @@ fn bench_join_strings(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_join, bench_join_strings, bench_ops);
+/// AWSet against the `crdts` crate's `Orswot<u64, u32>`: the same two replicas' element
+/// sets (half shared, a tenth of the shared elements added concurrently), at 1M.
+fn bench_awset(c: &mut Criterion) {
+    if !sizes().contains(&1_000_000) {
+        return;
+    }
+    let w = work(1_000_000);
+    let before = live();
+    let mut a: AWSet<u64> = AWSet::new("a");
+    a.add_many(&w.a_first).unwrap();
+    a.add_many(&w.a_concurrent).unwrap();
+    let pv_bytes = live() - before;
+    let first = AWSet::<u64>::new("a").add_many(&w.a_first).unwrap();
+    let mut b: AWSet<u64> = AWSet::new("b");
+    b.join(&first);
+    drop(first);
+    b.add_many(&w.b_keys).unwrap();
+
+    type Peer = crdts::Orswot<u64, u32>;
+    let add = |m: &mut Peer, actor: u32, keys: &[u64]| {
+        for &k in keys {
+            let ctx = m.read_ctx().derive_add_ctx(actor);
+            let op = m.add(k, ctx);
+            m.apply(op);
+        }
+    };
+    let before = live();
+    let mut pa = Peer::new();
+    add(&mut pa, 1, &w.a_first);
+    add(&mut pa, 1, &w.a_concurrent);
+    let peer_bytes = live() - before;
+    let mut pb = Peer::new();
+    add(&mut pb, 1, &w.a_first);
+    add(&mut pb, 2, &w.b_keys);
+    eprintln!(
+        "AWSet: {:.1} bytes per element; Orswot: {:.1}",
+        pv_bytes as f64 / 1e6,
+        peer_bytes as f64 / 1e6
+    );
+
+    let mut g = c.benchmark_group("awset_join/1M");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    g.bench_function("pluriverse", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                x.join_with(b.store(), JoinPath::Full);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("crdts_orswot", |bn| {
+        bn.iter_batched(
+            || (pa.clone(), pb.clone()),
+            |(mut x, y)| {
+                x.merge(y);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_join,
+    bench_join_strings,
+    bench_awset,
+    bench_ops
+);
 criterion_main!(benches);
