@@ -2,23 +2,12 @@
 //! `(key, replica) -> (increments, decrements)` joined by pointwise max; LWW as the set of
 //! every write seen, read as its maximum by `(timestamp, replica, sequence)`.
 
+mod common;
+use common::Rng;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use pluriverse::{JoinPath, LWWMap, LWWMapDelta, PNCounterDelta, PNCounterMap};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 const PATHS: [JoinPath; 3] = [JoinPath::Auto, JoinPath::Incremental, JoinPath::Full];

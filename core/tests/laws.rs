@@ -3,22 +3,11 @@
 //! `delta_since` joined into a peer equals the whole state joined into it, removals
 //! included; equal states have equal bytes and digests.
 
+mod common;
+use common::Rng;
+
 use pluriverse::wire::{ArrowItem, Cells};
 use pluriverse::{AWSet, CausalStore, Item, JoinPath, LWWMap, MVMap, PNCounterMap};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 /// Random states of one kind, built by a few replicas writing and partially exchanging
 /// deltas; also returns the deltas produced.

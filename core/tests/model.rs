@@ -4,25 +4,14 @@
 //! Random operations on 2-5 replicas, deltas delivered with drops, duplicates and
 //! reordering, then full exchange.
 
+mod common;
+use common::Rng;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use pluriverse::{AWSet, CausalContext, JoinPath, MVMap, MVMapDelta};
 
 const PATHS: [JoinPath; 3] = [JoinPath::Auto, JoinPath::Incremental, JoinPath::Full];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 type D = (String, u64);
 

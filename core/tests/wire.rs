@@ -2,6 +2,9 @@
 //! input (truncated, bit-flipped, wrong schema or kind, lying contents) rejected with a
 //! specific error, never a panic, with the target state unchanged.
 
+mod common;
+use common::Rng;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,20 +14,6 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 use pluriverse::wire::DecodeError;
 use pluriverse::{AWSet, CausalStore, Error, LWWMap, MVMap, PNCounterMap};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 /// Two replicas with concurrent writes, removes, and a partial exchange, so the state has
 /// several replicas, concurrent values and a dot cloud.
