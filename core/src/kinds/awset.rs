@@ -3,7 +3,6 @@
 use pluriverse_kernels::dots::DotContext;
 
 use super::last_per_key;
-use crate::context::CausalContext;
 use crate::error::Result;
 use crate::item::Item;
 use crate::replica::ReplicaId;
@@ -35,33 +34,9 @@ pub struct AWSet<E: Item> {
     store: CausalStore<E, ()>,
 }
 
+super::common_methods!(AWSet<E>, E, ());
+
 impl<E: Item> AWSet<E> {
-    /// An empty set written to as `replica`.
-    pub fn new(replica: impl Into<ReplicaId>) -> Self {
-        Self {
-            replica: replica.into(),
-            store: CausalStore::new(),
-        }
-    }
-
-    /// A handle writing as `replica` over an existing state.
-    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<E, ()>) -> Self {
-        Self {
-            replica: replica.into(),
-            store,
-        }
-    }
-
-    /// The state.
-    pub fn store(&self) -> &CausalStore<E, ()> {
-        &self.store
-    }
-
-    /// The causal context.
-    pub fn context(&self) -> &CausalContext {
-        self.store.context()
-    }
-
     /// Adds `e`.
     ///
     /// # Errors
@@ -134,61 +109,6 @@ impl<E: Item> AWSet<E> {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.store.is_empty()
-    }
-
-    /// Joins a delta or another replica's state.
-    pub fn join(&mut self, other: &AWSetDelta<E>) {
-        self.store.join(other);
-    }
-
-    /// [`AWSet::join`] with a pinned algorithm ([`crate::store::JoinPath`]).
-    pub fn join_with(&mut self, other: &AWSetDelta<E>, path: crate::store::JoinPath) {
-        self.store.join_with(other, path);
-    }
-
-    /// What a replica with context `peer` lacks.
-    pub fn delta_since(&self, peer: &CausalContext) -> AWSetDelta<E> {
-        self.store.delta_since(peer)
-    }
-
-    /// Order-independent digest.
-    pub fn digest(&self) -> u128 {
-        self.store.digest()
-    }
-}
-
-impl<E: Item> AWSet<E>
-where
-    E: crate::wire::ArrowItem,
-{
-    /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this handle writes
-    /// as is not part of them.
-    ///
-    /// # Errors
-    /// [`Error::Encode`](crate::Error::Encode) only if Arrow refuses the arrays (a bug).
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.store.to_bytes()
-    }
-
-    /// A handle writing as `replica` over the state in `bytes`.
-    ///
-    /// # Errors
-    /// [`Error::Decode`](crate::Error::Decode) naming what is wrong with the bytes.
-    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
-        Ok(Self::from_store(
-            replica,
-            CausalStore::<E, ()>::from_bytes(bytes)?,
-        ))
-    }
-
-    /// Decodes a delta or state from `bytes` and joins it. On error the state is unchanged.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`].
-    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let other = CausalStore::<E, ()>::from_bytes(bytes)?;
-        self.store.join(&other);
-        Ok(())
     }
 }
 

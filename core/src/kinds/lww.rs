@@ -4,12 +4,11 @@ use std::cmp::Ordering;
 
 use pluriverse_kernels::dots::DotContext;
 
-use crate::context::CausalContext;
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::replica::ReplicaId;
 use crate::store::run::Run;
-use crate::store::{CausalStore, JoinPath};
+use crate::store::CausalStore;
 
 /// The value of an [`LWWMap`] entry: `(timestamp, (is_tombstone, value))`.
 pub type LwwCell<V> = (u64, (bool, V));
@@ -51,33 +50,9 @@ pub struct LWWMap<K: Item, V: Item> {
 /// The winning write of a key: `(timestamp, replica index, counter, cell)`.
 type Winner<V> = (u64, u32, u64, LwwCell<V>);
 
+super::common_methods!(LWWMap<K, V>, K, LwwCell<V>);
+
 impl<K: Item, V: Item> LWWMap<K, V> {
-    /// An empty map written to as `replica`.
-    pub fn new(replica: impl Into<ReplicaId>) -> Self {
-        Self {
-            replica: replica.into(),
-            store: CausalStore::new(),
-        }
-    }
-
-    /// A handle writing as `replica` over an existing state.
-    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<K, LwwCell<V>>) -> Self {
-        Self {
-            replica: replica.into(),
-            store,
-        }
-    }
-
-    /// The state.
-    pub fn store(&self) -> &CausalStore<K, LwwCell<V>> {
-        &self.store
-    }
-
-    /// The causal context.
-    pub fn context(&self) -> &CausalContext {
-        self.store.context()
-    }
-
     /// Orders two writes: timestamp, then replica name, then counter.
     fn cmp_writes(&self, a: (u64, u32, u64), b: (u64, u32, u64)) -> Ordering {
         let names = self.store.ctx.table().names();
@@ -255,62 +230,6 @@ impl<K: Item, V: Item> LWWMap<K, V> {
     /// Whether no key holds a value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Joins a delta or another replica's state.
-    pub fn join(&mut self, other: &LWWMapDelta<K, V>) {
-        self.store.join(other);
-    }
-
-    /// [`LWWMap::join`] with a pinned algorithm.
-    pub fn join_with(&mut self, other: &LWWMapDelta<K, V>, path: JoinPath) {
-        self.store.join_with(other, path);
-    }
-
-    /// Every write a replica with context `peer` has not seen, plus what it must forget.
-    pub fn delta_since(&self, peer: &CausalContext) -> LWWMapDelta<K, V> {
-        self.store.delta_since(peer)
-    }
-
-    /// Order-independent digest.
-    pub fn digest(&self) -> u128 {
-        self.store.digest()
-    }
-}
-
-impl<K: Item, V: Item> LWWMap<K, V>
-where
-    K: crate::wire::ArrowItem,
-    V: crate::wire::ArrowItem,
-{
-    /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this handle writes
-    /// as is not part of them.
-    ///
-    /// # Errors
-    /// [`Error::Encode`](crate::Error::Encode) only if Arrow refuses the arrays (a bug).
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.store.to_bytes()
-    }
-
-    /// A handle writing as `replica` over the state in `bytes`.
-    ///
-    /// # Errors
-    /// [`Error::Decode`](crate::Error::Decode) naming what is wrong with the bytes.
-    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
-        Ok(Self::from_store(
-            replica,
-            CausalStore::<K, LwwCell<V>>::from_bytes(bytes)?,
-        ))
-    }
-
-    /// Decodes a delta or state from `bytes` and joins it. On error the state is unchanged.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`].
-    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let other = CausalStore::<K, LwwCell<V>>::from_bytes(bytes)?;
-        self.store.join(&other);
-        Ok(())
     }
 }
 

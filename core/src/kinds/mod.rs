@@ -1,5 +1,120 @@
 //! The record kinds: maps over millions of keys, each key holding a small CRDT.
 
+/// The methods every kind has, written once: construction, the state and its context,
+/// joins, `delta_since`, digests and bytes. `$ty<$g...>` is the kind, `$key` and `$cell` its
+/// store's key and value types.
+macro_rules! common_methods {
+    ($ty:ident < $($g:ident),+ >, $key:ty, $cell:ty) => {
+        impl<$($g: crate::item::Item),+> $ty<$($g),+> {
+            /// An empty state written to as `replica`.
+            pub fn new(replica: impl Into<crate::ReplicaId>) -> Self {
+                Self::from_store(replica, crate::store::CausalStore::new())
+            }
+
+            /// A handle writing as `replica` over an existing state (the replica a handle
+            /// writes as is not part of the state).
+            pub fn from_store(
+                replica: impl Into<crate::ReplicaId>,
+                store: crate::store::CausalStore<$key, $cell>,
+            ) -> Self {
+                Self {
+                    replica: replica.into(),
+                    store,
+                }
+            }
+
+            /// The replica this handle writes as.
+            pub fn replica(&self) -> &crate::ReplicaId {
+                &self.replica
+            }
+
+            /// The state: entries and causal context.
+            pub fn store(&self) -> &crate::store::CausalStore<$key, $cell> {
+                &self.store
+            }
+
+            /// The causal context: every event this state has seen.
+            pub fn context(&self) -> &crate::CausalContext {
+                self.store.context()
+            }
+
+            /// Number of `(key, dot, value)` entries (concurrent values count separately).
+            pub fn entry_count(&self) -> usize {
+                self.store.len()
+            }
+
+            /// Merges the store's sorted runs into one (reads and serialization then touch
+            /// one run). Joins do this on their own as runs pile up; call it after a bulk
+            /// load.
+            pub fn compact_runs(&mut self) {
+                self.store.compact_runs();
+            }
+
+            /// Joins a delta, or another replica's whole state ([`Self::store`]); any order,
+            /// any number of times.
+            pub fn join(&mut self, other: &crate::store::CausalStore<$key, $cell>) {
+                self.store.join(other);
+            }
+
+            /// [`Self::join`] with a pinned algorithm ([`crate::JoinPath`]); the result is
+            /// the same.
+            pub fn join_with(
+                &mut self,
+                other: &crate::store::CausalStore<$key, $cell>,
+                path: crate::JoinPath,
+            ) {
+                self.store.join_with(other, path);
+            }
+
+            /// What a replica with context `peer` lacks; joining it there gives what joining
+            /// this whole state would. See [`crate::CausalStore::delta_since`].
+            pub fn delta_since(
+                &self,
+                peer: &crate::CausalContext,
+            ) -> crate::store::CausalStore<$key, $cell> {
+                self.store.delta_since(peer)
+            }
+
+            /// Order-independent 128-bit digest of the state; see
+            /// [`crate::CausalStore::digest`].
+            pub fn digest(&self) -> u128 {
+                self.store.digest()
+            }
+        }
+
+        impl<$($g: crate::wire::ArrowItem),+> $ty<$($g),+> {
+            /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this
+            /// handle writes as is not part of them.
+            ///
+            /// # Errors
+            /// [`crate::Error::Encode`] only if Arrow refuses the arrays (a bug).
+            pub fn to_bytes(&self) -> crate::Result<Vec<u8>> {
+                self.store.to_bytes()
+            }
+
+            /// A handle writing as `replica` over the state in `bytes`.
+            ///
+            /// # Errors
+            /// [`crate::Error::Decode`] naming what is wrong with the bytes.
+            pub fn from_bytes(bytes: &[u8], replica: impl Into<crate::ReplicaId>) -> crate::Result<Self> {
+                Ok(Self::from_store(replica, crate::store::CausalStore::from_bytes(bytes)?))
+            }
+
+            /// Decodes a delta or state from `bytes` and joins it. On error the state is
+            /// unchanged.
+            ///
+            /// # Errors
+            /// As [`Self::from_bytes`].
+            pub fn join_bytes(&mut self, bytes: &[u8]) -> crate::Result<()> {
+                let other = crate::store::CausalStore::from_bytes(bytes)?;
+                self.store.join(&other);
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use common_methods;
+
 pub mod awset;
 pub mod lww;
 pub mod mvmap;

@@ -3,9 +3,8 @@
 use pluriverse_kernels::dots::DotContext;
 
 use super::last_per_key;
-use crate::context::CausalContext;
 use crate::error::{Error, Result};
-use crate::item::{Item, ItemCol};
+use crate::item::Item;
 use crate::replica::ReplicaId;
 use crate::store::run::Run;
 use crate::store::CausalStore;
@@ -41,38 +40,9 @@ pub struct MVMap<K: Item, V: Item> {
     store: CausalStore<K, V>,
 }
 
+super::common_methods!(MVMap<K, V>, K, V);
+
 impl<K: Item, V: Item> MVMap<K, V> {
-    /// An empty map written to as `replica`.
-    pub fn new(replica: impl Into<ReplicaId>) -> Self {
-        Self {
-            replica: replica.into(),
-            store: CausalStore::new(),
-        }
-    }
-
-    /// A handle writing as `replica` over an existing state.
-    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<K, V>) -> Self {
-        Self {
-            replica: replica.into(),
-            store,
-        }
-    }
-
-    /// The replica this handle writes as.
-    pub fn replica(&self) -> &ReplicaId {
-        &self.replica
-    }
-
-    /// The state (entries and context).
-    pub fn store(&self) -> &CausalStore<K, V> {
-        &self.store
-    }
-
-    /// The causal context.
-    pub fn context(&self) -> &CausalContext {
-        self.store.context()
-    }
-
     /// Sets `key` to `value`, replacing every value of `key` this replica has seen.
     ///
     /// # Errors
@@ -158,16 +128,7 @@ impl<K: Item, V: Item> MVMap<K, V> {
 
     /// The keys holding values, in the store's order (by key hash).
     pub fn keys(&self) -> Vec<K> {
-        let m = self.store.merged();
-        let mut out: Vec<K> = Vec::new();
-        for i in 0..m.rows() {
-            let new =
-                i == 0 || m.hash[i] != m.hash[i - 1] || m.keys.cmp_at(i, &m.keys, i - 1).is_ne();
-            if new {
-                out.push(m.keys.get(i));
-            }
-        }
-        out
+        super::distinct_keys(&self.store)
     }
 
     /// Number of keys holding values (a pass over the entries).
@@ -178,73 +139,6 @@ impl<K: Item, V: Item> MVMap<K, V> {
     /// Whether no key holds a value.
     pub fn is_empty(&self) -> bool {
         self.store.is_empty()
-    }
-
-    /// Number of `(key, dot, value)` entries (concurrent values count separately).
-    pub fn entry_count(&self) -> usize {
-        self.store.len()
-    }
-
-    /// Merges the store's sorted runs into one (reads and serialization then touch one
-    /// run). Joins do this on their own as runs pile up; call it after a bulk load.
-    pub fn compact_runs(&mut self) {
-        self.store.compact_runs();
-    }
-
-    /// Joins a delta or another replica's whole state ([`MVMap::store`]).
-    pub fn join(&mut self, other: &MVMapDelta<K, V>) {
-        self.store.join(other);
-    }
-
-    /// [`MVMap::join`] with a pinned algorithm ([`JoinPath`]); the result is the same.
-    pub fn join_with(&mut self, other: &MVMapDelta<K, V>, path: crate::store::JoinPath) {
-        self.store.join_with(other, path);
-    }
-
-    /// What a replica with context `peer` lacks; see [`CausalStore::delta_since`].
-    pub fn delta_since(&self, peer: &CausalContext) -> MVMapDelta<K, V> {
-        self.store.delta_since(peer)
-    }
-
-    /// Order-independent 128-bit digest of the state; see [`CausalStore::digest`].
-    pub fn digest(&self) -> u128 {
-        self.store.digest()
-    }
-}
-
-impl<K: Item, V: Item> MVMap<K, V>
-where
-    K: crate::wire::ArrowItem,
-    V: crate::wire::ArrowItem,
-{
-    /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this handle writes
-    /// as is not part of them.
-    ///
-    /// # Errors
-    /// [`Error::Encode`](crate::Error::Encode) only if Arrow refuses the arrays (a bug).
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.store.to_bytes()
-    }
-
-    /// A handle writing as `replica` over the state in `bytes`.
-    ///
-    /// # Errors
-    /// [`Error::Decode`](crate::Error::Decode) naming what is wrong with the bytes.
-    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
-        Ok(Self::from_store(
-            replica,
-            CausalStore::<K, V>::from_bytes(bytes)?,
-        ))
-    }
-
-    /// Decodes a delta or state from `bytes` and joins it. On error the state is unchanged.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`].
-    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let other = CausalStore::<K, V>::from_bytes(bytes)?;
-        self.store.join(&other);
-        Ok(())
     }
 }
 

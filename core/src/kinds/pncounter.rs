@@ -2,12 +2,11 @@
 
 use pluriverse_kernels::dots::DotContext;
 
-use crate::context::CausalContext;
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::replica::ReplicaId;
 use crate::store::run::Run;
-use crate::store::{CausalStore, JoinPath};
+use crate::store::CausalStore;
 
 /// A delta of a [`PNCounterMap`].
 pub type PNCounterDelta<K> = CausalStore<K, (u64, u64)>;
@@ -40,33 +39,9 @@ pub struct PNCounterMap<K: Item> {
     store: CausalStore<K, (u64, u64)>,
 }
 
+super::common_methods!(PNCounterMap<K>, K, (u64, u64));
+
 impl<K: Item> PNCounterMap<K> {
-    /// An empty map written to as `replica`.
-    pub fn new(replica: impl Into<ReplicaId>) -> Self {
-        Self {
-            replica: replica.into(),
-            store: CausalStore::new(),
-        }
-    }
-
-    /// A handle writing as `replica` over an existing state.
-    pub fn from_store(replica: impl Into<ReplicaId>, store: CausalStore<K, (u64, u64)>) -> Self {
-        Self {
-            replica: replica.into(),
-            store,
-        }
-    }
-
-    /// The state: one entry per (key, replica) cell, valued `(increments, decrements)`.
-    pub fn store(&self) -> &CausalStore<K, (u64, u64)> {
-        &self.store
-    }
-
-    /// The causal context.
-    pub fn context(&self) -> &CausalContext {
-        self.store.context()
-    }
-
     /// Adds `n` to `key`.
     ///
     /// # Errors
@@ -189,61 +164,6 @@ impl<K: Item> PNCounterMap<K> {
     /// Whether no key has a cell.
     pub fn is_empty(&self) -> bool {
         self.store.is_empty()
-    }
-
-    /// Joins a delta or another replica's state.
-    pub fn join(&mut self, other: &PNCounterDelta<K>) {
-        self.store.join(other);
-    }
-
-    /// [`PNCounterMap::join`] with a pinned algorithm.
-    pub fn join_with(&mut self, other: &PNCounterDelta<K>, path: JoinPath) {
-        self.store.join_with(other, path);
-    }
-
-    /// What a replica with context `peer` lacks.
-    pub fn delta_since(&self, peer: &CausalContext) -> PNCounterDelta<K> {
-        self.store.delta_since(peer)
-    }
-
-    /// Order-independent digest.
-    pub fn digest(&self) -> u128 {
-        self.store.digest()
-    }
-}
-
-impl<K: Item> PNCounterMap<K>
-where
-    K: crate::wire::ArrowItem,
-{
-    /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this handle writes
-    /// as is not part of them.
-    ///
-    /// # Errors
-    /// [`Error::Encode`](crate::Error::Encode) only if Arrow refuses the arrays (a bug).
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.store.to_bytes()
-    }
-
-    /// A handle writing as `replica` over the state in `bytes`.
-    ///
-    /// # Errors
-    /// [`Error::Decode`](crate::Error::Decode) naming what is wrong with the bytes.
-    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
-        Ok(Self::from_store(
-            replica,
-            CausalStore::<K, (u64, u64)>::from_bytes(bytes)?,
-        ))
-    }
-
-    /// Decodes a delta or state from `bytes` and joins it. On error the state is unchanged.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`].
-    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let other = CausalStore::<K, (u64, u64)>::from_bytes(bytes)?;
-        self.store.join(&other);
-        Ok(())
     }
 }
 
