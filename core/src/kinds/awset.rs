@@ -40,7 +40,7 @@ impl<E: Item> AWSet<E> {
     /// Adds `e`.
     ///
     /// # Errors
-    /// [`Error::CounterOverflow`] when this replica has issued `u64::MAX` events.
+    /// [`crate::Error::CounterOverflow`] when this replica has issued `u64::MAX` events.
     pub fn add(&mut self, e: E) -> Result<AWSetDelta<E>> {
         self.add_many(std::slice::from_ref(&e))
     }
