@@ -82,35 +82,14 @@ fn pncounter_matches_pointwise_max_model() {
                 }
             }
         }
-        // heal by delta_since both ways
-        for a in 0..n {
-            for b in 0..n {
-                if a != b {
-                    let d = eng[a].delta_since(eng[b].context());
-                    eng[b].join(&d);
-                    let m = model[a].clone();
-                    pn_join(&mut model[b], &m);
-                }
-            }
-        }
-        for a in 0..n {
-            for b in 0..n {
-                if a != b {
-                    let d = eng[a].delta_since(eng[b].context());
-                    eng[b].join(&d);
-                }
-            }
-        }
+        heal!(eng);
+        let all = model.iter().fold(Cells::new(), |mut acc, m| {
+            pn_join(&mut acc, m);
+            acc
+        });
         for i in 0..n {
             for k in 0..5 {
-                let all: i128 = pn_value(
-                    &model.iter().fold(Cells::new(), |mut acc, m| {
-                        pn_join(&mut acc, m);
-                        acc
-                    }),
-                    k,
-                );
-                assert_eq!(eng[i].value(&k), all, "seed {seed} healed");
+                assert_eq!(eng[i].value(&k), pn_value(&all, k), "seed {seed} healed");
             }
             assert_eq!(eng[i].digest(), eng[0].digest());
             assert_eq!(eng[i].to_bytes().unwrap(), eng[0].to_bytes().unwrap());
@@ -215,24 +194,7 @@ fn lww_matches_the_set_of_writes_model() {
                 }
             }
         }
-        for a in 0..n {
-            for b in 0..n {
-                if a != b {
-                    let d = eng[a].delta_since(eng[b].context());
-                    eng[b].join(&d);
-                    let m = model[a].clone();
-                    model[b].extend(m);
-                }
-            }
-        }
-        for a in 0..n {
-            for b in 0..n {
-                if a != b {
-                    let d = eng[a].delta_since(eng[b].context());
-                    eng[b].join(&d);
-                }
-            }
-        }
+        heal!(eng);
         let all: BTreeSet<Write> = model.iter().flatten().copied().collect();
         for i in 0..n {
             eng[i].store().check_invariants().unwrap();

@@ -18,3 +18,22 @@ impl Rng {
         ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
     }
 }
+
+/// Full exchange: every replica joins `delta_since` from every other, twice over, so each
+/// ends up with everything (replicas of any kind: anything with `delta_since`, `context`
+/// and `join`).
+#[macro_export]
+macro_rules! heal {
+    ($replicas:expr) => {
+        for _ in 0..2 {
+            for a in 0..$replicas.len() {
+                for b in 0..$replicas.len() {
+                    if a != b {
+                        let d = $replicas[a].delta_since($replicas[b].context());
+                        $replicas[b].join(&d);
+                    }
+                }
+            }
+        }
+    };
+}
