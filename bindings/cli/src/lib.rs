@@ -1,0 +1,1 @@
+//! The `pluriverse` command's library: the lossy-network simulator and state-file tools.

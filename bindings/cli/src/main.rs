@@ -1,0 +1,2 @@
+//! The `pluriverse` command.
+fn main() {}
