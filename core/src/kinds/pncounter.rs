@@ -141,6 +141,11 @@ impl<K: Item> PNCounterMap<K> {
         Ok(delta)
     }
 
+    /// Whether `key` has ever been counted (a key whose value returns to 0 stays).
+    pub fn contains_key(&self, key: &K) -> bool {
+        !self.store.entries_of(key).is_empty()
+    }
+
     /// The counter's value: all increments minus all decrements (0 for an absent key). Each
     /// replica's latest cell counts (an older cell still waiting for the delta that replaces
     /// it is ignored), so the value is exact under any delivery order.

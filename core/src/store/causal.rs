@@ -577,32 +577,34 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// Order-independent 128-bit digest of the entries and the context, by replica *name*:
-    /// equal stores have equal digests whatever their interning order or run layout.
-    pub fn digest(&self) -> u128 {
+    /// The 128-bit hash of one live entry, by replica *name* (the unit of every digest).
+    fn entry_hash(&self, run: &Run<K, V>, i: usize, buf: &mut Vec<u8>) -> u128 {
         let names = self.ctx.table().names();
+        buf.clear();
+        buf.push(1);
+        let start = buf.len();
+        buf.extend_from_slice(&[0; 8]);
+        run.keys.write_at(i, buf);
+        let klen = (buf.len() - start - 8) as u64;
+        buf[start..start + 8].copy_from_slice(&klen.to_le_bytes());
+        let name = names[run.replica[i] as usize].as_bytes();
+        buf.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        buf.extend_from_slice(name);
+        buf.extend_from_slice(&run.counter[i].to_le_bytes());
+        run.values.write_at(i, buf);
+        xxh3_128(buf)
+    }
+
+    /// The digest of the context alone (by replica name).
+    pub fn context_digest(&self) -> u128 {
         let mut d = Digest::new();
+        self.add_context_to(&mut d);
+        d.finish()
+    }
+
+    fn add_context_to(&self, d: &mut Digest) {
+        let names = self.ctx.table().names();
         let mut buf = Vec::with_capacity(64);
-        for run in &self.runs {
-            for i in 0..run.rows() {
-                if !run.is_live(i) {
-                    continue;
-                }
-                buf.clear();
-                buf.push(1);
-                let start = buf.len();
-                buf.extend_from_slice(&[0; 8]);
-                run.keys.write_at(i, &mut buf);
-                let klen = (buf.len() - start - 8) as u64;
-                buf[start..start + 8].copy_from_slice(&klen.to_le_bytes());
-                let name = names[run.replica[i] as usize].as_bytes();
-                buf.extend_from_slice(&(name.len() as u64).to_le_bytes());
-                buf.extend_from_slice(name);
-                buf.extend_from_slice(&run.counter[i].to_le_bytes());
-                run.values.write_at(i, &mut buf);
-                d.add_hash(xxh3_128(&buf));
-            }
-        }
         for (name, dots) in names.iter().zip(self.ctx.dots().replicas()) {
             if dots.is_empty() {
                 continue;
@@ -618,7 +620,80 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             d.add_hash(xxh3_128(&buf));
         }
+    }
+
+    /// Order-independent 128-bit digest of the entries and the context, by replica *name*:
+    /// equal stores have equal digests whatever their interning order or run layout.
+    pub fn digest(&self) -> u128 {
+        let mut d = Digest::new();
+        let mut buf = Vec::with_capacity(64);
+        for run in &self.runs {
+            for i in 0..run.rows() {
+                if run.is_live(i) {
+                    d.add_hash(self.entry_hash(run, i, &mut buf));
+                }
+            }
+        }
+        self.add_context_to(&mut d);
         d.finish()
+    }
+
+    /// Digests of the entries per bucket of the key-hash space (`2^bits` buckets, bucket =
+    /// the top `bits` bits of `xxh3_64(key)`, so a bucket is a contiguous range of the
+    /// store's order). Two stores with equal entries have equal bucket digests; comparing
+    /// them finds where two replicas differ without shipping the entries. The context is
+    /// not included (see [`Self::context_digest`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Kernel`] when `bits` exceeds
+    /// [`pluriverse_kernels::digest::MAX_BUCKET_BITS`].
+    pub fn bucket_digests(&self, bits: u32) -> crate::Result<Vec<u128>> {
+        let mut hashes = Vec::with_capacity(self.len());
+        let mut rows = Vec::with_capacity(self.len());
+        let mut buf = Vec::with_capacity(64);
+        for run in &self.runs {
+            for i in 0..run.rows() {
+                if run.is_live(i) {
+                    hashes.push(run.hash[i]);
+                    rows.push(self.entry_hash(run, i, &mut buf));
+                }
+            }
+        }
+        let b = pluriverse_kernels::digest::bucket_digests(&hashes, &rows, bits)?;
+        Ok(b.iter().map(Digest::finish).collect())
+    }
+
+    /// Per distinct key whose bucket (as in [`Self::bucket_digests`]) is selected by
+    /// `selected`, the digest of that key's entries, in the store's `(hash, key)` order.
+    /// Comparing two stores' lists names the keys where they differ.
+    pub fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(K, u128)> {
+        let bits = bits.min(pluriverse_kernels::digest::MAX_BUCKET_BITS);
+        let m = self.merged_cow();
+        let mut out: Vec<(K, u128)> = Vec::new();
+        let mut cur: Option<(usize, Digest)> = None;
+        let mut buf = Vec::with_capacity(64);
+        for i in 0..m.rows() {
+            let b = pluriverse_kernels::digest::bucket_of(m.hash[i], bits);
+            if !selected.get(b).copied().unwrap_or(false) {
+                continue;
+            }
+            let same_key = cur.as_ref().is_some_and(|(start, _)| {
+                m.hash[*start] == m.hash[i] && m.keys.cmp_at(*start, &m.keys, i).is_eq()
+            });
+            if !same_key {
+                if let Some((start, d)) = cur.take() {
+                    out.push((m.keys.get(start), d.finish()));
+                }
+                cur = Some((i, Digest::new()));
+            }
+            if let Some((_, d)) = cur.as_mut() {
+                d.add_hash(self.entry_hash(&m, i, &mut buf));
+            }
+        }
+        if let Some((start, d)) = cur {
+            out.push((m.keys.get(start), d.finish()));
+        }
+        out
     }
 }
 

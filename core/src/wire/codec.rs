@@ -168,6 +168,40 @@ fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError>
     Ok(())
 }
 
+/// The schema at the start of state bytes (kind, key and value types, metadata), read
+/// without decoding the rows. Nothing else is checked: [`decode_store`] checks everything.
+///
+/// # Errors
+/// A [`DecodeError`] when the bytes do not start with a readable Arrow IPC schema message.
+pub fn read_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
+    let bad = |what: &str| DecodeError::Arrow(what.to_string());
+    let word = |pos: usize| -> Option<u32> {
+        bytes
+            .get(pos..pos + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut pos = 0usize;
+    let mut len = word(pos).ok_or(DecodeError::Empty)?;
+    pos += 4;
+    if len == 0xFFFF_FFFF {
+        len = word(pos).ok_or_else(|| bad("truncated message header"))?;
+        pos += 4;
+    }
+    if len == 0 {
+        return Err(DecodeError::Empty);
+    }
+    let end = pos.checked_add(len as usize).filter(|&e| e <= bytes.len());
+    let end = end.ok_or_else(|| bad("message metadata past the end of the input"))?;
+    let msg = arrow_ipc::root_as_message(&bytes[pos..end])
+        .map_err(|e| DecodeError::Arrow(format!("invalid message metadata: {e}")))?;
+    let fb = msg.header_as_schema().ok_or(DecodeError::Empty)?;
+    // arrow-ipc may assert on malformed (but verified) schema flatbuffers; report it.
+    match std::panic::catch_unwind(|| arrow_ipc::convert::try_fb_to_schema(fb)) {
+        Ok(r) => r.map_err(|e| DecodeError::Arrow(format!("invalid schema: {e}"))),
+        Err(_) => Err(bad("malformed schema message")),
+    }
+}
+
 /// Walks the stream's framing before arrow-ipc sees it: every message's metadata is a
 /// verified flatbuffer, its body lies inside the input, and every buffer of a record or
 /// dictionary batch lies inside its body. (arrow-ipc trusts buffer offsets and panics on

@@ -33,8 +33,9 @@ mod context;
 
 use std::fmt;
 
-pub use codec::{decode_store, encode_store, to_record_batches};
+pub use codec::{decode_store, encode_store, read_schema, to_record_batches};
 pub use columns::{items_from_arrow, ArrowItem, Cells};
+pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
 
 /// Format version written to `pluriverse.format`.
 pub const FORMAT_VERSION: &str = "1";

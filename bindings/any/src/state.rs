@@ -1,0 +1,886 @@
+//! [`AnyState`]: one handle over every kind and key/value type, dispatching to the typed
+//! record kinds of `pluriverse`.
+
+use std::any::Any;
+use std::fmt;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
+use pluriverse::item::{Item, ItemCol};
+use pluriverse::wire::ArrowItem;
+use pluriverse::{AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, VersionVector};
+
+use crate::types::{KeyType, Kind, Scalar, StateType, ValueType};
+use crate::{AnyError, Result};
+
+/// A key or value type the dynamic layer supports: an Arrow item convertible from and to a
+/// [`Scalar`].
+pub(crate) trait DynItem: ArrowItem {
+    fn to_scalar(&self) -> Scalar;
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self>;
+    /// An Arrow array of `items`.
+    fn array_of(items: &[Self]) -> ArrayRef {
+        let mut col = <Self as Item>::Col::default();
+        for i in items {
+            col.push(i);
+        }
+        let rows: Vec<usize> = (0..items.len()).collect();
+        <Self as ArrowItem>::to_array(&col, &rows, None)
+    }
+}
+
+fn mismatch(what: &'static str, expected: &str, s: &Scalar) -> AnyError {
+    AnyError::ScalarType {
+        what,
+        expected: expected.into(),
+        found: s.type_name().into(),
+    }
+}
+
+impl DynItem for String {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Utf8(self.clone())
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::Utf8(v) => Ok(v.clone()),
+            _ => Err(mismatch(what, "utf8", s)),
+        }
+    }
+}
+
+impl DynItem for Vec<u8> {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Binary(self.clone())
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::Binary(v) => Ok(v.clone()),
+            _ => Err(mismatch(what, "binary", s)),
+        }
+    }
+}
+
+impl DynItem for i64 {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Int64(*self)
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::Int64(v) => Ok(*v),
+            Scalar::UInt64(v) => i64::try_from(*v).map_err(|_| mismatch(what, "int64", s)),
+            _ => Err(mismatch(what, "int64", s)),
+        }
+    }
+}
+
+impl DynItem for u64 {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::UInt64(*self)
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::UInt64(v) => Ok(*v),
+            Scalar::Int64(v) => u64::try_from(*v).map_err(|_| mismatch(what, "uint64", s)),
+            _ => Err(mismatch(what, "uint64", s)),
+        }
+    }
+}
+
+impl DynItem for f64 {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Float64(*self)
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::Float64(v) => Ok(*v),
+            Scalar::Int64(v) => Ok(*v as f64),
+            _ => Err(mismatch(what, "float64", s)),
+        }
+    }
+}
+
+impl DynItem for bool {
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Bool(*self)
+    }
+    fn from_scalar(s: &Scalar, what: &'static str) -> Result<Self> {
+        match s {
+            Scalar::Bool(v) => Ok(*v),
+            _ => Err(mismatch(what, "bool", s)),
+        }
+    }
+}
+
+/// A mutation, by the kind it belongs to.
+#[derive(Clone, Copy)]
+pub(crate) enum Op<'a> {
+    Set(&'a Scalar, &'a Scalar),
+    Remove(&'a Scalar),
+    Add(&'a Scalar),
+    Increment(&'a Scalar, u64),
+    Decrement(&'a Scalar, u64),
+    SetAt(&'a Scalar, &'a Scalar, u64),
+    RemoveAt(&'a Scalar, u64),
+    SetMany(&'a dyn Array, &'a dyn Array),
+    RemoveMany(&'a dyn Array),
+    AddMany(&'a dyn Array),
+    IncrementMany(&'a dyn Array, &'a dyn Array),
+    DecrementMany(&'a dyn Array, &'a dyn Array),
+    SetManyAt(&'a dyn Array, &'a dyn Array, &'a dyn Array),
+    RemoveManyAt(&'a dyn Array, &'a dyn Array),
+}
+
+impl Op<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Set(..) => "set",
+            Op::Remove(..) => "remove",
+            Op::Add(..) => "add",
+            Op::Increment(..) => "increment",
+            Op::Decrement(..) => "decrement",
+            Op::SetAt(..) => "set (with a timestamp)",
+            Op::RemoveAt(..) => "remove (with a timestamp)",
+            Op::SetMany(..) => "set_many",
+            Op::RemoveMany(..) => "remove_many",
+            Op::AddMany(..) => "add_many",
+            Op::IncrementMany(..) => "increment_many",
+            Op::DecrementMany(..) => "decrement_many",
+            Op::SetManyAt(..) => "set_many (with timestamps)",
+            Op::RemoveManyAt(..) => "remove_many (with timestamps)",
+        }
+    }
+}
+
+/// What every typed kind offers the dynamic layer.
+pub(crate) trait Dyn: Send + Sync + 'static {
+    fn state_type(&self) -> StateType;
+    fn as_any(&self) -> &dyn Any;
+    fn clone_box(&self) -> Box<dyn Dyn>;
+    fn replica(&self) -> &ReplicaId;
+    fn with_replica(&self, replica: ReplicaId) -> Box<dyn Dyn>;
+    fn context(&self) -> &CausalContext;
+    fn entry_count(&self) -> usize;
+    fn len(&self) -> usize;
+    fn digest(&self) -> u128;
+    fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>>;
+    fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)>;
+    fn to_bytes(&self) -> Result<Vec<u8>>;
+    fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
+    fn join(&mut self, other: &dyn Dyn) -> Result<()>;
+    fn join_bytes(&mut self, bytes: &[u8]) -> Result<()>;
+    fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
+    fn keys(&self) -> ArrayRef;
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>>;
+    fn contains(&self, key: &Scalar) -> Result<bool>;
+    fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
+        let _ = key;
+        Err(AnyError::WrongKind {
+            op: "get",
+            kind: self.state_type().kind,
+        })
+    }
+    fn get_with_timestamp(&self, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
+        let _ = key;
+        Err(AnyError::WrongKind {
+            op: "get_with_timestamp",
+            kind: self.state_type().kind,
+        })
+    }
+    fn value(&self, key: &Scalar) -> Result<i128> {
+        let _ = key;
+        Err(AnyError::WrongKind {
+            op: "value",
+            kind: self.state_type().kind,
+        })
+    }
+}
+
+/// The type tags of the Rust key and value types.
+pub(crate) trait KeyTag: DynItem {
+    const KEY: KeyType;
+}
+pub(crate) trait ValueTag: DynItem {
+    const VALUE: ValueType;
+}
+impl KeyTag for String {
+    const KEY: KeyType = KeyType::Utf8;
+}
+impl KeyTag for Vec<u8> {
+    const KEY: KeyType = KeyType::Binary;
+}
+impl KeyTag for i64 {
+    const KEY: KeyType = KeyType::Int64;
+}
+impl KeyTag for u64 {
+    const KEY: KeyType = KeyType::UInt64;
+}
+impl ValueTag for String {
+    const VALUE: ValueType = ValueType::Utf8;
+}
+impl ValueTag for Vec<u8> {
+    const VALUE: ValueType = ValueType::Binary;
+}
+impl ValueTag for i64 {
+    const VALUE: ValueType = ValueType::Int64;
+}
+impl ValueTag for f64 {
+    const VALUE: ValueType = ValueType::Float64;
+}
+impl ValueTag for bool {
+    const VALUE: ValueType = ValueType::Bool;
+}
+
+/// The methods every kind implements the same way (through the kinds' shared API).
+macro_rules! common_dyn {
+    ($keys:ident) => {
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+        fn clone_box(&self) -> Box<dyn Dyn> {
+            Box::new(self.clone())
+        }
+        fn replica(&self) -> &ReplicaId {
+            Self::replica(self)
+        }
+        fn with_replica(&self, replica: ReplicaId) -> Box<dyn Dyn> {
+            Box::new(Self::from_store(replica, self.store().clone()))
+        }
+        fn context(&self) -> &CausalContext {
+            Self::context(self)
+        }
+        fn entry_count(&self) -> usize {
+            Self::entry_count(self)
+        }
+        fn len(&self) -> usize {
+            Self::len(self)
+        }
+        fn digest(&self) -> u128 {
+            Self::digest(self)
+        }
+        fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
+            Ok(self.store().bucket_digests(bits)?)
+        }
+        fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
+            self.store()
+                .key_digests(bits, selected)
+                .into_iter()
+                .map(|(k, d)| (k.to_scalar(), d))
+                .collect()
+        }
+        fn to_bytes(&self) -> Result<Vec<u8>> {
+            Ok(Self::to_bytes(self)?)
+        }
+        fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+            Ok(self.store().to_record_batches()?)
+        }
+        fn join(&mut self, other: &dyn Dyn) -> Result<()> {
+            match other.as_any().downcast_ref::<Self>() {
+                Some(o) => {
+                    Self::join(self, o.store());
+                    Ok(())
+                }
+                None => Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found: other.state_type(),
+                }),
+            }
+        }
+        fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+            let found = StateType::of_bytes(bytes)?;
+            if found != Dyn::state_type(self) {
+                return Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found,
+                });
+            }
+            Ok(Self::join_bytes(self, bytes)?)
+        }
+        fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
+            Box::new(Self::from_store(
+                Self::replica(self).clone(),
+                Self::delta_since(self, peer),
+            ))
+        }
+        fn keys(&self) -> ArrayRef {
+            DynItem::array_of(&self.$keys())
+        }
+    };
+}
+
+fn wrong(op: Op<'_>, kind: Kind) -> AnyError {
+    AnyError::WrongKind {
+        op: op.name(),
+        kind,
+    }
+}
+
+fn boxed<T: Dyn>(x: T) -> Box<dyn Dyn> {
+    Box::new(x)
+}
+
+impl<K: KeyTag, V: ValueTag> Dyn for MVMap<K, V> {
+    common_dyn!(keys);
+    fn state_type(&self) -> StateType {
+        StateType {
+            kind: Kind::MVMap,
+            key: K::KEY,
+            value: Some(V::VALUE),
+        }
+    }
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
+        let me = self.replica().clone();
+        let delta = match op {
+            Op::Set(k, v) => self.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?)?,
+            Op::Remove(k) => self.remove(&K::from_scalar(k, "key")?),
+            Op::SetMany(k, v) => self.set_many_arrow(k, v)?,
+            Op::RemoveMany(k) => self.remove_many_arrow(k)?,
+            _ => return Err(wrong(op, Kind::MVMap)),
+        };
+        Ok(boxed(Self::from_store(me, delta)))
+    }
+    fn contains(&self, key: &Scalar) -> Result<bool> {
+        Ok(self.contains_key(&K::from_scalar(key, "key")?))
+    }
+    fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
+        let vals = MVMap::get(self, &K::from_scalar(key, "key")?);
+        Ok(vals.iter().map(DynItem::to_scalar).collect())
+    }
+}
+
+impl<E: KeyTag> Dyn for AWSet<E> {
+    common_dyn!(elements);
+    fn state_type(&self) -> StateType {
+        StateType {
+            kind: Kind::AWSet,
+            key: E::KEY,
+            value: None,
+        }
+    }
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
+        let me = self.replica().clone();
+        let delta = match op {
+            Op::Add(e) => self.add(E::from_scalar(e, "element")?)?,
+            Op::Remove(e) => self.remove(&E::from_scalar(e, "element")?),
+            Op::AddMany(e) => self.add_many_arrow(e)?,
+            Op::RemoveMany(e) => self.remove_many_arrow(e)?,
+            _ => return Err(wrong(op, Kind::AWSet)),
+        };
+        Ok(boxed(Self::from_store(me, delta)))
+    }
+    fn contains(&self, key: &Scalar) -> Result<bool> {
+        Ok(AWSet::contains(self, &E::from_scalar(key, "element")?))
+    }
+}
+
+impl<K: KeyTag> Dyn for PNCounterMap<K> {
+    common_dyn!(keys);
+    fn state_type(&self) -> StateType {
+        StateType {
+            kind: Kind::PNCounterMap,
+            key: K::KEY,
+            value: None,
+        }
+    }
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
+        let me = self.replica().clone();
+        let delta = match op {
+            Op::Increment(k, n) => self.increment(K::from_scalar(k, "key")?, n)?,
+            Op::Decrement(k, n) => self.decrement(K::from_scalar(k, "key")?, n)?,
+            Op::IncrementMany(k, n) => self.increment_many_arrow(k, n)?,
+            Op::DecrementMany(k, n) => self.decrement_many_arrow(k, n)?,
+            _ => return Err(wrong(op, Kind::PNCounterMap)),
+        };
+        Ok(boxed(Self::from_store(me, delta)))
+    }
+    fn contains(&self, key: &Scalar) -> Result<bool> {
+        Ok(self.contains_key(&K::from_scalar(key, "key")?))
+    }
+    fn value(&self, key: &Scalar) -> Result<i128> {
+        Ok(PNCounterMap::value(self, &K::from_scalar(key, "key")?))
+    }
+}
+
+impl<K: KeyTag, V: ValueTag> Dyn for LWWMap<K, V> {
+    common_dyn!(keys);
+    fn state_type(&self) -> StateType {
+        StateType {
+            kind: Kind::LWWMap,
+            key: K::KEY,
+            value: Some(V::VALUE),
+        }
+    }
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
+        let me = self.replica().clone();
+        let delta = match op {
+            Op::SetAt(k, v, ts) => {
+                self.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?, ts)?
+            }
+            Op::RemoveAt(k, ts) => self.remove(K::from_scalar(k, "key")?, ts)?,
+            Op::SetManyAt(k, v, ts) => self.set_many_arrow(k, v, ts)?,
+            Op::RemoveManyAt(k, ts) => self.remove_many_arrow(k, ts)?,
+            _ => return Err(wrong(op, Kind::LWWMap)),
+        };
+        Ok(boxed(Self::from_store(me, delta)))
+    }
+    fn contains(&self, key: &Scalar) -> Result<bool> {
+        Ok(self
+            .get_with_timestamp(&K::from_scalar(key, "key")?)
+            .is_some())
+    }
+    fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
+        Ok(LWWMap::get(self, &K::from_scalar(key, "key")?)
+            .iter()
+            .map(DynItem::to_scalar)
+            .collect())
+    }
+    fn get_with_timestamp(&self, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
+        Ok(
+            LWWMap::get_with_timestamp(self, &K::from_scalar(key, "key")?)
+                .map(|(ts, v)| (ts, v.to_scalar())),
+        )
+    }
+}
+
+/// Runs `$body` with `$K` bound to the Rust type of key type `$kt`.
+macro_rules! with_key {
+    ($kt:expr, $K:ident => $body:expr) => {
+        match $kt {
+            KeyType::Utf8 => {
+                type $K = String;
+                $body
+            }
+            KeyType::Binary => {
+                type $K = Vec<u8>;
+                $body
+            }
+            KeyType::Int64 => {
+                type $K = i64;
+                $body
+            }
+            KeyType::UInt64 => {
+                type $K = u64;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$V` bound to the Rust type of value type `$vt`.
+macro_rules! with_value {
+    ($vt:expr, $V:ident => $body:expr) => {
+        match $vt {
+            ValueType::Utf8 => {
+                type $V = String;
+                $body
+            }
+            ValueType::Binary => {
+                type $V = Vec<u8>;
+                $body
+            }
+            ValueType::Int64 => {
+                type $V = i64;
+                $body
+            }
+            ValueType::Float64 => {
+                type $V = f64;
+                $body
+            }
+            ValueType::Bool => {
+                type $V = bool;
+                $body
+            }
+        }
+    };
+}
+
+/// Builds the typed kind of `ty` from `args`, boxed.
+fn construct(ty: StateType, args: ConstructArgs<'_>) -> Result<Box<dyn Dyn>> {
+    let value = ty.value.unwrap_or(ValueType::Int64);
+    Ok(match ty.kind {
+        Kind::MVMap => {
+            with_key!(ty.key, K => with_value!(value, V => args.build::<MVMap<K, V>>()?))
+        }
+        Kind::LWWMap => {
+            with_key!(ty.key, K => with_value!(value, V => args.build::<LWWMap<K, V>>()?))
+        }
+        Kind::AWSet => with_key!(ty.key, K => args.build::<AWSet<K>>()?),
+        Kind::PNCounterMap => with_key!(ty.key, K => args.build::<PNCounterMap<K>>()?),
+    })
+}
+
+/// How [`construct`] builds a typed kind: empty, or from bytes.
+enum ConstructArgs<'a> {
+    Empty(ReplicaId),
+    Bytes(&'a [u8], ReplicaId),
+}
+
+/// The constructors the typed kinds share.
+trait Construct: Dyn + Sized {
+    fn empty(replica: ReplicaId) -> Self;
+    fn decode(bytes: &[u8], replica: ReplicaId) -> pluriverse::Result<Self>;
+}
+
+macro_rules! construct_impl {
+    ($ty:ident < $($g:ident : $b:ident),+ >) => {
+        impl<$($g: $b),+> Construct for $ty<$($g),+> {
+            fn empty(replica: ReplicaId) -> Self {
+                Self::new(replica)
+            }
+            fn decode(bytes: &[u8], replica: ReplicaId) -> pluriverse::Result<Self> {
+                Self::from_bytes(bytes, replica)
+            }
+        }
+    };
+}
+construct_impl!(MVMap<K: KeyTag, V: ValueTag>);
+construct_impl!(LWWMap<K: KeyTag, V: ValueTag>);
+construct_impl!(AWSet<K: KeyTag>);
+construct_impl!(PNCounterMap<K: KeyTag>);
+
+impl ConstructArgs<'_> {
+    fn build<T: Construct>(self) -> Result<Box<dyn Dyn>> {
+        Ok(match self {
+            ConstructArgs::Empty(r) => Box::new(T::empty(r)),
+            ConstructArgs::Bytes(b, r) => Box::new(T::decode(b, r)?),
+        })
+    }
+}
+
+/// A replica's handle on a state of any kind and key/value types (also used for deltas:
+/// a delta is a small state).
+///
+/// Mutators return the delta to ship; joins take deltas or whole states of the same type.
+/// Every method that fails leaves the state unchanged.
+pub struct AnyState {
+    inner: Box<dyn Dyn>,
+}
+
+impl Clone for AnyState {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone_box(),
+        }
+    }
+}
+
+impl fmt::Debug for AnyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyState")
+            .field("type", &self.inner.state_type().to_string())
+            .field("replica", &self.inner.replica().to_string())
+            .field("entries", &self.inner.entry_count())
+            .finish()
+    }
+}
+
+impl AnyState {
+    fn wrap(inner: Box<dyn Dyn>) -> Self {
+        Self { inner }
+    }
+
+    /// An empty state of type `ty`, written to as `replica`.
+    pub fn new(ty: StateType, replica: impl Into<ReplicaId>) -> Self {
+        let replica = replica.into();
+        match construct(ty, ConstructArgs::Empty(replica)) {
+            Ok(inner) => Self::wrap(inner),
+            // building an empty state cannot fail
+            Err(_) => unreachable!("an empty state always builds"),
+        }
+    }
+
+    /// The state (or delta) in `bytes`, whatever its kind and types, written to as `replica`.
+    ///
+    /// # Errors
+    /// [`AnyError::Core`] with the decode error naming what is wrong with the bytes.
+    pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
+        let ty = StateType::of_bytes(bytes)?;
+        let replica = replica.into();
+        Ok(Self::wrap(construct(
+            ty,
+            ConstructArgs::Bytes(bytes, replica),
+        )?))
+    }
+
+    /// [`AnyState::from_bytes`] insisting on type `ty`.
+    ///
+    /// # Errors
+    /// [`AnyError::TypeMismatch`] when the bytes hold another type, or as
+    /// [`AnyState::from_bytes`].
+    pub fn from_bytes_as(
+        ty: StateType,
+        bytes: &[u8],
+        replica: impl Into<ReplicaId>,
+    ) -> Result<Self> {
+        let found = StateType::of_bytes(bytes)?;
+        if found != ty {
+            return Err(AnyError::TypeMismatch {
+                expected: ty,
+                found,
+            });
+        }
+        Self::from_bytes(bytes, replica)
+    }
+
+    /// The kind and key/value types.
+    pub fn state_type(&self) -> StateType {
+        self.inner.state_type()
+    }
+
+    /// The replica this handle writes as (not part of the state).
+    pub fn replica(&self) -> &ReplicaId {
+        self.inner.replica()
+    }
+
+    /// The same state, written to as `replica`.
+    pub fn with_replica(&self, replica: impl Into<ReplicaId>) -> Self {
+        Self::wrap(self.inner.with_replica(replica.into()))
+    }
+
+    /// Every event the state has seen.
+    pub fn context(&self) -> &CausalContext {
+        self.inner.context()
+    }
+
+    /// The context's contiguous prefixes as a version vector.
+    pub fn version_vector(&self) -> VersionVector {
+        self.inner.context().version_vector()
+    }
+
+    /// Number of `(key, dot, value)` entries.
+    pub fn entry_count(&self) -> usize {
+        self.inner.entry_count()
+    }
+
+    /// Number of keys (elements) the state holds.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether the state holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Order-independent 128-bit digest: equal states, equal digests.
+    pub fn digest(&self) -> u128 {
+        self.inner.digest()
+    }
+
+    /// [`AnyState::digest`] as 16 big-endian bytes (the form every face shows).
+    pub fn digest_bytes(&self) -> [u8; 16] {
+        self.digest().to_be_bytes()
+    }
+
+    /// Digests of the entries per bucket of the key-hash space (`2^bits` buckets); see
+    /// [`pluriverse::CausalStore::bucket_digests`].
+    ///
+    /// # Errors
+    /// When `bits` exceeds the kernels' limit (24).
+    pub fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
+        self.inner.bucket_digests(bits)
+    }
+
+    pub(crate) fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
+        self.inner.key_digests(bits, selected)
+    }
+
+    /// The state as Arrow IPC stream bytes (the documented format of `pluriverse::wire`).
+    ///
+    /// # Errors
+    /// Only if Arrow refuses the arrays (a bug).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.inner.to_bytes()
+    }
+
+    /// The state as Arrow record batches.
+    ///
+    /// # Errors
+    /// As [`AnyState::to_bytes`].
+    pub fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.inner.to_record_batches()
+    }
+
+    /// Joins a delta or whole state of the same type.
+    ///
+    /// # Errors
+    /// [`AnyError::TypeMismatch`] for another kind or types (nothing changes).
+    pub fn join(&mut self, other: &AnyState) -> Result<()> {
+        self.inner.join(other.inner.as_ref())
+    }
+
+    /// Decodes a delta or state from `bytes` and joins it.
+    ///
+    /// # Errors
+    /// [`AnyError::TypeMismatch`] for bytes of another type, a decode error for bad bytes;
+    /// the state is unchanged.
+    pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.inner.join_bytes(bytes)
+    }
+
+    /// What a replica whose context is `peer` lacks (joining it there gives what joining
+    /// this whole state would).
+    pub fn delta_since(&self, peer: &CausalContext) -> AnyState {
+        Self::wrap(self.inner.delta_since(peer))
+    }
+
+    /// The keys (elements) the state holds, as an Arrow array of the key type.
+    pub fn keys(&self) -> ArrayRef {
+        self.inner.keys()
+    }
+
+    fn apply(&mut self, op: Op<'_>) -> Result<AnyState> {
+        self.inner.apply(op).map(Self::wrap)
+    }
+
+    /// `MVMap`: sets `key` to `value`, replacing every value this replica has seen.
+    ///
+    /// # Errors
+    /// [`AnyError::WrongKind`], [`AnyError::ScalarType`], counter overflow.
+    pub fn set(&mut self, key: Scalar, value: Scalar) -> Result<AnyState> {
+        self.apply(Op::Set(&key, &value))
+    }
+
+    /// `MVMap`, `AWSet`: removes what this replica has seen of `key`.
+    ///
+    /// # Errors
+    /// As [`AnyState::set`].
+    pub fn remove(&mut self, key: Scalar) -> Result<AnyState> {
+        self.apply(Op::Remove(&key))
+    }
+
+    /// `AWSet`: adds `elem`.
+    ///
+    /// # Errors
+    /// As [`AnyState::set`].
+    pub fn add(&mut self, elem: Scalar) -> Result<AnyState> {
+        self.apply(Op::Add(&elem))
+    }
+
+    /// `PNCounterMap`: adds `n` to `key`.
+    ///
+    /// # Errors
+    /// As [`AnyState::set`], or a value overflow.
+    pub fn increment(&mut self, key: Scalar, n: u64) -> Result<AnyState> {
+        self.apply(Op::Increment(&key, n))
+    }
+
+    /// `PNCounterMap`: subtracts `n` from `key`.
+    ///
+    /// # Errors
+    /// As [`AnyState::increment`].
+    pub fn decrement(&mut self, key: Scalar, n: u64) -> Result<AnyState> {
+        self.apply(Op::Decrement(&key, n))
+    }
+
+    /// `LWWMap`: writes `value` at `timestamp` (a write older than the key's winner is a
+    /// no-op delta).
+    ///
+    /// # Errors
+    /// As [`AnyState::set`].
+    pub fn set_at(&mut self, key: Scalar, value: Scalar, timestamp: u64) -> Result<AnyState> {
+        self.apply(Op::SetAt(&key, &value, timestamp))
+    }
+
+    /// `LWWMap`: removes `key` at `timestamp` (a timestamped tombstone).
+    ///
+    /// # Errors
+    /// As [`AnyState::set`].
+    pub fn remove_at(&mut self, key: Scalar, timestamp: u64) -> Result<AnyState> {
+        self.apply(Op::RemoveAt(&key, timestamp))
+    }
+
+    /// `MVMap`: [`AnyState::set`] for columns of keys and values.
+    ///
+    /// # Errors
+    /// As [`AnyState::set`], or a bad Arrow column (type, nulls, length).
+    pub fn set_many(&mut self, keys: &dyn Array, values: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::SetMany(keys, values))
+    }
+
+    /// `MVMap`, `AWSet`: [`AnyState::remove`] for a column of keys.
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn remove_many(&mut self, keys: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::RemoveMany(keys))
+    }
+
+    /// `AWSet`: [`AnyState::add`] for a column of elements.
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn add_many(&mut self, elems: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::AddMany(elems))
+    }
+
+    /// `PNCounterMap`: [`AnyState::increment`] for columns of keys and `UInt64` amounts.
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn increment_many(&mut self, keys: &dyn Array, amounts: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::IncrementMany(keys, amounts))
+    }
+
+    /// `PNCounterMap`: [`AnyState::decrement`] for columns of keys and `UInt64` amounts.
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn decrement_many(&mut self, keys: &dyn Array, amounts: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::DecrementMany(keys, amounts))
+    }
+
+    /// `LWWMap`: [`AnyState::set_at`] for columns (timestamps `UInt64`).
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn set_many_at(
+        &mut self,
+        keys: &dyn Array,
+        values: &dyn Array,
+        timestamps: &dyn Array,
+    ) -> Result<AnyState> {
+        self.apply(Op::SetManyAt(keys, values, timestamps))
+    }
+
+    /// `LWWMap`: [`AnyState::remove_at`] for columns (timestamps `UInt64`).
+    ///
+    /// # Errors
+    /// As [`AnyState::set_many`].
+    pub fn remove_many_at(&mut self, keys: &dyn Array, timestamps: &dyn Array) -> Result<AnyState> {
+        self.apply(Op::RemoveManyAt(keys, timestamps))
+    }
+
+    /// Whether `key` (an element, for `AWSet`) is present.
+    ///
+    /// # Errors
+    /// [`AnyError::ScalarType`] for a key of the wrong type.
+    pub fn contains(&self, key: &Scalar) -> Result<bool> {
+        self.inner.contains(key)
+    }
+
+    /// `MVMap`: the concurrent values of `key` (by writing replica's name); `LWWMap`: the
+    /// winning value, if any (zero or one).
+    ///
+    /// # Errors
+    /// [`AnyError::WrongKind`] for other kinds, [`AnyError::ScalarType`].
+    pub fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
+        self.inner.get(key)
+    }
+
+    /// `LWWMap`: the winning value of `key` with its timestamp.
+    ///
+    /// # Errors
+    /// As [`AnyState::get`].
+    pub fn get_with_timestamp(&self, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
+        self.inner.get_with_timestamp(key)
+    }
+
+    /// `PNCounterMap`: the value of `key` (0 when absent).
+    ///
+    /// # Errors
+    /// As [`AnyState::get`].
+    pub fn value(&self, key: &Scalar) -> Result<i128> {
+        self.inner.value(key)
+    }
+}
