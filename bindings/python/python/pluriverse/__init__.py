@@ -13,10 +13,22 @@ Record kinds (each a map over millions of keys): :class:`MVMap` (multi-value reg
 from __future__ import annotations
 
 from . import vv
+from ._context import CausalContext
 from ._errors import CounterOverflowError, DecodeError, Error, KindError, ShapeError
-from ._version_vector import VersionVector
+from ._kinds import AWSet, Delta, Key, LWWMap, MVMap, PNCounterMap, Value
+from ._version_vector import Order, Replica, VersionVector
 
 __all__ = [
+    "MVMap",
+    "AWSet",
+    "PNCounterMap",
+    "LWWMap",
+    "Delta",
+    "CausalContext",
+    "Key",
+    "Value",
+    "Replica",
+    "Order",
     "VersionVector",
     "vv",
     "Error",

@@ -1,0 +1,58 @@
+"""``CausalContext``: every event a state has seen, for anti-entropy (``delta_since``)."""
+
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+from . import _native
+from ._version_vector import Replica, VersionVector
+
+__all__ = ["CausalContext"]
+
+
+class CausalContext:
+    """The set of events (dots: ``(replica, counter)`` pairs) a state has seen, kept as a
+    version vector plus the events beyond it.
+
+    A replica sends its context to a peer; the peer answers with
+    ``state.delta_since(context)``, exactly what the replica lacks. Contexts travel as
+    bytes: :meth:`to_bytes` / :meth:`from_bytes`.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self) -> None:
+        """The empty context (nothing seen)."""
+        self._inner = _native.CausalContext()
+
+    @classmethod
+    def _wrap(cls, inner: Any) -> CausalContext:
+        c = cls.__new__(cls)
+        c._inner = inner
+        return c
+
+    def to_bytes(self) -> bytes:
+        """The context's canonical bytes (equal contexts give equal bytes)."""
+        return self._inner.to_bytes()  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CausalContext:
+        """Decodes :meth:`to_bytes`; raises :class:`pluriverse.DecodeError` for anything else."""
+        return cls._wrap(_native.CausalContext.from_bytes(data))
+
+    def version_vector(self) -> VersionVector:
+        """For each replica, the highest counter up to which every event has been seen."""
+        return VersionVector(self._inner.version_vector())
+
+    def __contains__(self, dot: Tuple[Replica, int]) -> bool:
+        """Whether the event ``(replica, counter)`` has been seen."""
+        replica, counter = dot
+        return self._inner.contains(replica, counter)  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CausalContext) and self._inner == other._inner
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"CausalContext({self.version_vector().to_dict()!r})"
