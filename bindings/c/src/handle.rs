@@ -1,0 +1,402 @@
+//! What the four handle types share: a state of the dynamic-typed layer plus a poison flag,
+//! and the generic bodies of the functions every kind exports (`_from_bytes`, `_free`,
+//! `_to_bytes`, `_merge`, `_context`, `_delta_since`, `_digest`, `_len`, ...).
+
+use pluriverse::CausalContext;
+use pluriverse_any::{AnyError, AnyState, Kind, Scalar, StateType};
+
+use crate::bytes::{self, pv_bytes};
+use crate::ptr::{self, check_ptr};
+use crate::status::{pv_status, Fail, FfiResult};
+use crate::value::{any_error, key_code, pv_type, pv_value, pv_values, value_code};
+
+/// A state and whether a panic left it half-changed (then only `_free` is allowed).
+#[derive(Debug)]
+pub(crate) struct Handle {
+    state: AnyState,
+    poisoned: bool,
+}
+
+/// One of the opaque handle types (`pv_mvmap`, `pv_awset`, `pv_pncounter`, `pv_lwwmap`).
+pub(crate) trait KindHandle: Sized + 'static {
+    /// The kind every handle of this type holds.
+    const KIND: Kind;
+    /// The C name of the type, for messages.
+    const NAME: &'static str;
+    /// Wraps a handle.
+    fn wrap(h: Handle) -> Self;
+    /// The handle.
+    fn get(&self) -> &Handle;
+    /// The handle, mutably.
+    fn get_mut(&mut self) -> &mut Handle;
+}
+
+fn poisoned<T: KindHandle>() -> Fail {
+    Fail::new(
+        pv_status::PV_PANIC,
+        format!(
+            "this {} was left inconsistent by an earlier panic; only {}_free is allowed",
+            T::NAME,
+            T::NAME
+        ),
+    )
+}
+
+/// Reads the state behind `p`.
+///
+/// # Safety
+/// `p` is NULL or a live handle not mutated during the call.
+pub(crate) unsafe fn read<'a, T: KindHandle>(p: *const T) -> FfiResult<&'a AnyState> {
+    // SAFETY: forwarded contract.
+    let h = unsafe { ptr::handle(p, T::NAME) }?.get();
+    if h.poisoned {
+        return Err(poisoned::<T>());
+    }
+    Ok(&h.state)
+}
+
+/// Runs `f` on the state behind `p`; a panic inside `f` poisons the handle.
+///
+/// # Safety
+/// `p` is NULL or a live handle not otherwise accessed during the call.
+pub(crate) unsafe fn write<T: KindHandle, R>(
+    p: *mut T,
+    f: impl FnOnce(&mut AnyState) -> FfiResult<R>,
+) -> FfiResult<R> {
+    // SAFETY: forwarded contract.
+    let h = unsafe { ptr::handle_mut(p, T::NAME) }?.get_mut();
+    if h.poisoned {
+        return Err(poisoned::<T>());
+    }
+    h.poisoned = true;
+    let r = f(&mut h.state);
+    h.poisoned = false;
+    r
+}
+
+/// Checks `out` and sets `*out` to NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn out_handle<T>(out: *mut *mut T) -> FfiResult<()> {
+    check_ptr(out, "out")?;
+    // SAFETY: out is non-NULL, aligned and writable (caller contract).
+    unsafe { out.write(std::ptr::null_mut()) };
+    Ok(())
+}
+
+/// Boxes `state` as a `T` into `*out`.
+///
+/// # Safety
+/// `out` was checked by [`out_handle`].
+unsafe fn give_handle<T: KindHandle>(out: *mut *mut T, state: AnyState) {
+    let h = T::wrap(Handle {
+        state,
+        poisoned: false,
+    });
+    // SAFETY: out is non-NULL, aligned and writable (checked by out_handle).
+    unsafe { out.write(Box::into_raw(Box::new(h))) };
+}
+
+/// The body of `pv_<kind>_new`.
+///
+/// # Safety
+/// `replica` points to `replica_len` readable bytes; `out` is NULL or writable.
+pub(crate) unsafe fn new<T: KindHandle>(
+    ty: impl FnOnce() -> FfiResult<StateType>,
+    replica: *const u8,
+    replica_len: usize,
+    out: *mut *mut T,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { out_handle(out) }?;
+    let ty = ty()?;
+    // SAFETY: forwarded contract.
+    let replica = unsafe { ptr::bytes(replica, replica_len, "replica") }?;
+    // SAFETY: checked above.
+    unsafe { give_handle(out, AnyState::new(ty, replica)) };
+    Ok(())
+}
+
+/// The state type of kind `T` with the given codes.
+pub(crate) fn state_type<T: KindHandle>(
+    key: pv_type,
+    value: Option<pv_type>,
+) -> FfiResult<StateType> {
+    let key = crate::value::key_type(key)?;
+    let value = value.map(crate::value::value_type).transpose()?;
+    StateType::new(T::KIND, key, value).map_err(any_error)
+}
+
+/// The body of `pv_<kind>_from_bytes`.
+///
+/// # Safety
+/// `bytes` and `replica` point to that many readable bytes; `out` is NULL or writable.
+pub(crate) unsafe fn from_bytes<T: KindHandle>(
+    bytes: *const u8,
+    len: usize,
+    replica: *const u8,
+    replica_len: usize,
+    out: *mut *mut T,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { out_handle(out) }?;
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { ptr::bytes(bytes, len, "bytes") }?;
+    // SAFETY: forwarded contract.
+    let replica = unsafe { ptr::bytes(replica, replica_len, "replica") }?;
+    let ty = StateType::of_bytes(bytes).map_err(any_error)?;
+    if ty.kind != T::KIND {
+        return Err(Fail::new(
+            pv_status::PV_TYPE_MISMATCH,
+            format!("the bytes hold a {ty}, not a {}", T::KIND),
+        ));
+    }
+    let state = AnyState::from_bytes_as(ty, bytes, replica).map_err(any_error)?;
+    // SAFETY: checked above.
+    unsafe { give_handle(out, state) };
+    Ok(())
+}
+
+/// The body of `pv_<kind>_free`.
+///
+/// # Safety
+/// `p` is NULL or a live handle from this library, freed only once.
+pub(crate) unsafe fn free<T: KindHandle>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: p came from give_handle's Box::into_raw and is freed once (contract).
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// Writes `v` into `out` (checked non-NULL).
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put<T>(out: *mut T, v: T) -> FfiResult<()> {
+    check_ptr(out, "out")?;
+    // SAFETY: out is non-NULL, aligned and writable (caller contract).
+    unsafe { out.write(v) };
+    Ok(())
+}
+
+/// Serializes `state` into `out` (checked non-NULL, cleared first).
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put_bytes(out: *mut pv_bytes, state: &AnyState) -> FfiResult<()> {
+    check_ptr(out, "out")?;
+    let v = state.to_bytes().map_err(any_error)?;
+    // SAFETY: out is non-NULL and writable (caller contract).
+    unsafe { bytes::give(out, v) };
+    Ok(())
+}
+
+/// The body of `pv_<kind>_to_bytes`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable.
+pub(crate) unsafe fn to_bytes<T: KindHandle>(p: *const T, out: *mut pv_bytes) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { bytes::clear(out) };
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    // SAFETY: forwarded contract.
+    unsafe { put_bytes(out, state) }
+}
+
+/// The body of `pv_<kind>_merge_bytes`.
+///
+/// # Safety
+/// `p` is NULL or live and not otherwise accessed; `bytes` points to `len` readable bytes.
+pub(crate) unsafe fn merge_bytes<T: KindHandle>(
+    p: *mut T,
+    bytes: *const u8,
+    len: usize,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { ptr::bytes(bytes, len, "bytes") }?;
+    // SAFETY: forwarded contract.
+    unsafe { write(p, |s| s.join_bytes(bytes).map_err(any_error)) }
+}
+
+/// The body of `pv_<kind>_merge`.
+///
+/// # Safety
+/// `p` and `other` are NULL or live; `p` is not otherwise accessed.
+pub(crate) unsafe fn merge<T: KindHandle>(p: *mut T, other: *const T) -> FfiResult<()> {
+    if std::ptr::eq(p, other) && !p.is_null() {
+        // joining a state with itself changes nothing; still refuse a poisoned one
+        // SAFETY: forwarded contract.
+        return unsafe { read(other) }.map(|_| ());
+    }
+    // SAFETY: forwarded contract; other differs from p, so the two borrows are disjoint.
+    let o = unsafe { read(other) }?;
+    // SAFETY: forwarded contract.
+    unsafe { write(p, |s| s.join(o).map_err(any_error)) }
+}
+
+/// The body of `pv_<kind>_context`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable.
+pub(crate) unsafe fn context<T: KindHandle>(p: *const T, out: *mut pv_bytes) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { bytes::clear(out) };
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    check_ptr(out, "out")?;
+    // SAFETY: out is non-NULL and writable (caller contract).
+    unsafe { bytes::give(out, state.context().to_bytes()) };
+    Ok(())
+}
+
+/// The body of `pv_<kind>_delta_since`.
+///
+/// # Safety
+/// `p` is NULL or live; `context` points to `len` readable bytes; `out` is NULL or writable.
+pub(crate) unsafe fn delta_since<T: KindHandle>(
+    p: *const T,
+    context: *const u8,
+    len: usize,
+    out: *mut pv_bytes,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { bytes::clear(out) };
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    // SAFETY: forwarded contract.
+    let ctx = unsafe { ptr::bytes(context, len, "context") }?;
+    check_ptr(out, "out")?;
+    let ctx = CausalContext::from_bytes(ctx).map_err(|e| any_error(AnyError::Core(e)))?;
+    // SAFETY: forwarded contract.
+    unsafe { put_bytes(out, &state.delta_since(&ctx)) }
+}
+
+/// The body of `pv_<kind>_digest`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable for 16 bytes.
+pub(crate) unsafe fn digest<T: KindHandle>(p: *const T, out: *mut u8) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    check_ptr(out, "out")?;
+    let d = state.digest_bytes();
+    // SAFETY: out is non-NULL and writable for 16 bytes (caller contract); d is a local.
+    unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), out, d.len()) };
+    Ok(())
+}
+
+/// The body of `pv_<kind>_len`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable.
+pub(crate) unsafe fn len<T: KindHandle>(p: *const T, out: *mut usize) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, state.len()) }
+}
+
+/// The body of `pv_<kind>_key_type`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable.
+pub(crate) unsafe fn key_type<T: KindHandle>(p: *const T, out: *mut pv_type) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, key_code(state.state_type().key)) }
+}
+
+/// The body of `pv_<kind>_value_type`.
+///
+/// # Safety
+/// `p` is NULL or live; `out` is NULL or writable.
+pub(crate) unsafe fn value_type<T: KindHandle>(p: *const T, out: *mut pv_type) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    let v = state.state_type().value.ok_or_else(|| {
+        Fail::new(
+            pv_status::PV_TYPE_MISMATCH,
+            format!("a {} has no values", T::KIND),
+        )
+    })?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, value_code(v)) }
+}
+
+/// The body of `pv_<kind>_contains`.
+///
+/// # Safety
+/// `p` is NULL or live; `key`'s bytes are readable; `out` is NULL or writable.
+pub(crate) unsafe fn contains<T: KindHandle>(
+    p: *const T,
+    key: pv_value,
+    out: *mut bool,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    check_ptr(out, "out")?;
+    // SAFETY: forwarded contract.
+    let key = unsafe { key.to_scalar("key") }?;
+    let found = state.contains(&key).map_err(any_error)?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, found) }
+}
+
+/// The body of a mutator: clears `out_delta`, converts, mutates, and ships the delta to
+/// `out_delta` unless it is NULL.
+///
+/// # Safety
+/// `p` is NULL or live and not otherwise accessed; `out_delta` is NULL or writable.
+pub(crate) unsafe fn mutate<T: KindHandle>(
+    p: *mut T,
+    out_delta: *mut pv_bytes,
+    f: impl FnOnce(&mut AnyState) -> FfiResult<AnyState>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { bytes::clear(out_delta) };
+    if !out_delta.is_null() && !out_delta.is_aligned() {
+        return Err(Fail::invalid("out_delta is not aligned"));
+    }
+    // SAFETY: forwarded contract.
+    let delta = unsafe { write(p, f) }?;
+    if !out_delta.is_null() {
+        // SAFETY: forwarded contract.
+        unsafe { put_bytes(out_delta, &delta) }?;
+    }
+    Ok(())
+}
+
+/// The body of a read returning a list of values: checks `out` (setting `*out` to NULL),
+/// reads with `f` and hands the list to `*out`.
+///
+/// # Safety
+/// `p` is NULL or live; `key`'s bytes are readable; `out` is NULL or writable.
+pub(crate) unsafe fn get<T: KindHandle>(
+    p: *const T,
+    key: pv_value,
+    out: *mut *mut pv_values,
+    f: impl FnOnce(&AnyState, &Scalar) -> FfiResult<Vec<Scalar>>,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    unsafe { out_handle(out) }?;
+    // SAFETY: forwarded contract.
+    let state = unsafe { read(p) }?;
+    // SAFETY: forwarded contract.
+    let key = unsafe { key.to_scalar("key") }?;
+    let items = f(state, &key)?;
+    // SAFETY: out was checked by out_handle.
+    unsafe { out.write(pv_values::boxed(items)) };
+    Ok(())
+}
+
+/// Converts a key (for mutators).
+///
+/// # Safety
+/// `key`'s bytes are readable.
+pub(crate) unsafe fn scalar(v: pv_value, what: &str) -> FfiResult<Scalar> {
+    // SAFETY: forwarded contract.
+    unsafe { v.to_scalar(what) }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The C face: builds libpluriverse (release), checks that the committed header equals the one
+# cbindgen generates, compiles the C tests, the example, the README snippet and the case-corpus
+# runner with gcc, and runs each plainly and under valgrind (no errors, no leaks).
+#
+#   bash scripts/test-c.sh           run everything; non-zero exit on any failure
+#   bash scripts/test-c.sh --bless   first copy the generated header over the committed one
+#
+# Sets itself up: needs the Rust toolchain and gcc; installs valgrind with apt-get when it is
+# missing and that is possible.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bless=0
+case "${1:-}" in
+--bless) bless=1 ;;
+"") ;;
+*) echo "usage: bash scripts/test-c.sh [--bless]" >&2; exit 2 ;;
+esac
+
+fail() { echo "test-c.sh: error: $*" >&2; exit 1; }
+
+command -v cargo >/dev/null || fail "cargo is not installed (install Rust: https://rustup.rs)"
+command -v gcc >/dev/null || fail "gcc is not installed (apt-get install gcc)"
+if ! command -v valgrind >/dev/null; then
+    echo "== valgrind is missing: installing it with apt-get"
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
+    fi
+    if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq valgrind \
+            || fail "apt-get could not install valgrind; install it by hand"
+    fi
+    command -v valgrind >/dev/null || fail "valgrind is not installed and cannot be installed here (need apt-get and root): install valgrind"
+fi
+
+echo "== C: cargo build --release --locked -p pluriverse-c"
+json=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$json" "$work"' EXIT
+cargo build --release --locked -p pluriverse-c --message-format=json-render-diagnostics >"$json"
+out_dir=$(sed -n 's/.*"reason":"build-script-executed","package_id":"[^"]*pluriverse-c@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' "$json" | tail -n 1)
+static_lib=$(grep '"reason":"compiler-artifact"' "$json" | grep -o '"[^"]*/libpluriverse\.a"' | tr -d '"' | tail -n 1)
+[ -n "$out_dir" ] && [ -f "$out_dir/pluriverse.h" ] || fail "cannot find the header cbindgen generated"
+[ -n "$static_lib" ] && [ -f "$static_lib" ] || fail "cannot find libpluriverse.a"
+lib_dir=$(dirname "$static_lib")
+[ -f "$lib_dir/libpluriverse.so" ] || fail "cannot find libpluriverse.so next to libpluriverse.a"
+
+header=bindings/c/include/pluriverse.h
+if [ "$bless" = 1 ]; then
+    cp "$out_dir/pluriverse.h" "$header"
+    echo "== C: blessed $header"
+fi
+echo "== C: the committed header equals the generated one"
+if ! diff -u "$header" "$out_dir/pluriverse.h"; then
+    fail "$header differs from what cbindgen generates (above); run: bash scripts/test-c.sh --bless, and commit it"
+fi
+
+cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -O1 -g -I bindings/c/include)
+libs=(-lpthread -ldl -lm)
+
+echo "== C: the header compiles on its own (C99, C11, C++)"
+printf '#include "pluriverse.h"\nint main(void) { return pv_version() == 0; }\n' >"$work/header.c"
+gcc -std=c99 -Wall -Wextra -Werror -pedantic -I bindings/c/include -c "$work/header.c" -o "$work/h99.o"
+gcc -std=c11 -Wall -Wextra -Werror -pedantic -I bindings/c/include -c "$work/header.c" -o "$work/h11.o"
+if command -v g++ >/dev/null; then
+    g++ -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic -I bindings/c/include -c "$work/header.c" -o "$work/hxx.o"
+fi
+
+# The README snippet: the first ```c block after the marker line.
+sed -n '/<!-- snippet: compiled by scripts\/test-c.sh -->/,$p' bindings/c/README.md |
+    sed -n '/^```c$/,/^```$/p' | sed '1d' | sed '/^```$/,$d' >"$work/readme_snippet.c"
+[ -s "$work/readme_snippet.c" ] || fail "no snippet found in bindings/c/README.md"
+
+programs=()
+build() { # name source...
+    local name=$1
+    shift
+    gcc "${cflags[@]}" "$@" "$static_lib" "${libs[@]}" -o "$work/$name"
+    programs+=("$name")
+}
+echo "== C: compiling the tests, the example, the README snippet and the corpus runner"
+for t in bindings/c/tests/test_*.c; do
+    build "$(basename "$t" .c)" "$t"
+done
+build example_merge bindings/c/examples/merge.c
+build readme_snippet "$work/readme_snippet.c"
+build corpus bindings/c/tests/corpus.c
+# the shared library links and runs too
+gcc "${cflags[@]}" bindings/c/examples/merge.c -L "$lib_dir" -Wl,-rpath,"$lib_dir" -lpluriverse "${libs[@]}" -o "$work/example_merge_shared"
+
+args_for() {
+    case "$1" in
+    corpus) echo "$root/testdata" ;;
+    *) echo "" ;;
+    esac
+}
+
+echo "== C: running"
+for p in "${programs[@]}" example_merge_shared; do
+    # shellcheck disable=SC2046
+    "$work/$p" $(args_for "$p") >"$work/$p.out" 2>&1 || { cat "$work/$p.out"; fail "$p failed"; }
+    tail -n 1 "$work/$p.out"
+done
+
+echo "== C: running under valgrind (no errors, no definite or indirect leaks)"
+vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
+for p in "${programs[@]}"; do
+    # shellcheck disable=SC2046
+    "${vg[@]}" "$work/$p" $(args_for "$p") >"$work/$p.vg" 2>&1 || { cat "$work/$p.vg"; fail "$p failed under valgrind"; }
+    echo "$p: valgrind clean"
+done
+echo "== C: all passed"
