@@ -13,7 +13,7 @@ if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
 "$PY" -m pip install --quiet --disable-pip-version-check \
-    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.1 numpy==2.4.6
+    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6
 
 echo "== Python: build the native module into $VENV (maturin develop)"
 # `maturin develop` builds in the workspace's target/ (warm after cargo test) and installs the

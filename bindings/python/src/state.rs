@@ -193,8 +193,9 @@ impl State {
             return Ok(()); // s ⊔ s = s
         }
         let py = slf.py();
-        let other = other.borrow();
-        let mut this = slf.borrow_mut();
+        // another thread using either handle (the GIL is released in joins): RuntimeError
+        let other = other.try_borrow()?;
+        let mut this = slf.try_borrow_mut()?;
         let (a, b) = (&mut this.inner, &other.inner);
         py.detach(|| a.join(b)).map_err(any_err)
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence, Tuple, Union
 
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from ._errors import KindError, ShapeError
 

@@ -33,7 +33,7 @@ class CausalContext:
 
     def to_bytes(self) -> bytes:
         """The context's canonical bytes (equal contexts give equal bytes)."""
-        return self._inner.to_bytes()  # type: ignore[no-any-return]
+        return self._inner.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CausalContext:
@@ -47,7 +47,7 @@ class CausalContext:
     def __contains__(self, dot: Tuple[Replica, int]) -> bool:
         """Whether the event ``(replica, counter)`` has been seen."""
         replica, counter = dot
-        return self._inner.contains(replica, counter)  # type: ignore[no-any-return]
+        return self._inner.contains(replica, counter)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CausalContext) and self._inner == other._inner

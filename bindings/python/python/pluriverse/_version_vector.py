@@ -49,7 +49,7 @@ class VersionVector(dict):  # type: ignore[type-arg]
 
     def get(self, replica: Replica, default: int = 0) -> int:  # type: ignore[override]
         """The counter of ``replica``: 0 (or ``default``) when absent."""
-        return super().get(replica, default)
+        return int(super().get(replica, default))
 
     def __repr__(self) -> str:
         return f"VersionVector({dict.__repr__(self)})"
