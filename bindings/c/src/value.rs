@@ -38,6 +38,10 @@ pub const PV_TYPE_BOOL: pv_type = 6;
 /// alive for the call (NULL is allowed when `len` is 0); the library copies what it keeps.
 /// The header's `pv_value_utf8`, `pv_value_binary`, `pv_value_int64`, `pv_value_uint64`,
 /// `pv_value_float64` and `pv_value_bool` build one.
+///
+/// Integers convert where the number fits: a `PV_TYPE_UINT64` value for an `int64` key (and
+/// the other way round), a `PV_TYPE_INT64` value for a `float64` value. Any other type that
+/// differs from the state's gives `PV_TYPE_MISMATCH`.
 #[allow(
     non_camel_case_types,
     reason = "C naming: the header spells it pv_value"

@@ -44,8 +44,9 @@ static unsigned long pv_checks_failed = 0;
 /* Aborts the test when the condition fails (for setup that later checks depend on). */
 #define REQUIRE(cond)                                                                        \
     do {                                                                                     \
-        CHECK(cond);                                                                         \
-        if (!(cond)) {                                                                       \
+        int held_ = (cond) ? 1 : 0;                                                          \
+        CHECK(held_ && #cond);                                                               \
+        if (!held_) {                                                                        \
             fprintf(stderr, "%s:%d: cannot go on\n", __FILE__, __LINE__);                    \
             exit(1);                                                                         \
         }                                                                                    \
