@@ -15,11 +15,19 @@ fi
 "$PY" -m pip install --quiet --disable-pip-version-check \
     maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6
 
-echo "== Python: build the native module into $VENV (maturin develop)"
-# `maturin develop` builds in the workspace's target/ (warm after cargo test) and installs the
-# package in editable mode; `pip install ./bindings/python` works too but builds in a fresh
-# wheel each time.
-"$VENV/bin/maturin" develop --release --quiet -m bindings/python/Cargo.toml 2>&1
+# `maturin develop` builds in the workspace's target/ and installs the package in editable
+# mode (`pip install ./bindings/python` works too, but packs a wheel each time). The tests run
+# on a debug build: it compiles in less time than the tests would save, and keeps the core's
+# debug assertions and overflow checks on. No debug info, no incremental cache: neither is
+# read here. PLURIVERSE_PY_RELEASE=1 builds optimized code (for the benchmark).
+if [ "${PLURIVERSE_PY_RELEASE:-0}" = 1 ]; then
+    echo "== Python: build the native module (release) into $VENV"
+    "$VENV/bin/maturin" develop --release --quiet -m bindings/python/Cargo.toml 2>&1
+else
+    echo "== Python: build the native module (debug) into $VENV"
+    CARGO_PROFILE_DEV_DEBUG=0 CARGO_INCREMENTAL=0 \
+        "$VENV/bin/maturin" develop --quiet -m bindings/python/Cargo.toml 2>&1
+fi
 
 echo "== Python: pytest bindings/python/tests"
 "$PY" -m pytest -q -p no:cacheprovider bindings/python/tests
