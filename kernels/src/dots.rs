@@ -177,12 +177,22 @@ impl ReplicaDots {
         lo - p
     }
 
-    /// The cloud as maximal runs `(first, len)` of consecutive counters, in order. Costs a
-    /// few rank queries per run, not a step per dot, so a cloud of a billion contiguous dots
-    /// is one cheap run.
+    /// The cloud as maximal runs `(first, len)` of consecutive counters, in order. A cloud
+    /// of up to 2^20 dots is walked once; a larger one costs a few rank queries per run
+    /// (galloping from the run's start), not a step per dot, so a cloud of a billion
+    /// contiguous dots is one cheap run.
     pub fn cloud_runs(&self) -> Vec<(u64, u64)> {
         let c = &self.cloud;
-        let mut runs = vec![];
+        let mut runs: Vec<(u64, u64)> = vec![];
+        if c.len() <= 1 << 20 {
+            for x in c.iter() {
+                match runs.last_mut() {
+                    Some((first, len)) if *first + *len == x => *len += 1,
+                    _ => runs.push((x, 1)),
+                }
+            }
+            return runs;
+        }
         let Some(mut first) = c.min() else {
             return runs;
         };
@@ -190,11 +200,23 @@ impl ReplicaDots {
         loop {
             // counters below `first` in the cloud
             let before = c.rank(first) - 1;
-            // largest `last` with first..=last all present: rank(last) - before == last - first + 1
-            let (mut lo, mut hi) = (first, max);
+            let full = |last: u64| c.rank(last) - before == last - first + 1;
+            // gallop to a `hi` past the run's end (or `max`), then bisect
+            let (mut lo, mut step) = (first, 1u64);
+            let mut hi = loop {
+                let probe = first.saturating_add(step).min(max);
+                if !full(probe) {
+                    break probe - 1;
+                }
+                lo = probe;
+                if probe == max {
+                    break max;
+                }
+                step = step.saturating_mul(2);
+            };
             while lo < hi {
                 let mid = lo + (hi - lo).div_ceil(2);
-                if c.rank(mid) - before == mid - first + 1 {
+                if full(mid) {
                     lo = mid;
                 } else {
                     hi = mid - 1;

@@ -315,6 +315,26 @@ fn cloud_runs_match_a_scan() {
         }
         assert_eq!(d.cloud_runs(), naive);
     }
+    // past 2^20 dots the runs come from rank queries (galloping), not a walk
+    for seed in 0..3 {
+        let mut g = Rng(100 + seed);
+        let mut d = ReplicaDots::from_prefix(g.below(3));
+        d.insert_range(1000, 1000 + (1 << 20)).unwrap();
+        for _ in 0..300 {
+            let start = 5 + g.below(1 << 22);
+            d.insert_range(start, start + g.below(3000)).unwrap();
+        }
+        d.insert_range(u64::MAX - g.below(4), u64::MAX).unwrap();
+        let mut naive: Vec<(u64, u64)> = vec![];
+        for c in d.cloud().iter() {
+            match naive.last_mut() {
+                Some((f, l)) if *f + *l == c => *l += 1,
+                _ => naive.push((c, 1)),
+            }
+        }
+        assert!(d.cloud().len() > 1 << 20);
+        assert_eq!(d.cloud_runs(), naive);
+    }
     let mut big = ReplicaDots::new();
     big.insert_range(10, 10 + (1 << 32)).unwrap();
     big.insert_range(u64::MAX - 3, u64::MAX).unwrap();
