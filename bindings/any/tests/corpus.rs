@@ -121,7 +121,11 @@ fn run_line(case: &mut Case, words: &[&str]) {
         ["expect-equal", first, rest @ ..] => {
             let a = case.state(first);
             if std::env::var_os("PLURIVERSE_CORPUS_SHOW_DIGESTS").is_some() {
-                let hex: String = a.digest_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                let hex: String = a
+                    .digest_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
                 eprintln!("{name}: expect-digest {first} {hex}");
             }
             for r in rest {

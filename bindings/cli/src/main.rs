@@ -68,7 +68,8 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Fail::Error(m)) => {
-            eprintln!("pluriverse: error: {m}");
+            let m: Vec<&str> = m.lines().map(str::trim).collect();
+            eprintln!("pluriverse: error: {}", m.join(" "));
             ExitCode::from(1)
         }
     }
@@ -234,7 +235,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -193,7 +193,7 @@ pub fn read_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
     let end = pos.checked_add(len as usize).filter(|&e| e <= bytes.len());
     let end = end.ok_or_else(|| bad("message metadata past the end of the input"))?;
     let msg = arrow_ipc::root_as_message(&bytes[pos..end])
-        .map_err(|e| DecodeError::Arrow(format!("invalid message metadata: {e}")))?;
+        .map_err(|e| DecodeError::Arrow(format!("invalid message metadata: {}", first_line(&e))))?;
     let fb = msg.header_as_schema().ok_or(DecodeError::Empty)?;
     // arrow-ipc may assert on malformed (but verified) schema flatbuffers; report it.
     match std::panic::catch_unwind(|| arrow_ipc::convert::try_fb_to_schema(fb)) {
@@ -226,8 +226,9 @@ fn prescan(bytes: &[u8]) -> Result<(), DecodeError> {
         }
         let meta_end = pos.checked_add(len as usize).filter(|&e| e <= bytes.len());
         let meta_end = meta_end.ok_or_else(|| bad("message metadata past the end of the input"))?;
-        let msg = arrow_ipc::root_as_message(&bytes[pos..meta_end])
-            .map_err(|e| DecodeError::Arrow(format!("invalid message metadata: {e}")))?;
+        let msg = arrow_ipc::root_as_message(&bytes[pos..meta_end]).map_err(|e| {
+            DecodeError::Arrow(format!("invalid message metadata: {}", first_line(&e)))
+        })?;
         if meta_end % 8 != 0 {
             return Err(bad("message body not 8-byte aligned"));
         }
@@ -387,4 +388,14 @@ pub fn decode_store<K: ArrowItem, V: Cells>(
         ctx: CausalContext::from_parts(table, dots),
         runs: if run.rows() > 0 { vec![run] } else { vec![] },
     })
+}
+
+/// The first line of an error's message (flatbuffers appends a multi-line trace).
+fn first_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_string()
 }
