@@ -6,6 +6,10 @@
 #   bash scripts/test-c.sh           run everything; non-zero exit on any failure
 #   bash scripts/test-c.sh --bless   first copy the generated header over the committed one
 #
+# PLURIVERSE_C_PROFILE=dev tests an unoptimized library instead (debug assertions and
+# overflow checks on; shares the artifacts of `cargo test --workspace`). The default is
+# release: the library as users link it.
+#
 # Sets itself up: needs the Rust toolchain and gcc; installs valgrind with apt-get when it is
 # missing and that is possible.
 set -euo pipefail
@@ -36,11 +40,16 @@ if ! command -v valgrind >/dev/null; then
     command -v valgrind >/dev/null || fail "valgrind is not installed and cannot be installed here (need apt-get and root): install valgrind"
 fi
 
-echo "== C: cargo build --release --locked -p pluriverse-c"
+case "${PLURIVERSE_C_PROFILE:-release}" in
+release) profile=(--release) ;;
+dev) profile=() ;;
+*) fail "PLURIVERSE_C_PROFILE must be release or dev" ;;
+esac
+echo "== C: cargo build ${profile[*]} --locked -p pluriverse-c"
 json=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$json" "$work"' EXIT
-cargo build --release --locked -p pluriverse-c --message-format=json-render-diagnostics >"$json"
+cargo build "${profile[@]}" --locked -p pluriverse-c --message-format=json-render-diagnostics >"$json"
 out_dir=$(sed -n 's/.*"reason":"build-script-executed","package_id":"[^"]*pluriverse-c@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' "$json" | tail -n 1)
 static_lib=$(grep '"reason":"compiler-artifact"' "$json" | grep -o '"[^"]*/libpluriverse\.a"' | tr -d '"' | tail -n 1)
 [ -n "$out_dir" ] && [ -f "$out_dir/pluriverse.h" ] || fail "cannot find the header cbindgen generated"
