@@ -271,11 +271,23 @@ fn report_text(r: &Report) -> String {
         thousands(r.check.events),
         thousands(r.batches)
     );
+    let (dn, drec, dt) = r.delta_merges;
+    let ae_n = r.merges - dn;
+    let ae_s = (r.merge_time - dt).as_secs_f64();
     s += &format!(
-        "  merges          {} deltas and anti-entropy replies joined in {:.2} s: {} merges/s (decode + join)\n",
-        thousands(r.merges),
-        merge_s,
-        thousands((r.merges as f64 / merge_s.max(1e-9)) as u64)
+        "  delta merges    {} gossiped deltas joined ({} records) in {:.2} s: {} records/s, {:.0} us per delta (decode + join)\n",
+        thousands(dn),
+        thousands(drec),
+        dt.as_secs_f64(),
+        thousands((drec as f64 / dt.as_secs_f64().max(1e-9)) as u64),
+        dt.as_secs_f64() * 1e6 / dn.max(1) as f64
+    );
+    s += &format!(
+        "  anti-entropy    {} delta_since replies joined in {:.2} s ({:.1} ms each); {:.2} s merging in all\n",
+        thousands(ae_n),
+        ae_s,
+        ae_s * 1e3 / ae_n.max(1) as f64,
+        merge_s
     );
     s += &format!(
         "  messages        {} sent, {} delivered, {} lost, {} blocked (partition or down), {} duplicated\n",
@@ -357,6 +369,7 @@ fn report_json(r: &Report) -> String {
             "{{\"verdict\":{},\"seed\":{},\"replicas\":{},\"records\":{},\"kind\":{},",
             "\"loss\":{},\"dup\":{},\"max_delay\":{},\"partition\":{},\"restarts\":{},",
             "\"writes\":{},\"batches\":{},\"merges\":{},\"merge_seconds\":{:.6},\"merges_per_second\":{:.1},",
+            "\"delta_merges\":{},\"delta_records_merged\":{},\"delta_merge_seconds\":{:.6},",
             "\"messages_sent\":{},\"messages_delivered\":{},\"messages_lost\":{},\"messages_blocked\":{},",
             "\"messages_duplicated\":{},\"bytes_sent\":{},\"bytes_delivered\":{},",
             "\"restarts_done\":{},\"restarts_state_lost\":{},\"converged\":{},\"rounds_to_converge\":{},",
@@ -379,6 +392,9 @@ fn report_json(r: &Report) -> String {
         r.merges,
         r.merge_time.as_secs_f64(),
         r.merges as f64 / r.merge_time.as_secs_f64().max(1e-9),
+        r.delta_merges.0,
+        r.delta_merges.1,
+        r.delta_merges.2.as_secs_f64(),
         r.net.sent,
         r.net.delivered,
         r.net.lost,

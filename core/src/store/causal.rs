@@ -377,12 +377,22 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                         }
                     }
                 }
+                // their cloud against our rows of replica `r` in its span: one range query,
+                // then a galloping merge (both sides ascend), not a query per dot
+                let (Some(lo), Some(hi)) = (d.cloud().min(), d.cloud().max()) else {
+                    continue;
+                };
+                let span = run.dot_range(r, lo, hi);
+                let ids = run.by_dot();
+                let counter_at = |p: usize| run.counter[ids[p] as usize];
+                let mut pos = span.start;
                 for c in d.cloud().iter() {
-                    for p in run.dot_range(r, c, c) {
-                        let row = run.by_dot()[p] as usize;
-                        if !theirs.contains(&(r, c)) {
-                            dead.push(row as u32);
-                        }
+                    pos = gallop(pos, span.end, |p| counter_at(p) < c);
+                    if pos == span.end {
+                        break;
+                    }
+                    if counter_at(pos) == c && !theirs.contains(&(r, c)) {
+                        dead.push(ids[pos]);
                     }
                 }
             }
@@ -724,4 +734,36 @@ impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
     ) -> crate::Result<(arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>)> {
         crate::wire::to_record_batches(self)
     }
+}
+
+/// The first position in `from..end` where `before` turns false (`before` is true on a
+/// prefix of the range): exponential steps from `from`, then bisection, so advancing by `k`
+/// costs `O(log k)`.
+fn gallop(from: usize, end: usize, before: impl Fn(usize) -> bool) -> usize {
+    if from >= end || !before(from) {
+        return from;
+    }
+    // before(lo) holds; find hi with !before(hi) or hi == end
+    let (mut lo, mut step) = (from, 1usize);
+    let mut hi = loop {
+        let probe = lo.saturating_add(step);
+        if probe >= end {
+            break end;
+        }
+        if !before(probe) {
+            break probe;
+        }
+        lo = probe;
+        step *= 2;
+    };
+    // invariant: before(lo), and hi == end or !before(hi)
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }

@@ -152,6 +152,8 @@ pub struct Report {
     pub merges: u64,
     /// Time spent decoding and joining.
     pub merge_time: Duration,
+    /// Of those, the gossiped write deltas: count, records they carried, time.
+    pub delta_merges: (u64, u64, Duration),
     /// What the network did.
     pub net: NetStats,
     /// Anti-entropy rounds after the heal until every replica held identical bytes.
@@ -215,12 +217,13 @@ struct Sim<'a> {
     rng: Rng,
     merges: u64,
     merge_time: Duration,
+    delta_merges: (u64, u64, Duration),
     batches: u64,
     written: u64,
 }
 
 impl Sim<'_> {
-    fn join(&mut self, to: usize, bytes: &[u8]) {
+    fn join(&mut self, to: usize, bytes: &[u8]) -> Duration {
         let t = Instant::now();
         let r = &mut self.reps[to];
         match self.cfg.merge {
@@ -250,8 +253,10 @@ impl Sim<'_> {
             }
         }
         r.digest = None;
+        let took = t.elapsed();
         self.merges += 1;
-        self.merge_time += t.elapsed();
+        self.merge_time += took;
+        took
     }
 
     fn deliver(&mut self, tick: u32) {
@@ -265,7 +270,10 @@ impl Sim<'_> {
             match msg.body {
                 Body::Delta { bytes, events } => {
                     self.net.stats.bytes_delivered += bytes.len() as u64;
-                    self.join(to, &bytes);
+                    let took = self.join(to, &bytes);
+                    self.delta_merges.0 += 1;
+                    self.delta_merges.1 += events.len() as u64;
+                    self.delta_merges.2 += took;
                     self.oracle.receive_events(self.reps[to].slot, events);
                 }
                 Body::AeRequest { context, digest } => {
@@ -457,6 +465,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         rng: rng.fork(),
         merges: 0,
         merge_time: Duration::ZERO,
+        delta_merges: (0, 0, Duration::ZERO),
         batches: 0,
         written: 0,
     };
@@ -577,6 +586,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         batches: sim.batches,
         merges: sim.merges,
         merge_time: sim.merge_time,
+        delta_merges: sim.delta_merges,
         net: sim.net.stats.clone(),
         rounds_to_converge,
         restarts: (restarted, lost_state),
