@@ -1,7 +1,8 @@
 //! Contracts 1, 2 and 4 for every kind, on states and on deltas: join is commutative,
 //! associative and idempotent (compared by bytes and digest, so by the whole state);
 //! `delta_since` joined into a peer equals the whole state joined into it, removals
-//! included; equal states have equal bytes and digests.
+//! included; equal states have equal bytes and digests. Partitions by key hash join back
+//! to the state and can be merged part by part.
 
 mod common;
 use common::Rng;
@@ -176,6 +177,29 @@ fn check_laws<T: Kind>(seed: u64) {
             same(&via_delta, &join(b, a, p)),
             "delta_since, round {round}"
         );
+        // partitions by key hash: each part valid and holding only its keys; the parts join
+        // back to the state; joining part by part gives the parts of the join
+        let parts = [1, 2, 3, 7][round % 4];
+        let (pa, pb) = (a.partition(parts), b.partition(parts));
+        assert_eq!(pa.len(), parts);
+        let mut whole = CausalStore::new();
+        let mut merged = CausalStore::new();
+        for (p, (x, y)) in pa.iter().zip(&pb).enumerate() {
+            x.check_invariants().unwrap();
+            for (k, ..) in x.entries() {
+                assert_eq!(
+                    CausalStore::<T::K, T::V>::partition_of(k.hash64(), parts),
+                    p
+                );
+            }
+            whole.join_with(x, p_path(round));
+            merged.join(&join(x, y, p_path(round + 1)));
+        }
+        assert!(same(&whole, a), "parts join back, round {round}");
+        assert!(
+            same(&merged, &join(a, b, p)),
+            "partition-wise join, round {round}"
+        );
         // all deltas in a shuffled order with duplicates == the same deltas in order
         let mut fwd = CausalStore::new();
         for d in &deltas {
@@ -195,6 +219,10 @@ fn check_laws<T: Kind>(seed: u64) {
             "delivery order and duplicates, round {round}"
         );
     }
+}
+
+fn p_path(i: usize) -> JoinPath {
+    [JoinPath::Incremental, JoinPath::Full][i % 2]
 }
 
 #[test]

@@ -230,6 +230,33 @@ impl ReplicaDots {
         }
     }
 
+    /// This set without the counters in `s` (`C - s`), in canonical form: removing a
+    /// counter inside the prefix shortens the prefix and moves the rest to the cloud.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::dots::ReplicaDots;
+    /// use roaring::RoaringTreemap;
+    /// let d = ReplicaDots::from_prefix(5);
+    /// let out = d.without(&RoaringTreemap::from_iter([3u64]));
+    /// assert_eq!(out.prefix(), 2);
+    /// assert_eq!(out.cloud_runs(), vec![(4, 2)]);
+    /// ```
+    pub fn without(&self, s: &RoaringTreemap) -> Self {
+        match s.min() {
+            None => self.clone(),
+            Some(first) if first > self.prefix => Self::from_parts(self.prefix, &self.cloud - s),
+            Some(first) => {
+                let mut cloud = self.cloud.clone();
+                if first < self.prefix {
+                    cloud.insert_range(first + 1..=self.prefix);
+                }
+                cloud -= s;
+                Self::from_parts(first - 1, cloud)
+            }
+        }
+    }
+
     /// The counters of `s` that are not in this set: `s - C`.
     pub fn subtract_from(&self, s: &RoaringTreemap) -> RoaringTreemap {
         let mut out = s - &self.cloud;

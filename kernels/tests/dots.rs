@@ -343,3 +343,25 @@ fn cloud_runs_match_a_scan() {
         vec![(10, (1 << 32) + 1), (u64::MAX - 3, 4)]
     );
 }
+
+#[test]
+fn without_matches_set_difference() {
+    let mut g = Rng(77);
+    for _ in 0..400 {
+        let mut d = ReplicaDots::from_prefix(g.below(40));
+        for _ in 0..g.below(10) {
+            let start = 1 + g.below(80);
+            d.insert_range(start, start + g.below(6)).unwrap();
+        }
+        let s: roaring::RoaringTreemap = (0..g.below(12)).map(|_| 1 + g.below(90)).collect();
+        let want: std::collections::BTreeSet<u64> = (1..=200)
+            .filter(|&c| d.contains(c) && !s.contains(c))
+            .collect();
+        let out = d.without(&s);
+        let got: std::collections::BTreeSet<u64> = (1..=200).filter(|&c| out.contains(c)).collect();
+        assert_eq!(got, want);
+        // canonical: the prefix is as long as it can be
+        assert!(!out.contains(out.prefix() + 1));
+        assert_eq!(out.len(), want.len() as u64);
+    }
+}

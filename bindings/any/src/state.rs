@@ -170,6 +170,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes(&mut self, bytes: &[u8]) -> Result<()>;
     fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
+    fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>>;
     fn keys(&self) -> ArrayRef;
     fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>>;
     fn contains(&self, key: &Scalar) -> Result<bool>;
@@ -304,6 +305,14 @@ macro_rules! common_dyn {
         }
         fn keys(&self) -> ArrayRef {
             DynItem::array_of(&self.$keys())
+        }
+        fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>> {
+            let me = Self::replica(self);
+            self.store()
+                .partition(parts)
+                .into_iter()
+                .map(|s| Box::new(Self::from_store(me.clone(), s)) as Box<dyn Dyn>)
+                .collect()
         }
     };
 }
@@ -722,6 +731,35 @@ impl AnyState {
     /// this whole state would).
     pub fn delta_since(&self, peer: &CausalContext) -> AnyState {
         Self::wrap(self.inner.delta_since(peer))
+    }
+
+    /// Splits the state into `parts` states by key hash (partition `p` holds the keys with
+    /// `xxh3_64(key bytes) * parts / 2^64 == p`, contiguous ranges of the hash space); see
+    /// [`pluriverse::CausalStore::partition`]. The parts join back to this state, and part
+    /// `p` of two states joins to part `p` of their join: partitions merge independently.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut s = AnyState::new(t, "a");
+    /// for i in 0..50 {
+    ///     s.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let parts = s.partition(4);
+    /// assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), 50);
+    /// let mut back = AnyState::new(t, "a");
+    /// for p in &parts {
+    ///     back.join(p).unwrap();
+    /// }
+    /// assert_eq!(back.digest(), s.digest());
+    /// ```
+    pub fn partition(&self, parts: usize) -> Vec<AnyState> {
+        self.inner
+            .partition(parts)
+            .into_iter()
+            .map(Self::wrap)
+            .collect()
     }
 
     /// The keys (elements) the state holds, as an Arrow array of the key type.
