@@ -82,6 +82,10 @@ fi
 sed -n '/<!-- snippet: compiled by scripts\/test-c.sh -->/,$p' bindings/c/README.md |
     sed -n '/^```c$/,/^```$/p' | sed '1d' | sed '/^```$/,$d' >"$work/readme_snippet.c"
 [ -s "$work/readme_snippet.c" ] || fail "no snippet found in bindings/c/README.md"
+# and the top-level README's "From C" program
+sed -n '/<!-- snippet: compiled and run by scripts\/test-c.sh -->/,$p' README.md |
+    sed -n '/^```c$/,/^```$/p' | sed '1d' | sed '/^```$/,$d' >"$work/top_readme.c"
+[ -s "$work/top_readme.c" ] || fail "no C snippet found in README.md"
 
 programs=()
 build() { # name source...
@@ -96,6 +100,7 @@ for t in bindings/c/tests/test_*.c; do
 done
 build example_merge bindings/c/examples/merge.c
 build readme_snippet "$work/readme_snippet.c"
+build top_readme "$work/top_readme.c"
 build corpus bindings/c/tests/corpus.c
 # the shared library links and runs too
 gcc "${cflags[@]}" bindings/c/examples/merge.c -L "$lib_dir" -Wl,-rpath,"$lib_dir" -lpluriverse "${libs[@]}" -o "$work/example_merge_shared"

@@ -1,0 +1,87 @@
+//! Replays the fuzz targets' committed corpora (`fuzz/seeds/<target>/`) and every crasher
+//! ever found (`fuzz/regressions/<target>/`) through the same checks the fuzzers run, so CI
+//! keeps checking them on stable Rust without libFuzzer.
+
+use std::path::PathBuf;
+
+#[path = "../../../fuzz/logic/decode.rs"]
+mod decode;
+#[path = "../../../fuzz/logic/kernels.rs"]
+mod kernels;
+#[path = "../../../fuzz/logic/merge_model.rs"]
+mod merge_model;
+
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut out = vec![];
+    for dir in ["seeds", "regressions"] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir).join(target)) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn replay(target: &str, check: fn(&[u8]), min: usize) {
+    let all = inputs(target);
+    for (path, bytes) in &all {
+        let r = std::panic::catch_unwind(|| check(bytes));
+        assert!(r.is_ok(), "{target}: {} fails", path.display());
+    }
+    assert!(all.len() >= min, "{target}: only {} corpus files", all.len());
+}
+
+#[test]
+fn decode_corpus() {
+    replay("decode", decode::check, 20);
+}
+
+#[test]
+fn decode_seeds_and_their_mutations() {
+    // valid encodings of every kind and type, and every truncation / bit flip of a few
+    let seeds = decode::seeds();
+    assert!(seeds.len() > 50);
+    for s in &seeds {
+        decode::check(s);
+    }
+    for s in seeds.iter().step_by(17) {
+        for cut in (0..s.len()).step_by(7) {
+            decode::check(&s[..cut]);
+        }
+        for i in (0..s.len()).step_by(5) {
+            let mut m = s.clone();
+            m[i] ^= 1 << (i % 8);
+            decode::check(&m);
+        }
+    }
+}
+
+#[test]
+fn kernels_corpus() {
+    replay("kernels", kernels::check, 20);
+}
+
+#[test]
+fn merge_model_corpus() {
+    replay("merge_model", merge_model::check, 20);
+}
+
+/// A tool, not a check: `PLURIVERSE_FUZZ_SEEDS=fuzz/corpus/decode cargo test -p
+/// pluriverse-any --test fuzz_replay -- --ignored` writes the valid encodings the decode
+/// fuzzer starts from.
+#[test]
+#[ignore = "a tool: writes the decode fuzzer's starting corpus"]
+fn write_decode_seeds() {
+    let dir = PathBuf::from(std::env::var("PLURIVERSE_FUZZ_SEEDS").expect("PLURIVERSE_FUZZ_SEEDS=DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, s) in decode::seeds().iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{i:03}")), s).unwrap();
+    }
+}

@@ -1,0 +1,109 @@
+//! Hostile bytes against every decoder: state and delta bytes of every kind and type (the
+//! Arrow IPC wrapper, the replica table, the context, the columns), context bytes, and the
+//! join of bytes into a live state. Never a panic; a rejected input leaves the target
+//! byte-identical; an accepted input re-encodes to a fixed point (canonical bytes).
+
+use pluriverse::CausalContext;
+use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType, ValueType};
+
+/// The state every input is also joined into (of the type the bytes claim, when known).
+fn target(ty: StateType) -> AnyState {
+    let mut s = AnyState::new(ty, "target");
+    let key = match ty.key {
+        KeyType::Utf8 => Scalar::Utf8("k".into()),
+        KeyType::Binary => Scalar::Binary(b"k".to_vec()),
+        KeyType::Int64 => Scalar::Int64(-1),
+        KeyType::UInt64 => Scalar::UInt64(1),
+    };
+    let value = match ty.value {
+        Some(ValueType::Utf8) => Scalar::Utf8("v".into()),
+        Some(ValueType::Binary) => Scalar::Binary(b"v".to_vec()),
+        Some(ValueType::Int64) => Scalar::Int64(7),
+        Some(ValueType::Float64) => Scalar::Float64(0.5),
+        Some(ValueType::Bool) => Scalar::Bool(true),
+        None => Scalar::Int64(0),
+    };
+    let done = match ty.kind {
+        Kind::MVMap => s.set(key, value),
+        Kind::AWSet => s.add(key),
+        Kind::PNCounterMap => s.increment(key, 3),
+        Kind::LWWMap => s.set_at(key, value, 5),
+    };
+    done.expect("a local write on a fresh state");
+    s
+}
+
+/// Runs one input: panics on any broken promise.
+pub fn check(data: &[u8]) {
+    // the schema peek never panics
+    let claimed = StateType::of_bytes(data).ok();
+
+    // a state of whatever type the bytes name
+    if let Ok(s) = AnyState::from_bytes(data, "fuzz") {
+        let once = s.to_bytes().expect("an accepted state encodes");
+        let again = AnyState::from_bytes(&once, "fuzz").expect("our own bytes decode");
+        assert_eq!(again.to_bytes().unwrap(), once, "re-encoding is a fixed point");
+        assert_eq!(again.digest(), s.digest());
+        assert_eq!(Some(s.state_type()), claimed);
+    }
+
+    // joined into a live state: refused bytes change nothing
+    let ty = claimed.unwrap_or(StateType {
+        kind: Kind::MVMap,
+        key: KeyType::Utf8,
+        value: Some(ValueType::Int64),
+    });
+    let mut t = target(ty);
+    let before = t.to_bytes().unwrap();
+    match t.join_bytes(data) {
+        Ok(()) => {
+            let after = t.to_bytes().expect("a joined state encodes");
+            let back = AnyState::from_bytes(&after, "x").expect("a joined state decodes");
+            assert_eq!(back.digest(), t.digest());
+        }
+        Err(_) => assert_eq!(t.to_bytes().unwrap(), before, "a refused join changed the state"),
+    }
+
+    // context bytes
+    if let Ok(c) = CausalContext::from_bytes(data) {
+        let once = c.to_bytes();
+        let again = CausalContext::from_bytes(&once).expect("our own context bytes decode");
+        assert_eq!(again, c);
+        assert_eq!(again.to_bytes(), once, "context re-encoding is a fixed point");
+    }
+}
+
+/// Valid inputs of every kind (seeds for the corpus and cases for the replay test).
+pub fn seeds() -> Vec<Vec<u8>> {
+    let mut out = vec![];
+    for kind in Kind::ALL {
+        for key in KeyType::ALL {
+            let values: Vec<Option<ValueType>> = if kind.has_values() {
+                ValueType::ALL.into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for value in values {
+                let ty = StateType { kind, key, value };
+                let mut s = target(ty);
+                let other = target(ty).with_replica("other");
+                let mut o = other.clone();
+                let d = match kind {
+                    Kind::AWSet | Kind::MVMap => o.remove(match key {
+                        KeyType::Utf8 => Scalar::Utf8("k".into()),
+                        KeyType::Binary => Scalar::Binary(b"k".to_vec()),
+                        KeyType::Int64 => Scalar::Int64(-1),
+                        KeyType::UInt64 => Scalar::UInt64(1),
+                    }),
+                    _ => Ok(o.clone()),
+                }
+                .unwrap();
+                s.join(&o).unwrap();
+                out.push(s.to_bytes().unwrap());
+                out.push(d.to_bytes().unwrap());
+                out.push(s.context().to_bytes());
+            }
+        }
+    }
+    out
+}
