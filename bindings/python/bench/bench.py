@@ -101,9 +101,7 @@ def bench_loro(n: int) -> Optional[Dict[str, float]]:
         import loro
     except ImportError:
         return None
-    a, b = loro.LoroDoc(), loro.LoroDoc()
-    a.set_peer_id(1)
-    b.set_peer_id(2)
+    a, b = loro.LoroDoc(), loro.LoroDoc()  # random peer ids: two replicas
     t = time.perf_counter()
     ma = a.get_map("m")
     for i in range(n):
