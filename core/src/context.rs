@@ -198,7 +198,24 @@ impl CausalContext {
     /// # Errors
     /// [`Error::Decode`] naming what is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_with_limits(bytes, &crate::wire::Limits::default())
+    }
+
+    /// [`CausalContext::from_bytes`] within caller-chosen limits (`max_bytes`,
+    /// `max_replicas`, `max_cloud_dots`).
+    ///
+    /// # Errors
+    /// As [`CausalContext::from_bytes`]; a breached limit is
+    /// [`crate::wire::DecodeError::Limit`].
+    pub fn from_bytes_with_limits(bytes: &[u8], limits: &crate::wire::Limits) -> Result<Self> {
         use crate::wire::DecodeError;
+        if bytes.len() > limits.max_bytes {
+            return Err(Error::Decode(DecodeError::Limit {
+                what: "bytes",
+                limit: limits.max_bytes as u64,
+                found: bytes.len() as u64,
+            }));
+        }
         let bad = |m: &'static str| Error::Decode(DecodeError::Context(m));
         let rest = bytes
             .strip_prefix(CONTEXT_MAGIC.as_slice())
@@ -217,6 +234,13 @@ impl CausalContext {
         };
         let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
         let count = u64_of(take(8)?);
+        if count > limits.max_replicas as u64 {
+            return Err(Error::Decode(DecodeError::Limit {
+                what: "replicas",
+                limit: limits.max_replicas as u64,
+                found: count,
+            }));
+        }
         let mut table = ReplicaTable::new();
         let mut prev: Option<Vec<u8>> = None;
         for _ in 0..count {
@@ -229,8 +253,8 @@ impl CausalContext {
             table.intern(&ReplicaId::from(name.as_slice()));
             prev = Some(name);
         }
-        let replicas =
-            crate::wire::decode_context_dots(rest, table.len()).map_err(Error::Decode)?;
+        let replicas = crate::wire::decode_context_dots(rest, table.len(), limits.max_cloud_dots)
+            .map_err(Error::Decode)?;
         Ok(Self::from_parts(table, DotContext::from_replicas(replicas)))
     }
 

@@ -505,3 +505,170 @@ fn batch_mutators_take_arrow_columns_and_check_them() {
     .unwrap();
     assert_eq!(l.get(&1), None);
 }
+
+fn limit_of<T: std::fmt::Debug>(r: Result<T, Error>) -> (&'static str, u64, u64) {
+    match r {
+        Err(Error::Decode(DecodeError::Limit { what, limit, found })) => (what, limit, found),
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_decoding_limit_holds_at_the_limit_and_refuses_one_past_it() {
+    use pluriverse::wire::Limits;
+    use pluriverse::{CausalContext, Dot};
+    // three replicas, five entries, a dot cloud of three dots (a's counters 10, 12, 13)
+    let mut m: MVMap<u64, u64> = MVMap::new("a");
+    for r in ["b", "c"] {
+        let mut o: MVMap<u64, u64> = MVMap::new(r);
+        let d = o
+            .set(100 + r.len() as u64 + u64::from(r.as_bytes()[0]), 1)
+            .unwrap();
+        m.join(&d);
+    }
+    m.set_many(&[1, 2, 3], &[0, 0, 0]).unwrap();
+    let mut far = CausalContext::new();
+    for c in [10, 12, 13] {
+        far.insert(&Dot::new("a", c));
+    }
+    let bytes = m.to_bytes().unwrap();
+    let at = |l: Limits| CausalStore::<u64, u64>::from_bytes_with_limits(&bytes, &l);
+    let d = Limits::default();
+
+    // bytes
+    assert!(at(Limits {
+        max_bytes: bytes.len(),
+        ..d
+    })
+    .is_ok());
+    let (what, limit, found) = limit_of(at(Limits {
+        max_bytes: bytes.len() - 1,
+        ..d
+    }));
+    assert_eq!(
+        (what, limit, found),
+        ("bytes", bytes.len() as u64 - 1, bytes.len() as u64)
+    );
+    // entries
+    assert_eq!(m.entry_count(), 5);
+    assert!(at(Limits {
+        max_entries: 5,
+        ..d
+    })
+    .is_ok());
+    assert_eq!(
+        limit_of(at(Limits {
+            max_entries: 4,
+            ..d
+        })),
+        ("entries", 4, 5)
+    );
+    // replicas
+    assert!(at(Limits {
+        max_replicas: 3,
+        ..d
+    })
+    .is_ok());
+    assert_eq!(
+        limit_of(at(Limits {
+            max_replicas: 2,
+            ..d
+        })),
+        ("replicas", 2, 3)
+    );
+    // dot cloud, in a context's bytes and in a state's metadata
+    let cb = far.to_bytes();
+    assert!(CausalContext::from_bytes_with_limits(
+        &cb,
+        &Limits {
+            max_cloud_dots: 3,
+            ..d
+        }
+    )
+    .is_ok());
+    assert_eq!(
+        limit_of(CausalContext::from_bytes_with_limits(
+            &cb,
+            &Limits {
+                max_cloud_dots: 2,
+                ..d
+            }
+        )),
+        ("cloud dots", 2, 3)
+    );
+    assert_eq!(
+        limit_of(CausalContext::from_bytes_with_limits(
+            &cb,
+            &Limits {
+                max_replicas: 0,
+                ..d
+            }
+        )),
+        ("replicas", 0, 1)
+    );
+    assert_eq!(
+        limit_of(CausalContext::from_bytes_with_limits(
+            &cb,
+            &Limits {
+                max_bytes: cb.len() - 1,
+                ..d
+            }
+        ))
+        .0,
+        "bytes"
+    );
+    // a state that saw q's third write but not the first two: a cloud of one dot
+    let mut holed: CausalStore<u64, u64> = CausalStore::new();
+    let mut q: MVMap<u64, u64> = MVMap::new("q");
+    q.set(1, 1).unwrap();
+    q.set(2, 2).unwrap();
+    holed.join(&q.set(3, 3).unwrap());
+    assert_eq!(holed.context().cloud_len(), 1);
+    let hb = holed.to_bytes().unwrap();
+    let hat = |n| {
+        CausalStore::<u64, u64>::from_bytes_with_limits(
+            &hb,
+            &Limits {
+                max_cloud_dots: n,
+                ..d
+            },
+        )
+    };
+    assert!(hat(1).is_ok());
+    assert_eq!(limit_of(hat(0)), ("cloud dots", 0, 1));
+    // nesting: a list column is one level deep
+    use arrow_array::Array;
+    let list =
+        arrow_array::ListArray::from_iter_primitive::<arrow_array::types::UInt64Type, _, _>(vec![
+            Some(vec![Some(1u64)]),
+        ]);
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "key",
+        list.data_type().clone(),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list) as ArrayRef]).unwrap();
+    let mut nested = vec![];
+    {
+        let mut w = StreamWriter::try_new(&mut nested, &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+    }
+    let nat = |n| {
+        CausalStore::<u64, u64>::from_bytes_with_limits(
+            &nested,
+            &Limits {
+                max_nesting: n,
+                ..d
+            },
+        )
+    };
+    assert_eq!(limit_of(nat(0)), ("nesting", 0, 1));
+    // at the limit the decoder goes on, and refuses the schema for what it is
+    assert!(matches!(
+        nat(1),
+        Err(Error::Decode(
+            DecodeError::Kind { .. } | DecodeError::Schema(_)
+        ))
+    ));
+}

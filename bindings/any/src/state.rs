@@ -7,7 +7,7 @@ use std::fmt;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use pluriverse::item::{Item, ItemCol};
-use pluriverse::wire::ArrowItem;
+use pluriverse::wire::{ArrowItem, Limits};
 use pluriverse::{AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, VersionVector};
 
 use crate::types::{KeyType, Kind, Scalar, StateType, ValueType};
@@ -168,7 +168,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn to_bytes(&self) -> Result<Vec<u8>>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
-    fn join_bytes(&mut self, bytes: &[u8]) -> Result<()>;
+    fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
     fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>>;
     fn keys(&self) -> ArrayRef;
@@ -287,7 +287,7 @@ macro_rules! common_dyn {
                 }),
             }
         }
-        fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
             let found = StateType::of_bytes(bytes)?;
             if found != Dyn::state_type(self) {
                 return Err(AnyError::TypeMismatch {
@@ -295,7 +295,9 @@ macro_rules! common_dyn {
                     found,
                 });
             }
-            Ok(Self::join_bytes(self, bytes)?)
+            let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
+            Self::join(self, &other);
+            Ok(())
         }
         fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
             Box::new(Self::from_store(
@@ -521,13 +523,13 @@ fn construct(ty: StateType, args: ConstructArgs<'_>) -> Result<Box<dyn Dyn>> {
 /// How [`construct`] builds a typed kind: empty, or from bytes.
 enum ConstructArgs<'a> {
     Empty(ReplicaId),
-    Bytes(&'a [u8], ReplicaId),
+    Bytes(&'a [u8], ReplicaId, &'a Limits),
 }
 
 /// The constructors the typed kinds share.
 trait Construct: Dyn + Sized {
     fn empty(replica: ReplicaId) -> Self;
-    fn decode(bytes: &[u8], replica: ReplicaId) -> pluriverse::Result<Self>;
+    fn decode(bytes: &[u8], replica: ReplicaId, limits: &Limits) -> pluriverse::Result<Self>;
 }
 
 macro_rules! construct_impl {
@@ -536,8 +538,11 @@ macro_rules! construct_impl {
             fn empty(replica: ReplicaId) -> Self {
                 Self::new(replica)
             }
-            fn decode(bytes: &[u8], replica: ReplicaId) -> pluriverse::Result<Self> {
-                Self::from_bytes(bytes, replica)
+            fn decode(bytes: &[u8], replica: ReplicaId, limits: &Limits) -> pluriverse::Result<Self> {
+                Ok(Self::from_store(
+                    replica,
+                    pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?,
+                ))
             }
         }
     };
@@ -551,7 +556,7 @@ impl ConstructArgs<'_> {
     fn build<T: Construct>(self) -> Result<Box<dyn Dyn>> {
         Ok(match self {
             ConstructArgs::Empty(r) => Box::new(T::empty(r)),
-            ConstructArgs::Bytes(b, r) => Box::new(T::decode(b, r)?),
+            ConstructArgs::Bytes(b, r, l) => Box::new(T::decode(b, r, l)?),
         })
     }
 }
@@ -603,11 +608,24 @@ impl AnyState {
     /// # Errors
     /// [`AnyError::Core`] with the decode error naming what is wrong with the bytes.
     pub fn from_bytes(bytes: &[u8], replica: impl Into<ReplicaId>) -> Result<Self> {
+        Self::from_bytes_with_limits(bytes, replica, &Limits::default())
+    }
+
+    /// [`AnyState::from_bytes`] within caller-chosen decoding [`Limits`].
+    ///
+    /// # Errors
+    /// As [`AnyState::from_bytes`]; a breached limit is a
+    /// [`pluriverse::wire::DecodeError::Limit`].
+    pub fn from_bytes_with_limits(
+        bytes: &[u8],
+        replica: impl Into<ReplicaId>,
+        limits: &Limits,
+    ) -> Result<Self> {
         let ty = StateType::of_bytes(bytes)?;
         let replica = replica.into();
         Ok(Self::wrap(construct(
             ty,
-            ConstructArgs::Bytes(bytes, replica),
+            ConstructArgs::Bytes(bytes, replica, limits),
         )?))
     }
 
@@ -724,7 +742,15 @@ impl AnyState {
     /// [`AnyError::TypeMismatch`] for bytes of another type, a decode error for bad bytes;
     /// the state is unchanged.
     pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.inner.join_bytes(bytes)
+        self.inner.join_bytes(bytes, &Limits::default())
+    }
+
+    /// [`AnyState::join_bytes`] within caller-chosen decoding [`Limits`].
+    ///
+    /// # Errors
+    /// As [`AnyState::join_bytes`].
+    pub fn join_bytes_with_limits(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        self.inner.join_bytes(bytes, limits)
     }
 
     /// What a replica whose context is `peer` lacks (joining it there gives what joining

@@ -35,7 +35,11 @@ fn replay(target: &str, check: fn(&[u8]), min: usize) {
         let r = std::panic::catch_unwind(|| check(bytes));
         assert!(r.is_ok(), "{target}: {} fails", path.display());
     }
-    assert!(all.len() >= min, "{target}: only {} corpus files", all.len());
+    assert!(
+        all.len() >= min,
+        "{target}: only {} corpus files",
+        all.len()
+    );
 }
 
 #[test]
@@ -79,7 +83,8 @@ fn merge_model_corpus() {
 #[test]
 #[ignore = "a tool: writes the decode fuzzer's starting corpus"]
 fn write_decode_seeds() {
-    let dir = PathBuf::from(std::env::var("PLURIVERSE_FUZZ_SEEDS").expect("PLURIVERSE_FUZZ_SEEDS=DIR"));
+    let dir =
+        PathBuf::from(std::env::var("PLURIVERSE_FUZZ_SEEDS").expect("PLURIVERSE_FUZZ_SEEDS=DIR"));
     std::fs::create_dir_all(&dir).unwrap();
     for (i, s) in decode::seeds().iter().enumerate() {
         std::fs::write(dir.join(format!("seed-{i:03}")), s).unwrap();

@@ -800,6 +800,18 @@ impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
         Ok(crate::wire::decode_store(bytes)?)
     }
 
+    /// [`CausalStore::from_bytes`] within caller-chosen [`crate::wire::Limits`].
+    ///
+    /// # Errors
+    /// As [`CausalStore::from_bytes`]; a breached limit is
+    /// [`crate::wire::DecodeError::Limit`].
+    pub fn from_bytes_with_limits(
+        bytes: &[u8],
+        limits: &crate::wire::Limits,
+    ) -> crate::Result<Self> {
+        Ok(crate::wire::decode_store_with_limits(bytes, limits)?)
+    }
+
     /// The state as Arrow record batches (schema and rows as in [`crate::wire`]).
     ///
     /// # Errors

@@ -18,7 +18,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::columns::{ArrowItem, Cells};
 use super::{
-    base64, context, DecodeError, FORMAT_VERSION, META_CONTEXT, META_FORMAT, META_KIND,
+    base64, context, DecodeError, Limits, FORMAT_VERSION, META_CONTEXT, META_FORMAT, META_KIND,
     ROWS_PER_BATCH,
 };
 use crate::context::CausalContext;
@@ -206,8 +206,14 @@ pub fn read_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
 /// verified flatbuffer, its body lies inside the input, and every buffer of a record or
 /// dictionary batch lies inside its body. (arrow-ipc trusts buffer offsets and panics on
 /// ones past the body; this turns them into errors.)
-fn prescan(bytes: &[u8]) -> Result<(), DecodeError> {
+fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), DecodeError> {
     let bad = |what: &str| DecodeError::Arrow(what.to_string());
+    let over =
+        |what: &'static str, limit: u64, found: u64| DecodeError::Limit { what, limit, found };
+    if bytes.len() as u64 > limits.max_bytes as u64 {
+        return Err(over("bytes", limits.max_bytes as u64, bytes.len() as u64));
+    }
+    let mut rows = 0u64;
     let word = |pos: usize| -> Option<u32> {
         bytes
             .get(pos..pos + 4)
@@ -235,6 +241,34 @@ fn prescan(bytes: &[u8]) -> Result<(), DecodeError> {
         let body = usize::try_from(msg.bodyLength()).map_err(|_| bad("negative body length"))?;
         let body_end = meta_end.checked_add(body).filter(|&e| e <= bytes.len());
         let body_end = body_end.ok_or_else(|| bad("message body past the end of the input"))?;
+        if let Some(schema) = msg.header_as_schema() {
+            let depth = schema
+                .fields()
+                .iter()
+                .flatten()
+                .map(|f| nesting(&f))
+                .max()
+                .unwrap_or(0);
+            if depth > limits.max_nesting {
+                return Err(over("nesting", limits.max_nesting as u64, depth as u64));
+            }
+        }
+        if let Some(rb) = msg.header_as_record_batch() {
+            rows = rows.saturating_add(u64::try_from(rb.length()).unwrap_or(u64::MAX));
+            if rows > limits.max_entries as u64 {
+                return Err(over("entries", limits.max_entries as u64, rows));
+            }
+        }
+        if let Some(n) = msg
+            .header_as_dictionary_batch()
+            .and_then(|d| d.data())
+            .map(|d| d.length())
+        {
+            let n = u64::try_from(n).unwrap_or(u64::MAX);
+            if n > limits.max_replicas as u64 {
+                return Err(over("replicas", limits.max_replicas as u64, n));
+            }
+        }
         let batch = msg
             .header_as_record_batch()
             .or_else(|| msg.header_as_dictionary_batch().and_then(|d| d.data()));
@@ -260,16 +294,35 @@ fn prescan(bytes: &[u8]) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// How deeply a schema field nests (0 for a flat field).
+fn nesting(f: &arrow_ipc::Field<'_>) -> usize {
+    f.children()
+        .map(|c| c.iter().map(|c| 1 + nesting(&c)).max().unwrap_or(0))
+        .unwrap_or(0)
+}
+
 /// Decodes Arrow IPC stream bytes written by [`encode_store`] for the same kind, key and
-/// value types, checking every invariant (see the module docs).
+/// value types, checking every invariant (see the module docs), within the default
+/// [`Limits`].
 ///
 /// # Errors
 /// A [`DecodeError`] naming the first problem found.
 pub fn decode_store<K: ArrowItem, V: Cells>(
     bytes: &[u8],
 ) -> Result<CausalStore<K, V>, DecodeError> {
+    decode_store_with_limits(bytes, &Limits::default())
+}
+
+/// [`decode_store`] within caller-chosen [`Limits`] (checked before anything is decoded).
+///
+/// # Errors
+/// [`DecodeError::Limit`] when the bytes exceed a limit; otherwise as [`decode_store`].
+pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<CausalStore<K, V>, DecodeError> {
     let arrow = |e: arrow_schema::ArrowError| DecodeError::Arrow(e.to_string());
-    prescan(bytes)?;
+    prescan(bytes, limits)?;
     // arrow-ipc still asserts (panics) on a few malformed layouts that `prescan` cannot see
     // without the column types (a buffer length that is not a whole number of elements);
     // such a panic is caught here and reported as the decode error it is. Nothing outlives
@@ -350,7 +403,7 @@ pub fn decode_store<K: ArrowItem, V: Cells>(
         .get(META_CONTEXT)
         .ok_or(DecodeError::Context("missing"))?;
     let ctx_bytes = base64::decode(ctx_text).ok_or(DecodeError::Context("not canonical base64"))?;
-    let dots: Vec<ReplicaDots> = context::decode(&ctx_bytes, names.len())?;
+    let dots: Vec<ReplicaDots> = context::decode(&ctx_bytes, names.len(), limits.max_cloud_dots)?;
     let dots = DotContext::from_replicas(dots);
 
     // rows: valid dots, in the context, unique, canonical order

@@ -43,7 +43,11 @@ impl Reader<'_> {
 /// Decodes the dot sets of `replicas` replicas, checking canonical form. Allocation is
 /// bounded by the input: a run count is checked against the bytes left before anything is
 /// reserved.
-pub(crate) fn decode(bytes: &[u8], replicas: usize) -> Result<Vec<ReplicaDots>, DecodeError> {
+pub(crate) fn decode(
+    bytes: &[u8],
+    replicas: usize,
+    max_cloud_dots: u64,
+) -> Result<Vec<ReplicaDots>, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
     let mut cloud_dots = 0u64;
     let mut out = Vec::with_capacity(replicas.min(bytes.len() / 16));
@@ -68,8 +72,12 @@ pub(crate) fn decode(bytes: &[u8], replicas: usize) -> Result<Vec<ReplicaDots>, 
                 .checked_add(len - 1)
                 .ok_or(DecodeError::Context("cloud run beyond u64::MAX"))?;
             cloud_dots = cloud_dots.saturating_add(len);
-            if cloud_dots > super::MAX_CLOUD_DOTS {
-                return Err(DecodeError::Context("dot cloud larger than the limit"));
+            if cloud_dots > max_cloud_dots {
+                return Err(DecodeError::Limit {
+                    what: "cloud dots",
+                    limit: max_cloud_dots,
+                    found: cloud_dots,
+                });
             }
             cloud.insert_range(first..=last);
             floor = last.checked_add(2);

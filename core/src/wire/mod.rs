@@ -33,7 +33,9 @@ mod context;
 
 use std::fmt;
 
-pub use codec::{decode_store, encode_store, read_schema, to_record_batches};
+pub use codec::{
+    decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
+};
 pub use columns::{items_from_arrow, ArrowItem, Cells};
 pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
 
@@ -47,8 +49,53 @@ pub const META_FORMAT: &str = "pluriverse.format";
 pub const META_CONTEXT: &str = "pluriverse.context";
 /// Rows per record batch in the stream.
 pub const ROWS_PER_BATCH: usize = 1 << 20;
-/// The most dots a decoded context's clouds may hold together.
+/// The most dots a decoded context's clouds may hold together (the default of
+/// [`Limits::max_cloud_dots`]).
 pub const MAX_CLOUD_DOTS: u64 = 1 << 32;
+
+/// Bounds on what a decoder accepts from bytes it did not write: states, deltas and
+/// contexts from a peer or a file. Each is checked before the work it bounds is done
+/// (sizes from the stream's framing, before any array is built), and a breach is a
+/// [`DecodeError::Limit`]. Allocation while decoding stays within a small multiple of the
+/// input's size.
+///
+/// # Example
+/// ```
+/// use pluriverse::wire::{DecodeError, Limits};
+/// use pluriverse::{Error, MVMap};
+/// let mut m: MVMap<u64, u64> = MVMap::new("a");
+/// m.set_many(&[1, 2, 3], &[0, 0, 0]).unwrap();
+/// let bytes = m.to_bytes().unwrap();
+/// let strict = Limits { max_entries: 2, ..Limits::default() };
+/// let err = pluriverse::CausalStore::<u64, u64>::from_bytes_with_limits(&bytes, &strict);
+/// assert!(matches!(err, Err(Error::Decode(DecodeError::Limit { what: "entries", .. }))));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes in one message or file (default 4 GiB).
+    pub max_bytes: usize,
+    /// Most replicas in a state's table (default 2^20).
+    pub max_replicas: usize,
+    /// Most entries in one state or delta (default 2^32).
+    pub max_entries: usize,
+    /// Most dots in the dot clouds of a context, all replicas together (default 2^32).
+    pub max_cloud_dots: u64,
+    /// Deepest nesting of an Arrow field (default 0: the format's columns are flat; a nested
+    /// type is refused before Arrow builds it).
+    pub max_nesting: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: usize::try_from(1u64 << 32).unwrap_or(usize::MAX),
+            max_replicas: 1 << 20,
+            max_entries: usize::try_from(1u64 << 32).unwrap_or(usize::MAX),
+            max_cloud_dots: MAX_CLOUD_DOTS,
+            max_nesting: 0,
+        }
+    }
+}
 
 /// Why bytes could not be decoded into a state. The target of the decode is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +154,15 @@ pub enum DecodeError {
         /// The row.
         row: usize,
     },
+    /// The input exceeds one of the decoder's [`Limits`].
+    Limit {
+        /// Which limit: `bytes`, `replicas`, `entries`, `cloud dots` or `nesting`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+        /// What the input has (at least).
+        found: u64,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -133,6 +189,9 @@ impl fmt::Display for DecodeError {
             Self::DuplicateDot { row } => write!(f, "row {row} repeats another row's dot"),
             Self::DotNotInContext { row } => {
                 write!(f, "row {row}: its dot is not in the causal context")
+            }
+            Self::Limit { what, limit, found } => {
+                write!(f, "{what}: {found} exceeds the limit of {limit}")
             }
         }
     }
