@@ -108,6 +108,7 @@ gcc "${cflags[@]}" bindings/c/examples/merge.c -L "$lib_dir" -Wl,-rpath,"$lib_di
 args_for() {
     case "$1" in
     corpus) echo "$root/testdata" ;;
+    test_decode_corpus) echo "$root/fuzz/seeds/decode" ;;
     *) echo "" ;;
     esac
 }

@@ -4,7 +4,7 @@
 //! byte-identical; an accepted input re-encodes to a fixed point (canonical bytes).
 
 use pluriverse::CausalContext;
-use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType, ValueType};
+use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
 
 /// The state every input is also joined into (of the type the bytes claim, when known).
 fn target(ty: StateType) -> AnyState {
@@ -42,7 +42,11 @@ pub fn check(data: &[u8]) {
     if let Ok(s) = AnyState::from_bytes(data, "fuzz") {
         let once = s.to_bytes().expect("an accepted state encodes");
         let again = AnyState::from_bytes(&once, "fuzz").expect("our own bytes decode");
-        assert_eq!(again.to_bytes().unwrap(), once, "re-encoding is a fixed point");
+        assert_eq!(
+            again.to_bytes().unwrap(),
+            once,
+            "re-encoding is a fixed point"
+        );
         assert_eq!(again.digest(), s.digest());
         assert_eq!(Some(s.state_type()), claimed);
     }
@@ -61,7 +65,11 @@ pub fn check(data: &[u8]) {
             let back = AnyState::from_bytes(&after, "x").expect("a joined state decodes");
             assert_eq!(back.digest(), t.digest());
         }
-        Err(_) => assert_eq!(t.to_bytes().unwrap(), before, "a refused join changed the state"),
+        Err(_) => assert_eq!(
+            t.to_bytes().unwrap(),
+            before,
+            "a refused join changed the state"
+        ),
     }
 
     // context bytes
@@ -69,7 +77,11 @@ pub fn check(data: &[u8]) {
         let once = c.to_bytes();
         let again = CausalContext::from_bytes(&once).expect("our own context bytes decode");
         assert_eq!(again, c);
-        assert_eq!(again.to_bytes(), once, "context re-encoding is a fixed point");
+        assert_eq!(
+            again.to_bytes(),
+            once,
+            "context re-encoding is a fixed point"
+        );
     }
 }
 

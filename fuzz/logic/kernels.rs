@@ -53,7 +53,11 @@ pub fn check(data: &[u8]) {
         let mut m = a.to_vec();
         let mut codes = vec![0u8; rows];
         k.merge_compare(&mut m, b, width, &mut codes).unwrap();
-        assert_eq!((m, codes), (want_merge.clone(), want_codes.clone()), "{isa} merge_compare");
+        assert_eq!(
+            (m, codes),
+            (want_merge.clone(), want_codes.clone()),
+            "{isa} merge_compare"
+        );
         let mut dom = vec![false; rows];
         k.dominated(a, b, width, &mut dom).unwrap();
         let want_dom: Vec<bool> = want_codes.iter().map(|&c| c & 1 == 0).collect();

@@ -37,16 +37,32 @@ impl Model {
         let keep = |x: &(u64, Dot, u64), other: &Model| {
             other.entries.contains(x) || !other.ctx.contains(&x.1)
         };
-        let mut out: BTreeSet<_> = self.entries.iter().filter(|x| keep(x, o)).cloned().collect();
+        let mut out: BTreeSet<_> = self
+            .entries
+            .iter()
+            .filter(|x| keep(x, o))
+            .cloned()
+            .collect();
         out.extend(o.entries.iter().filter(|x| keep(x, self)).cloned());
         self.entries = out;
         self.ctx.extend(o.ctx.iter().cloned());
     }
     fn key_dots(&self, key: u64) -> BTreeSet<Dot> {
-        self.entries.iter().filter(|e| e.0 == key).map(|e| e.1).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.0 == key)
+            .map(|e| e.1)
+            .collect()
     }
     fn set(&mut self, r: u8, key: u64, value: u64) -> Model {
-        let next = self.ctx.iter().filter(|d| d.0 == r).map(|d| d.1).max().unwrap_or(0) + 1;
+        let next = self
+            .ctx
+            .iter()
+            .filter(|d| d.0 == r)
+            .map(|d| d.1)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let mut ctx = self.key_dots(key);
         ctx.insert((r, next));
         let delta = Model {
@@ -128,7 +144,11 @@ pub fn check(data: &[u8]) {
         x.join(b.store());
         x
     };
-    assert_eq!(bytes(&joined(&eng[0], &eng[1])), bytes(&joined(&eng[1], &eng[0])), "commutative");
+    assert_eq!(
+        bytes(&joined(&eng[0], &eng[1])),
+        bytes(&joined(&eng[1], &eng[0])),
+        "commutative"
+    );
     let mut idem = eng[2].store().clone();
     idem.join(eng[2].store());
     assert_eq!(bytes(&idem), bytes(eng[2].store()), "idempotent");
@@ -140,7 +160,11 @@ pub fn check(data: &[u8]) {
     for (e, m) in eng.iter().zip(&model) {
         e.store().check_invariants().unwrap();
         for key in 0..8 {
-            assert_eq!(e.get(&key), m.get(key), "read of key {key} before the exchange");
+            assert_eq!(
+                e.get(&key),
+                m.get(key),
+                "read of key {key} before the exchange"
+            );
         }
     }
     // full exchange
@@ -160,10 +184,17 @@ pub fn check(data: &[u8]) {
     }
     for e in &eng {
         for key in 0..8 {
-            assert_eq!(e.get(&key), all.get(key), "read of key {key} after the exchange");
+            assert_eq!(
+                e.get(&key),
+                all.get(key),
+                "read of key {key} after the exchange"
+            );
         }
         assert_eq!(e.digest(), eng[0].digest());
         assert_eq!(e.to_bytes().unwrap(), eng[0].to_bytes().unwrap());
-        assert!(e.context().is_compact(), "everything seen: a plain version vector");
+        assert!(
+            e.context().is_compact(),
+            "everything seen: a plain version vector"
+        );
     }
 }
