@@ -1,0 +1,15 @@
+"""The top-level README's "From Python" snippet runs as written."""
+
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_readme_python_snippet_runs() -> None:
+    text = README.read_text()
+    marker = "<!-- snippet: run by bindings/python/tests/test_readme.py -->"
+    assert marker in text
+    block = re.search(r"```python\n(.*?)```", text[text.index(marker):], re.S)
+    assert block is not None
+    exec(compile(block.group(1), str(README), "exec"), {})
