@@ -13,7 +13,7 @@ if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
 "$PY" -m pip install --quiet --disable-pip-version-check \
-    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6
+    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6 "dask[distributed]==2026.8.0"
 
 # `maturin develop` builds in the workspace's target/ and installs the package in editable
 # mode (`pip install ./bindings/python` works too, but packs a wheel each time). The tests run

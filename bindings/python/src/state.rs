@@ -213,6 +213,24 @@ impl State {
         Self::wrap(py.detach(|| inner.delta_since(ctx)))
     }
 
+    /// Splits the state into `parts` states by key hash (partition `p` holds the keys with
+    /// `xxh3_64(key bytes) * parts >> 64 == p`); each part carries the context it needs, the
+    /// parts join back to this state, and part `p` of two states joins to part `p` of their
+    /// join (the GIL is released).
+    fn partition(&self, py: Python<'_>, parts: usize) -> PyResult<Vec<Self>> {
+        if parts == 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "parts must be at least 1",
+            ));
+        }
+        let inner = &self.inner;
+        Ok(py
+            .detach(|| inner.partition(parts))
+            .into_iter()
+            .map(Self::wrap)
+            .collect())
+    }
+
     // --- single mutators (each returns the delta) ---
 
     /// MVMap: sets `key` to `value`.

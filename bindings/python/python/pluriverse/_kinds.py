@@ -185,6 +185,29 @@ class _State(_Handle):
             raise KindError(f"delta_since takes a CausalContext, not {type(context).__name__}")
         return Delta._wrap(self._inner.delta_since(ctx))
 
+    def partition(self, parts: int) -> List[Self]:
+        """Splits the state into ``parts`` states of the same kind, written to as the same
+        replica, by key hash: partition ``p`` holds the keys whose 64-bit xxh3 hash ``h`` (of
+        the key's bytes) has ``h * parts >> 64 == p`` (contiguous ranges of the hash space).
+        Each part is a valid state carrying the context its keys need. Merging all the parts
+        gives back this state, and part ``p`` of the merge of two states is the merge of their
+        parts ``p``: partitions merge independently (see :mod:`pluriverse.dask`).
+
+        >>> s = AWSet("a", key_type="int64")
+        >>> _ = s.add_many(list(range(100)))
+        >>> parts = s.partition(4)
+        >>> sum(len(p) for p in parts)
+        100
+        >>> back = AWSet("a", key_type="int64")
+        >>> for p in parts:
+        ...     back.merge(p)
+        >>> back.digest() == s.digest()
+        True
+        """
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+            raise ValueError(f"parts must be a positive int, not {parts!r}")
+        return [self._wrap(p) for p in self._inner.partition(parts)]
+
     def keys(self) -> pa.Array:
         """The keys held, as a ``pyarrow.Array`` of the key type (``.to_pylist()`` for a
         list)."""
