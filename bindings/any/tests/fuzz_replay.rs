@@ -29,11 +29,32 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+thread_local! {
+    /// Set by the panic hook on the thread that panicked.
+    static PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Like libFuzzer, counts every panic, even one the library catches itself (the decoder's
+/// safety net around arrow-ipc): a caught panic is still a finding.
+fn watch_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.with(|p| p.set(true));
+            previous(info);
+        }));
+    });
+}
+
 fn replay(target: &str, check: fn(&[u8]), min: usize) {
+    watch_panics();
     let all = inputs(target);
     for (path, bytes) in &all {
+        PANICKED.with(|p| p.set(false));
         let r = std::panic::catch_unwind(|| check(bytes));
-        assert!(r.is_ok(), "{target}: {} fails", path.display());
+        let panicked = PANICKED.with(|p| p.get());
+        assert!(r.is_ok() && !panicked, "{target}: {} panics", path.display());
     }
     assert!(
         all.len() >= min,

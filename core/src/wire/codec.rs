@@ -206,7 +206,7 @@ pub fn read_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
 /// verified flatbuffer, its body lies inside the input, and every buffer of a record or
 /// dictionary batch lies inside its body. (arrow-ipc trusts buffer offsets and panics on
 /// ones past the body; this turns them into errors.)
-fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), DecodeError> {
+fn prescan(bytes: &[u8], limits: &Limits, widths: Option<&[usize]>) -> Result<(), DecodeError> {
     let bad = |what: &str| DecodeError::Arrow(what.to_string());
     let over =
         |what: &'static str, limit: u64, found: u64| DecodeError::Limit { what, limit, found };
@@ -276,8 +276,26 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), DecodeError> {
             if batch.compression().is_some() {
                 return Err(bad("compressed buffers are not part of the format"));
             }
-            for b in batch.buffers().iter().flatten() {
+            // with the schema known, every buffer must hold whole elements of its column's
+            // type (arrow-ipc asserts it)
+            let want: Option<&[usize]> = if msg.header_as_dictionary_batch().is_some() {
+                widths.map(|_| DICTIONARY_WIDTHS.as_slice())
+            } else {
+                widths
+            };
+            if let Some(want) = want {
+                let n = batch.buffers().map_or(0, |b| b.len());
+                if n != want.len() {
+                    return Err(bad("wrong number of buffers for the schema"));
+                }
+            }
+            for (i, b) in batch.buffers().iter().flatten().enumerate() {
                 let (off, len) = (b.offset(), b.length());
+                if let Some(w) = want.and_then(|w| w.get(i)) {
+                    if len >= 0 && len as u64 % *w as u64 != 0 {
+                        return Err(bad("buffer length is not a whole number of elements"));
+                    }
+                }
                 let inside = off >= 0
                     && off % 8 == 0
                     && len >= 0
@@ -292,6 +310,24 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), DecodeError> {
         pos = body_end;
     }
     Ok(())
+}
+
+/// Bytes per element of the dictionary batch's buffers (the replica names: `Binary`).
+const DICTIONARY_WIDTHS: [usize; 3] = [1, 4, 1];
+
+/// Bytes per element of each buffer of a record batch of `schema`, in IPC order (validity
+/// bitmaps and booleans count 1).
+fn buffer_widths(schema: &Schema) -> Vec<usize> {
+    let mut w = vec![];
+    for f in schema.fields() {
+        w.push(1); // validity
+        match f.data_type() {
+            DataType::Utf8 | DataType::Binary => w.extend([4, 1]),
+            DataType::Dictionary(k, _) => w.push(k.primitive_width().unwrap_or(1)),
+            t => w.push(t.primitive_width().unwrap_or(1)),
+        }
+    }
+    w
 }
 
 /// How deeply a schema field nests (0 for a flat field).
@@ -322,7 +358,10 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     limits: &Limits,
 ) -> Result<CausalStore<K, V>, DecodeError> {
     let arrow = |e: arrow_schema::ArrowError| DecodeError::Arrow(e.to_string());
-    prescan(bytes, limits)?;
+    prescan(bytes, limits, None)?;
+    let declared = read_schema(bytes)?;
+    check_schema::<K, V>(&declared)?;
+    prescan(bytes, limits, Some(&buffer_widths(&declared)))?;
     // arrow-ipc still asserts (panics) on a few malformed layouts that `prescan` cannot see
     // without the column types (a buffer length that is not a whole number of elements);
     // such a panic is caught here and reported as the decode error it is. Nothing outlives
