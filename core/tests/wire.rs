@@ -373,7 +373,15 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 "MVMap",
                 "1",
             ),
-            |e| matches!(e, DecodeError::Context(_)),
+            |e| {
+                matches!(
+                    e,
+                    DecodeError::Limit {
+                        what: "cloud dots",
+                        ..
+                    }
+                )
+            },
         ), // cloud over the limit
         (
             forge(
