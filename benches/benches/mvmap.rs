@@ -225,6 +225,14 @@ fn bench_ops(c: &mut Criterion) {
         let mut big: MVMap<u64, u64> = MVMap::new("a");
         big.set_many(&keys, &values).unwrap();
         group.bench_function("digest", |bn| bn.iter(|| black_box(&big).digest()));
+        group.bench_function("to_bytes", |bn| {
+            bn.iter(|| black_box(&big).to_bytes().unwrap())
+        });
+        let bytes = big.to_bytes().unwrap();
+        // decoding validates everything: framing, schema, order, dots, context
+        group.bench_function("from_bytes", |bn| {
+            bn.iter(|| MVMap::<u64, u64>::from_bytes(black_box(&bytes), "b").unwrap())
+        });
 
         // a peer that has everything but the last 1%
         let mut peer: MVMap<u64, u64> = MVMap::new("p");

@@ -158,13 +158,21 @@ impl VarCol {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
-    fn push_bytes(&mut self, b: &[u8]) {
+    /// Appends an item given as bytes (for `String` columns the caller guarantees UTF-8).
+    #[inline]
+    pub fn push_bytes(&mut self, b: &[u8]) {
         self.data.extend_from_slice(b);
         self.offsets.push(self.data.len() as u64);
     }
 
     fn len(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Reserves room for `items` more items of `bytes` bytes in all.
+    pub fn reserve_bytes(&mut self, items: usize, bytes: usize) {
+        self.offsets.reserve(items);
+        self.data.reserve(bytes);
     }
 }
 

@@ -447,7 +447,7 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
 
     // rows: valid dots, in the context, unique, canonical order
     let mut buf = Vec::with_capacity(32);
-    let mut seen = std::collections::HashSet::with_capacity(run.replica.len());
+    let mut seen: Vec<roaring::RoaringTreemap> = vec![roaring::RoaringTreemap::new(); names.len()];
     for i in 0..run.replica.len() {
         let (r, c) = (run.replica[i], run.counter[i]);
         if r as usize >= names.len() {
@@ -462,7 +462,7 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
         if !dots.contains(r, c) {
             return Err(DecodeError::DotNotInContext { row: i });
         }
-        if !seen.insert((r, c)) {
+        if !seen[r as usize].insert(c) {
             return Err(DecodeError::DuplicateDot { row: i });
         }
         buf.clear();

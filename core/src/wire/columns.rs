@@ -90,16 +90,13 @@ impl ArrowItem for String {
     }
     fn extend_from(a: &dyn Array, col: &mut VarCol, nulls: &mut Vec<bool>) {
         let a = a.as_string::<i32>();
+        col.reserve_bytes(a.len(), a.values().len());
+        nulls.reserve(a.len());
         for i in 0..a.len() {
-            nulls.push(a.is_null(i));
-            ItemCol::<String>::push(
-                col,
-                &if a.is_null(i) {
-                    String::new()
-                } else {
-                    a.value(i).to_owned()
-                },
-            );
+            let null = a.is_null(i);
+            nulls.push(null);
+            // validated UTF-8 (Arrow checks utf8 arrays on the way in), copied once
+            col.push_bytes(if null { b"" } else { a.value(i).as_bytes() });
         }
     }
 }
@@ -117,16 +114,12 @@ impl ArrowItem for Vec<u8> {
     }
     fn extend_from(a: &dyn Array, col: &mut VarCol, nulls: &mut Vec<bool>) {
         let a = a.as_binary::<i32>();
+        col.reserve_bytes(a.len(), a.values().len());
+        nulls.reserve(a.len());
         for i in 0..a.len() {
-            nulls.push(a.is_null(i));
-            ItemCol::<Vec<u8>>::push(
-                col,
-                &if a.is_null(i) {
-                    Vec::new()
-                } else {
-                    a.value(i).to_vec()
-                },
-            );
+            let null = a.is_null(i);
+            nulls.push(null);
+            col.push_bytes(if null { b"" } else { a.value(i) });
         }
     }
 }
