@@ -15,14 +15,13 @@ two values). Both are on disk, file to file:
   ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` (started before the
   clock), each task doing the same read / decode / join / encode / write for its partition.
 
-Peak memory: the peak RSS (``ru_maxrss``) of the single process, and of each worker process
+Peak memory: the peak RSS (``VmHWM``) of the single process, and of each worker process
 (read with ``client.run`` after the merges), against the whole merged state's size in bytes.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,8 +30,18 @@ import time
 from pathlib import Path
 
 
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes (Linux ``VmHWM``: unlike ``ru_maxrss``,
+    it is not inherited from the parent across fork and exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def single(a: str, b: str, out: str) -> None:
-    """The single-process merge, file to file; prints seconds and peak RSS (KiB)."""
+    """The single-process merge, file to file; prints seconds and peak RSS (bytes)."""
     import pluriverse as pv
     import pluriverse.dask as pdask
 
@@ -41,7 +50,7 @@ def single(a: str, b: str, out: str) -> None:
     state.merge(Path(b).read_bytes())
     pdask._write_atomic(out, state.to_bytes())
     dt = time.perf_counter() - t
-    print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(dt, peak_rss())
 
 
 def mib(n: float) -> str:
@@ -77,12 +86,13 @@ def main() -> None:
                 capture_output=True,
                 text=True,
             ).stdout.split()
-            return float(out[0]), int(out[1]) * 1024
+            return float(out[0]), int(out[1])
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(
             cluster
         ) as client:
             client.run(lambda: __import__("pluriverse.dask"))  # imports before the clock
+            idle_rss = client.run(peak_rss)
             singles, dists = [], []
             for _ in range(3):
                 singles.append(run_single()[0])
@@ -90,7 +100,7 @@ def main() -> None:
                 pdask.merge(client, [root / "a", root / "b"], root / "ab")
                 dists.append(time.perf_counter() - t)
                 print(f"single {singles[-1]:.2f} s, distributed {dists[-1]:.2f} s", flush=True)
-            worker_rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            worker_rss = client.run(peak_rss)
         single_rss = run_single()[1]
 
         merged = pv.MVMap.from_bytes((root / "ab.arrow").read_bytes(), "x")
@@ -104,7 +114,10 @@ def main() -> None:
         print(f"single process (file to file): best {s:.2f} s, peak RSS {mib(single_rss)}")
         print(f"distributed, 2 workers:        best {d:.2f} s ({d / s:.2f}x single)")
         for addr, rss in sorted(worker_rss.items()):
-            print(f"  worker {addr}: peak RSS {mib(rss)} ({rss / whole:.2f}x the merged state)")
+            print(
+                f"  worker {addr}: peak RSS {mib(rss)} ({rss / whole:.2f}x the merged state),"
+                f" {mib(idle_rss[addr])} before the merges"
+            )
         print("result equal to the single-process merge (digest and bytes)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
