@@ -13,3 +13,12 @@ def test_readme_python_snippet_runs() -> None:
     block = re.search(r"```python\n(.*?)```", text[text.index(marker):], re.S)
     assert block is not None
     exec(compile(block.group(1), str(README), "exec"), {})
+
+
+def test_readme_dask_example_runs() -> None:
+    text = README.read_text()
+    marker = "<!-- snippet: the Dask example, run by bindings/python/tests/test_readme.py -->"
+    assert marker in text
+    block = re.search(r"```python\n(.*?)```", text[text.index(marker):], re.S)
+    assert block is not None
+    exec(compile(block.group(1), str(README), "exec"), {"__name__": "__main__"})
