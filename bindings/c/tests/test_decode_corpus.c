@@ -66,8 +66,9 @@ int main(int argc, char **argv) {
         if (!bytes) continue;
         files++;
         run(bytes, len);
-        /* and a few truncations of it */
-        for (size_t cut = 0; cut < len; cut += len / 3 + 1) run(bytes, cut);
+        /* and a few truncations of every eighth file (valgrind makes each call slow) */
+        if (files % 8 == 0)
+            for (size_t cut = 0; cut < len; cut += len / 3 + 1) run(bytes, cut);
         free(bytes);
     }
     closedir(d);
