@@ -54,7 +54,11 @@ fn replay(target: &str, check: fn(&[u8]), min: usize) {
         PANICKED.with(|p| p.set(false));
         let r = std::panic::catch_unwind(|| check(bytes));
         let panicked = PANICKED.with(|p| p.get());
-        assert!(r.is_ok() && !panicked, "{target}: {} panics", path.display());
+        assert!(
+            r.is_ok() && !panicked,
+            "{target}: {} panics",
+            path.display()
+        );
     }
     assert!(
         all.len() >= min,
