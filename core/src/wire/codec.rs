@@ -292,7 +292,7 @@ fn prescan(bytes: &[u8], limits: &Limits, widths: Option<&[usize]>) -> Result<()
             for (i, b) in batch.buffers().iter().flatten().enumerate() {
                 let (off, len) = (b.offset(), b.length());
                 if let Some(w) = want.and_then(|w| w.get(i)) {
-                    if len >= 0 && len as u64 % *w as u64 != 0 {
+                    if len >= 0 && !(len as u64).is_multiple_of(*w as u64) {
                         return Err(bad("buffer length is not a whole number of elements"));
                     }
                 }
