@@ -52,7 +52,7 @@ static unsigned long pv_checks_failed = 0;
         }                                                                                    \
     } while (0)
 
-static int pv_check_report(const char *name) {
+static inline int pv_check_report(const char *name) {
     if (pv_checks_failed != 0) {
         fprintf(stderr, "%s: %lu of %lu checks FAILED\n", name, pv_checks_failed,
                 pv_checks_run);
@@ -64,7 +64,7 @@ static int pv_check_report(const char *name) {
 
 /* xorshift64*: a fixed-seed generator so runs repeat exactly. */
 static uint64_t pv_rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_next(void) {
+static inline uint64_t rng_next(void) {
     uint64_t x = pv_rng_state;
     x ^= x >> 12;
     x ^= x << 25;
@@ -72,6 +72,6 @@ static uint64_t rng_next(void) {
     pv_rng_state = x;
     return x * 0x2545F4914F6CDD1Dull;
 }
-static uint64_t rng_below(uint64_t n) { return n == 0 ? 0 : rng_next() % n; }
+static inline uint64_t rng_below(uint64_t n) { return n == 0 ? 0 : rng_next() % n; }
 
 #endif
