@@ -408,6 +408,20 @@ impl Sim<'_> {
         }
     }
 
+    /// Replica `i` comes back after losing its state: empty, under the next epoch of its
+    /// name (the broken `NoEpoch` merge keeps the old name), as a new oracle slot.
+    fn rejoin_empty(&mut self, i: usize, ty: StateType) {
+        let r = &mut self.reps[i];
+        if self.cfg.merge != Merge::NoEpoch {
+            r.epoch += 1;
+        }
+        let name = Self::name(&r.base, r.epoch);
+        r.state = AnyState::new(ty, name.clone());
+        r.slot = self.oracle.add_slot(name);
+        r.digest = None;
+        r.last_ts = 0;
+    }
+
     fn name(base: &str, epoch: u64) -> ReplicaId {
         let id = ReplicaId::from(base);
         if epoch == 0 {
@@ -492,14 +506,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             if !r.up {
                 r.up = true;
                 if rs.lose_state {
-                    if cfg.merge != Merge::NoEpoch {
-                        r.epoch += 1;
-                    }
-                    let name = Sim::name(&r.base, r.epoch);
-                    r.state = AnyState::new(ty, name.clone());
-                    r.slot = sim.oracle.add_slot(name);
-                    r.digest = None;
-                    r.last_ts = 0;
+                    sim.rejoin_empty(rs.replica, ty);
                 }
             }
         }
@@ -529,20 +536,14 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     // reorders, but no message is delayed past a round
     sim.net.partitions.clear();
     sim.net.heavy_tail = false;
-    for (i, r) in sim.reps.iter_mut().enumerate() {
-        if !r.up {
-            r.up = true;
+    for i in 0..n {
+        if !sim.reps[i].up {
+            sim.reps[i].up = true;
             if restarts
                 .iter()
                 .any(|rs| rs.replica == i && rs.lose_state && rs.back > tick)
             {
-                if cfg.merge != Merge::NoEpoch {
-                    r.epoch += 1;
-                }
-                let name = Sim::name(&r.base, r.epoch);
-                r.state = AnyState::new(ty, name.clone());
-                r.slot = sim.oracle.add_slot(name);
-                r.digest = None;
+                sim.rejoin_empty(i, ty);
             }
         }
     }
