@@ -59,6 +59,10 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn reserve(&mut self, n: usize);
     /// Appends every item of `other`.
     fn append(&mut self, other: &Self);
+    /// Inserts item `i` of `src` at position `at` (`at <= len`), shifting later items.
+    fn insert_from(&mut self, at: usize, src: &Self, i: usize);
+    /// Appends items `range` of `src`.
+    fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>);
 }
 
 macro_rules! fixed_item {
@@ -123,6 +127,14 @@ macro_rules! fixed_item {
             fn append(&mut self, other: &Self) {
                 self.extend_from_slice(other);
             }
+            #[inline]
+            fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
+                Vec::insert(self, at, src[i]);
+            }
+            #[inline]
+            fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
+                self.extend_from_slice(&src[range]);
+            }
         }
     };
 }
@@ -167,6 +179,34 @@ impl VarCol {
 
     fn len(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Inserts `b` as item `at` (`at <= len`), shifting later items.
+    fn insert_bytes(&mut self, at: usize, b: &[u8]) {
+        let start = self.offsets[at];
+        let pos = start as usize;
+        self.data.splice(pos..pos, b.iter().copied());
+        let n = b.len() as u64;
+        for o in &mut self.offsets[at + 1..] {
+            *o += n;
+        }
+        self.offsets.insert(at + 1, start + n);
+    }
+
+    /// Appends items `range` of `src`.
+    fn extend_bytes_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let (lo, hi) = (src.offsets[range.start], src.offsets[range.end]);
+        let base = self.data.len() as u64;
+        self.data
+            .extend_from_slice(&src.data[lo as usize..hi as usize]);
+        self.offsets.extend(
+            src.offsets[range.start + 1..=range.end]
+                .iter()
+                .map(|o| o - lo + base),
+        );
     }
 
     /// Reserves room for `items` more items of `bytes` bytes in all.
@@ -243,6 +283,12 @@ macro_rules! var_item {
                 self.offsets
                     .extend(other.offsets[1..].iter().map(|o| o + base));
             }
+            fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
+                self.insert_bytes(at, src.bytes_at(i));
+            }
+            fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
+                self.extend_bytes_range(src, range);
+            }
         }
     };
 }
@@ -291,6 +337,12 @@ impl ItemCol<()> for UnitCol {
     fn reserve(&mut self, _: usize) {}
     fn append(&mut self, other: &Self) {
         self.0 += other.0;
+    }
+    fn insert_from(&mut self, _: usize, _: &Self, _: usize) {
+        self.0 += 1;
+    }
+    fn extend_range(&mut self, _: &Self, range: std::ops::Range<usize>) {
+        self.0 += range.len();
     }
 }
 
@@ -351,5 +403,13 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
     fn append(&mut self, other: &Self) {
         self.0.append(&other.0);
         self.1.append(&other.1);
+    }
+    fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
+        self.0.insert_from(at, &src.0, i);
+        self.1.insert_from(at, &src.1, i);
+    }
+    fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
+        self.0.extend_range(&src.0, range.clone());
+        self.1.extend_range(&src.1, range);
     }
 }

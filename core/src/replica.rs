@@ -81,6 +81,9 @@ impl fmt::Debug for ReplicaId {
     }
 }
 
+/// Tables of at most this many names are searched linearly.
+const LINEAR_NAMES: usize = 8;
+
 /// The replicas a state knows, interned to dense `u32` indices in order of first sight.
 ///
 /// Indices are private to one state: two states may intern the same names in different
@@ -134,7 +137,12 @@ impl ReplicaTable {
     /// # Panics
     /// Only past `u32::MAX` replicas, which no state can hold in memory.
     pub fn intern(&mut self, id: &ReplicaId) -> u32 {
-        if let Some(&i) = self.index.get(id) {
+        if self.names.len() <= LINEAR_NAMES {
+            // a short table: comparing a few short names beats hashing one
+            if let Some(i) = self.names.iter().position(|n| n == id) {
+                return i as u32;
+            }
+        } else if let Some(&i) = self.index.get(id) {
             return i;
         }
         let i = u32::try_from(self.names.len()).expect("more than u32::MAX replicas");

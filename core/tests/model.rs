@@ -15,14 +15,23 @@ const PATHS: [JoinPath; 3] = [JoinPath::Auto, JoinPath::Incremental, JoinPath::F
 
 type D = (String, u64);
 
-#[derive(Clone, Default, Debug, PartialEq)]
-struct Model {
-    entries: BTreeSet<(u64, D, i64)>,
+#[derive(Clone, Debug, PartialEq)]
+struct Model<K = u64> {
+    entries: BTreeSet<(K, D, i64)>,
     ctx: BTreeSet<D>,
 }
 
-impl Model {
-    fn join(&mut self, o: &Model) {
+impl<K> Default for Model<K> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeSet::new(),
+            ctx: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> Model<K> {
+    fn join(&mut self, o: &Model<K>) {
         let keep_a = self
             .entries
             .iter()
@@ -44,16 +53,16 @@ impl Model {
             .unwrap_or(0);
         (me.to_string(), max + 1)
     }
-    fn dots_of(&self, k: u64) -> BTreeSet<D> {
+    fn dots_of(&self, k: &K) -> BTreeSet<D> {
         self.entries
             .iter()
-            .filter(|e| e.0 == k)
+            .filter(|e| e.0 == *k)
             .map(|e| e.1.clone())
             .collect()
     }
-    fn set(&mut self, me: &str, k: u64, v: i64) -> Model {
+    fn set(&mut self, me: &str, k: K, v: i64) -> Model<K> {
         let d = self.next_dot(me);
-        let mut ctx = self.dots_of(k);
+        let mut ctx = self.dots_of(&k);
         ctx.insert(d.clone());
         let delta = Model {
             entries: [(k, d, v)].into_iter().collect(),
@@ -62,7 +71,7 @@ impl Model {
         self.join(&delta);
         delta
     }
-    fn remove(&mut self, k: u64) -> Model {
+    fn remove(&mut self, k: &K) -> Model<K> {
         let delta = Model {
             entries: BTreeSet::new(),
             ctx: self.dots_of(k),
@@ -70,7 +79,7 @@ impl Model {
         self.join(&delta);
         delta
     }
-    fn delta_since(&self, peer: &BTreeSet<D>) -> Model {
+    fn delta_since(&self, peer: &BTreeSet<D>) -> Model<K> {
         let held_seen: BTreeSet<D> = self
             .entries
             .iter()
@@ -89,7 +98,7 @@ impl Model {
     }
 }
 
-fn engine_entries(m: &MVMap<u64, i64>) -> BTreeSet<(u64, D, i64)> {
+fn engine_entries<K: pluriverse::Item + Ord>(m: &MVMap<K, i64>) -> BTreeSet<(K, D, i64)> {
     m.store()
         .entries()
         .into_iter()
@@ -111,15 +120,26 @@ fn engine_ctx(c: &CausalContext) -> BTreeSet<D> {
 }
 
 fn assert_same(m: &MVMap<u64, i64>, model: &Model, what: &str) {
+    assert_same_on(m, model, &(0..8).collect::<Vec<u64>>(), what);
+}
+
+/// The engine's entries, context and invariants equal the model's; `get` of each key in
+/// `probe` lists each writer's latest value.
+fn assert_same_on<K: pluriverse::Item + Ord>(
+    m: &MVMap<K, i64>,
+    model: &Model<K>,
+    probe: &[K],
+    what: &str,
+) {
     if let Err(e) = m.store().check_invariants() {
         panic!("{what}: {e}");
     }
     assert_eq!(engine_entries(m), model.entries, "{what}: entries");
     assert_eq!(engine_ctx(m.context()), model.ctx, "{what}: context");
-    for k in 0..8 {
+    for k in probe {
         // per writing replica, its latest write (it supersedes that replica's earlier ones)
         let mut latest: BTreeMap<String, (u64, i64)> = BTreeMap::new();
-        for e in model.entries.iter().filter(|e| e.0 == k) {
+        for e in model.entries.iter().filter(|e| e.0 == *k) {
             let slot = latest.entry(e.1 .0.clone()).or_insert((0, 0));
             if e.1 .1 > slot.0 {
                 *slot = (e.1 .1, e.2);
@@ -127,9 +147,9 @@ fn assert_same(m: &MVMap<u64, i64>, model: &Model, what: &str) {
         }
         let want: Vec<(D, i64)> = latest.into_iter().map(|(r, (c, v))| ((r, c), v)).collect();
         assert_eq!(
-            m.get(&k),
+            m.get(k),
             want.into_iter().map(|x| x.1).collect::<Vec<_>>(),
-            "{what}: get({k})"
+            "{what}: get({k:?})"
         );
     }
 }
@@ -161,7 +181,7 @@ fn random_runs_match_the_model_and_converge() {
                 5 | 6 => {
                     let k = g.below(8);
                     let d = eng[r].remove(&k);
-                    let md = model[r].remove(k);
+                    let md = model[r].remove(&k);
                     for to in 0..n {
                         if to != r {
                             net.push((to, d.clone(), md.clone()));
@@ -398,7 +418,7 @@ fn awset_matches_the_model_and_add_wins() {
             let e = g.below(5);
             if g.below(3) == 0 {
                 let d = eng[r].remove(&e);
-                let md = model[r].remove(e);
+                let md = model[r].remove(&e);
                 net.push((d, md));
             } else {
                 let d = eng[r].add(e).unwrap();
@@ -489,4 +509,112 @@ fn parallel_full_join_matches_the_formula() {
     inc.join_with(b.store(), JoinPath::Incremental);
     assert_eq!(inc.digest(), full.digest());
     assert_eq!(full.store().run_count(), 1);
+}
+
+/// One-record deltas into states large enough to hold long (indexed) runs, with string
+/// keys: sets that overwrite entries of long runs (found by key), removes (found through
+/// the dot index), short runs scanned and grown in place, drops, duplicates and reordering,
+/// every join path. After every delivery the engine equals the model.
+#[test]
+fn one_record_deltas_into_large_states_match_the_model() {
+    const KEYS: u64 = 1500;
+    let key = |k: u64| format!("key-{k:05}");
+    let mut g = Rng(0x5EED);
+    for seed in 0..4 {
+        let n = 3;
+        let mut eng: Vec<MVMap<String, i64>> = (0..n).map(|i| MVMap::new(NAMES[i])).collect();
+        let mut model: Vec<Model<String>> = vec![Model::default(); n];
+        // each replica writes 500 keys one by one; the others then join its whole state
+        for r in 0..n {
+            for k in (r as u64 * 400)..(r as u64 * 400 + 500) {
+                let v = g.below(1000) as i64;
+                eng[r].set(key(k), v).unwrap();
+                model[r].set(NAMES[r], key(k), v);
+            }
+        }
+        for a in 0..n {
+            for b in 0..n {
+                if a != b && g.below(4) != 0 {
+                    let whole = eng[a].store().clone();
+                    eng[b].join(&whole);
+                    let m = model[a].clone();
+                    model[b].join(&m);
+                }
+            }
+        }
+        let probe: Vec<String> = (0..KEYS).step_by(97).map(key).collect();
+        for i in 0..n {
+            assert_same_on(&eng[i], &model[i], &probe, &format!("seed {seed} bulk {i}"));
+        }
+        let mut net: Vec<(usize, MVMapDelta<String, i64>, Model<String>)> = vec![];
+        for step in 0..400 {
+            let r = g.below(n as u64) as usize;
+            match g.below(10) {
+                0..=4 => {
+                    let (k, v) = (key(g.below(KEYS)), g.below(1000) as i64);
+                    let d = eng[r].set(k.clone(), v).unwrap();
+                    let md = model[r].set(NAMES[r], k, v);
+                    for to in (0..n).filter(|&to| to != r) {
+                        net.push((to, d.clone(), md.clone()));
+                    }
+                }
+                5 | 6 => {
+                    let k = key(g.below(KEYS));
+                    let d = eng[r].remove(&k);
+                    let md = model[r].remove(&k);
+                    for to in (0..n).filter(|&to| to != r) {
+                        net.push((to, d.clone(), md.clone()));
+                    }
+                }
+                _ => {
+                    for _ in 0..3 {
+                        if net.is_empty() {
+                            break;
+                        }
+                        let i = g.below(net.len() as u64) as usize;
+                        let (to, d, md) = if g.below(4) == 0 {
+                            net[i].clone()
+                        } else {
+                            net.swap_remove(i)
+                        };
+                        if g.below(6) != 0 {
+                            eng[to].join_with(&d, PATHS[g.below(3) as usize]);
+                            model[to].join(&md);
+                        }
+                        if step % 10 == 0 {
+                            let what = format!("seed {seed} step {step} replica {to}");
+                            assert_same_on(&eng[to], &model[to], &probe, &what);
+                        }
+                    }
+                }
+            }
+        }
+        // heal, then everyone equals everyone and the model
+        for _ in 0..2 {
+            for a in 0..n {
+                for b in 0..n {
+                    if a != b {
+                        let d = eng[a].delta_since(eng[b].context());
+                        eng[b].join(&d);
+                        let md = model[a].delta_since(&model[b].ctx);
+                        model[b].join(&md);
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            assert_same_on(
+                &eng[i],
+                &model[i],
+                &probe,
+                &format!("seed {seed} healed {i}"),
+            );
+            assert_eq!(model[i], model[0]);
+            assert_eq!(eng[i].to_bytes().unwrap(), eng[0].to_bytes().unwrap());
+        }
+        assert!(
+            eng[0].store().run_count() >= 1 && eng[0].len() > 600,
+            "seed {seed}: the states stayed large"
+        );
+    }
 }

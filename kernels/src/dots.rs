@@ -44,6 +44,9 @@ impl fmt::Debug for ReplicaDots {
     }
 }
 
+/// Clouds of at most this many dots are united by inserting them one by one.
+const SMALL_CLOUD: u64 = 16;
+
 impl ReplicaDots {
     /// No dots.
     pub fn new() -> Self {
@@ -146,7 +149,16 @@ impl ReplicaDots {
             self.prefix = other.prefix;
             self.cloud.remove_range(..=self.prefix);
         }
-        if !other.cloud.is_empty() {
+        if other.cloud.len() <= SMALL_CLOUD {
+            // a delta's few dots: inserted one by one, no bitmap union
+            for c in other.cloud.iter() {
+                if c == self.prefix + 1 && self.cloud.is_empty() {
+                    self.prefix = c;
+                } else if c > self.prefix {
+                    self.cloud.insert(c);
+                }
+            }
+        } else {
             self.cloud |= &other.cloud;
             self.cloud.remove_range(..=self.prefix);
         }

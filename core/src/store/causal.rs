@@ -12,7 +12,7 @@ use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::run::Run;
+use super::run::{Run, SCAN_ROWS};
 use crate::context::CausalContext;
 use crate::item::{Item, ItemCol};
 
@@ -25,6 +25,10 @@ const DEAD_FRACTION: u64 = 4;
 /// `delta_since` spells out at most this many counters of one replica's prefix in a bitmap
 /// before it ships the whole state instead.
 const MAX_SPELLED_RANGE: u64 = 1 << 32;
+/// New rows go into the smallest run in place while it holds at most this many rows.
+const TAIL_ROWS: usize = 64;
+/// Deltas of at most this many entries look our entries up by their keys first.
+const KEY_PROBE_ROWS: usize = 64;
 /// Joins whose other side costs more than 1/INCREMENTAL_FRACTION of this store take the
 /// full merge path.
 const INCREMENTAL_FRACTION: usize = 8;
@@ -192,36 +196,26 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// All live rows merged into one sorted run.
+    /// All live rows merged into one sorted run: two-way merges from the smallest run up
+    /// (runs shrink geometrically, so each row is copied about once or twice).
     pub(crate) fn merged(&self) -> Run<K, V> {
-        let live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
-        let mut out = Run::with_capacity(self.len());
-        let mut pos = vec![0usize; live.len()];
-        let skip = |r: &Run<K, V>, p: &mut usize| {
-            while *p < r.rows() && !r.is_live(*p) {
-                *p += 1;
+        let mut live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
+        live.sort_by_key(|r| std::cmp::Reverse(r.live()));
+        match live.as_slice() {
+            [] => Run::default(),
+            [only] => {
+                let mut out = Run::with_capacity(only.live());
+                out.extend_live(only, 0..only.rows());
+                out
             }
-        };
-        for (r, p) in live.iter().zip(pos.iter_mut()) {
-            skip(r, p);
-        }
-        loop {
-            let mut best: Option<usize> = None;
-            for (k, r) in live.iter().enumerate() {
-                if pos[k] < r.rows() {
-                    best = match best {
-                        Some(b) if live[b].cmp_rows(pos[b], r, pos[k]).is_le() => Some(b),
-                        _ => Some(k),
-                    };
+            [rest @ .., a, b] => {
+                let mut acc = Run::merge_live(a, b);
+                for r in rest.iter().rev() {
+                    acc = Run::merge_live(r, &acc);
                 }
+                acc
             }
-            let Some(b) = best else { break };
-            let r = live[b];
-            out.push_row(r, pos[b], r.replica[pos[b]]);
-            pos[b] += 1;
-            skip(r, &mut pos[b]);
         }
-        out
     }
 
     /// Replaces all runs with one merged run.
@@ -232,27 +226,25 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// Maps `other` into this store's replica indices (interning its names). Borrows
+    /// `other` in this store's replica indices, given `map` (their index -> ours). Borrows
     /// `other`'s data when the indices already agree.
-    fn incoming<'a>(&mut self, other: &'a Self) -> Incoming<'a, K, V> {
-        let map = self.ctx.table_mut().absorb(other.ctx.table());
-        let identity = map.iter().enumerate().all(|(i, &m)| m as usize == i);
+    fn incoming<'a>(other: &'a Self, map: &[u32]) -> Incoming<'a, K, V> {
         let src = other.merged_cow();
-        if identity {
+        if is_identity(map) {
             return Incoming {
                 run: src,
                 ctx: Cow::Borrowed(other.ctx.dots()),
             };
         }
         let mut ctx = DotContext::new();
-        for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(&map) {
+        for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(map) {
             *ctx.replica_mut(ours) = theirs.clone();
         }
         let mut run = Run::with_capacity(src.rows());
         for i in 0..src.rows() {
             run.push_row(&src, i, map[src.replica[i] as usize]);
         }
-        if map.windows(2).any(|w| w[0] > w[1]) {
+        if !is_monotonic(map) {
             run.sort();
         }
         Incoming {
@@ -269,33 +261,42 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// [`CausalStore::join`] with the algorithm chosen by the caller (tests and benches pin
     /// each path; the result does not depend on it).
     pub fn join_with(&mut self, other: &Self, path: JoinPath) {
-        let inc = self.incoming(other);
+        let map = self.ctx.table_mut().absorb(other.ctx.table());
         let incremental = match path {
             JoinPath::Incremental => true,
             JoinPath::Full => false,
             JoinPath::Auto => {
-                self.incremental_cost(&inc) * INCREMENTAL_FRACTION <= self.len().max(1024)
+                self.incremental_cost(other, &map) * INCREMENTAL_FRACTION <= self.len().max(1024)
             }
         };
         if incremental {
-            self.join_incremental(inc);
+            self.join_incremental(other, &map);
         } else {
-            self.join_full(inc);
+            self.join_full(Self::incoming(other, &map));
         }
     }
 
     /// Rows the incremental path would touch: the other's entries, its cloud dots, and our
-    /// entries under its prefixes.
-    fn incremental_cost(&self, inc: &Incoming<'_, K, V>) -> usize {
-        let mut cost = inc.run.rows() + inc.ctx.cloud_len() as usize;
-        for (r, d) in inc.ctx.replicas().iter().enumerate() {
-            if d.prefix() > 0 {
+    /// entries under its prefixes (only where we have seen dots there at all).
+    fn incremental_cost(&self, other: &Self, map: &[u32]) -> usize {
+        let mut cost = other.len() + other.ctx.dots().cloud_len() as usize;
+        for (r, d) in other.ctx.dots().replicas().iter().enumerate() {
+            let ours = map[r];
+            if d.prefix() > 0 && self.seen_any(ours, d.prefix()) {
                 for run in &self.runs {
-                    cost += run.dot_range(r as u32, 1, d.prefix()).len();
+                    cost += run.dot_range(ours, 1, d.prefix()).len();
                 }
             }
         }
         cost
+    }
+
+    /// Whether our context holds any dot of `replica` with a counter in `1..=upto`.
+    fn seen_any(&self, replica: u32, upto: u64) -> bool {
+        self.ctx
+            .dots()
+            .get(replica)
+            .is_some_and(|d| d.prefix() > 0 || d.cloud().min().is_some_and(|m| m <= upto))
     }
 
     fn join_full(&mut self, inc: Incoming<'_, K, V>) {
@@ -358,66 +359,158 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
     }
 
-    fn join_incremental(&mut self, inc: Incoming<'_, K, V>) {
-        // Their dots, to tell "removed there" from "held there too".
-        let theirs: HashSet<(u32, u64)> = (0..inc.run.rows())
-            .map(|j| (inc.run.replica[j], inc.run.counter[j]))
-            .collect();
-        // 1. Our entries whose dot they have seen but do not hold: removed.
-        for run in &mut self.runs {
-            let mut dead = vec![];
-            for (r, d) in inc.ctx.replicas().iter().enumerate() {
-                let r = r as u32;
-                if d.prefix() > 0 {
-                    let ids = run.dot_range(r, 1, d.prefix());
-                    for p in ids {
-                        let row = run.by_dot()[p] as usize;
-                        if !theirs.contains(&(r, run.counter[row])) {
-                            dead.push(row as u32);
+    /// The incremental join: costs what `other` carries (plus a lookup per dot of its
+    /// context that we have seen), not what this store holds. Works in `other`'s replica
+    /// indices through `map`, so a small delta is neither copied nor re-indexed.
+    fn join_incremental(&mut self, other: &Self, map: &[u32]) {
+        let src = other.merged_cow();
+        // Their entries' dots in our indices, sorted: "held there too" versus "removed
+        // there". Built only when one of our dots is in their context.
+        let mut held: Option<Vec<(u32, u64)>> = None;
+        let mut held_there = |r: u32, c: u64| {
+            held.get_or_insert_with(|| {
+                let mut v: Vec<(u32, u64)> = (0..src.rows())
+                    .map(|j| (map[src.replica[j] as usize], src.counter[j]))
+                    .collect();
+                v.sort_unstable();
+                v
+            })
+            .binary_search(&(r, c))
+            .is_ok()
+        };
+        // 1. Our entries whose dot they have seen but do not hold: removed. Only dots of
+        //    their context that our context also holds can name one of our entries.
+        let mut dead: Vec<Vec<u32>> = vec![Vec::new(); self.runs.len()];
+        let (mut seen, mut rest, mut found) = (Vec::new(), Vec::new(), Vec::new());
+        for (tr, d) in other.ctx.dots().replicas().iter().enumerate() {
+            let r = map[tr];
+            let Some(ours) = self.ctx.dots().get(r) else {
+                continue;
+            };
+            if ours.is_empty() {
+                continue;
+            }
+            if d.prefix() > 0 && self.seen_any(r, d.prefix()) {
+                for (run, dead) in self.runs.iter().zip(&mut dead) {
+                    run.for_dots_in(r, 1, d.prefix(), |row| {
+                        if !held_there(r, run.counter[row as usize]) {
+                            dead.push(row);
+                        }
+                    });
+                }
+            }
+            // their cloud, restricted to what we have seen, against our rows of replica
+            // `r` in its span: one range query per run, then a galloping merge (both sides
+            // ascend), not a query per dot
+            seen.clear();
+            seen.extend(d.cloud().iter().filter(|&c| ours.contains(c)));
+            let (Some(&lo), Some(&hi)) = (seen.first(), seen.last()) else {
+                continue;
+            };
+            // Short runs are scanned; in long ones the entries of the delta's own keys are
+            // looked up first (a set overwrites what its writer saw of the same key), and
+            // only dots found neither way need the long runs' dot index.
+            found.clear();
+            found.resize(seen.len(), false);
+            let mut resolve = |row: u32, c: u64, dead: &mut Vec<u32>| {
+                if let Ok(p) = seen.binary_search(&c) {
+                    found[p] = true;
+                    if !held_there(r, c) {
+                        dead.push(row);
+                    }
+                }
+            };
+            for (run, dead) in self.runs.iter().zip(&mut dead) {
+                if run.rows() <= SCAN_ROWS {
+                    run.for_dots_in(r, lo, hi, |row| {
+                        resolve(row, run.counter[row as usize], dead);
+                    });
+                } else if src.rows() <= KEY_PROBE_ROWS {
+                    for j in 0..src.rows() {
+                        for i in run.rows_of_key(&src, j) {
+                            if run.replica[i] == r {
+                                resolve(i as u32, run.counter[i], dead);
+                            }
                         }
                     }
                 }
-                // their cloud against our rows of replica `r` in its span: one range query,
-                // then a galloping merge (both sides ascend), not a query per dot
-                let (Some(lo), Some(hi)) = (d.cloud().min(), d.cloud().max()) else {
+            }
+            rest.clear();
+            rest.extend(seen.iter().zip(&found).filter(|f| !*f.1).map(|f| *f.0));
+            let (Some(&lo), Some(&hi)) = (rest.first(), rest.last()) else {
+                continue;
+            };
+            for (run, dead) in self.runs.iter().zip(&mut dead) {
+                if run.rows() <= SCAN_ROWS {
                     continue;
-                };
+                }
                 let span = run.dot_range(r, lo, hi);
+                if span.is_empty() {
+                    continue;
+                }
                 let ids = run.by_dot();
                 let counter_at = |p: usize| run.counter[ids[p] as usize];
                 let mut pos = span.start;
-                for c in d.cloud().iter() {
+                for &c in &rest {
                     pos = gallop(pos, span.end, |p| counter_at(p) < c);
                     if pos == span.end {
                         break;
                     }
-                    if counter_at(pos) == c && !theirs.contains(&(r, c)) {
+                    if counter_at(pos) == c && !held_there(r, c) {
                         dead.push(ids[pos]);
                     }
                 }
             }
+        }
+        let mut any_dead = false;
+        for (run, dead) in self.runs.iter_mut().zip(dead) {
+            any_dead |= !dead.is_empty();
             for row in dead {
                 run.deleted.insert(row);
             }
         }
         // 2. Their entries we have not seen: new here.
         let ours = self.ctx.dots();
-        let mut fresh = Run::with_capacity(inc.run.rows());
-        for j in 0..inc.run.rows() {
-            if !ours.contains(inc.run.replica[j], inc.run.counter[j]) {
-                fresh.push_row(&inc.run, j, inc.run.replica[j]);
+        let mut fresh = Run::with_capacity(src.rows());
+        for j in 0..src.rows() {
+            let r = map[src.replica[j] as usize];
+            if !ours.contains(r, src.counter[j]) {
+                fresh.push_row(&src, j, r);
             }
         }
-        self.ctx.dots_mut().union_with(&inc.ctx);
-        if fresh.rows() > 0 {
-            self.push_run(fresh);
+        if fresh.rows() > 1 && !is_monotonic(map) {
+            fresh.sort();
         }
-        self.drop_dead_runs();
+        let dots = self.ctx.dots_mut();
+        for (tr, d) in other.ctx.dots().replicas().iter().enumerate() {
+            if !d.is_empty() {
+                dots.replica_mut(map[tr]).union_with(d);
+            }
+        }
+        if any_dead {
+            self.drop_dead_runs();
+        }
+        self.add_rows(fresh);
     }
 
-    /// Adds a sorted run, merging it with smaller neighbours (binary-counter LSM).
-    fn push_run(&mut self, run: Run<K, V>) {
-        self.runs.push(run);
+    /// Adds sorted rows: into the smallest run in place while it stays short (a stream of
+    /// one-record deltas allocates no run per record), else as a new run.
+    fn add_rows(&mut self, fresh: Run<K, V>) {
+        match self.runs.last_mut() {
+            _ if fresh.rows() == 0 => return,
+            Some(tail) if tail.rows() + fresh.rows() <= TAIL_ROWS => {
+                for j in 0..fresh.rows() {
+                    tail.insert_row(&fresh, j, fresh.replica[j]);
+                }
+            }
+            _ => self.runs.push(fresh),
+        }
+        self.settle();
+    }
+
+    /// Merges the last run with the one before while that one is at most `RUN_RATIO` times
+    /// larger (binary-counter LSM).
+    fn settle(&mut self) {
         while self.runs.len() >= 2 {
             let n = self.runs.len();
             let (prev, last) = (&self.runs[n - 2], &self.runs[n - 1]);
@@ -426,11 +519,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             let last = self.runs.pop().unwrap_or_default();
             let prev = self.runs.pop().unwrap_or_default();
-            let pair = Self {
-                ctx: CausalContext::new(),
-                runs: vec![prev, last],
-            };
-            self.runs.push(pair.merged());
+            self.runs.push(Run::merge_live(&prev, &last));
         }
     }
 
@@ -438,11 +527,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     fn drop_dead_runs(&mut self) {
         for run in &mut self.runs {
             if run.deleted.len() * DEAD_FRACTION > run.rows() as u64 {
-                let single = Self {
-                    ctx: CausalContext::new(),
-                    runs: vec![std::mem::take(run)],
-                };
-                *run = single.merged();
+                let mut clean = Run::with_capacity(run.live());
+                clean.extend_live(run, 0..run.rows());
+                *run = clean;
             }
         }
         self.runs.retain(|r| r.rows() > 0);
@@ -821,6 +908,16 @@ impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
     ) -> crate::Result<(arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>)> {
         crate::wire::to_record_batches(self)
     }
+}
+
+/// Whether `map` sends every index to itself.
+fn is_identity(map: &[u32]) -> bool {
+    map.iter().enumerate().all(|(i, &m)| m as usize == i)
+}
+
+/// Whether `map` keeps the order of indices (re-indexed rows stay sorted).
+fn is_monotonic(map: &[u32]) -> bool {
+    map.windows(2).all(|w| w[0] < w[1])
 }
 
 /// The first position in `from..end` where `before` turns false (`before` is true on a

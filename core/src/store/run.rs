@@ -9,6 +9,9 @@ use roaring::RoaringBitmap;
 
 use crate::item::{Item, ItemCol};
 
+/// Runs of at most this many rows are scanned for dots instead of indexed by dot.
+pub(crate) const SCAN_ROWS: usize = 256;
+
 /// One sorted run of a causal dot store. Runs are immutable once built except for
 /// `deleted`, which marks rows removed by later joins (so removing one entry from a
 /// ten-million-row run costs a bitmap insert, not a rewrite).
@@ -93,6 +96,115 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.append(&other.values);
     }
 
+    /// Appends the live rows of `src` in `range`, in bulk between deleted rows.
+    pub fn extend_live(&mut self, src: &Self, range: Range<usize>) {
+        let mut from = range.start;
+        if !src.deleted.is_empty() && !range.is_empty() {
+            for dead in src.deleted.range(range.start as u32..range.end as u32) {
+                self.extend_rows(src, from..dead as usize);
+                from = dead as usize + 1;
+            }
+        }
+        self.extend_rows(src, from..range.end);
+    }
+
+    /// Appends rows `range` of `src`, deleted or not.
+    fn extend_rows(&mut self, src: &Self, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        self.hash.extend_from_slice(&src.hash[range.clone()]);
+        self.keys.extend_range(&src.keys, range.clone());
+        self.replica.extend_from_slice(&src.replica[range.clone()]);
+        self.counter.extend_from_slice(&src.counter[range.clone()]);
+        self.values.extend_range(&src.values, range);
+    }
+
+    /// The live rows of two sorted runs merged into one (no dot is live in both).
+    pub fn merge_live(a: &Self, b: &Self) -> Self {
+        let mut out = Self::with_capacity(a.live() + b.live());
+        let (na, nb) = (a.rows(), b.rows());
+        let (a_clean, b_clean) = (a.deleted.is_empty(), b.deleted.is_empty());
+        let (mut i, mut j) = (0, 0);
+        while i < na && j < nb {
+            let ord = match a.hash[i].cmp(&b.hash[j]) {
+                Ordering::Equal => a.cmp_rows(i, b, j),
+                o => o,
+            };
+            match ord {
+                Ordering::Less => {
+                    if a_clean || a.is_live(i) {
+                        out.push_row(a, i, a.replica[i]);
+                    }
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    if b_clean || b.is_live(j) {
+                        out.push_row(b, j, b.replica[j]);
+                    }
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    // the same entry in both (one copy at most is live)
+                    if a_clean || a.is_live(i) {
+                        out.push_row(a, i, a.replica[i]);
+                    } else if b_clean || b.is_live(j) {
+                        out.push_row(b, j, b.replica[j]);
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_live(a, i..na);
+        out.extend_live(b, j..nb);
+        out
+    }
+
+    /// Inserts row `j` of `src`, with replica index `replica`, at its sorted place; returns
+    /// the place. Shifts later rows (meant for short runs) and forgets the dot index.
+    pub fn insert_row(&mut self, src: &Self, j: usize, replica: u32) -> usize {
+        let key = |i: usize| {
+            self.hash[i]
+                .cmp(&src.hash[j])
+                .then_with(|| self.keys.cmp_at(i, &src.keys, j))
+                .then_with(|| self.replica[i].cmp(&replica))
+                .then_with(|| self.counter[i].cmp(&src.counter[j]))
+        };
+        let at = partition(self.rows(), |i| key(i).is_lt());
+        self.hash.insert(at, src.hash[j]);
+        self.keys.insert_from(at, &src.keys, j);
+        self.replica.insert(at, replica);
+        self.counter.insert(at, src.counter[j]);
+        self.values.insert_from(at, &src.values, j);
+        if self.deleted.max().is_some_and(|m| m as usize >= at) {
+            self.deleted = self
+                .deleted
+                .iter()
+                .map(|d| if d as usize >= at { d + 1 } else { d })
+                .collect();
+        }
+        self.by_dot = OnceLock::new();
+        at
+    }
+
+    /// Calls `f` with each row of `replica` whose counter is in `lo..=hi`, in counter
+    /// order for indexed runs (short runs are scanned instead, in row order).
+    pub fn for_dots_in(&self, replica: u32, lo: u64, hi: u64, mut f: impl FnMut(u32)) {
+        if self.rows() <= SCAN_ROWS {
+            for i in 0..self.rows() {
+                if self.replica[i] == replica && (lo..=hi).contains(&self.counter[i]) {
+                    f(i as u32);
+                }
+            }
+        } else {
+            let ids = self.by_dot();
+            for p in self.dot_range(replica, lo, hi) {
+                f(ids[p]);
+            }
+        }
+    }
+
     /// Order of row `i` of `self` against row `j` of `other` on the full sort key.
     #[inline]
     pub fn cmp_rows(&self, i: usize, other: &Self, j: usize) -> Ordering {
@@ -118,12 +230,36 @@ impl<K: Item, V: Item> Run<K, V> {
         start..end
     }
 
+    /// Rows whose key is the key of row `j` of `other`, live or not.
+    pub fn rows_of_key(&self, other: &Self, j: usize) -> Range<usize> {
+        let hash = other.hash[j];
+        let lo = self.hash.partition_point(|&h| h < hash);
+        let mut start = lo;
+        while start < self.rows()
+            && self.hash[start] == hash
+            && self.keys.cmp_at(start, &other.keys, j).is_lt()
+        {
+            start += 1;
+        }
+        let mut end = start;
+        while end < self.rows()
+            && self.hash[end] == hash
+            && self.keys.cmp_at(end, &other.keys, j).is_eq()
+        {
+            end += 1;
+        }
+        start..end
+    }
+
     /// Row ids sorted by dot.
     pub fn by_dot(&self) -> &[u32] {
         self.by_dot.get_or_init(|| {
-            let mut ids: Vec<u32> = (0..self.rows() as u32).collect();
-            ids.sort_unstable_by_key(|&i| (self.replica[i as usize], self.counter[i as usize]));
-            ids
+            // sort contiguous (replica, counter, row) triples: no indirection per compare
+            let mut triples: Vec<(u32, u64, u32)> = (0..self.rows())
+                .map(|i| (self.replica[i], self.counter[i], i as u32))
+                .collect();
+            triples.sort_unstable();
+            triples.into_iter().map(|t| t.2).collect()
         })
     }
 
