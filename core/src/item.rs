@@ -63,6 +63,28 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn insert_from(&mut self, at: usize, src: &Self, i: usize);
     /// Appends items `range` of `src`.
     fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>);
+    /// The items the plans name, in order: `i` is item `i` of `a`, `RIGHT | i` item `i`
+    /// of `b` (`RIGHT` = bit 63).
+    fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self;
+}
+
+/// Bit 63 of a gather plan entry: the item comes from the second column.
+pub(crate) const RIGHT: u64 = 1 << 63;
+
+/// [`ItemCol::gather`] over plain slices.
+pub(crate) fn gather_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<u64>]) -> Vec<T> {
+    let mut out = Vec::with_capacity(plans.iter().map(Vec::len).sum());
+    for plan in plans {
+        out.extend(plan.iter().map(|&p| {
+            let i = (p & !RIGHT) as usize;
+            if p & RIGHT == 0 {
+                a[i]
+            } else {
+                b[i]
+            }
+        }));
+    }
+    out
 }
 
 macro_rules! fixed_item {
@@ -134,6 +156,9 @@ macro_rules! fixed_item {
             #[inline]
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_from_slice(&src[range]);
+            }
+            fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+                gather_col(a, b, plans)
             }
         }
     };
@@ -207,6 +232,32 @@ impl VarCol {
                 .iter()
                 .map(|o| o - lo + base),
         );
+    }
+
+    /// [`ItemCol::gather`] for byte items: offsets first, then the bytes.
+    fn gather_bytes(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+        let plan = || plans.iter().flatten().copied();
+        let span = |p: u64| {
+            let (col, i) = if p & RIGHT == 0 {
+                (a, p as usize)
+            } else {
+                (b, (p & !RIGHT) as usize)
+            };
+            (col, col.offsets[i] as usize..col.offsets[i + 1] as usize)
+        };
+        let mut offsets = Vec::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
+        offsets.push(0u64);
+        let mut end = 0u64;
+        for p in plan() {
+            end += span(p).1.len() as u64;
+            offsets.push(end);
+        }
+        let mut data = Vec::with_capacity(end as usize);
+        for p in plan() {
+            let (col, r) = span(p);
+            data.extend_from_slice(&col.data[r]);
+        }
+        Self { offsets, data }
     }
 
     /// Reserves room for `items` more items of `bytes` bytes in all.
@@ -289,6 +340,9 @@ macro_rules! var_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_bytes_range(src, range);
             }
+            fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+                VarCol::gather_bytes(a, b, plans)
+            }
         }
     };
 }
@@ -343,6 +397,9 @@ impl ItemCol<()> for UnitCol {
     }
     fn extend_range(&mut self, _: &Self, range: std::ops::Range<usize>) {
         self.0 += range.len();
+    }
+    fn gather(_: &Self, _: &Self, plans: &[Vec<u64>]) -> Self {
+        UnitCol(plans.iter().map(Vec::len).sum())
     }
 }
 
@@ -411,5 +468,11 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
     fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
         self.0.extend_range(&src.0, range.clone());
         self.1.extend_range(&src.1, range);
+    }
+    fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+        (
+            A::Col::gather(&a.0, &b.0, plans),
+            B::Col::gather(&a.1, &b.1, plans),
+        )
     }
 }

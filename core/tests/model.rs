@@ -473,30 +473,36 @@ fn awset_matches_the_model_and_add_wins() {
 /// evaluated naively on the entry sets, and the incremental path.
 #[test]
 fn parallel_full_join_matches_the_formula() {
+    parallel_full_join_case(|k| k);
+    // variable-length keys: the gathered offsets and bytes, across plan pieces
+    parallel_full_join_case(|k| format!("k{k}"));
+}
+
+fn parallel_full_join_case<K: pluriverse::Item + Ord>(key: impl Fn(u64) -> K) {
     let n = 150_000u64;
-    let mut a: MVMap<u64, i64> = MVMap::new("a");
-    let mut b: MVMap<u64, i64> = MVMap::new("b");
-    let keys: Vec<u64> = (0..n).collect();
+    let mut a: MVMap<K, i64> = MVMap::new("a");
+    let mut b: MVMap<K, i64> = MVMap::new("b");
+    let keys: Vec<K> = (0..n).map(&key).collect();
     let vals: Vec<i64> = (0..n as i64).collect();
     let d = a.set_many(&keys, &vals).unwrap();
     b.join(&d);
     // b overwrites a third, removes a tenth; a concurrently overwrites every seventh
-    let b_keys: Vec<u64> = keys.iter().copied().filter(|k| k % 3 == 0).collect();
+    let pick = |f: &dyn Fn(u64) -> bool| -> Vec<K> { (0..n).filter(|&k| f(k)).map(&key).collect() };
+    let b_keys = pick(&|k| k % 3 == 0);
     b.set_many(&b_keys, &vec![-1; b_keys.len()]).unwrap();
-    let rm: Vec<u64> = keys.iter().copied().filter(|k| k % 10 == 1).collect();
-    b.remove_many(&rm);
-    let a_keys: Vec<u64> = keys.iter().copied().filter(|k| k % 7 == 0).collect();
+    b.remove_many(&pick(&|k| k % 10 == 1));
+    let a_keys = pick(&|k| k % 7 == 0);
     a.set_many(&a_keys, &vec![-2; a_keys.len()]).unwrap();
-    let more: Vec<u64> = (n..n + 50_000).collect();
+    let more: Vec<K> = (n..n + 50_000).map(&key).collect();
     b.set_many(&more, &vec![5; more.len()]).unwrap();
 
-    let ea: BTreeSet<(u64, D, i64)> = engine_entries(&a);
-    let eb: BTreeSet<(u64, D, i64)> = engine_entries(&b);
-    let seen = |m: &MVMap<u64, i64>, d: &D| {
+    let ea: BTreeSet<(K, D, i64)> = engine_entries(&a);
+    let eb: BTreeSet<(K, D, i64)> = engine_entries(&b);
+    let seen = |m: &MVMap<K, i64>, d: &D| {
         m.context()
             .contains(&pluriverse::Dot::new(d.0.as_str(), d.1))
     };
-    let want: BTreeSet<(u64, D, i64)> = ea
+    let want: BTreeSet<(K, D, i64)> = ea
         .iter()
         .filter(|e| eb.contains(e) || !seen(&b, &e.1))
         .chain(eb.iter().filter(|e| ea.contains(e) || !seen(&a, &e.1)))

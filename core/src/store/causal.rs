@@ -14,7 +14,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::run::{Run, SCAN_ROWS};
 use crate::context::CausalContext;
-use crate::item::{Item, ItemCol};
+use crate::item::{Item, ItemCol, RIGHT};
 
 /// A new run is merged with the run before it while that one is at most this many times
 /// larger: runs grow geometrically, so there are O(log n) of them and each entry is copied
@@ -70,17 +70,18 @@ pub enum JoinPath {
 /// Full joins of at least this many rows (both sides) merge partitions in parallel.
 const PAR_MIN_ROWS: usize = 1 << 17;
 
-/// Merges rows `ra` of `a` and `rb` of `b` (both sorted) into `out` by the join rule:
-/// a row in both is kept once; a row on one side only is kept unless the other side's
-/// context has seen its dot (then the other side removed it).
-fn merge_sorted<K: Item, V: Item>(
+/// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
+/// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
+/// one side only is kept unless the other side's context has seen its dot (then the other
+/// side removed it). Reads only the sort keys and dots; the columns are gathered after.
+fn plan_join<K: Item, V: Item>(
     a: &Run<K, V>,
     ra: std::ops::Range<usize>,
     b: &Run<K, V>,
     rb: std::ops::Range<usize>,
     ours: &DotContext,
     theirs: &DotContext,
-    out: &mut Run<K, V>,
+    plan: &mut Vec<u64>,
 ) {
     let (mut i, mut j) = (ra.start, rb.start);
     while i < ra.end && j < rb.end {
@@ -91,34 +92,34 @@ fn merge_sorted<K: Item, V: Item>(
         };
         match ord {
             Ordering::Equal => {
-                out.push_row(a, i, a.replica[i]);
+                plan.push(i as u64);
                 i += 1;
                 j += 1;
             }
             Ordering::Less => {
                 if !theirs.contains(a.replica[i], a.counter[i]) {
-                    out.push_row(a, i, a.replica[i]);
+                    plan.push(i as u64);
                 }
                 i += 1;
             }
             Ordering::Greater => {
                 if !ours.contains(b.replica[j], b.counter[j]) {
-                    out.push_row(b, j, b.replica[j]);
+                    plan.push(RIGHT | j as u64);
                 }
                 j += 1;
             }
         }
     }
-    for i in i..ra.end {
-        if !theirs.contains(a.replica[i], a.counter[i]) {
-            out.push_row(a, i, a.replica[i]);
-        }
-    }
-    for j in j..rb.end {
-        if !ours.contains(b.replica[j], b.counter[j]) {
-            out.push_row(b, j, b.replica[j]);
-        }
-    }
+    plan.extend(
+        (i..ra.end)
+            .filter(|&i| !theirs.contains(a.replica[i], a.counter[i]))
+            .map(|i| i as u64),
+    );
+    plan.extend(
+        (j..rb.end)
+            .filter(|&j| !ours.contains(b.replica[j], b.counter[j]))
+            .map(|j| RIGHT | j as u64),
+    );
 }
 
 /// The other side of a join, with replica indices already mapped into ours.
@@ -277,15 +278,27 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     }
 
     /// Rows the incremental path would touch: the other's entries, its cloud dots, and our
-    /// entries under its prefixes (only where we have seen dots there at all).
+    /// entries under its prefixes. The last are counted exactly in runs that are short or
+    /// already indexed by dot, and bounded by what our context holds of those prefixes in
+    /// the others (estimating must not build an index the full path would not use).
     fn incremental_cost(&self, other: &Self, map: &[u32]) -> usize {
         let mut cost = other.len() + other.ctx.dots().cloud_len() as usize;
         for (r, d) in other.ctx.dots().replicas().iter().enumerate() {
             let ours = map[r];
-            if d.prefix() > 0 && self.seen_any(ours, d.prefix()) {
-                for run in &self.runs {
-                    cost += run.dot_range(ours, 1, d.prefix()).len();
-                }
+            let Some(seen) = self.ctx.dots().get(ours) else {
+                continue;
+            };
+            let p = d.prefix();
+            if p == 0 || !self.seen_any(ours, p) {
+                continue;
+            }
+            let bound = seen.prefix().min(p).saturating_add(seen.cloud().rank(p));
+            for run in &self.runs {
+                cost += if run.rows() <= SCAN_ROWS || run.has_dot_index() {
+                    run.dot_range(ours, 1, p).len()
+                } else {
+                    usize::try_from(bound).unwrap_or(usize::MAX).min(run.rows())
+                };
             }
         }
         cost
@@ -310,14 +323,15 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let ours = self.ctx.dots();
         let theirs: &DotContext = &inc.ctx;
         let (na, nb) = (a.rows(), b.rows());
-        let out = if na + nb < PAR_MIN_ROWS {
-            let mut out = Run::with_capacity(na + nb);
-            merge_sorted(&a, 0..na, b, 0..nb, ours, theirs, &mut out);
-            out
+        let threads = rayon::current_num_threads();
+        let plans: Vec<Vec<u64>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
+            let mut plan = Vec::with_capacity(na + nb);
+            plan_join(&a, 0..na, b, 0..nb, ours, theirs, &mut plan);
+            vec![plan]
         } else {
             // Partition both sides at the same hash values (a key never straddles two
-            // parts), merge the parts on the rayon pool, then concatenate in order.
-            let parts = rayon::current_num_threads() * 4;
+            // parts) and plan the parts on the rayon pool.
+            let parts = threads * 4;
             let (long, n) = if na >= nb {
                 (&a.hash, na)
             } else {
@@ -332,28 +346,24 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     .collect()
             };
             let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
-            let pieces: Vec<Run<K, V>> = (0..ab.len() - 1)
+            (0..ab.len() - 1)
                 .into_par_iter()
                 .map(|p| {
-                    let mut out = Run::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
-                    merge_sorted(
+                    let mut plan = Vec::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
+                    plan_join(
                         &a,
                         ab[p]..ab[p + 1],
                         b,
                         bb[p]..bb[p + 1],
                         ours,
                         theirs,
-                        &mut out,
+                        &mut plan,
                     );
-                    out
+                    plan
                 })
-                .collect();
-            let mut out = Run::with_capacity(pieces.iter().map(Run::rows).sum());
-            for piece in &pieces {
-                out.append(piece);
-            }
-            out
+                .collect()
         };
+        let out = Run::gather_plans(&a, b, &plans);
         drop(a);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };

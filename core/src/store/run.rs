@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
-use crate::item::{Item, ItemCol};
+use crate::item::{gather_col, Item, ItemCol};
+
+/// Gathers of at least this many rows fill their columns in parallel.
+const PAR_GATHER_ROWS: usize = 1 << 16;
 
 /// Runs of at most this many rows are scanned for dots instead of indexed by dot.
 pub(crate) const SCAN_ROWS: usize = 256;
@@ -87,15 +90,6 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.push(value);
     }
 
-    /// Appends every row of `other` (whose rows must sort after ours).
-    pub fn append(&mut self, other: &Self) {
-        self.hash.extend_from_slice(&other.hash);
-        self.keys.append(&other.keys);
-        self.replica.extend_from_slice(&other.replica);
-        self.counter.extend_from_slice(&other.counter);
-        self.values.append(&other.values);
-    }
-
     /// Appends the live rows of `src` in `range`, in bulk between deleted rows.
     pub fn extend_live(&mut self, src: &Self, range: Range<usize>) {
         let mut from = range.start;
@@ -159,6 +153,38 @@ impl<K: Item, V: Item> Run<K, V> {
         out.extend_live(a, i..na);
         out.extend_live(b, j..nb);
         out
+    }
+
+    /// The rows the plans name (row `i` of `a`, or `RIGHT | i` of `b`), in order, gathered
+    /// column by column; the columns are gathered in parallel when the plans are long.
+    pub fn gather_plans(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+        let hash = || gather_col(&a.hash, &b.hash, plans);
+        let counter = || gather_col(&a.counter, &b.counter, plans);
+        let replica_keys = || {
+            (
+                gather_col(&a.replica, &b.replica, plans),
+                K::Col::gather(&a.keys, &b.keys, plans),
+            )
+        };
+        let values = || V::Col::gather(&a.values, &b.values, plans);
+        let ((hash, counter), ((replica, keys), values)) =
+            if plans.iter().map(Vec::len).sum::<usize>() >= PAR_GATHER_ROWS {
+                rayon::join(
+                    || rayon::join(hash, counter),
+                    || rayon::join(replica_keys, values),
+                )
+            } else {
+                ((hash(), counter()), (replica_keys(), values()))
+            };
+        Self {
+            hash,
+            keys,
+            replica,
+            counter,
+            values,
+            deleted: RoaringBitmap::new(),
+            by_dot: OnceLock::new(),
+        }
     }
 
     /// Inserts row `j` of `src`, with replica index `replica`, at its sorted place; returns
@@ -249,6 +275,11 @@ impl<K: Item, V: Item> Run<K, V> {
             end += 1;
         }
         start..end
+    }
+
+    /// Whether the dot index ([`Run::by_dot`]) is built.
+    pub fn has_dot_index(&self) -> bool {
+        self.by_dot.get().is_some()
     }
 
     /// Row ids sorted by dot.
