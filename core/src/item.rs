@@ -74,15 +74,13 @@ pub(crate) const RIGHT: u64 = 1 << 63;
 /// [`ItemCol::gather`] over plain slices.
 pub(crate) fn gather_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<u64>]) -> Vec<T> {
     let mut out = Vec::with_capacity(plans.iter().map(Vec::len).sum());
+    // the side is an index, not a branch: the sides interleave at random
+    let sides = [a, b];
     for plan in plans {
-        out.extend(plan.iter().map(|&p| {
-            let i = (p & !RIGHT) as usize;
-            if p & RIGHT == 0 {
-                a[i]
-            } else {
-                b[i]
-            }
-        }));
+        out.extend(
+            plan.iter()
+                .map(|&p| sides[(p >> 63) as usize][(p & !RIGHT) as usize]),
+        );
     }
     out
 }

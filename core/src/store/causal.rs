@@ -70,6 +70,43 @@ pub enum JoinPath {
 /// Full joins of at least this many rows (both sides) merge partitions in parallel.
 const PAR_MIN_ROWS: usize = 1 << 17;
 
+/// A causal context flattened for the merge loop: per replica its prefix and the smallest
+/// counter of its cloud (`u64::MAX` when it has none), so that membership is two compares
+/// and a bitmap lookup only for counters inside the cloud's span.
+struct SeenTable<'a> {
+    ctx: &'a DotContext,
+    prefix: Vec<u64>,
+    cloud_min: Vec<u64>,
+}
+
+impl<'a> SeenTable<'a> {
+    fn new(ctx: &'a DotContext) -> Self {
+        let r = ctx.replicas();
+        Self {
+            ctx,
+            prefix: r.iter().map(ReplicaDots::prefix).collect(),
+            cloud_min: r
+                .iter()
+                .map(|d| d.cloud().min().unwrap_or(u64::MAX))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, replica: u32, counter: u64) -> bool {
+        let r = replica as usize;
+        counter <= self.prefix.as_slice().get(r).copied().unwrap_or(0)
+            || (counter
+                >= self
+                    .cloud_min
+                    .as_slice()
+                    .get(r)
+                    .copied()
+                    .unwrap_or(u64::MAX)
+                && self.ctx.contains(replica, counter))
+    }
+}
+
 /// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
 /// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
 /// one side only is kept unless the other side's context has seen its dot (then the other
@@ -83,6 +120,7 @@ fn plan_join<K: Item, V: Item>(
     theirs: &DotContext,
     plan: &mut Vec<u64>,
 ) {
+    let (ours, theirs) = (SeenTable::new(ours), SeenTable::new(theirs));
     let (mut i, mut j) = (ra.start, rb.start);
     while i < ra.end && j < rb.end {
         // Hashes decide almost every step; the full key only on equal hashes.
