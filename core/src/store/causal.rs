@@ -428,7 +428,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         };
         // 1. Our entries whose dot they have seen but do not hold: removed. Only dots of
         //    their context that our context also holds can name one of our entries.
-        let mut dead: Vec<Vec<u32>> = vec![Vec::new(); self.runs.len()];
+        // rows to delete, per run (allocated when there is anything to look up)
+        let mut dead: Vec<Vec<u32>> = Vec::new();
         let (mut seen, mut rest, mut found) = (Vec::new(), Vec::new(), Vec::new());
         for (tr, d) in other.ctx.dots().replicas().iter().enumerate() {
             let r = map[tr];
@@ -437,6 +438,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             };
             if ours.is_empty() {
                 continue;
+            }
+            if dead.is_empty() {
+                dead.resize(self.runs.len(), Vec::new());
             }
             if d.prefix() > 0 && self.seen_any(r, d.prefix()) {
                 for (run, dead) in self.runs.iter().zip(&mut dead) {
@@ -517,17 +521,39 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 run.deleted.insert(row);
             }
         }
-        // 2. Their entries we have not seen: new here.
-        let ours = self.ctx.dots();
-        let mut fresh = Run::with_capacity(src.rows());
-        for j in 0..src.rows() {
-            let r = map[src.replica[j] as usize];
-            if !ours.contains(r, src.counter[j]) {
-                fresh.push_row(&src, j, r);
-            }
+        if any_dead {
+            self.drop_dead_runs();
         }
-        if fresh.rows() > 1 && !is_monotonic(map) {
-            fresh.sort();
+        // 2. Their entries we have not seen: new here. A few go straight into the smallest
+        //    run while it stays short (a stream of one-record deltas allocates no run per
+        //    record); more become a new run.
+        let ours = self.ctx.dots();
+        let unseen = |j: usize| !ours.contains(map[src.replica[j] as usize], src.counter[j]);
+        let tail_room = self
+            .runs
+            .last()
+            .is_some_and(|t| t.rows() + src.rows() <= TAIL_ROWS);
+        let mut added = false;
+        if tail_room {
+            let new: Vec<usize> = (0..src.rows()).filter(|&j| unseen(j)).collect();
+            if let Some(tail) = self.runs.last_mut() {
+                for j in new {
+                    tail.insert_row(&src, j, map[src.replica[j] as usize]);
+                    added = true;
+                }
+            }
+        } else {
+            let mut fresh = Run::with_capacity(src.rows());
+            for j in (0..src.rows()).filter(|&j| unseen(j)) {
+                fresh.push_row(&src, j, map[src.replica[j] as usize]);
+            }
+            if fresh.rows() > 1 && !is_monotonic(map) {
+                fresh.sort();
+            }
+            if fresh.rows() > 0 {
+                self.runs.push(fresh);
+                added = true;
+            }
         }
         let dots = self.ctx.dots_mut();
         for (tr, d) in other.ctx.dots().replicas().iter().enumerate() {
@@ -535,25 +561,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 dots.replica_mut(map[tr]).union_with(d);
             }
         }
-        if any_dead {
-            self.drop_dead_runs();
+        if added {
+            self.settle();
         }
-        self.add_rows(fresh);
-    }
-
-    /// Adds sorted rows: into the smallest run in place while it stays short (a stream of
-    /// one-record deltas allocates no run per record), else as a new run.
-    fn add_rows(&mut self, fresh: Run<K, V>) {
-        match self.runs.last_mut() {
-            _ if fresh.rows() == 0 => return,
-            Some(tail) if tail.rows() + fresh.rows() <= TAIL_ROWS => {
-                for j in 0..fresh.rows() {
-                    tail.insert_row(&fresh, j, fresh.replica[j]);
-                }
-            }
-            _ => self.runs.push(fresh),
-        }
-        self.settle();
     }
 
     /// Merges the last run with the one before while that one is at most `RUN_RATIO` times

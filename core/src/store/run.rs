@@ -12,6 +12,9 @@ use crate::item::{gather_col, Item, ItemCol};
 /// Gathers of at least this many rows fill their columns in parallel.
 const PAR_GATHER_ROWS: usize = 1 << 16;
 
+/// Runs of at least this many rows get a hash directory on their first key lookup.
+const DIR_MIN_ROWS: usize = 1 << 12;
+
 /// Runs of at most this many rows are scanned for dots instead of indexed by dot.
 pub(crate) const SCAN_ROWS: usize = 256;
 
@@ -28,6 +31,10 @@ pub(crate) struct Run<K: Item, V: Item> {
     pub deleted: RoaringBitmap,
     /// Row ids sorted by `(replica, counter)`, built on first use.
     by_dot: OnceLock<Vec<u32>>,
+    /// For long runs, built on first use: `dir[b]` is the first row whose hash has `b` in
+    /// its top bits, so a key lookup reads one slot and a bucket of a few rows instead of
+    /// bisecting the whole hash column (a cache miss per step).
+    dir: OnceLock<(u32, Vec<u32>)>,
 }
 
 impl<K: Item, V: Item> Default for Run<K, V> {
@@ -40,6 +47,7 @@ impl<K: Item, V: Item> Default for Run<K, V> {
             values: V::Col::default(),
             deleted: RoaringBitmap::new(),
             by_dot: OnceLock::new(),
+            dir: OnceLock::new(),
         }
     }
 }
@@ -184,6 +192,7 @@ impl<K: Item, V: Item> Run<K, V> {
             values,
             deleted: RoaringBitmap::new(),
             by_dot: OnceLock::new(),
+            dir: OnceLock::new(),
         }
     }
 
@@ -211,6 +220,7 @@ impl<K: Item, V: Item> Run<K, V> {
                 .collect();
         }
         self.by_dot = OnceLock::new();
+        self.dir = OnceLock::new();
         at
     }
 
@@ -243,8 +253,7 @@ impl<K: Item, V: Item> Run<K, V> {
 
     /// Rows whose key is `key` (hash `hash`), live or not.
     pub fn key_range(&self, hash: u64, key: &K) -> Range<usize> {
-        let lo = self.hash.partition_point(|&h| h < hash);
-        let hi = lo + self.hash[lo..].partition_point(|&h| h == hash);
+        let Range { start: lo, end: hi } = self.hash_range(hash);
         let start = lo
             + (lo..hi)
                 .take_while(|&i| self.keys.cmp_item(i, key) == Ordering::Less)
@@ -256,24 +265,52 @@ impl<K: Item, V: Item> Run<K, V> {
         start..end
     }
 
+    /// Rows whose hash is `hash`.
+    pub fn hash_range(&self, hash: u64) -> Range<usize> {
+        let (lo, hi) = match self.dir() {
+            Some((bits, dir)) => {
+                let b = (hash >> (64 - bits)) as usize;
+                (dir[b] as usize, dir[b + 1] as usize)
+            }
+            None => (0, self.rows()),
+        };
+        let start = lo + self.hash[lo..hi].partition_point(|&h| h < hash);
+        let end = start + self.hash[start..hi].partition_point(|&h| h == hash);
+        start..end
+    }
+
+    /// The hash directory of a long run (see the `dir` field); `None` for short runs.
+    fn dir(&self) -> Option<(u32, &[u32])> {
+        if self.rows() < DIR_MIN_ROWS || self.rows() > u32::MAX as usize {
+            return None;
+        }
+        let (bits, dir) = self.dir.get_or_init(|| {
+            // about eight rows per bucket
+            let bits = (self.rows() / 8).max(2).ilog2().min(24);
+            let mut dir = Vec::with_capacity((1 << bits) + 1);
+            for (row, &h) in self.hash.iter().enumerate() {
+                let b = (h >> (64 - bits)) as usize;
+                while dir.len() <= b {
+                    dir.push(row as u32);
+                }
+            }
+            dir.resize((1 << bits) + 1, self.rows() as u32);
+            (bits, dir)
+        });
+        Some((*bits, dir))
+    }
+
     /// Rows whose key is the key of row `j` of `other`, live or not.
     pub fn rows_of_key(&self, other: &Self, j: usize) -> Range<usize> {
-        let hash = other.hash[j];
-        let lo = self.hash.partition_point(|&h| h < hash);
-        let mut start = lo;
-        while start < self.rows()
-            && self.hash[start] == hash
-            && self.keys.cmp_at(start, &other.keys, j).is_lt()
-        {
-            start += 1;
-        }
-        let mut end = start;
-        while end < self.rows()
-            && self.hash[end] == hash
-            && self.keys.cmp_at(end, &other.keys, j).is_eq()
-        {
-            end += 1;
-        }
+        let Range { start: lo, end: hi } = self.hash_range(other.hash[j]);
+        let start = lo
+            + (lo..hi)
+                .take_while(|&i| self.keys.cmp_at(i, &other.keys, j).is_lt())
+                .count();
+        let end = start
+            + (start..hi)
+                .take_while(|&i| self.keys.cmp_at(i, &other.keys, j).is_eq())
+                .count();
         start..end
     }
 
@@ -326,6 +363,7 @@ impl<K: Item, V: Item> Run<K, V> {
             + self.values.heap_bytes()
             + self.deleted.serialized_size()
             + self.by_dot.get().map_or(0, |v| v.capacity() * 4)
+            + self.dir.get().map_or(0, |d| d.1.capacity() * 4)
     }
 }
 
