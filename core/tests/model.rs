@@ -624,3 +624,33 @@ fn one_record_deltas_into_large_states_match_the_model() {
         );
     }
 }
+
+/// Key lookups in runs long enough for a hash directory: every key written is found with
+/// its value, absent keys are not, and a batch overwriting every third key finds (and
+/// replaces) the old entries.
+#[test]
+fn long_runs_find_every_key() {
+    fn case<K: pluriverse::Item + Ord>(key: impl Fn(u64) -> K) {
+        let n = 20_000u64;
+        let mut m: MVMap<K, i64> = MVMap::new("a");
+        let keys: Vec<K> = (0..n).map(&key).collect();
+        m.set_many(&keys, &(0..n as i64).collect::<Vec<_>>())
+            .unwrap();
+        m.compact_runs();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(m.get(k), vec![i as i64], "key {k:?}");
+        }
+        for k in n..n + 2_000 {
+            assert!(m.get(&key(k)).is_empty(), "absent key {k} found");
+        }
+        let third: Vec<K> = keys.iter().step_by(3).cloned().collect();
+        m.set_many(&third, &vec![-1; third.len()]).unwrap();
+        for (i, k) in keys.iter().enumerate() {
+            let want = if i % 3 == 0 { -1 } else { i as i64 };
+            assert_eq!(m.get(k), vec![want], "key {k:?} after the overwrite");
+        }
+        assert_eq!(m.entry_count(), n as usize);
+    }
+    case(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    case(|k| format!("key-{k}"));
+}
