@@ -169,6 +169,21 @@ fn bench_join(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        // the same join on one core (a pool of one thread): the per-core figure
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a one-thread pool");
+        g.bench_function("pluriverse_1_thread", |bn| {
+            bn.iter_batched(
+                || a.clone(),
+                |mut x| {
+                    one.install(|| x.join_with(b.store(), JoinPath::Full));
+                    x
+                },
+                BatchSize::LargeInput,
+            )
+        });
         if n <= 1_000_000 {
             let (pa, pb, peer_bytes) = peer_states(&w);
             eprintln!(
@@ -334,6 +349,20 @@ fn bench_join_strings(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    g.bench_function("pluriverse_1_thread", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                one.install(|| x.join_with(b.store(), JoinPath::Full));
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.bench_function("crdts_map_mvreg", |bn| {
         bn.iter_batched(
             || (pa.clone(), pb.clone()),
@@ -396,6 +425,20 @@ fn bench_awset(c: &mut Criterion) {
             || a.clone(),
             |mut x| {
                 x.join_with(b.store(), JoinPath::Full);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    g.bench_function("pluriverse_1_thread", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                one.install(|| x.join_with(b.store(), JoinPath::Full));
                 x
             },
             BatchSize::LargeInput,
