@@ -26,7 +26,7 @@ const DEAD_FRACTION: u64 = 4;
 /// before it ships the whole state instead.
 const MAX_SPELLED_RANGE: u64 = 1 << 32;
 /// New rows go into the smallest run in place while it holds at most this many rows.
-const TAIL_ROWS: usize = 64;
+const TAIL_ROWS: usize = 256;
 /// Deltas of at most this many entries look our entries up by their keys first.
 const KEY_PROBE_ROWS: usize = 64;
 /// Joins whose other side costs more than 1/INCREMENTAL_FRACTION of this store take the
