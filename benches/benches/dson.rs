@@ -1,8 +1,8 @@
 //! MVMap against Helsing's `dson` crate (0.3): an `OrMap<u64>` of `MvReg` registers in a
 //! `CausalDotStore`, on the same work as `mvmap_join` in `mvmap.rs` (replica `a` wrote keys
 //! 0..N, `b` saw most of `a`'s writes, then wrote keys N/2..3N/2: half the keys shared, a
-//! tenth of the shared keys written concurrently; `u64` keys and `u64` values). The
-//! generator `work()` is a copy of the one in `mvmap.rs` (kept there unchanged).
+//! tenth of the shared keys written concurrently; `u64` keys and `u64` values): the
+//! workload and the pluriverse states come from `pluriverse_benches` (`work`, `pv_states`).
 //!
 //! - `dson_join/<N>`: the full-state join of `b` into `a`.
 //! - `dson_delta_one/<N>`: joining deltas that carry one key, each written by a third replica
@@ -48,9 +48,7 @@
 //!
 //! `PLURIVERSE_BENCH_RECORDS=10k,100k,1m` picks N (default `100k,1m`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -58,37 +56,12 @@ use dson::crdts::mvreg::MvRegValue;
 use dson::sentinel::DummySentinel;
 use dson::{CausalDotStore, Identifier, OrMap};
 use pluriverse::{JoinPath, MVMap};
-use pluriverse_benches::SplitMix;
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+use pluriverse_benches::{
+    label, live_bytes, pv_states, sizes, work, CountingAlloc, SplitMix, Work,
+};
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// A dson document: an observed-remove map of multi-value registers, with its context.
 type Doc = CausalDotStore<OrMap<u64>>;
@@ -96,76 +69,6 @@ type Doc = CausalDotStore<OrMap<u64>>;
 const REPLICA_A: Identifier = Identifier::new(1, 0);
 const REPLICA_B: Identifier = Identifier::new(2, 0);
 const REPLICA_W: Identifier = Identifier::new(3, 0);
-
-fn sizes() -> Vec<usize> {
-    let spec = std::env::var("PLURIVERSE_BENCH_RECORDS").unwrap_or_else(|_| "100k,1m".into());
-    spec.split(',')
-        .filter_map(|s| match s.trim() {
-            "10k" => Some(10_000),
-            "100k" => Some(100_000),
-            "1m" => Some(1_000_000),
-            "10m" => Some(10_000_000),
-            _ => None,
-        })
-        .collect()
-}
-
-fn label(n: usize) -> String {
-    match n {
-        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
-        n if n >= 1_000 && n % 1_000 == 0 => format!("{}K", n / 1_000),
-        n => n.to_string(),
-    }
-}
-
-/// Keys of replica a: 0..n; of b: n/2..3n/2. b saw a's writes of the shared keys except
-/// every tenth (those are concurrent), then wrote all its keys. (Copy of `mvmap.rs`.)
-struct Work {
-    a_first: Vec<u64>,
-    a_concurrent: Vec<u64>,
-    b_keys: Vec<u64>,
-    values: Vec<u64>,
-}
-
-fn work(n: usize) -> Work {
-    let mut g = SplitMix(5);
-    let (mut a_first, mut a_concurrent) = (vec![], vec![]);
-    for k in 0..n as u64 {
-        if k >= n as u64 / 2 && k % 10 == 0 {
-            a_concurrent.push(k);
-        } else {
-            a_first.push(k);
-        }
-    }
-    Work {
-        a_first,
-        a_concurrent,
-        b_keys: (n as u64 / 2..n as u64 * 3 / 2).collect(),
-        values: (0..n).map(|_| g.next_u64()).collect(),
-    }
-}
-
-/// The pluriverse states, as `mvmap.rs` builds them; also the bytes state `a` holds.
-fn pv_states(w: &Work) -> (MVMap<u64, u64>, MVMap<u64, u64>, usize) {
-    let before = live();
-    let mut a: MVMap<u64, u64> = MVMap::new("a");
-    a.set_many(&w.a_first, &w.values[..w.a_first.len()])
-        .unwrap();
-    a.set_many(&w.a_concurrent, &w.values[..w.a_concurrent.len()])
-        .unwrap();
-    a.compact_runs();
-    let bytes_a = live() - before;
-    // b saw a's first batch (the same delta a shipped), then wrote its own keys
-    let first = MVMap::<u64, u64>::new("a")
-        .set_many(&w.a_first, &w.values[..w.a_first.len()])
-        .unwrap();
-    let mut b: MVMap<u64, u64> = MVMap::new("b");
-    b.join(&first);
-    drop(first);
-    b.set_many(&w.b_keys, &w.values[..w.b_keys.len()]).unwrap();
-    b.compact_runs();
-    (a, b, bytes_a)
-}
 
 fn join_docs(x: Doc, y: Doc) -> Doc {
     match x.join(y, &mut DummySentinel) {
@@ -280,7 +183,7 @@ fn check_same(n: usize, pv: &MVMap<u64, u64>, ds: &Doc) {
 }
 
 fn bench(c: &mut Criterion) {
-    for n in sizes() {
+    for n in sizes("100k,1m") {
         let w = work(n);
         let label = label(n);
 
@@ -294,9 +197,9 @@ fn bench(c: &mut Criterion) {
         let records = a.entry_count() + b.entry_count();
 
         let t = Instant::now();
-        let before = live();
+        let before = live_bytes();
         let da = dson_a(&w);
-        let ds_bytes = live() - before;
+        let ds_bytes = live_bytes() - before;
         let db = dson_b(&w);
         eprintln!(
             "dson: {} + {} keys, {:.1} bytes per entry (state a); built in {:.1?} (tree of joins)",

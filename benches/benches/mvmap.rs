@@ -7,107 +7,20 @@
 //! `PLURIVERSE_BENCH_RECORDS=1m,10m` picks the state sizes (default both; the `crdts` peer
 //! runs at 1M only: at 637 bytes per entry, 10M does not fit beside its clone here).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crdts::{CmRDT, CvRDT, MVReg};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pluriverse::{AWSet, JoinPath, MVMap};
-use pluriverse_benches::SplitMix;
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+use pluriverse_benches::{
+    label, live_bytes, pv_states, sizes, work, CountingAlloc, SplitMix, Work,
+};
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
+static ALLOC: CountingAlloc = CountingAlloc;
 
 type Peer = crdts::Map<u64, MVReg<u64, u32>, u32>;
-
-fn sizes() -> Vec<usize> {
-    let spec = std::env::var("PLURIVERSE_BENCH_RECORDS").unwrap_or_else(|_| "1m,10m".into());
-    spec.split(',')
-        .filter_map(|s| match s.trim() {
-            "1m" => Some(1_000_000),
-            "10m" => Some(10_000_000),
-            "100k" => Some(100_000),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Keys of replica a: 0..n; of b: n/2..3n/2. b saw a's writes of the shared keys except
-/// every tenth (those are concurrent), then wrote all its keys.
-struct Work {
-    a_first: Vec<u64>,
-    a_concurrent: Vec<u64>,
-    b_keys: Vec<u64>,
-    values: Vec<u64>,
-}
-
-fn work(n: usize) -> Work {
-    let mut g = SplitMix(5);
-    let (mut a_first, mut a_concurrent) = (vec![], vec![]);
-    for k in 0..n as u64 {
-        if k >= n as u64 / 2 && k % 10 == 0 {
-            a_concurrent.push(k);
-        } else {
-            a_first.push(k);
-        }
-    }
-    Work {
-        a_first,
-        a_concurrent,
-        b_keys: (n as u64 / 2..n as u64 * 3 / 2).collect(),
-        values: (0..n).map(|_| g.next_u64()).collect(),
-    }
-}
-
-fn pv_states(w: &Work) -> (MVMap<u64, u64>, MVMap<u64, u64>, usize) {
-    let before = live();
-    let mut a: MVMap<u64, u64> = MVMap::new("a");
-    a.set_many(&w.a_first, &w.values[..w.a_first.len()])
-        .unwrap();
-    a.set_many(&w.a_concurrent, &w.values[..w.a_concurrent.len()])
-        .unwrap();
-    a.compact_runs();
-    let bytes_a = live() - before;
-    // b saw a's first batch (the same delta a shipped), then wrote its own keys
-    let first = MVMap::<u64, u64>::new("a")
-        .set_many(&w.a_first, &w.values[..w.a_first.len()])
-        .unwrap();
-    let mut b: MVMap<u64, u64> = MVMap::new("b");
-    b.join(&first);
-    drop(first);
-    b.set_many(&w.b_keys, &w.values[..w.b_keys.len()]).unwrap();
-    b.compact_runs();
-    (a, b, bytes_a)
-}
 
 fn peer_states(w: &Work) -> (Peer, Peer, usize) {
     let write = |m: &mut Peer, actor: u32, keys: &[u64], vals: &[u64]| {
@@ -117,37 +30,31 @@ fn peer_states(w: &Work) -> (Peer, Peer, usize) {
             m.apply(op);
         }
     };
-    let before = live();
+    let before = live_bytes();
     let mut a = Peer::new();
     write(&mut a, 1, &w.a_first, &w.values);
     let b_base = a.clone();
     write(&mut a, 1, &w.a_concurrent, &w.values);
-    let bytes_a = live() - before - peer_bytes_of_clone(&b_base);
+    let bytes_a = live_bytes() - before - peer_bytes_of_clone(&b_base);
     let mut b = b_base;
     write(&mut b, 2, &w.b_keys, &w.values);
     (a, b, bytes_a)
 }
 
 fn peer_bytes_of_clone(m: &Peer) -> usize {
-    let before = live();
+    let before = live_bytes();
     let c = m.clone();
-    let bytes = live() - before;
+    let bytes = live_bytes() - before;
     drop(c);
     bytes
 }
 
 fn bench_join(c: &mut Criterion) {
-    for n in sizes() {
+    for n in sizes("1m,10m") {
         let w = work(n);
         let (a, b, pv_bytes) = pv_states(&w);
         let records = a.entry_count() + b.entry_count();
-        let label = if n >= 10_000_000 {
-            "10M"
-        } else if n >= 1_000_000 {
-            "1M"
-        } else {
-            "100K"
-        };
+        let label = label(n);
         eprintln!(
             "pluriverse: {} + {} entries, {:.1} bytes per entry (state a)",
             a.entry_count(),
@@ -211,14 +118,8 @@ fn bench_join(c: &mut Criterion) {
 }
 
 fn bench_ops(c: &mut Criterion) {
-    for n in sizes() {
-        let label = if n >= 10_000_000 {
-            "10M"
-        } else if n >= 1_000_000 {
-            "1M"
-        } else {
-            "100K"
-        };
+    for n in sizes("1m,10m") {
+        let label = label(n);
         let keys: Vec<u64> = (0..n as u64).collect();
         let mut g = SplitMix(9);
         let values: Vec<u64> = (0..n).map(|_| g.next_u64()).collect();
@@ -289,7 +190,7 @@ fn bench_ops(c: &mut Criterion) {
 /// The same join with string keys (`"key-000123"`, 10 bytes), against `crdts` with `String`
 /// keys, at 1M records.
 fn bench_join_strings(c: &mut Criterion) {
-    if !sizes().contains(&1_000_000) {
+    if !sizes("1m,10m").contains(&1_000_000) {
         return;
     }
     let w = work(1_000_000);
@@ -299,12 +200,12 @@ fn bench_join_strings(c: &mut Criterion) {
         w.a_concurrent.iter().map(s).collect(),
         w.b_keys.iter().map(s).collect(),
     );
-    let before = live();
+    let before = live_bytes();
     let mut a: MVMap<String, u64> = MVMap::new("a");
     a.set_many(&a_first, &w.values[..a_first.len()]).unwrap();
     a.set_many(&a_conc, &w.values[..a_conc.len()]).unwrap();
     a.compact_runs();
-    let pv_bytes = live() - before;
+    let pv_bytes = live_bytes() - before;
     let first = MVMap::<String, u64>::new("a")
         .set_many(&a_first, &w.values[..a_first.len()])
         .unwrap();
@@ -379,15 +280,15 @@ fn bench_join_strings(c: &mut Criterion) {
 /// AWSet against the `crdts` crate's `Orswot<u64, u32>`: the same two replicas' element
 /// sets (half shared, a tenth of the shared elements added concurrently), at 1M.
 fn bench_awset(c: &mut Criterion) {
-    if !sizes().contains(&1_000_000) {
+    if !sizes("1m,10m").contains(&1_000_000) {
         return;
     }
     let w = work(1_000_000);
-    let before = live();
+    let before = live_bytes();
     let mut a: AWSet<u64> = AWSet::new("a");
     a.add_many(&w.a_first).unwrap();
     a.add_many(&w.a_concurrent).unwrap();
-    let pv_bytes = live() - before;
+    let pv_bytes = live_bytes() - before;
     let first = AWSet::<u64>::new("a").add_many(&w.a_first).unwrap();
     let mut b: AWSet<u64> = AWSet::new("b");
     b.join(&first);
@@ -402,11 +303,11 @@ fn bench_awset(c: &mut Criterion) {
             m.apply(op);
         }
     };
-    let before = live();
+    let before = live_bytes();
     let mut pa = Peer::new();
     add(&mut pa, 1, &w.a_first);
     add(&mut pa, 1, &w.a_concurrent);
-    let peer_bytes = live() - before;
+    let peer_bytes = live_bytes() - before;
     let mut pb = Peer::new();
     add(&mut pb, 1, &w.a_first);
     add(&mut pb, 2, &w.b_keys);
