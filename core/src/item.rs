@@ -57,8 +57,6 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn heap_bytes(&self) -> usize;
     /// Reserves room for `n` more items.
     fn reserve(&mut self, n: usize);
-    /// Appends every item of `other`.
-    fn append(&mut self, other: &Self);
     /// Inserts item `i` of `src` at position `at` (`at <= len`), shifting later items.
     fn insert_from(&mut self, at: usize, src: &Self, i: usize);
     /// Appends items `range` of `src`.
@@ -143,9 +141,6 @@ macro_rules! fixed_item {
             }
             fn reserve(&mut self, n: usize) {
                 Vec::reserve(self, n);
-            }
-            fn append(&mut self, other: &Self) {
-                self.extend_from_slice(other);
             }
             #[inline]
             fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
@@ -326,12 +321,6 @@ macro_rules! var_item {
             fn reserve(&mut self, n: usize) {
                 self.offsets.reserve(n);
             }
-            fn append(&mut self, other: &Self) {
-                let base = self.data.len() as u64;
-                self.data.extend_from_slice(&other.data);
-                self.offsets
-                    .extend(other.offsets[1..].iter().map(|o| o + base));
-            }
             fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
                 self.insert_bytes(at, src.bytes_at(i));
             }
@@ -387,9 +376,6 @@ impl ItemCol<()> for UnitCol {
         0
     }
     fn reserve(&mut self, _: usize) {}
-    fn append(&mut self, other: &Self) {
-        self.0 += other.0;
-    }
     fn insert_from(&mut self, _: usize, _: &Self, _: usize) {
         self.0 += 1;
     }
@@ -454,10 +440,6 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
     fn reserve(&mut self, n: usize) {
         self.0.reserve(n);
         self.1.reserve(n);
-    }
-    fn append(&mut self, other: &Self) {
-        self.0.append(&other.0);
-        self.1.append(&other.1);
     }
     fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
         self.0.insert_from(at, &src.0, i);
