@@ -1,0 +1,318 @@
+//! Dot-range slices of a store: the unit of sync.
+//!
+//! A *dot range* is one replica's counters `lo..=hi`. The slice of a store over a dot range
+//! is the sub-state whose context is the store's context within the range and whose entries
+//! are the live entries whose dots fall in it. Such a slice is a valid state on its own (every
+//! live entry whose dot its context holds is in it), it lies below the store in the join
+//! order, and the slices over a partition of every replica's counters join back to the
+//! store. So a store can be shipped as any number of independent, bounded slices: each one
+//! joined alone is correct, a transfer cut half way keeps what arrived, and a slice that
+//! arrives twice changes nothing.
+//!
+//! [`RangeSummary`] fingerprints a slice without building it: the dots seen (as maximal
+//! runs) and the dots live in the range. Two stores with equal summaries for a range hold
+//! the same slice there (up to hash collisions of 128 bits), whatever else they hold, so
+//! two replicas can find where they differ by comparing summaries of ranges, splitting the
+//! ranges that differ, and shipping slices only where they still differ.
+
+use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+use roaring::RoaringTreemap;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
+
+use super::causal::CausalStore;
+use super::run::Run;
+use crate::context::CausalContext;
+use crate::item::Item;
+use crate::replica::ReplicaId;
+
+/// The fingerprint of a store's slice over one dot range.
+///
+/// # Example
+/// ```
+/// use pluriverse::MVMap;
+/// let mut a: MVMap<u64, u64> = MVMap::new("a");
+/// a.set_many(&[1, 2, 3], &[10, 20, 30]).unwrap();
+/// let mut b = a.clone();
+/// let s = a.store().range_summary(&"a".into(), 1, u64::MAX);
+/// assert_eq!((s.seen, s.live), (3, 3));
+/// assert_eq!(s, b.store().range_summary(&"a".into(), 1, u64::MAX));
+/// b.remove(&2);
+/// // b has seen the same dots, but one is no longer live
+/// assert_ne!(s, b.store().range_summary(&"a".into(), 1, u64::MAX));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct RangeSummary {
+    /// Dots of the range in the context.
+    pub seen: u64,
+    /// Live entries whose dots are in the range.
+    pub live: u64,
+    /// Order-independent hash of the seen dots (by maximal runs) and the live dots.
+    pub fingerprint: u128,
+}
+
+impl RangeSummary {
+    /// Whether the range holds nothing (no dot seen).
+    pub fn is_empty(&self) -> bool {
+        self.seen == 0
+    }
+}
+
+const SEED_RUN: u64 = 0x7275_6e73;
+const SEED_LIVE: u64 = 0x6c69_7665;
+
+fn run_hash(first: u64, last: u64) -> u128 {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&first.to_le_bytes());
+    b[8..].copy_from_slice(&last.to_le_bytes());
+    xxh3_128_with_seed(&b, SEED_RUN)
+}
+
+fn live_hash(counter: u64) -> u128 {
+    xxh3_128_with_seed(&counter.to_le_bytes(), SEED_LIVE)
+}
+
+/// The maximal runs `(first, last)` of `dots` clipped to `lo..=hi`, in order.
+pub(crate) fn clipped_runs(dots: &ReplicaDots, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    let lo = lo.max(1);
+    if lo > hi {
+        return runs;
+    }
+    if dots.prefix() >= lo {
+        runs.push((lo, dots.prefix().min(hi)));
+    }
+    if dots.prefix() < hi {
+        let mut it = dots.cloud().iter();
+        it.advance_to(lo.max(dots.prefix().saturating_add(1)));
+        for c in it {
+            if c > hi {
+                break;
+            }
+            match runs.last_mut() {
+                Some((_, last)) if *last + 1 == c => *last = c,
+                _ => runs.push((c, c)),
+            }
+        }
+    }
+    runs
+}
+
+impl<K: Item, V: Item> CausalStore<K, V> {
+    /// The replicas with at least one dot in the context, by name.
+    pub fn replicas_seen(&self) -> Vec<ReplicaId> {
+        let names = self.ctx.table().names();
+        self.ctx
+            .dots()
+            .replicas()
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(i, _)| names[i].clone())
+            .collect()
+    }
+
+    /// The live rows `(run, row)` whose dots are `replica`'s counters in `lo..=hi`, with
+    /// their counters.
+    fn live_rows_in(&self, r: u32, lo: u64, hi: u64) -> Vec<(u64, usize, usize)> {
+        let mut out = Vec::new();
+        for (ri, run) in self.runs.iter().enumerate() {
+            let ids = run.by_dot();
+            for &row in &ids[run.dot_range(r, lo, hi)] {
+                let row = row as usize;
+                if run.is_live(row) {
+                    out.push((run.counter[row], ri, row));
+                }
+            }
+        }
+        out
+    }
+
+    /// The fingerprint of the slice over `replica`'s counters `lo..=hi`; see
+    /// [`RangeSummary`]. Costs the dots of the range (runs of the context, live entries).
+    pub fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+        let Some(r) = self.ctx.table().get(replica) else {
+            return RangeSummary::default();
+        };
+        let Some(dots) = self.ctx.dots().get(r) else {
+            return RangeSummary::default();
+        };
+        let mut s = RangeSummary::default();
+        let mut fp_runs = 0u128;
+        for (first, last) in clipped_runs(dots, lo, hi) {
+            s.seen += last - first + 1;
+            fp_runs = fp_runs.wrapping_add(run_hash(first, last));
+        }
+        let mut fp_live = 0u128;
+        for (c, _, _) in self.live_rows_in(r, lo, hi) {
+            s.live += 1;
+            fp_live = fp_live.wrapping_add(live_hash(c));
+        }
+        let mut b = [0u8; 48];
+        b[..16].copy_from_slice(&fp_runs.to_le_bytes());
+        b[16..32].copy_from_slice(&fp_live.to_le_bytes());
+        b[32..40].copy_from_slice(&s.seen.to_le_bytes());
+        b[40..].copy_from_slice(&s.live.to_le_bytes());
+        s.fingerprint = xxh3_128_with_seed(&b, 0);
+        s
+    }
+
+    /// How much the slice over `lo..=hi` holds: `(live entries, runs of seen dots)`.
+    pub fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
+        let Some(r) = self.ctx.table().get(replica) else {
+            return (0, 0);
+        };
+        let runs = self
+            .ctx
+            .dots()
+            .get(r)
+            .map_or(0, |d| clipped_runs(d, lo, hi).len() as u64);
+        (self.live_rows_in(r, lo, hi).len() as u64, runs)
+    }
+
+    /// Splits `lo..=hi` into consecutive ranges covering it, each holding at most about
+    /// `budget` units of this store's slice (a live entry or a run of seen dots is one
+    /// unit; a range is never split inside one counter). Returns `(lo, hi)` pairs in order.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::MVMap;
+    /// let mut a: MVMap<u64, u64> = MVMap::new("a");
+    /// a.set_many(&(0..100).collect::<Vec<_>>(), &[0; 100]).unwrap();
+    /// let parts = a.store().split_range(&"a".into(), 1, u64::MAX, 30);
+    /// assert_eq!(parts.first().unwrap().0, 1);
+    /// assert_eq!(parts.last().unwrap().1, u64::MAX);
+    /// let total: u64 = parts.iter().map(|&(lo, hi)| a.store().range_size(&"a".into(), lo, hi).0).sum();
+    /// assert_eq!(total, 100);
+    /// assert!(parts.iter().all(|&(lo, hi)| a.store().range_size(&"a".into(), lo, hi).0 <= 30));
+    /// ```
+    pub fn split_range(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        budget: u64,
+    ) -> Vec<(u64, u64)> {
+        let budget = budget.max(1);
+        let lo = lo.max(1);
+        if lo > hi {
+            return vec![];
+        }
+        let Some(r) = self.ctx.table().get(replica) else {
+            return vec![(lo, hi)];
+        };
+        // the counters where a unit starts: each live dot, and each run's first counter
+        let mut marks: Vec<u64> = self
+            .live_rows_in(r, lo, hi)
+            .into_iter()
+            .map(|(c, _, _)| c)
+            .collect();
+        if let Some(d) = self.ctx.dots().get(r) {
+            marks.extend(clipped_runs(d, lo, hi).into_iter().map(|(f, _)| f));
+        }
+        marks.sort_unstable();
+        let mut out = Vec::new();
+        let mut start = lo;
+        let mut units = 0u64;
+        let mut i = 0;
+        while i < marks.len() {
+            // all units starting at one counter stay together
+            let c = marks[i];
+            let mut n = 0;
+            while i < marks.len() && marks[i] == c {
+                n += 1;
+                i += 1;
+            }
+            if units > 0 && units + n > budget && c > start {
+                out.push((start, c - 1));
+                start = c;
+                units = 0;
+            }
+            units += n;
+        }
+        out.push((start, hi));
+        out
+    }
+
+    /// The slice over `replica`'s counters `lo..=hi`: the context within the range and the
+    /// live entries whose dots are in it. A valid state below this one in the join order;
+    /// see the [module docs](self).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::{CausalStore, MVMap};
+    /// let mut a: MVMap<u64, u64> = MVMap::new("a");
+    /// a.set_many(&(0..10).collect::<Vec<_>>(), &[7; 10]).unwrap();
+    /// a.remove(&3);
+    /// let mut b: CausalStore<u64, u64> = CausalStore::new();
+    /// for (lo, hi) in a.store().split_range(&"a".into(), 1, u64::MAX, 3) {
+    ///     b.join(&a.store().slice(&"a".into(), lo, hi));
+    /// }
+    /// assert_eq!(b.digest(), a.digest());
+    /// ```
+    pub fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Self {
+        let lo = lo.max(1);
+        let Some(r) = self.ctx.table().get(replica) else {
+            return Self::new();
+        };
+        let Some(dots) = self.ctx.dots().get(r) else {
+            return Self::new();
+        };
+        if lo > hi {
+            return Self::new();
+        }
+        let mut rows = self.live_rows_in(r, lo, hi);
+        // in store order: by run, then row (runs are each sorted; merged below)
+        rows.sort_unstable_by_key(|&(_, ri, row)| (ri, row));
+        let mut runs: Vec<Run<K, V>> = Vec::new();
+        let mut cur: Option<(usize, Run<K, V>)> = None;
+        for (_, ri, row) in rows {
+            if cur.as_ref().is_some_and(|(i, _)| *i != ri) {
+                runs.extend(cur.take().map(|(_, run)| run));
+            }
+            let (_, run) = cur.get_or_insert_with(|| (ri, Run::default()));
+            run.push_row(&self.runs[ri], row, r);
+        }
+        runs.extend(cur.map(|(_, run)| run));
+        let mut ctx = DotContext::new();
+        let mut cloud = RoaringTreemap::new();
+        let mut prefix = 0;
+        for (first, last) in clipped_runs(dots, lo, hi) {
+            if first == 1 {
+                prefix = last;
+            } else {
+                cloud.insert_range(first..=last);
+            }
+        }
+        *ctx.replica_mut(r) = ReplicaDots::from_parts(prefix, cloud);
+        let mut out = Self {
+            ctx: CausalContext::from_parts(self.ctx.table().clone(), ctx),
+            runs,
+        };
+        out.compact_runs();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipped_runs_match_a_naive_walk() {
+        let mut cloud = RoaringTreemap::new();
+        for c in [12u64, 13, 14, 20, 22, 23, 40] {
+            cloud.insert(c);
+        }
+        let d = ReplicaDots::from_parts(10, cloud);
+        for lo in 0..45 {
+            for hi in lo..45 {
+                let naive: Vec<u64> = (lo.max(1)..=hi).filter(|&c| d.contains(c)).collect();
+                let runs = clipped_runs(&d, lo, hi);
+                let flat: Vec<u64> = runs.iter().flat_map(|&(f, l)| f..=l).collect();
+                assert_eq!(flat, naive, "{lo}..={hi}");
+                // maximal: no two runs touch
+                assert!(runs.windows(2).all(|w| w[0].1 + 1 < w[1].0));
+            }
+        }
+    }
+}
