@@ -57,6 +57,25 @@ fn slices_are_valid_sub_states_and_join_back() {
                     assert_eq!(parts[0].0, 1);
                     assert_eq!(parts.last().unwrap().1, u64::MAX);
                     assert!(parts.windows(2).all(|w| w[0].1 + 1 == w[1].0));
+                    // streaming part by part: parts tile the range, hold at most `budget`
+                    // units (or one counter), and join back to the replica's slices
+                    let mut lo = 1u64;
+                    let mut streamed: CausalStore<u64, u64> = CausalStore::new();
+                    loop {
+                        let hi = a.store().first_part(&name, lo, u64::MAX, budget);
+                        assert!(hi >= lo);
+                        let (live, runs) = a.store().range_size(&name, lo, hi);
+                        assert!(live + runs <= budget.max(2), "{lo}..={hi}: {live}+{runs}");
+                        streamed.join(&a.store().slice(&name, lo, hi));
+                        if hi == u64::MAX {
+                            break;
+                        }
+                        lo = hi + 1;
+                    }
+                    assert_eq!(
+                        streamed.digest(),
+                        a.store().slice(&name, 1, u64::MAX).digest()
+                    );
                     for &(lo, hi) in &parts {
                         let s = a.store().slice(&name, lo, hi);
                         s.check_invariants().unwrap();

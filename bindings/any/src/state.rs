@@ -7,6 +7,7 @@ use std::fmt;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use pluriverse::item::{Item, ItemCol};
+use pluriverse::store::RangeSummary;
 use pluriverse::wire::{ArrowItem, Limits};
 use pluriverse::{AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, VersionVector};
 
@@ -171,6 +172,12 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
     fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>>;
+    fn replicas_seen(&self) -> Vec<ReplicaId>;
+    fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary;
+    fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64);
+    fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)>;
+    fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn>;
+    fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64;
     fn keys(&self) -> ArrayRef;
     fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>>;
     fn contains(&self, key: &Scalar) -> Result<bool>;
@@ -307,6 +314,33 @@ macro_rules! common_dyn {
         }
         fn keys(&self) -> ArrayRef {
             DynItem::array_of(&self.$keys())
+        }
+        fn replicas_seen(&self) -> Vec<ReplicaId> {
+            self.store().replicas_seen()
+        }
+        fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+            self.store().range_summary(replica, lo, hi)
+        }
+        fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
+            self.store().range_size(replica, lo, hi)
+        }
+        fn split_range(
+            &self,
+            replica: &ReplicaId,
+            lo: u64,
+            hi: u64,
+            budget: u64,
+        ) -> Vec<(u64, u64)> {
+            self.store().split_range(replica, lo, hi, budget)
+        }
+        fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
+            self.store().first_part(replica, lo, hi, budget)
+        }
+        fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn> {
+            Box::new(Self::from_store(
+                Self::replica(self).clone(),
+                self.store().slice(replica, lo, hi),
+            ))
         }
         fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>> {
             let me = Self::replica(self);
@@ -786,6 +820,62 @@ impl AnyState {
             .into_iter()
             .map(Self::wrap)
             .collect()
+    }
+
+    /// The replicas with at least one dot in the context, by name.
+    pub fn replicas_seen(&self) -> Vec<ReplicaId> {
+        self.inner.replicas_seen()
+    }
+
+    /// The fingerprint of the slice over `replica`'s counters `lo..=hi`; see
+    /// [`pluriverse::store::slice`].
+    pub fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+        self.inner.range_summary(replica, lo, hi)
+    }
+
+    /// `(live entries, runs of seen dots)` of the slice over `replica`'s `lo..=hi`.
+    pub fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
+        self.inner.range_size(replica, lo, hi)
+    }
+
+    /// Consecutive ranges covering `lo..=hi`, each holding at most about `budget` entries
+    /// or runs of seen dots; see [`pluriverse::CausalStore::split_range`].
+    pub fn split_range(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        budget: u64,
+    ) -> Vec<(u64, u64)> {
+        self.inner.split_range(replica, lo, hi, budget)
+    }
+
+    /// The end of the first part of `lo..=hi` split at `budget` units, found from the
+    /// range's start alone; see [`pluriverse::CausalStore::first_part`].
+    pub fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
+        self.inner.first_part(replica, lo, hi, budget)
+    }
+
+    /// The slice over `replica`'s counters `lo..=hi`: a valid delta on its own, below this
+    /// state in the join order; see [`pluriverse::store::slice`].
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// for i in 0..20 {
+    ///     a.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let me = "a".into();
+    /// let mut b = AnyState::new(t, "b");
+    /// for (lo, hi) in a.split_range(&me, 1, u64::MAX, 6) {
+    ///     b.join(&a.slice(&me, lo, hi)).unwrap();
+    /// }
+    /// assert_eq!(b.digest(), a.digest());
+    /// ```
+    pub fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> AnyState {
+        Self::wrap(self.inner.slice(replica, lo, hi))
     }
 
     /// The keys (elements) the state holds, as an Arrow array of the key type.

@@ -73,6 +73,12 @@ fn live_hash(counter: u64) -> u128 {
 
 /// The maximal runs `(first, last)` of `dots` clipped to `lo..=hi`, in order.
 pub(crate) fn clipped_runs(dots: &ReplicaDots, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+    clipped_runs_limited(dots, lo, hi, usize::MAX)
+}
+
+/// [`clipped_runs`], stopping once `max` runs are complete (the last one returned may then
+/// be cut short: only its start is exact).
+fn clipped_runs_limited(dots: &ReplicaDots, lo: u64, hi: u64, max: usize) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
     let lo = lo.max(1);
     if lo > hi {
@@ -86,6 +92,9 @@ pub(crate) fn clipped_runs(dots: &ReplicaDots, lo: u64, hi: u64) -> Vec<(u64, u6
         it.advance_to(lo.max(dots.prefix().saturating_add(1)));
         for c in it {
             if c > hi {
+                break;
+            }
+            if runs.len() > max {
                 break;
             }
             match runs.last_mut() {
@@ -231,6 +240,69 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
         out.push((start, hi));
         out
+    }
+
+    /// The end of the first range of a split of `lo..=hi` at `budget` units (see
+    /// [`Self::split_range`]), found from the start of the range alone: costs about
+    /// `budget` units per run of the store, not the whole range, so streaming a range part
+    /// by part costs what is streamed.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::MVMap;
+    /// let mut a: MVMap<u64, u64> = MVMap::new("a");
+    /// a.set_many(&(0..100).collect::<Vec<_>>(), &[0; 100]).unwrap();
+    /// let me = "a".into();
+    /// let end = a.store().first_part(&me, 1, u64::MAX, 30);
+    /// assert_eq!(end, a.store().split_range(&me, 1, u64::MAX, 30)[0].1);
+    /// // 29 entries and the run of seen dots 1..=100 that starts at counter 1
+    /// assert_eq!(a.store().range_size(&me, 1, end), (29, 1));
+    /// ```
+    pub fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
+        let budget = budget.max(1) as usize;
+        let lo = lo.max(1);
+        if lo >= hi {
+            return hi;
+        }
+        let Some(r) = self.ctx.table().get(replica) else {
+            return hi;
+        };
+        let mut marks: Vec<u64> = Vec::new();
+        for run in &self.runs {
+            let ids = run.by_dot();
+            marks.extend(
+                ids[run.dot_range(r, lo, hi)]
+                    .iter()
+                    .map(|&row| row as usize)
+                    .filter(|&row| run.is_live(row))
+                    .take(budget + 1)
+                    .map(|row| run.counter[row]),
+            );
+        }
+        if let Some(d) = self.ctx.dots().get(r) {
+            marks.extend(
+                clipped_runs_limited(d, lo, hi, budget + 1)
+                    .into_iter()
+                    .map(|(f, _)| f),
+            );
+        }
+        marks.sort_unstable();
+        // the first counter at which `budget` units are exceeded starts the second part
+        let mut units = 0usize;
+        let mut i = 0;
+        while i < marks.len() {
+            let c = marks[i];
+            let mut n = 0;
+            while i < marks.len() && marks[i] == c {
+                n += 1;
+                i += 1;
+            }
+            if units > 0 && units + n > budget && c > lo {
+                return c - 1;
+            }
+            units += n;
+        }
+        hi
     }
 
     /// The slice over `replica`'s counters `lo..=hi`: the context within the range and the

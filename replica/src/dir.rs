@@ -1,0 +1,635 @@
+//! The durable replica: a directory holding a snapshot and an append-only log.
+//!
+//! # Layout (format 1)
+//! | file | what |
+//! |---|---|
+//! | `replica.json` | format, replica name, kind and key/value types (written once, atomically) |
+//! | `LOCK` | locked (`flock`) by the process that has the replica open |
+//! | `snapshot-<seq>.arrow` | the state as of the fold that made it, in the state format (any Arrow reader opens it) |
+//! | `log-<seq>` | [`log`](crate::log) records: local writes' and received deltas since the snapshot `<seq>` |
+//!
+//! Opening takes the newest snapshot, joins every record of the logs numbered from it on
+//! (a join is idempotent, so a record already in the snapshot changes nothing), cuts a torn
+//! tail off the last log, and refuses a damaged record anywhere else with the file and
+//! offset. A fold writes `snapshot-<n+1>.arrow` (temporary file, fsync, rename, fsync of
+//! the directory) after starting `log-<n+1>`, then deletes the older files; a kill at any
+//! point leaves a directory that opens to the same state.
+//!
+//! # Durability
+//! See [`Durability`]: what a successful write survives is the caller's choice.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use pluriverse::wire::Limits;
+use pluriverse::ReplicaId;
+use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{io, ReplicaError, Result};
+use crate::identity::fresh_incarnation;
+use crate::log::{self, TAG_DELTA};
+
+/// Format of the directory written to `replica.json`.
+pub const DIR_FORMAT: u32 = 1;
+const META: &str = "replica.json";
+const LOCK: &str = "LOCK";
+
+/// What a write that returned success survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The record is handed to the operating system (`write`) before the write returns: it
+    /// survives a crash or kill of the process, not a power loss.
+    Buffered,
+    /// The log is `fdatasync`ed before the write returns: the write survives power loss.
+    Synced,
+    /// Group commit: the record is written as for `Buffered`, and the write is durable
+    /// against power loss once [`Replica::sync`] returns; one `fdatasync` acknowledges a
+    /// whole batch ([`Written::durable`] says which applies). The default: a caller that
+    /// acknowledges many writes at once (a server) syncs once per batch.
+    #[default]
+    Group,
+}
+
+/// How a replica keeps its directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// What a successful write survives.
+    pub durability: Durability,
+    /// The log is folded into a new snapshot when it grows past this many bytes
+    /// (default 64 MiB).
+    pub fold_bytes: u64,
+    /// Bounds on what received deltas may hold (and on the files read at open).
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            durability: Durability::default(),
+            fold_bytes: 64 << 20,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    format: u32,
+    /// The name's bytes in hex (names may be any bytes).
+    name_hex: String,
+    /// The name as text, for people, when it is UTF-8.
+    #[serde(default)]
+    name: Option<String>,
+    kind: String,
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// What a local write did.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The delta to ship to peers.
+    pub delta: AnyState,
+    /// The incarnation that wrote it.
+    pub writer: ReplicaId,
+    /// The counters the write was given, `first..=last` of `writer` (`None` for a write that
+    /// takes no dot: a remove).
+    pub dots: Option<(u64, u64)>,
+    /// Whether the write is durable against power loss now (`Synced`), or becomes so at the
+    /// next [`Replica::sync`] (`Buffered`, `Group`).
+    pub durable: bool,
+}
+
+/// A replica that lives in a directory: survives its process, writes under a fresh
+/// incarnation at every open (so a dot is never issued twice, whatever happened to the
+/// files), and is opened by one handle at a time.
+///
+/// # Example
+/// ```
+/// use pluriverse_any::{Kind, KeyType, Scalar, StateType, ValueType};
+/// use pluriverse_replica::{Options, Replica};
+/// let dir = std::env::temp_dir().join(format!("plv-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let t = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+/// let mut paris = Replica::create(&dir, "paris", t, Options::default()).unwrap();
+/// let w = paris.write(|s| s.set(Scalar::Utf8("k".into()), Scalar::Int64(1))).unwrap();
+/// assert_eq!(w.dots, Some((1, 1)));
+/// assert!(Replica::open(&dir, Options::default()).is_err()); // one handle at a time
+/// drop(paris);
+/// let again = Replica::open(&dir, Options::default()).unwrap();
+/// assert_eq!(again.state().get(&Scalar::Utf8("k".into())).unwrap(), vec![Scalar::Int64(1)]);
+/// assert_ne!(again.writer(), &w.writer); // a fresh incarnation
+/// # drop(again); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct Replica {
+    dir: PathBuf,
+    _lock: File,
+    name: ReplicaId,
+    writer: ReplicaId,
+    state: AnyState,
+    opts: Options,
+    log: File,
+    log_path: PathBuf,
+    log_seq: u64,
+    log_len: u64,
+    /// Records written since the last `fdatasync`.
+    unsynced: bool,
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("dir", &self.dir)
+            .field("name", &self.name.to_string())
+            .field("writer", &self.writer.to_string())
+            .field("log_seq", &self.log_seq)
+            .finish()
+    }
+}
+
+fn snapshot_name(seq: u64) -> String {
+    format!("snapshot-{seq:020}.arrow")
+}
+fn log_name(seq: u64) -> String {
+    format!("log-{seq:020}")
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir, "fsync directory"))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the
+/// directory.
+fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(io(&tmp, "create"))?;
+    f.write_all(bytes).map_err(io(&tmp, "write"))?;
+    f.sync_all().map_err(io(&tmp, "fsync"))?;
+    fs::rename(&tmp, path).map_err(io(path, "rename into"))?;
+    sync_dir(dir)
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let p = dir.join(LOCK);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(io(&p, "open"))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(ReplicaError::Locked { dir: dir.into() }),
+        Err(fs::TryLockError::Error(e)) => Err(io(&p, "lock")(e)),
+    }
+}
+
+impl Replica {
+    /// Creates a replica named `name` of type `ty` in `dir` (created if missing; it must not
+    /// hold a replica already) and opens it.
+    ///
+    /// # Errors
+    /// [`ReplicaError::AlreadyExists`], or [`ReplicaError::Io`].
+    pub fn create(
+        dir: impl AsRef<Path>,
+        name: impl Into<ReplicaId>,
+        ty: StateType,
+        opts: Options,
+    ) -> Result<Self> {
+        let dir = dir.as_ref();
+        let name = name.into();
+        fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
+        let _lock = lock(dir)?;
+        let meta_path = dir.join(META);
+        if meta_path.exists() {
+            return Err(ReplicaError::AlreadyExists { dir: dir.into() });
+        }
+        let meta = Meta {
+            format: DIR_FORMAT,
+            name_hex: hex(name.as_bytes()),
+            name: name.as_str().map(str::to_owned),
+            kind: ty.kind.name().to_owned(),
+            key: ty.key.name().to_owned(),
+            value: ty.value.map(|v| v.name().to_owned()),
+        };
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| ReplicaError::Config(format!("replica.json: {e}")))?;
+        write_atomic(dir, &meta_path, &json)?;
+        drop(_lock);
+        Self::open(dir, opts)
+    }
+
+    /// Opens the replica in `dir`: the newest snapshot plus the logs after it, under a fresh
+    /// incarnation. A torn tail of the last log is cut.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Locked`] when another handle has it open,
+    /// [`ReplicaError::NotAReplica`], [`ReplicaError::Corrupt`] naming the file and offset of
+    /// a damaged record or snapshot, or [`ReplicaError::Io`].
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let not = |why: String| ReplicaError::NotAReplica {
+            dir: dir.clone(),
+            why,
+        };
+        let meta_path = dir.join(META);
+        if !meta_path.exists() {
+            return Err(not(format!("no {META}")));
+        }
+        let _lock = lock(&dir)?;
+        let meta_bytes = fs::read(&meta_path).map_err(io(&meta_path, "read"))?;
+        let meta: Meta =
+            serde_json::from_slice(&meta_bytes).map_err(|e| not(format!("{META}: {e}")))?;
+        if meta.format != DIR_FORMAT {
+            return Err(not(format!(
+                "directory format {} (this build reads {DIR_FORMAT})",
+                meta.format
+            )));
+        }
+        let name =
+            ReplicaId::from(unhex(&meta.name_hex).ok_or_else(|| not("bad name_hex".into()))?);
+        let ty = StateType::new(
+            meta.kind.parse::<Kind>().map_err(|e| not(e.to_string()))?,
+            meta.key
+                .parse::<KeyType>()
+                .map_err(|e| not(e.to_string()))?,
+            meta.value
+                .as_deref()
+                .map(str::parse::<ValueType>)
+                .transpose()
+                .map_err(|e| not(e.to_string()))?,
+        )
+        .map_err(|e| not(e.to_string()))?;
+        let writer = fresh_incarnation(&name);
+
+        // what is there
+        let mut snapshots = Vec::new();
+        let mut logs = Vec::new();
+        for e in fs::read_dir(&dir).map_err(io(&dir, "list"))? {
+            let e = e.map_err(io(&dir, "list"))?;
+            let fname = e.file_name();
+            let Some(f) = fname.to_str() else { continue };
+            if let Some(seq) = f
+                .strip_prefix("snapshot-")
+                .and_then(|s| s.strip_suffix(".arrow"))
+            {
+                if let Ok(seq) = seq.parse::<u64>() {
+                    snapshots.push(seq);
+                }
+            } else if let Some(seq) = f.strip_prefix("log-") {
+                if let Ok(seq) = seq.parse::<u64>() {
+                    logs.push(seq);
+                }
+            }
+        }
+        let base = snapshots.iter().copied().max();
+        let from = base.unwrap_or(0);
+        let mut state = match base {
+            Some(seq) => {
+                let p = dir.join(snapshot_name(seq));
+                let bytes = read_bounded(&p, opts.limits.max_bytes)?;
+                let s = AnyState::from_bytes_with_limits(&bytes, writer.clone(), &opts.limits)
+                    .map_err(|e| ReplicaError::Corrupt {
+                        file: p.clone(),
+                        offset: 0,
+                        why: e.to_string(),
+                    })?;
+                if s.state_type() != ty {
+                    return Err(ReplicaError::Corrupt {
+                        file: p,
+                        offset: 0,
+                        why: format!("snapshot holds {}, the replica is {ty}", s.state_type()),
+                    });
+                }
+                s
+            }
+            None => AnyState::new(ty, writer.clone()),
+        };
+        logs.retain(|&s| s >= from);
+        logs.sort_unstable();
+        let last = logs.last().copied();
+        let mut log_len = 0;
+        for &seq in &logs {
+            let p = dir.join(log_name(seq));
+            let bytes = read_bounded(&p, usize::MAX)?;
+            let scan = log::scan(&bytes).map_err(|d| ReplicaError::Corrupt {
+                file: p.clone(),
+                offset: d.offset as u64,
+                why: d.why,
+            })?;
+            if scan.torn && Some(seq) != last {
+                return Err(ReplicaError::Corrupt {
+                    file: p,
+                    offset: scan.end as u64,
+                    why: "a log that is not the last ends in a torn record".into(),
+                });
+            }
+            for r in &scan.records {
+                debug_assert_eq!(r.tag, TAG_DELTA);
+                let d = AnyState::from_bytes_with_limits(r.payload, writer.clone(), &opts.limits)
+                    .and_then(|d| {
+                        state.join(&d)?;
+                        Ok(())
+                    });
+                if let Err(e) = d {
+                    return Err(ReplicaError::Corrupt {
+                        file: p,
+                        offset: r.offset as u64,
+                        why: format!("a log record that passed its checksum does not join: {e}"),
+                    });
+                }
+            }
+            if scan.torn {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .map_err(io(&p, "open"))?;
+                f.set_len(scan.end as u64)
+                    .map_err(io(&p, "cut the torn tail of"))?;
+                f.sync_all().map_err(io(&p, "fsync"))?;
+            }
+            log_len = scan.end as u64;
+        }
+        let log_seq = last.unwrap_or(from);
+        let log_path = dir.join(log_name(log_seq));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(&log_path, "open"))?;
+        if last.is_none() {
+            sync_dir(&dir)?;
+        }
+        let mut r = Self {
+            dir,
+            _lock,
+            name,
+            writer,
+            state,
+            opts,
+            log,
+            log_path,
+            log_seq,
+            log_len,
+            unsynced: false,
+            poisoned: false,
+        };
+        r.remove_stale()?;
+        Ok(r)
+    }
+
+    /// Deletes files an interrupted fold left behind: older snapshots and logs, temporaries.
+    fn remove_stale(&mut self) -> Result<()> {
+        for e in fs::read_dir(&self.dir).map_err(io(&self.dir, "list"))? {
+            let e = e.map_err(io(&self.dir, "list"))?;
+            let fname = e.file_name();
+            let Some(f) = fname.to_str() else { continue };
+            let seq = f
+                .strip_prefix("snapshot-")
+                .and_then(|s| s.strip_suffix(".arrow"))
+                .or_else(|| f.strip_prefix("log-"))
+                .and_then(|s| s.parse::<u64>().ok());
+            let stale = f.ends_with(".tmp") || seq.is_some_and(|s| s < self.log_seq);
+            if stale {
+                fs::remove_file(e.path()).map_err(io(e.path(), "remove"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The replica's name (what `create` was given).
+    pub fn name(&self) -> &ReplicaId {
+        &self.name
+    }
+
+    /// The incarnation this handle writes as: `name#<16 hex digits>`, fresh at every open.
+    pub fn writer(&self) -> &ReplicaId {
+        &self.writer
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The state (read it; change it through [`Replica::write`] and [`Replica::apply`]).
+    pub fn state(&self) -> &AnyState {
+        &self.state
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The highest counter the current incarnation has issued (0 before its first write).
+    pub fn issued(&self) -> u64 {
+        issued(&self.state, &self.writer)
+    }
+
+    /// Bytes in the current log.
+    pub fn log_bytes(&self) -> u64 {
+        self.log_len
+    }
+
+    /// A local write: `f` runs one mutator on the state (written as [`Replica::writer`]) and
+    /// returns its delta; the delta goes to the log before this returns, and is what to ship
+    /// to peers.
+    ///
+    /// # Errors
+    /// What `f` returns (the state is then unchanged), [`ReplicaError::Poisoned`], or
+    /// [`ReplicaError::Io`] when the log cannot be written (the handle is then poisoned: the
+    /// state in memory holds a write the log may not have).
+    pub fn write(
+        &mut self,
+        f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState>,
+    ) -> Result<Written> {
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let before = self.issued();
+        let delta = f(&mut self.state)?;
+        let after = self.issued();
+        let durable = self.log_delta(&delta, self.opts.durability == Durability::Synced)?;
+        let written = Written {
+            writer: self.writer.clone(),
+            dots: (after > before).then_some((before + 1, after)),
+            delta,
+            durable,
+        };
+        self.maybe_fold()?;
+        Ok(written)
+    }
+
+    /// Joins a delta (or state) received from a peer and logs it (buffered: a received
+    /// delta lost to a power loss is fetched again by anti-entropy).
+    ///
+    /// # Errors
+    /// [`ReplicaError::ForeignClaim`] when the delta claims dots of this incarnation beyond
+    /// what it issued; a type mismatch as [`ReplicaError::State`]; I/O as for
+    /// [`Replica::write`]. The state is unchanged on every error but I/O.
+    pub fn apply(&mut self, delta: &AnyState) -> Result<()> {
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let claimed = issued(delta, &self.writer);
+        let mine = self.issued();
+        if claimed > mine {
+            return Err(ReplicaError::ForeignClaim {
+                replica: self.writer.to_string(),
+                claimed,
+                issued: mine,
+            });
+        }
+        self.state.join(delta)?;
+        self.log_delta(delta, false)?;
+        self.maybe_fold()
+    }
+
+    /// [`Replica::apply`] for a delta's bytes, decoded within the replica's [`Limits`].
+    ///
+    /// # Errors
+    /// A decode error as [`ReplicaError::State`], or as [`Replica::apply`].
+    pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let d = AnyState::from_bytes_with_limits(bytes, self.writer.clone(), &self.opts.limits)?;
+        self.apply(&d)
+    }
+
+    /// Appends a delta to the log; returns whether it is durable against power loss.
+    fn log_delta(&mut self, delta: &AnyState, sync: bool) -> Result<bool> {
+        if delta.entry_count() == 0
+            && delta
+                .context()
+                .dots()
+                .replicas()
+                .iter()
+                .all(|d| d.is_empty())
+        {
+            return Ok(!self.unsynced);
+        }
+        let res = (|| {
+            let bytes = delta.to_bytes()?;
+            let rec = log::encode(TAG_DELTA, &bytes);
+            self.log
+                .write_all(&rec)
+                .map_err(io(&self.log_path, "append to"))?;
+            self.log_len += rec.len() as u64;
+            self.unsynced = true;
+            if sync {
+                self.sync()?;
+            }
+            Ok(!self.unsynced)
+        })();
+        if res.is_err() {
+            self.poisoned = true;
+        }
+        res
+    }
+
+    /// Makes every write so far durable against power loss (`fdatasync` of the log).
+    ///
+    /// # Errors
+    /// [`ReplicaError::Io`]; the handle is then poisoned.
+    pub fn sync(&mut self) -> Result<()> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        if let Err(e) = self.log.sync_data() {
+            self.poisoned = true;
+            return Err(io(&self.log_path, "fdatasync")(e));
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn maybe_fold(&mut self) -> Result<()> {
+        if self.log_len > self.opts.fold_bytes {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the log into a new snapshot now: starts the next log, writes the state as the
+    /// next snapshot atomically, then deletes the older files.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Io`]; the handle is then poisoned (the directory still opens to the
+    /// same state).
+    pub fn fold(&mut self) -> Result<()> {
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let res = (|| {
+            self.sync()?;
+            let next = self.log_seq + 1;
+            let log_path = self.dir.join(log_name(next));
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(io(&log_path, "create"))?;
+            sync_dir(&self.dir)?;
+            self.log = log;
+            self.log_path = log_path;
+            self.log_seq = next;
+            self.log_len = 0;
+            let bytes = self.state.to_bytes()?;
+            write_atomic(&self.dir, &self.dir.join(snapshot_name(next)), &bytes)?;
+            self.remove_stale()?;
+            sync_dir(&self.dir)
+        })();
+        if res.is_err() {
+            self.poisoned = true;
+        }
+        res
+    }
+
+    /// Syncs the log and closes the replica (dropping it closes without the sync).
+    ///
+    /// # Errors
+    /// As [`Replica::sync`].
+    pub fn close(mut self) -> Result<()> {
+        self.sync()
+    }
+}
+
+/// The highest counter of `writer` in `state`'s context.
+fn issued(state: &AnyState, writer: &ReplicaId) -> u64 {
+    let ctx = state.context();
+    ctx.table()
+        .get(writer)
+        .and_then(|i| ctx.dots().get(i))
+        .map_or(0, |d| d.max())
+}
+
+fn read_bounded(p: &Path, max: usize) -> Result<Vec<u8>> {
+    let len = fs::metadata(p).map_err(io(p, "stat"))?.len();
+    if len > max as u64 {
+        return Err(ReplicaError::Corrupt {
+            file: p.into(),
+            offset: 0,
+            why: format!("{len} bytes exceed the limit of {max}"),
+        });
+    }
+    fs::read(p).map_err(io(p, "read"))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! Incarnations: the name a replica writes under, fresh at every open.
+//!
+//! A replica's dots are `(writer, counter)`. If a process could come back under the writer
+//! name it used before and continue counting from what its files say, a crash after a delta
+//! left the machine but before the files had it, or a restore of an old copy of the
+//! directory, would issue the same dot for different content, and replicas would never
+//! converge. So a replica never continues a writer name: every open draws a fresh
+//! *incarnation* `name#<16 hex digits>` from the operating system's randomness, and writes
+//! under it. Its files are never asked what was issued, so no loss of them can cause reuse.
+//! An incarnation that never writes leaves no trace (a context only holds writers with
+//! dots).
+
+use std::io::Read;
+
+use pluriverse::ReplicaId;
+
+/// Separates a replica's name from its incarnation.
+pub const SEPARATOR: u8 = b'#';
+
+/// A fresh incarnation of `name`: `name#` and 16 hex digits of randomness.
+///
+/// # Example
+/// ```
+/// use pluriverse_replica::identity::{base_name, fresh_incarnation};
+/// let a = fresh_incarnation(&"paris".into());
+/// let b = fresh_incarnation(&"paris".into());
+/// assert_ne!(a, b);
+/// assert_eq!(base_name(&a), Some("paris".into()));
+/// assert_eq!(a.as_bytes().len(), "paris".len() + 17);
+/// ```
+pub fn fresh_incarnation(name: &ReplicaId) -> ReplicaId {
+    let mut v = name.as_bytes().to_vec();
+    v.push(SEPARATOR);
+    v.extend_from_slice(format!("{:016x}", random_u64()).as_bytes());
+    ReplicaId::from(v)
+}
+
+/// The replica name of an incarnation written by [`fresh_incarnation`], if `id` is one.
+pub fn base_name(id: &ReplicaId) -> Option<ReplicaId> {
+    let b = id.as_bytes();
+    if b.len() < 17 {
+        return None;
+    }
+    let (name, tail) = b.split_at(b.len() - 17);
+    (tail[0] == SEPARATOR && tail[1..].iter().all(|c| c.is_ascii_hexdigit()))
+        .then(|| ReplicaId::from(name))
+}
+
+/// 64 random bits from the operating system (`/dev/urandom`); where that cannot be read,
+/// a hash of the time, the process id and a per-process counter.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok()
+    {
+        return u64::from_le_bytes(b);
+    }
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut s = [0u8; 24];
+    s[..8].copy_from_slice(&t.to_le_bytes());
+    s[8..16].copy_from_slice(&u64::from(std::process::id()).to_le_bytes());
+    s[16..].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    xxhash_rust::xxh3::xxh3_64(&s)
+}

@@ -1,0 +1,70 @@
+//! The sync protocol, sans-IO: one [`Peer`] state machine per peer takes and returns bytes
+//! and is given the time; it never does I/O, never reads a clock and never changes the
+//! state itself (it hands received deltas back to the caller, who joins them, durably
+//! through a [`Replica`](crate::Replica) or into a bare state). The simulator, a node on
+//! QUIC, a Python program on websockets and a C program on its own transport run this same
+//! code.
+//!
+//! # How it works
+//! The unit is the *dot-range slice* ([`pluriverse::store::slice`]): one replica's
+//! counters `lo..=hi`, the context within the range and the live entries whose dots fall in
+//! it. A slice is a valid delta on its own and lies below the state, so any set of slices
+//! can be shipped in any order, lost, duplicated or cut short, and each one that arrives is
+//! kept.
+//!
+//! - **Push.** [`Peer::push`] queues a local write's delta; it goes out as one message, or
+//!   as slices of it when it exceeds the message bound.
+//! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends the
+//!   summaries (dots seen, dots live, a 128-bit fingerprint) of every replica it knows,
+//!   in as many messages as the bound needs, each covering a name interval. The receiver
+//!   compares each with its own: an equal range costs nothing more; a range the sender has
+//!   nothing of is streamed to it as slices; a differing range small enough is answered
+//!   with the receiver's slice (and the sender answers with its own if it still differs
+//!   after joining); a larger one is split at the receiver's data and the parts' summaries
+//!   go back, recursively. Bytes and round trips follow what differs, not what the state
+//!   holds.
+//! - **Loss.** Nothing is retransmitted and nothing needs to be: the next round finds what
+//!   is still missing. Messages carry no sequence numbers and need no order.
+//! - **Bounds.** Every message is at most [`Config::max_message`] bytes (a datagram-sized
+//!   1,200 works); a peer accepts at most [`Config::max_inbound`] bytes per round and drops
+//!   the rest (the sender's next rounds resend what is still missing); the work queued for
+//!   a peer is bounded by [`Config::max_queue`].
+//!
+//! The message format is in [`message`].
+//!
+//! # Example: two replicas over a channel that loses a third of the messages, 2 KiB a message
+//! ```
+//! use std::time::Duration;
+//! use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+//! use pluriverse_replica::sync::{Config, Peer};
+//!
+//! let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+//! let (mut a, mut b) = (AnyState::new(t, "a"), AnyState::new(t, "b"));
+//! for i in 0..300 {
+//!     a.add(Scalar::Int64(i)).unwrap();
+//! }
+//! let cfg = Config { max_message: 2048, ..Config::default() };
+//! let (mut pa, mut pb) = (Peer::new(t, cfg).unwrap(), Peer::new(t, cfg).unwrap());
+//! let mut n = 0u64;
+//! for tick in 0..400u64 {
+//!     let now = Duration::from_millis(tick * 100);
+//!     while let Some(m) = pa.poll_transmit(now, &a) {
+//!         n += 1;
+//!         if n % 3 != 0 {
+//!             if let Ok(Some(d)) = pb.handle(now, &m) { b.join(&d).unwrap(); }
+//!         }
+//!     }
+//!     while let Some(m) = pb.poll_transmit(now, &b) {
+//!         n += 1;
+//!         if n % 3 != 0 {
+//!             if let Ok(Some(d)) = pa.handle(now, &m) { a.join(&d).unwrap(); }
+//!         }
+//!     }
+//! }
+//! assert_eq!(a.digest(), b.digest());
+//! ```
+
+pub mod message;
+mod peer;
+
+pub use peer::{Config, Peer, Stats};

@@ -1,0 +1,559 @@
+//! [`Peer`]: the per-peer sync state machine.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use pluriverse::store::RangeSummary;
+use pluriverse::wire::Limits;
+use pluriverse::ReplicaId;
+use pluriverse_any::{AnyState, StateType};
+
+use super::message::{self, Cover, Item, Message};
+use crate::error::{ReplicaError, Result};
+
+/// How a [`Peer`] bounds what it sends and accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The largest message sent or accepted, in bytes (default 64 KiB; 1,200 fits a
+    /// datagram).
+    pub max_message: usize,
+    /// Time between anti-entropy rounds (default 1 s).
+    pub round_interval: Duration,
+    /// Bytes accepted per round interval; messages beyond are dropped (default 256 MiB).
+    pub max_inbound: usize,
+    /// Most pieces of work queued for the peer; work beyond is dropped and found again by
+    /// a later round (default 4,096).
+    pub max_queue: usize,
+    /// Bounds on the deltas a message may carry.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_message: 64 << 10,
+            round_interval: Duration::from_secs(1),
+            max_inbound: 256 << 20,
+            max_queue: 4096,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What a [`Peer`] has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages returned by [`Peer::poll_transmit`].
+    pub messages_out: u64,
+    /// Their bytes.
+    pub bytes_out: u64,
+    /// Messages given to [`Peer::handle`].
+    pub messages_in: u64,
+    /// Their bytes.
+    pub bytes_in: u64,
+    /// Anti-entropy rounds started.
+    pub rounds: u64,
+    /// Slices sent (chunks and pushed deltas).
+    pub slices_out: u64,
+    /// Deltas handed back to the caller to join.
+    pub deltas_in: u64,
+    /// Messages refused as malformed, of another type, or over a bound.
+    pub bad_messages: u64,
+    /// Messages dropped because the round's inbound budget was spent.
+    pub throttled: u64,
+    /// Pieces of work dropped because the queue was full (a later round redoes them).
+    pub dropped_work: u64,
+    /// Slices that did not fit in a message even alone (a single entry over the bound).
+    pub oversized: u64,
+}
+
+#[derive(Debug)]
+enum Work {
+    /// Send our top-level summaries.
+    Round,
+    /// The peer's summary of a range: compare with ours.
+    Compare(Item),
+    /// Every replica of ours in the cover that the peer did not list: it has nothing of it.
+    Cover {
+        cover: Cover,
+        listed: Vec<ReplicaId>,
+    },
+    /// The peer has nothing of this range: send all of ours, part by part.
+    Stream {
+        replica: ReplicaId,
+        lo: u64,
+        hi: u64,
+    },
+    /// We joined the peer's slice of this range: if ours still differs, send ours.
+    Answer(Item),
+    /// A local delta to push.
+    Push(AnyState),
+}
+
+/// The sync state machine for one peer: bytes in ([`Peer::handle`]), bytes out
+/// ([`Peer::poll_transmit`]), time given by the caller, no I/O. See the
+/// [module docs](super) for the protocol and an example.
+#[derive(Debug)]
+pub struct Peer {
+    ty: StateType,
+    cfg: Config,
+    queue: VecDeque<Work>,
+    out: VecDeque<Vec<u8>>,
+    next_round: Option<Duration>,
+    round_queued: bool,
+    window_start: Duration,
+    window_bytes: usize,
+    /// Units (entries or runs of seen dots) per slice; adapted to the message bound.
+    budget: u64,
+    stats: Stats,
+}
+
+/// Ranges of at most this many units (entries or runs of seen dots) are answered with a
+/// slice rather than split further.
+const LEAF: u64 = 32;
+
+/// The name every delta decoded from a message is given (it is only joined, never written).
+const RECEIVED: &str = "pluriverse-sync";
+
+impl Peer {
+    /// A state machine syncing states of type `ty`.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Config`] when `max_message` cannot hold an empty delta of `ty` in a
+    /// chunk, or a summary of one replica with the longest name.
+    pub fn new(ty: StateType, cfg: Config) -> Result<Self> {
+        let empty = AnyState::new(ty, RECEIVED).to_bytes()?;
+        let need = (message::CHUNK_FIXED + 64 + empty.len() + 256)
+            .max(16 + message::item_len(&ReplicaId::from(vec![0u8; message::MAX_NAME])));
+        if cfg.max_message < need {
+            return Err(ReplicaError::Config(format!(
+                "max_message {} is too small for {ty}: at least {need} bytes",
+                cfg.max_message
+            )));
+        }
+        Ok(Self {
+            ty,
+            cfg,
+            queue: VecDeque::new(),
+            out: VecDeque::new(),
+            next_round: None,
+            round_queued: false,
+            window_start: Duration::ZERO,
+            window_bytes: 0,
+            budget: (cfg.max_message / 64).max(1) as u64,
+            stats: Stats::default(),
+        })
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Whether nothing is queued: no message waiting, no work pending.
+    pub fn is_idle(&self) -> bool {
+        self.out.is_empty() && self.queue.is_empty()
+    }
+
+    /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
+    /// the first call.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.next_round
+    }
+
+    /// Starts an anti-entropy round at the next [`Peer::poll_transmit`] (after a reconnect,
+    /// say), whatever the interval.
+    pub fn start_round(&mut self) {
+        self.next_round = None;
+    }
+
+    /// Queues a local write's delta for the peer.
+    pub fn push(&mut self, delta: &AnyState) {
+        self.enqueue(Work::Push(delta.clone()));
+    }
+
+    fn enqueue(&mut self, w: Work) {
+        if self.queue.len() >= self.cfg.max_queue {
+            self.stats.dropped_work += 1;
+        } else {
+            self.queue.push_back(w);
+        }
+    }
+
+    /// Takes one message from the peer. Returns the delta it carries, if any, for the
+    /// caller to join (into a [`Replica`](crate::Replica) with `apply`, or a bare state);
+    /// replies are queued for [`Peer::poll_transmit`].
+    ///
+    /// # Errors
+    /// [`ReplicaError::Message`] for a malformed message or one over the bound, and
+    /// [`ReplicaError::State`] for a delta that does not decode or is of another type:
+    /// the message is dropped and nothing else changes.
+    pub fn handle(&mut self, now: Duration, bytes: &[u8]) -> Result<Option<AnyState>> {
+        self.stats.messages_in += 1;
+        self.stats.bytes_in += bytes.len() as u64;
+        if now >= self.window_start + self.cfg.round_interval || now < self.window_start {
+            self.window_start = now;
+            self.window_bytes = 0;
+        }
+        if self.window_bytes + bytes.len() > self.cfg.max_inbound {
+            self.stats.throttled += 1;
+            return Ok(None);
+        }
+        self.window_bytes += bytes.len();
+        let msg = match Message::decode(bytes, self.cfg.max_message) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.bad_messages += 1;
+                return Err(e);
+            }
+        };
+        match msg {
+            Message::Summary { cover, items } => {
+                let listed: Vec<ReplicaId> = if cover.is_some() {
+                    items.iter().map(|i| i.replica.clone()).collect()
+                } else {
+                    vec![]
+                };
+                for it in items {
+                    self.enqueue(Work::Compare(it));
+                }
+                if let Some(cover) = cover {
+                    self.enqueue(Work::Cover { cover, listed });
+                }
+                Ok(None)
+            }
+            Message::Chunk { item, payload } => {
+                let d = self.decode(&payload)?;
+                self.enqueue(Work::Answer(item));
+                Ok(Some(d))
+            }
+            Message::Delta { payload } => Ok(Some(self.decode(&payload)?)),
+        }
+    }
+
+    fn decode(&mut self, payload: &[u8]) -> Result<AnyState> {
+        let d = AnyState::from_bytes_with_limits(payload, RECEIVED, &self.cfg.limits)
+            .map_err(ReplicaError::State)
+            .and_then(|d| {
+                if d.state_type() == self.ty {
+                    Ok(d)
+                } else {
+                    Err(ReplicaError::State(
+                        pluriverse_any::AnyError::TypeMismatch {
+                            expected: self.ty,
+                            found: d.state_type(),
+                        },
+                    ))
+                }
+            });
+        match d {
+            Ok(d) => {
+                self.stats.deltas_in += 1;
+                Ok(d)
+            }
+            Err(e) => {
+                self.stats.bad_messages += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// The next message to send to the peer, computed against `state` as it is now;
+    /// `None` when there is nothing to send until the next round
+    /// ([`Peer::poll_timeout`]) or the next message in. Call it whenever the transport can
+    /// take a message: it is the sender's backpressure.
+    pub fn poll_transmit(&mut self, now: Duration, state: &AnyState) -> Option<Vec<u8>> {
+        if self.next_round.is_none_or(|t| now >= t) && !self.round_queued {
+            self.next_round = Some(now + self.cfg.round_interval);
+            self.round_queued = true;
+            self.queue.push_back(Work::Round);
+        }
+        loop {
+            if let Some(m) = self.out.pop_front() {
+                self.stats.messages_out += 1;
+                self.stats.bytes_out += m.len() as u64;
+                return Some(m);
+            }
+            let w = self.queue.pop_front()?;
+            self.run(w, state);
+        }
+    }
+
+    fn run(&mut self, w: Work, state: &AnyState) {
+        match w {
+            Work::Round => {
+                self.round_queued = false;
+                self.stats.rounds += 1;
+                self.round(state);
+            }
+            Work::Compare(theirs) => {
+                let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
+                if ours == theirs.summary {
+                } else if theirs.summary.is_empty() {
+                    self.stream(theirs.replica, theirs.lo, theirs.hi);
+                } else if ours.is_empty() {
+                    self.send_summaries(vec![Item {
+                        summary: ours,
+                        ..theirs
+                    }]);
+                } else {
+                    self.offer(
+                        state,
+                        theirs.replica,
+                        theirs.lo,
+                        theirs.hi,
+                        ours,
+                        Some(theirs.summary),
+                    );
+                }
+            }
+            Work::Answer(theirs) => {
+                let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
+                if ours != theirs.summary && !ours.is_empty() {
+                    self.offer(state, theirs.replica, theirs.lo, theirs.hi, ours, None);
+                }
+            }
+            Work::Cover { cover, listed } => {
+                for name in state.replicas_seen() {
+                    if cover.contains(&name) && !listed.contains(&name) {
+                        self.stream(name, 1, u64::MAX);
+                    }
+                }
+            }
+            Work::Stream { replica, lo, hi } => {
+                let end = self.send_part(state, &replica, lo, hi);
+                if end < hi {
+                    self.queue.push_front(Work::Stream {
+                        replica,
+                        lo: end + 1,
+                        hi,
+                    });
+                }
+            }
+            Work::Push(delta) => self.push_now(&delta),
+        }
+    }
+
+    /// Queues a stream of a range unless one of the same replica is already queued.
+    fn stream(&mut self, replica: ReplicaId, lo: u64, hi: u64) {
+        let dup = self.queue.iter().any(|w| {
+            matches!(w, Work::Stream { replica: r, lo: l, hi: h } if *r == replica && *l <= lo.max(*l) && *h >= hi)
+        });
+        if !dup {
+            self.enqueue(Work::Stream { replica, lo, hi });
+        }
+    }
+
+    /// Our top-level summaries: every replica we know, whole range, in name order, as many
+    /// messages as the bound needs, each with the name interval it covers.
+    fn round(&mut self, state: &AnyState) {
+        let mut names = state.replicas_seen();
+        names.sort();
+        // magic, version, type, flags, count; each bound a tag, a length and the name
+        let bound = |n: &Option<ReplicaId>| 3 + n.as_ref().map_or(0, |n| n.as_bytes().len());
+        let mut after: Option<ReplicaId> = None;
+        let mut items: Vec<Item> = Vec::new();
+        let mut used = 0;
+        for name in names {
+            let len = message::item_len(&name);
+            let total = 8 + bound(&after) + 3 + name.as_bytes().len() + used + len;
+            if total > self.cfg.max_message && !items.is_empty() {
+                let upto = items.last().map(|i| i.replica.clone());
+                let cover = Cover {
+                    after: after.take(),
+                    upto: upto.clone(),
+                };
+                self.emit(Message::Summary {
+                    cover: Some(cover),
+                    items: std::mem::take(&mut items),
+                });
+                after = upto;
+                used = 0;
+            }
+            let summary = state.range_summary(&name, 1, u64::MAX);
+            used += len;
+            items.push(Item {
+                replica: name,
+                lo: 1,
+                hi: u64::MAX,
+                summary,
+            });
+        }
+        self.emit(Message::Summary {
+            cover: Some(Cover { after, upto: None }),
+            items,
+        });
+    }
+
+    /// Answers a range where both sides hold something and differ. A small range gets our
+    /// slice; a range where the peer holds at most half of what we hold is streamed (at
+    /// most half of it is redundant); anything else is split at our data into parts whose
+    /// summaries go back, so the recursion follows what differs.
+    fn offer(
+        &mut self,
+        state: &AnyState,
+        replica: ReplicaId,
+        lo: u64,
+        hi: u64,
+        ours: RangeSummary,
+        theirs: Option<RangeSummary>,
+    ) {
+        let (live, runs) = state.range_size(&replica, lo, hi);
+        let units = live + runs;
+        if units <= LEAF.min(self.budget) || lo == hi {
+            if let Some(m) = self.chunk(state, &replica, lo, hi, ours) {
+                self.emit(m);
+                return;
+            }
+        }
+        if theirs.is_some_and(|t| t.live.saturating_mul(2) <= ours.live) {
+            self.stream(replica, lo, hi);
+            return;
+        }
+        let per = (units / 16).max(1);
+        let mut parts = state.split_range(&replica, lo, hi, per);
+        if parts.len() < 2 && hi > lo {
+            let mid = lo + (hi - lo) / 2;
+            parts = vec![(lo, mid), (mid + 1, hi)];
+        }
+        let items = parts
+            .into_iter()
+            .map(|(l, h)| Item {
+                replica: replica.clone(),
+                lo: l,
+                hi: h,
+                summary: state.range_summary(&replica, l, h),
+            })
+            .collect();
+        self.send_summaries(items);
+    }
+
+    /// Our slice of a range as a chunk message, if it fits the bound (adapting the
+    /// budget either way).
+    fn chunk(
+        &mut self,
+        state: &AnyState,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        summary: RangeSummary,
+    ) -> Option<Message> {
+        let payload = state.slice(replica, lo, hi).to_bytes().ok()?;
+        let m = Message::Chunk {
+            item: Item {
+                replica: replica.clone(),
+                lo,
+                hi,
+                summary,
+            },
+            payload,
+        };
+        let len = message::CHUNK_FIXED + replica.as_bytes().len() + chunk_payload_len(&m);
+        if len > self.cfg.max_message {
+            self.budget = (self.budget / 2).max(1);
+            return None;
+        }
+        if len < self.cfg.max_message / 4 {
+            self.budget = (self.budget * 2).min(1 << 20);
+        }
+        Some(m)
+    }
+
+    /// Sends the first part of `lo..=hi` that fits one message; returns where it ends.
+    fn send_part(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> u64 {
+        loop {
+            let end = state.first_part(replica, lo, hi, self.budget);
+            let summary = state.range_summary(replica, lo, end);
+            if let Some(m) = self.chunk(state, replica, lo, end, summary) {
+                self.stats.slices_out += 1;
+                self.emit(m);
+                return end;
+            }
+            if end == lo {
+                // one counter's slice alone exceeds the bound
+                self.stats.oversized += 1;
+                return end;
+            }
+        }
+    }
+
+    /// Pushes a delta: one message, or slices of it when it exceeds the bound (up to 64;
+    /// beyond that anti-entropy carries it).
+    fn push_now(&mut self, delta: &AnyState) {
+        let Ok(payload) = delta.to_bytes() else {
+            return;
+        };
+        if payload.len() + 5 <= self.cfg.max_message {
+            self.stats.slices_out += 1;
+            self.emit(Message::Delta { payload });
+            return;
+        }
+        let mut sent = 0;
+        for name in delta.replicas_seen() {
+            let mut lo = 1;
+            loop {
+                let end = delta.first_part(&name, lo, u64::MAX, self.budget);
+                match delta.slice(&name, lo, end).to_bytes() {
+                    Ok(p) if p.len() + 5 <= self.cfg.max_message => {
+                        self.stats.slices_out += 1;
+                        self.emit(Message::Delta { payload: p });
+                        sent += 1;
+                    }
+                    _ if end > lo => {
+                        self.budget = (self.budget / 2).max(1);
+                        continue;
+                    }
+                    _ => self.stats.oversized += 1,
+                }
+                if end == u64::MAX || sent >= 64 {
+                    break;
+                }
+                lo = end + 1;
+            }
+            if sent >= 64 {
+                break;
+            }
+        }
+    }
+
+    /// Sends summaries of ranges (no cover), as many messages as the bound needs.
+    fn send_summaries(&mut self, items: Vec<Item>) {
+        let room = self.cfg.max_message - 8;
+        let mut batch = Vec::new();
+        let mut used = 0;
+        for it in items {
+            let len = message::item_len(&it.replica);
+            if used + len > room && !batch.is_empty() {
+                self.emit(Message::Summary {
+                    cover: None,
+                    items: std::mem::take(&mut batch),
+                });
+                used = 0;
+            }
+            used += len;
+            batch.push(it);
+        }
+        if !batch.is_empty() {
+            self.emit(Message::Summary {
+                cover: None,
+                items: batch,
+            });
+        }
+    }
+
+    fn emit(&mut self, m: Message) {
+        self.out.push_back(m.encode());
+    }
+}
+
+fn chunk_payload_len(m: &Message) -> usize {
+    match m {
+        Message::Chunk { payload, .. } | Message::Delta { payload } => payload.len(),
+        Message::Summary { .. } => 0,
+    }
+}

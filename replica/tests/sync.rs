@@ -1,0 +1,372 @@
+//! The sync protocol over a seeded lossy network (loss, duplication, delay and reordering,
+//! partitions, restarts under new incarnations), for every kind, against the reference:
+//! the join of every delta any replica wrote. Every message is checked against the bound.
+
+use std::time::Duration;
+
+use pluriverse::ReplicaId;
+use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
+use pluriverse_replica::identity::fresh_incarnation;
+use pluriverse_replica::sync::{Config, Peer};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+fn state_type(kind: Kind) -> StateType {
+    match kind {
+        Kind::MVMap => StateType::new(kind, KeyType::Utf8, Some(ValueType::Int64)),
+        Kind::AWSet => StateType::new(kind, KeyType::Int64, None),
+        Kind::PNCounterMap => StateType::new(kind, KeyType::Utf8, None),
+        Kind::LWWMap => StateType::new(kind, KeyType::UInt64, Some(ValueType::Int64)),
+    }
+    .unwrap()
+}
+
+fn write(s: &mut AnyState, rng: &mut Rng, tick: u64, keys: u64) -> AnyState {
+    let k = rng.below(keys);
+    let rm = rng.below(5) == 0;
+    let key = |k: u64| Scalar::Utf8(format!("k{k}"));
+    match s.state_type().kind {
+        Kind::MVMap if rm => s.remove(key(k)),
+        Kind::MVMap => s.set(key(k), Scalar::Int64(tick as i64)),
+        Kind::AWSet if rm => s.remove(Scalar::Int64(k as i64)),
+        Kind::AWSet => s.add(Scalar::Int64(k as i64)),
+        Kind::PNCounterMap if rm => s.decrement(key(k), 1 + rng.below(3)),
+        Kind::PNCounterMap => s.increment(key(k), 1 + rng.below(3)),
+        Kind::LWWMap if rm => s.remove_at(Scalar::UInt64(k), tick),
+        Kind::LWWMap => s.set_at(Scalar::UInt64(k), Scalar::Int64(tick as i64), tick),
+    }
+    .unwrap()
+}
+
+struct Schedule {
+    replicas: usize,
+    writes: u64,
+    keys: u64,
+    loss: f64,
+    dup: f64,
+    max_delay: u64,
+    partition: bool,
+    restarts: bool,
+    max_message: usize,
+}
+
+struct Outcome {
+    ticks_to_converge: u64,
+    bytes: u64,
+    messages: u64,
+}
+
+fn run(seed: u64, kind: Kind, sch: &Schedule) -> Outcome {
+    let mut rng = Rng(seed);
+    let ty = state_type(kind);
+    let n = sch.replicas;
+    let cfg = Config {
+        max_message: sch.max_message,
+        round_interval: Duration::from_millis(500),
+        ..Config::default()
+    };
+    let mut states: Vec<AnyState> = (0..n)
+        .map(|i| AnyState::new(ty, fresh_incarnation(&ReplicaId::from(format!("r{i}")))))
+        .collect();
+    let new_peers =
+        |_: usize| -> Vec<Peer> { (0..n).map(|_| Peer::new(ty, cfg).unwrap()).collect() };
+    let mut peers: Vec<Vec<Peer>> = (0..n).map(new_peers).collect();
+    let mut reference = AnyState::new(ty, "reference");
+    // in flight: (due tick, from, to, bytes)
+    let mut flight: Vec<(u64, usize, usize, Vec<u8>)> = Vec::new();
+    let write_ticks = 200;
+    let part_window = 50..150;
+    let cut = |tick: u64, a: usize, b: usize| {
+        sch.partition && part_window.contains(&tick) && ((a < n / 2) != (b < n / 2))
+    };
+    let (mut bytes, mut messages) = (0u64, 0u64);
+    let per_tick = sch.writes.div_ceil(write_ticks);
+    let mut tick = 0u64;
+    let limit = write_ticks + 4000;
+    loop {
+        let now = Duration::from_millis(tick * 50);
+        if tick < write_ticks {
+            for _ in 0..per_tick {
+                let i = rng.below(n as u64) as usize;
+                let d = write(&mut states[i], &mut rng, tick + 1, sch.keys);
+                reference.join(&d).unwrap();
+                for (j, p) in peers[i].iter_mut().enumerate() {
+                    if j != i {
+                        p.push(&d);
+                    }
+                }
+            }
+            if sch.restarts && rng.below(40) == 0 {
+                // a restart: same state, a fresh incarnation, fresh sync machines
+                let i = rng.below(n as u64) as usize;
+                let name = ReplicaId::from(format!("r{i}"));
+                states[i] = states[i].with_replica(fresh_incarnation(&name));
+                peers[i] = new_peers(i);
+            }
+        }
+        // send
+        for i in 0..n {
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                let mut sent = 0;
+                while let Some(m) = peers[i][j].poll_transmit(now, &states[i]) {
+                    assert!(
+                        m.len() <= sch.max_message,
+                        "{} bytes over the bound",
+                        m.len()
+                    );
+                    bytes += m.len() as u64;
+                    messages += 1;
+                    sent += 1;
+                    let lossy = tick < write_ticks;
+                    if cut(tick, i, j) || (lossy && rng.chance(sch.loss)) {
+                        continue;
+                    }
+                    let copies = 1 + u64::from(lossy && rng.chance(sch.dup));
+                    for _ in 0..copies {
+                        let delay = 1 + rng.below(sch.max_delay + 1);
+                        flight.push((tick + delay, i, j, m.clone()));
+                    }
+                    if sent >= 64 {
+                        break; // the link's capacity per tick
+                    }
+                }
+            }
+        }
+        // deliver what is due, in a shuffled order
+        let mut due: Vec<(u64, usize, usize, Vec<u8>)> = Vec::new();
+        flight.retain(|m| {
+            if m.0 <= tick {
+                due.push(m.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for k in (1..due.len()).rev() {
+            due.swap(k, rng.below(k as u64 + 1) as usize);
+        }
+        for (_, from, to, m) in due {
+            if let Some(d) = peers[to][from].handle(now, &m).unwrap() {
+                states[to].join(&d).unwrap();
+            }
+        }
+        tick += 1;
+        if tick > write_ticks {
+            let want = reference.digest();
+            if states.iter().all(|s| s.digest() == want) {
+                return Outcome {
+                    ticks_to_converge: tick - write_ticks,
+                    bytes,
+                    messages,
+                };
+            }
+        }
+        assert!(
+            tick < limit,
+            "seed {seed} {kind}: no convergence after {limit} ticks"
+        );
+    }
+}
+
+#[test]
+fn every_kind_converges_over_a_lossy_network() {
+    let sch = Schedule {
+        replicas: 4,
+        writes: 600,
+        keys: 80,
+        loss: 0.3,
+        dup: 0.2,
+        max_delay: 6,
+        partition: true,
+        restarts: true,
+        max_message: 4096,
+    };
+    for seed in 0..6 {
+        for kind in Kind::ALL {
+            let t = std::time::Instant::now();
+            let o = run(seed, kind, &sch);
+            eprintln!(
+                "seed {seed} {kind}: converged {} ticks after the writes, {} messages, {} bytes, {:?}",
+                o.ticks_to_converge, o.messages, o.bytes, t.elapsed()
+            );
+        }
+    }
+}
+
+#[test]
+fn tight_message_bound_and_heavy_loss() {
+    let sch = Schedule {
+        replicas: 3,
+        writes: 300,
+        keys: 40,
+        loss: 0.5,
+        dup: 0.3,
+        max_delay: 10,
+        partition: true,
+        restarts: false,
+        max_message: 1600,
+    };
+    for seed in 10..14 {
+        for kind in [Kind::MVMap, Kind::PNCounterMap] {
+            run(seed, kind, &sch);
+        }
+    }
+}
+
+/// Drives two peers over a lossless link until both states are equal; returns bytes and
+/// messages.
+fn sync_pair(a: &mut AnyState, b: &mut AnyState, cfg: Config) -> (u64, u64, u64) {
+    let ty = a.state_type();
+    let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+    let (mut bytes, mut msgs) = (0u64, 0u64);
+    for tick in 0..1000u64 {
+        let now = Duration::from_millis(tick);
+        let mut moved = false;
+        while let Some(m) = pa.poll_transmit(now, a) {
+            bytes += m.len() as u64;
+            msgs += 1;
+            moved = true;
+            if let Some(d) = pb.handle(now, &m).unwrap() {
+                b.join(&d).unwrap();
+            }
+        }
+        while let Some(m) = pb.poll_transmit(now, b) {
+            bytes += m.len() as u64;
+            msgs += 1;
+            moved = true;
+            if let Some(d) = pa.handle(now, &m).unwrap() {
+                a.join(&d).unwrap();
+            }
+        }
+        if !moved && a.digest() == b.digest() {
+            return (bytes, msgs, tick);
+        }
+    }
+    panic!("no convergence");
+}
+
+#[test]
+fn catching_up_costs_about_the_state_and_a_small_difference_costs_little() {
+    let ty = state_type(Kind::MVMap);
+    let mut a = AnyState::new(ty, "a");
+    let n = 20_000;
+    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
+    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
+    a.set_many(&keys, &vals).unwrap();
+    let state_bytes = a.to_bytes().unwrap().len() as u64;
+    let cfg = Config {
+        max_message: 64 << 10,
+        round_interval: Duration::from_millis(1000),
+        ..Config::default()
+    };
+    // an empty replica catches up
+    let mut b = AnyState::new(ty, "b");
+    let (bytes, _, _) = sync_pair(&mut a, &mut b, cfg);
+    assert_eq!(a.digest(), b.digest());
+    assert!(
+        bytes < state_bytes * 3 / 2,
+        "catch-up {bytes} bytes for a {state_bytes}-byte state"
+    );
+    // then they differ in a few keys: a writes 10, b removes 5
+    for i in 0..10 {
+        a.set(Scalar::Utf8(format!("new-{i}")), Scalar::Int64(i))
+            .unwrap();
+    }
+    for i in 0..5 {
+        b.remove(Scalar::Utf8(format!("key-{:06}", i * 1000)))
+            .unwrap();
+    }
+    let mut reference = a.clone();
+    reference.join(&b).unwrap();
+    let (bytes, msgs, _) = sync_pair(&mut a, &mut b, cfg);
+    assert_eq!(a.digest(), reference.digest());
+    assert_eq!(b.digest(), reference.digest());
+    assert!(
+        bytes < 64 << 10,
+        "a 15-key difference cost {bytes} bytes in {msgs} messages (state: {state_bytes})"
+    );
+}
+
+#[test]
+fn hostile_messages_are_refused_and_change_nothing() {
+    let ty = state_type(Kind::AWSet);
+    let mut a = AnyState::new(ty, "a");
+    for i in 0..50 {
+        a.add(Scalar::Int64(i)).unwrap();
+    }
+    let cfg = Config {
+        max_message: 4096,
+        ..Config::default()
+    };
+    let mut pa = Peer::new(ty, cfg).unwrap();
+    let mut msgs = vec![];
+    let b = AnyState::new(ty, "b");
+    let mut pb = Peer::new(ty, cfg).unwrap();
+    // b's round summary makes a stream its whole state
+    let now = Duration::ZERO;
+    while let Some(m) = pb.poll_transmit(now, &b) {
+        pa.handle(now, &m).unwrap();
+    }
+    while let Some(m) = pa.poll_transmit(now, &a) {
+        msgs.push(m);
+    }
+    assert!(msgs.len() >= 2);
+    let mut rng = Rng(7);
+    let mut refused = 0;
+    for m in &msgs {
+        for _ in 0..300 {
+            let mut x = m.clone();
+            match rng.below(3) {
+                0 => x.truncate(rng.below(x.len() as u64) as usize),
+                1 => {
+                    let i = rng.below(x.len() as u64) as usize;
+                    x[i] ^= 1 << rng.below(8);
+                }
+                _ => x.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+            }
+            let before = pb.stats().deltas_in;
+            match pb.handle(now, &x) {
+                Err(_) => refused += 1,
+                Ok(Some(d)) => {
+                    // accepted: then it is a valid delta of the right type
+                    assert_eq!(d.state_type(), ty);
+                    assert_eq!(pb.stats().deltas_in, before + 1);
+                }
+                Ok(None) => {}
+            }
+        }
+    }
+    assert!(refused > 0);
+    // over the bound: refused before decoding
+    assert!(pb.handle(now, &vec![0u8; 4097]).is_err());
+    // another type's delta is refused
+    let other = AnyState::new(state_type(Kind::MVMap), "x");
+    let mut po = Peer::new(state_type(Kind::MVMap), cfg).unwrap();
+    po.push(&other.clone());
+    let mut o = AnyState::new(state_type(Kind::MVMap), "o");
+    let d = o.set(Scalar::Utf8("k".into()), Scalar::Int64(1)).unwrap();
+    po.push(&d);
+    while let Some(m) = po.poll_transmit(now, &o) {
+        if m[4] == 3 {
+            assert!(pb.handle(now, &m).is_err());
+        }
+    }
+}
