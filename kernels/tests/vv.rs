@@ -148,6 +148,43 @@ fn every_family_this_cpu_has_is_tested() {
     );
 }
 
+/// Safe code gets a kernel table exactly for the families this CPU runs: `for_isa` is
+/// `None` for every other one, and its table is the family asked for. (That no safe path
+/// reaches an unchecked table is a compile-time property: the `compile_fail` examples on
+/// `Counter`.)
+#[test]
+fn for_isa_is_some_exactly_for_available_families() {
+    fn check<T: Counter>() {
+        for isa in [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512] {
+            // an exhaustive match: a new family breaks this test until it is listed above
+            match isa {
+                Isa::Portable | Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => {}
+            }
+            let available = isa.is_available();
+            let k = KernelSet::<T>::for_isa(isa);
+            assert_eq!(k.is_some(), available, "for_isa({isa})");
+            if let Some(k) = k {
+                assert_eq!(k.isa(), isa);
+            }
+            // SAFETY: the table is only inspected (its `isa`), never run, unless `isa`
+            // is available.
+            let unchecked = unsafe { KernelSet::<T>::for_isa_unchecked(isa) };
+            #[cfg(target_arch = "x86_64")]
+            assert!(unchecked.is_some(), "x86-64 builds compile every family");
+            if let Some(u) = unchecked {
+                assert_eq!(u.isa(), isa);
+            }
+        }
+        let best = KernelSet::<T>::best();
+        assert_eq!(best.isa(), Isa::best());
+        assert!(best.isa().is_available());
+        // cached: the same table every time
+        assert!(std::ptr::eq(best, KernelSet::<T>::best()));
+    }
+    check::<u64>();
+    check::<u32>();
+}
+
 #[test]
 fn edge_values() {
     let width = 9;
