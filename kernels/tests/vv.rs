@@ -51,18 +51,23 @@ fn gen_pair<T: Counter + From<u8>>(
     (a, b)
 }
 
-/// Runs `check` on every available family with slices starting at every offset 0..4.
-fn each_impl<T: Counter>(mut check: impl FnMut(&'static KernelSet<T>, usize)) {
+/// Runs `check` on every available family with slices starting at every offset 0..4;
+/// returns the families it ran.
+fn each_impl<T: Counter>(mut check: impl FnMut(&'static KernelSet<T>, usize)) -> Vec<Isa> {
+    let mut ran = vec![];
     for isa in Isa::available() {
         let k = KernelSet::<T>::for_isa(isa).expect("available family has kernels");
         assert_eq!(k.isa(), isa);
         for offset in 0..4 {
             check(k, offset);
         }
+        ran.push(isa);
     }
+    ran
 }
 
-fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
+fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) -> Vec<Isa> {
+    let mut ran = vec![];
     let mut g = Rng(0x5EED ^ std::mem::size_of::<T>() as u64);
     for width in widths() {
         for rows in row_counts(width) {
@@ -74,7 +79,7 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
             let mut want_merge = a0.clone();
             oracle::merge(&mut want_merge, &b0);
 
-            each_impl::<T>(|k, off| {
+            ran = each_impl::<T>(|k, off| {
                 // copy into buffers at an odd offset so nothing is vector-aligned
                 let mut abuf = vec![T::ZERO; n + off];
                 let mut bbuf = vec![T::ZERO; n + off];
@@ -113,16 +118,19 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
             });
         }
     }
+    ran
 }
 
 #[test]
 fn differential_u64() {
-    differential::<u64>(|x| x, u64::MAX);
+    let ran = differential::<u64>(|x| x, u64::MAX);
+    common::report_families("differential_u64", &ran);
 }
 
 #[test]
 fn differential_u32() {
-    differential::<u32>(|x| (x ^ (x >> 32)) as u32, u32::MAX);
+    let ran = differential::<u32>(|x| (x ^ (x >> 32)) as u32, u32::MAX);
+    common::report_families("differential_u32", &ran);
 }
 
 #[test]
@@ -183,6 +191,22 @@ fn for_isa_is_some_exactly_for_available_families() {
     }
     check::<u64>();
     check::<u32>();
+}
+
+#[test]
+fn expected_families_are_enforced() {
+    use common::check_expected_families as check;
+    let ran = [Isa::Portable, Isa::Sse2];
+    assert!(check(None, &ran).is_ok());
+    assert!(check(Some("sse2".into()), &ran).is_ok());
+    assert!(check(Some(" portable , sse2 ".into()), &ran).is_ok());
+    assert!(check(Some("avx512".into()), &ran)
+        .unwrap_err()
+        .contains("avx512"));
+    assert!(check(Some("sse2,avx2".into()), &ran).is_err());
+    assert!(check(Some("neon".into()), &ran)
+        .unwrap_err()
+        .contains("unknown"));
 }
 
 #[test]
