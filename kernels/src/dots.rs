@@ -152,9 +152,14 @@ impl ReplicaDots {
         if other.cloud.len() <= SMALL_CLOUD {
             // a delta's few dots: inserted one by one, no bitmap union
             for c in other.cloud.iter() {
-                if c == self.prefix + 1 && self.cloud.is_empty() {
+                if c <= self.prefix {
+                    // already present; also covers `self.prefix == u64::MAX`, where
+                    // `prefix + 1` below would overflow
+                    continue;
+                }
+                if c - 1 == self.prefix && self.cloud.is_empty() {
                     self.prefix = c;
-                } else if c > self.prefix {
+                } else {
                     self.cloud.insert(c);
                 }
             }
@@ -255,7 +260,10 @@ impl ReplicaDots {
     /// assert_eq!(out.cloud_runs(), vec![(4, 2)]);
     /// ```
     pub fn without(&self, s: &RoaringTreemap) -> Self {
-        match s.min() {
+        // the smallest *dot* of `s`: counter 0 is not one and removes nothing
+        let mut dots = s.iter();
+        dots.advance_to(1);
+        match dots.next() {
             None => self.clone(),
             Some(first) if first > self.prefix => Self::from_parts(self.prefix, &self.cloud - s),
             Some(first) => {

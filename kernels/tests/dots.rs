@@ -365,3 +365,82 @@ fn without_matches_set_difference() {
         assert_eq!(out.len(), want.len() as u64);
     }
 }
+
+/// The naive model of one replica's dots: a prefix and a set of counters beyond it, folded
+/// by counting up (no bitmaps, no ranks), so it handles `u64::MAX` by plain arithmetic.
+fn model_canonical(mut prefix: u64, mut cloud: BTreeSet<u64>) -> (u64, Vec<u64>) {
+    cloud.retain(|&c| c > prefix);
+    while prefix < u64::MAX && cloud.remove(&(prefix + 1)) {
+        prefix += 1;
+    }
+    (prefix, cloud.into_iter().collect())
+}
+
+fn parts(d: &ReplicaDots) -> (u64, Vec<u64>) {
+    (d.prefix(), d.cloud().iter().collect())
+}
+
+/// `union_with` and `from_parts` at the top of the counter space: a prefix of `u64::MAX`
+/// on either side (hostile bytes can make one), clouds touching `u64::MAX`, small clouds
+/// (inserted one by one) and large ones (bitmap union).
+#[test]
+fn union_at_u64_max_matches_the_model() {
+    const M: u64 = u64::MAX;
+    let prefixes = [0, 1, 5, M - 40, M - 20, M - 3, M - 2, M - 1, M];
+    let clouds: Vec<Vec<u64>> = vec![
+        vec![],
+        vec![M],
+        vec![M - 1, M],
+        vec![M - 2],
+        vec![3, 7, M],
+        vec![2, 3, 4],
+        (M - 30..=M).step_by(2).collect(), // 16 dots: the one-by-one path
+        (M - 30..=M).collect(),            // 31 dots: the bitmap path
+        (M - 60..=M - 19).collect(),       // 42 dots up to M - 19
+        (1..=40).chain(M - 5..=M).collect(),
+    ];
+    let mut cases = 0;
+    for &pa in &prefixes {
+        for ca in &clouds {
+            for &pb in &prefixes {
+                for cb in &clouds {
+                    let a_set: BTreeSet<u64> = ca.iter().copied().collect();
+                    let b_set: BTreeSet<u64> = cb.iter().copied().collect();
+                    let mut a = ReplicaDots::from_parts(pa, ca.iter().copied().collect());
+                    let b = ReplicaDots::from_parts(pb, cb.iter().copied().collect());
+                    assert_eq!(parts(&a), model_canonical(pa, a_set.clone()));
+                    assert_eq!(parts(&b), model_canonical(pb, b_set.clone()));
+                    a.union_with(&b);
+                    let want = model_canonical(pa.max(pb), a_set.union(&b_set).copied().collect());
+                    assert_eq!(parts(&a), want, "{pa} {ca:?} | {pb} {cb:?}");
+                    assert_eq!(a.max(), want.1.last().copied().unwrap_or(want.0));
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 8100);
+    // through DotContext too
+    let mut x = DotContext::new();
+    x.insert_range(0, 1, M).unwrap();
+    let mut y = DotContext::new();
+    y.insert(0, M);
+    y.insert(0, 9);
+    x.union_with(&y);
+    assert_eq!((x.version_vector(), x.cloud_len()), (vec![M], 0));
+    y.union_with(&x);
+    assert_eq!((y.version_vector(), y.cloud_len()), (vec![M], 0));
+}
+
+/// `without` with counter 0 in the removed set: 0 is not a dot, so it removes nothing.
+#[test]
+fn without_ignores_counter_zero() {
+    for prefix in [0u64, 1, 4] {
+        let d = ReplicaDots::from_prefix(prefix);
+        let out = d.without(&RoaringTreemap::from_iter([0u64]));
+        assert_eq!(out, d, "prefix {prefix}");
+        let out = d.without(&RoaringTreemap::from_iter([0u64, 2]));
+        let want = model_canonical(prefix.min(1), (3..=prefix).collect());
+        assert_eq!(parts(&out), want, "prefix {prefix}");
+    }
+}
