@@ -315,7 +315,7 @@ fn cloud_runs_match_a_scan() {
         }
         assert_eq!(d.cloud_runs(), naive);
     }
-    // past 2^20 dots the runs come from rank queries (galloping), not a walk
+    // past 2^20 dots (the old code switched to rank queries there)
     for seed in 0..3 {
         let mut g = Rng(100 + seed);
         let mut d = ReplicaDots::from_prefix(g.below(3));
@@ -443,4 +443,89 @@ fn without_ignores_counter_zero() {
         let want = model_canonical(prefix.min(1), (3..=prefix).collect());
         assert_eq!(parts(&out), want, "prefix {prefix}");
     }
+}
+
+/// Issue 13's honest state: the replica received every other one of 51,200 batches of 64
+/// dots, so its cloud has 25,600 runs and more than 2^20 dots. The runs are known by
+/// construction (batch `i` is `64 i + 1 ..= 64 i + 64`; batch 0 is in the prefix), an
+/// arithmetic reference independent of any bitmap walk. Before the fix `cloud_runs` cost a
+/// few rank queries per run, each linear in the containers, so this took minutes in a
+/// debug build; now it is one pass over the runs.
+#[test]
+fn cloud_runs_with_25600_gaps_match_the_batches() {
+    const BATCH: u64 = 64;
+    const BATCHES: u64 = 51_200;
+    let mut d = ReplicaDots::new();
+    for i in (0..BATCHES).step_by(2) {
+        d.insert_range(BATCH * i + 1, BATCH * i + BATCH).unwrap();
+    }
+    let want: Vec<(u64, u64)> = (2..BATCHES)
+        .step_by(2)
+        .map(|i| (BATCH * i + 1, BATCH))
+        .collect();
+    assert_eq!(d.prefix(), BATCH);
+    assert_eq!(want.len(), 25_599);
+    assert!(d.cloud().len() > 1 << 20);
+    assert_eq!(d.cloud_runs(), want);
+
+    // the same shape above u32::MAX, where runs cross the treemap's 2^32 boundary
+    let base = (1u64 << 32) - 10 * BATCH;
+    let mut d = ReplicaDots::new();
+    for i in (0..BATCHES).step_by(2) {
+        d.insert_range(base + BATCH * i, base + BATCH * i + BATCH - 1)
+            .unwrap();
+    }
+    let want: Vec<(u64, u64)> = (0..BATCHES)
+        .step_by(2)
+        .map(|i| (base + BATCH * i, BATCH))
+        .collect();
+    assert_eq!(d.cloud_runs(), want);
+}
+
+/// Runs that cross container (2^16) and bitmap (2^32) boundaries, a run ending at
+/// `u64::MAX`, and every container kind (array, bitmap, run), against a naive scan.
+#[test]
+fn cloud_runs_across_boundaries_match_a_scan() {
+    const M: u64 = u64::MAX;
+    let scan = |d: &ReplicaDots| {
+        let mut naive: Vec<(u64, u64)> = vec![];
+        for c in d.cloud().iter() {
+            match naive.last_mut() {
+                Some((f, l)) if *f + *l == c => *l += 1,
+                _ => naive.push((c, 1)),
+            }
+        }
+        naive
+    };
+    let mut d = ReplicaDots::new();
+    let ranges = [
+        (65_530, 65_545),               // across a container boundary
+        (131_072 - 1, 131_072),         // ends one container, starts the next
+        (200_000, 200_000 + 70_000),    // spans a full (run) container
+        ((1 << 32) - 3, (1 << 32) + 2), // across the 2^32 bitmap boundary
+        ((2 << 32) - 1, (2 << 32) - 1), // last counter of a bitmap, alone
+        ((3 << 32), (3 << 32)),         // first counter of a bitmap, alone
+        (M - 70_000, M - 65_536),       // into the last container
+        (M - 2, M),                     // up to u64::MAX
+    ];
+    for (s, e) in ranges {
+        d.insert_range(s, e).unwrap();
+    }
+    // a bitmap container: every third counter of one container
+    for c in (400_000..400_000 + 60_000).step_by(3) {
+        d.insert(c);
+    }
+    assert_eq!(d.cloud_runs(), scan(&d));
+    let n = d.cloud_runs().len();
+    assert!(n > 20_000, "{n}");
+    assert_eq!(d.cloud_runs().last(), Some(&(M - 2, 3)));
+    // and after roaring's run optimization changed the containers' kinds
+    let mut c = d.cloud().clone();
+    c.optimize();
+    let o = ReplicaDots::from_parts(d.prefix(), c);
+    assert_eq!(o.cloud_runs(), scan(&d));
+    // a single run of 2^32 + 1 dots across a bitmap boundary stays one run
+    let mut big = ReplicaDots::new();
+    big.insert_range(10, 10 + (1 << 32)).unwrap();
+    assert_eq!(big.cloud_runs(), vec![(10, (1 << 32) + 1)]);
 }
