@@ -1,7 +1,9 @@
 //! Roaring dot-set kernels: the dot-store join `(S & S') | (S - C') | (S' - C)` at 1M and 10M
 //! dots, dense runs and sparse random (a random tenth of each replica's counter range, as
 //! dot clouds look after heavy loss), next to a naive `HashSet` join of the same dots; and
-//! batch membership against a causal context.
+//! batch membership against a causal context; and the run list of a dot cloud with 25,600
+//! gaps (issue 13: a replica that received every other one of 51,200 batches), which every
+//! digest and every encoding of a context walks.
 
 use std::collections::HashSet;
 use std::hint::black_box;
@@ -9,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pluriverse_benches::SplitMix;
-use pluriverse_kernels::dots::{DotContext, DotSet};
+use pluriverse_kernels::dots::{DotContext, DotSet, ReplicaDots};
 
 const REPLICAS: u32 = 4;
 
@@ -137,5 +139,24 @@ fn bench_contains(cr: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_join, bench_contains);
+/// `ReplicaDots::cloud_runs` over a cloud of 25,600 runs of 64 dots (1.6M dots) with a gap
+/// of 64 after each, built outside the timed region. Linear in the runs: quadratic before.
+fn bench_cloud_runs(cr: &mut Criterion) {
+    const BATCH: u64 = 64;
+    const GAPS: u64 = 25_600;
+    let mut d = ReplicaDots::new();
+    for i in (0..2 * GAPS).step_by(2) {
+        d.insert_range(BATCH * i + 1, BATCH * i + BATCH)
+            .expect("valid range");
+    }
+    assert_eq!(d.cloud_runs().len() as u64, GAPS - 1);
+    let mut g = cr.benchmark_group("cloud_runs/25600_gaps");
+    g.throughput(Throughput::Elements(GAPS));
+    g.bench_function("roaring_runs", |b| {
+        b.iter(|| black_box(black_box(&d).cloud_runs()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_join, bench_contains, bench_cloud_runs);
 criterion_main!(benches);

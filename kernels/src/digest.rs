@@ -74,9 +74,21 @@ impl Digest {
         xxh3_128(&buf)
     }
 
-    /// [`Digest::finish`] as 16 little-endian bytes.
+    /// [`Digest::finish`] as 16 big-endian bytes (most significant first): the one byte
+    /// order of digests on every face of pluriverse (Rust, Python `digest()`, C
+    /// `pv_*_digest`, the CLI), so the bytes written as hex read the same as the `u128`
+    /// printed with `{:032x}` and as the testdata corpus's `expect-digest` lines.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::digest::Digest;
+    /// let mut d = Digest::new();
+    /// d.add_row(b"apple");
+    /// let hex: String = d.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    /// assert_eq!(hex, format!("{:032x}", d.finish()));
+    /// ```
     pub fn to_bytes(&self) -> [u8; 16] {
-        self.finish().to_le_bytes()
+        self.finish().to_be_bytes()
     }
 }
 

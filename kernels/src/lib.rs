@@ -18,6 +18,20 @@
 //! caps the choice at run time. Batches of more than [`vv::PAR_MIN_COUNTERS`] counters are
 //! split over the rayon pool; results never depend on the family or the split.
 //!
+//! A table of kernels ([`vv::KernelSet`]) is obtained only through
+//! [`vv::KernelSet::for_isa`], which returns `None` for a family the CPU lacks, through
+//! [`vv::KernelSet::best`], or through the `unsafe` [`vv::KernelSet::for_isa_unchecked`]
+//! whose caller vouches for the CPU; the dispatching functions cache the chosen table per
+//! counter type.
+//!
+//! # Testing on a given CPU
+//! The differential tests (`cargo test -p pluriverse-kernels`) run every family the CPU
+//! has against a naive oracle and print which ones ran (`--nocapture` shows it). Set
+//! `PLURIVERSE_EXPECT_ISA` to a comma-separated list of family names (`avx512`, `avx2`,
+//! `sse2`, `portable`) to make them fail when a named family did not run, e.g.
+//! `PLURIVERSE_EXPECT_ISA=avx512 cargo test -p pluriverse-kernels` on a machine that is
+//! meant to cover AVX-512.
+//!
 //! # Example
 //! ```
 //! use pluriverse_kernels::vv;

@@ -65,7 +65,7 @@ fn parts_join_into_the_whole() {
     let mut parts = digest_fixed_rows(&r[..300], 3).unwrap();
     parts.join(&digest_fixed_rows(&r[300..], 3).unwrap());
     assert_eq!(parts, whole);
-    assert_eq!(parts.to_bytes(), whole.finish().to_le_bytes());
+    assert_eq!(parts.to_bytes(), whole.finish().to_be_bytes());
 }
 
 #[test]
@@ -133,4 +133,21 @@ fn buckets_partition_the_rows() {
         })
     );
     assert!(bucket_digests(&part[1..], &hash, 2).is_err());
+}
+
+/// One byte order for digests: big-endian, so the bytes' hex is the `u128`'s hex (the form
+/// of the corpus's `expect-digest` lines and of every face).
+#[test]
+fn digest_bytes_are_big_endian() {
+    let mut d = Digest::new();
+    for row in [&b"apple"[..], b"pear", b""] {
+        d.add_row(row);
+    }
+    let v = d.finish();
+    let bytes = d.to_bytes();
+    assert_eq!(bytes, v.to_be_bytes());
+    assert_eq!(bytes[0], (v >> 120) as u8, "most significant byte first");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, format!("{v:032x}"));
+    assert_eq!(u128::from_str_radix(&hex, 16).unwrap(), v);
 }

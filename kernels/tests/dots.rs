@@ -315,7 +315,7 @@ fn cloud_runs_match_a_scan() {
         }
         assert_eq!(d.cloud_runs(), naive);
     }
-    // past 2^20 dots the runs come from rank queries (galloping), not a walk
+    // past 2^20 dots (the old code switched to rank queries there)
     for seed in 0..3 {
         let mut g = Rng(100 + seed);
         let mut d = ReplicaDots::from_prefix(g.below(3));
@@ -364,4 +364,168 @@ fn without_matches_set_difference() {
         assert!(!out.contains(out.prefix() + 1));
         assert_eq!(out.len(), want.len() as u64);
     }
+}
+
+/// The naive model of one replica's dots: a prefix and a set of counters beyond it, folded
+/// by counting up (no bitmaps, no ranks), so it handles `u64::MAX` by plain arithmetic.
+fn model_canonical(mut prefix: u64, mut cloud: BTreeSet<u64>) -> (u64, Vec<u64>) {
+    cloud.retain(|&c| c > prefix);
+    while prefix < u64::MAX && cloud.remove(&(prefix + 1)) {
+        prefix += 1;
+    }
+    (prefix, cloud.into_iter().collect())
+}
+
+fn parts(d: &ReplicaDots) -> (u64, Vec<u64>) {
+    (d.prefix(), d.cloud().iter().collect())
+}
+
+/// `union_with` and `from_parts` at the top of the counter space: a prefix of `u64::MAX`
+/// on either side (hostile bytes can make one), clouds touching `u64::MAX`, small clouds
+/// (inserted one by one) and large ones (bitmap union).
+#[test]
+fn union_at_u64_max_matches_the_model() {
+    const M: u64 = u64::MAX;
+    let prefixes = [0, 1, 5, M - 40, M - 20, M - 3, M - 2, M - 1, M];
+    let clouds: Vec<Vec<u64>> = vec![
+        vec![],
+        vec![M],
+        vec![M - 1, M],
+        vec![M - 2],
+        vec![3, 7, M],
+        vec![2, 3, 4],
+        (M - 30..=M).step_by(2).collect(), // 16 dots: the one-by-one path
+        (M - 30..=M).collect(),            // 31 dots: the bitmap path
+        (M - 60..=M - 19).collect(),       // 42 dots up to M - 19
+        (1..=40).chain(M - 5..=M).collect(),
+    ];
+    let mut cases = 0;
+    for &pa in &prefixes {
+        for ca in &clouds {
+            for &pb in &prefixes {
+                for cb in &clouds {
+                    let a_set: BTreeSet<u64> = ca.iter().copied().collect();
+                    let b_set: BTreeSet<u64> = cb.iter().copied().collect();
+                    let mut a = ReplicaDots::from_parts(pa, ca.iter().copied().collect());
+                    let b = ReplicaDots::from_parts(pb, cb.iter().copied().collect());
+                    assert_eq!(parts(&a), model_canonical(pa, a_set.clone()));
+                    assert_eq!(parts(&b), model_canonical(pb, b_set.clone()));
+                    a.union_with(&b);
+                    let want = model_canonical(pa.max(pb), a_set.union(&b_set).copied().collect());
+                    assert_eq!(parts(&a), want, "{pa} {ca:?} | {pb} {cb:?}");
+                    assert_eq!(a.max(), want.1.last().copied().unwrap_or(want.0));
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 8100);
+    // through DotContext too
+    let mut x = DotContext::new();
+    x.insert_range(0, 1, M).unwrap();
+    let mut y = DotContext::new();
+    y.insert(0, M);
+    y.insert(0, 9);
+    x.union_with(&y);
+    assert_eq!((x.version_vector(), x.cloud_len()), (vec![M], 0));
+    y.union_with(&x);
+    assert_eq!((y.version_vector(), y.cloud_len()), (vec![M], 0));
+}
+
+/// `without` with counter 0 in the removed set: 0 is not a dot, so it removes nothing.
+#[test]
+fn without_ignores_counter_zero() {
+    for prefix in [0u64, 1, 4] {
+        let d = ReplicaDots::from_prefix(prefix);
+        let out = d.without(&RoaringTreemap::from_iter([0u64]));
+        assert_eq!(out, d, "prefix {prefix}");
+        let out = d.without(&RoaringTreemap::from_iter([0u64, 2]));
+        let want = model_canonical(prefix.min(1), (3..=prefix).collect());
+        assert_eq!(parts(&out), want, "prefix {prefix}");
+    }
+}
+
+/// Issue 13's honest state: the replica received every other one of 51,200 batches of 64
+/// dots, so its cloud has 25,600 runs and more than 2^20 dots. The runs are known by
+/// construction (batch `i` is `64 i + 1 ..= 64 i + 64`; batch 0 is in the prefix), an
+/// arithmetic reference independent of any bitmap walk. Before the fix `cloud_runs` cost a
+/// few rank queries per run, each linear in the containers, so this took minutes in a
+/// debug build; now it is one pass over the runs.
+#[test]
+fn cloud_runs_with_25600_gaps_match_the_batches() {
+    const BATCH: u64 = 64;
+    const BATCHES: u64 = 51_200;
+    let mut d = ReplicaDots::new();
+    for i in (0..BATCHES).step_by(2) {
+        d.insert_range(BATCH * i + 1, BATCH * i + BATCH).unwrap();
+    }
+    let want: Vec<(u64, u64)> = (2..BATCHES)
+        .step_by(2)
+        .map(|i| (BATCH * i + 1, BATCH))
+        .collect();
+    assert_eq!(d.prefix(), BATCH);
+    assert_eq!(want.len(), 25_599);
+    assert!(d.cloud().len() > 1 << 20);
+    assert_eq!(d.cloud_runs(), want);
+
+    // the same shape above u32::MAX, where runs cross the treemap's 2^32 boundary
+    let base = (1u64 << 32) - 10 * BATCH;
+    let mut d = ReplicaDots::new();
+    for i in (0..BATCHES).step_by(2) {
+        d.insert_range(base + BATCH * i, base + BATCH * i + BATCH - 1)
+            .unwrap();
+    }
+    let want: Vec<(u64, u64)> = (0..BATCHES)
+        .step_by(2)
+        .map(|i| (base + BATCH * i, BATCH))
+        .collect();
+    assert_eq!(d.cloud_runs(), want);
+}
+
+/// Runs that cross container (2^16) and bitmap (2^32) boundaries, a run ending at
+/// `u64::MAX`, and every container kind (array, bitmap, run), against a naive scan.
+#[test]
+fn cloud_runs_across_boundaries_match_a_scan() {
+    const M: u64 = u64::MAX;
+    let scan = |d: &ReplicaDots| {
+        let mut naive: Vec<(u64, u64)> = vec![];
+        for c in d.cloud().iter() {
+            match naive.last_mut() {
+                Some((f, l)) if *f + *l == c => *l += 1,
+                _ => naive.push((c, 1)),
+            }
+        }
+        naive
+    };
+    let mut d = ReplicaDots::new();
+    let ranges = [
+        (65_530, 65_545),               // across a container boundary
+        (131_072 - 1, 131_072),         // ends one container, starts the next
+        (200_000, 200_000 + 70_000),    // spans a full (run) container
+        ((1 << 32) - 3, (1 << 32) + 2), // across the 2^32 bitmap boundary
+        ((2 << 32) - 1, (2 << 32) - 1), // last counter of a bitmap, alone
+        ((3 << 32), (3 << 32)),         // first counter of a bitmap, alone
+        (M - 70_000, M - 65_536),       // into the last container
+        (M - 2, M),                     // up to u64::MAX
+    ];
+    for (s, e) in ranges {
+        d.insert_range(s, e).unwrap();
+    }
+    // a bitmap container: every third counter of one container
+    for c in (400_000..400_000 + 60_000).step_by(3) {
+        d.insert(c);
+    }
+    assert_eq!(d.cloud_runs(), scan(&d));
+    let n = d.cloud_runs().len();
+    assert!(n > 20_000, "{n}");
+    assert_eq!(d.cloud_runs().last(), Some(&(M - 2, 3)));
+    // and after roaring's run optimization changed the containers' kinds
+    let mut c = d.cloud().clone();
+    c.optimize();
+    let o = ReplicaDots::from_parts(d.prefix(), c);
+    assert_eq!(o.cloud_runs(), scan(&d));
+    // a single run of 2^32 + 1 dots across a bitmap boundary stays one run
+    let mut big = ReplicaDots::new();
+    big.insert_range(10, 10 + (1 << 32)).unwrap();
+    assert_eq!(big.cloud_runs(), vec![(10, (1 << 32) + 1)]);
 }

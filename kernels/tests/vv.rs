@@ -51,18 +51,23 @@ fn gen_pair<T: Counter + From<u8>>(
     (a, b)
 }
 
-/// Runs `check` on every available family with slices starting at every offset 0..4.
-fn each_impl<T: Counter>(mut check: impl FnMut(&'static KernelSet<T>, usize)) {
+/// Runs `check` on every available family with slices starting at every offset 0..4;
+/// returns the families it ran.
+fn each_impl<T: Counter>(mut check: impl FnMut(&'static KernelSet<T>, usize)) -> Vec<Isa> {
+    let mut ran = vec![];
     for isa in Isa::available() {
         let k = KernelSet::<T>::for_isa(isa).expect("available family has kernels");
         assert_eq!(k.isa(), isa);
         for offset in 0..4 {
             check(k, offset);
         }
+        ran.push(isa);
     }
+    ran
 }
 
-fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
+fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) -> Vec<Isa> {
+    let mut ran = vec![];
     let mut g = Rng(0x5EED ^ std::mem::size_of::<T>() as u64);
     for width in widths() {
         for rows in row_counts(width) {
@@ -74,7 +79,7 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
             let mut want_merge = a0.clone();
             oracle::merge(&mut want_merge, &b0);
 
-            each_impl::<T>(|k, off| {
+            ran = each_impl::<T>(|k, off| {
                 // copy into buffers at an odd offset so nothing is vector-aligned
                 let mut abuf = vec![T::ZERO; n + off];
                 let mut bbuf = vec![T::ZERO; n + off];
@@ -113,16 +118,19 @@ fn differential<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy, max: T) {
             });
         }
     }
+    ran
 }
 
 #[test]
 fn differential_u64() {
-    differential::<u64>(|x| x, u64::MAX);
+    let ran = differential::<u64>(|x| x, u64::MAX);
+    common::report_families("differential_u64", &ran);
 }
 
 #[test]
 fn differential_u32() {
-    differential::<u32>(|x| (x ^ (x >> 32)) as u32, u32::MAX);
+    let ran = differential::<u32>(|x| (x ^ (x >> 32)) as u32, u32::MAX);
+    common::report_families("differential_u32", &ran);
 }
 
 #[test]
@@ -146,6 +154,59 @@ fn every_family_this_cpu_has_is_tested() {
         "families tested here: {isas:?}; dispatch uses {}",
         Isa::best()
     );
+}
+
+/// Safe code gets a kernel table exactly for the families this CPU runs: `for_isa` is
+/// `None` for every other one, and its table is the family asked for. (That no safe path
+/// reaches an unchecked table is a compile-time property: the `compile_fail` examples on
+/// `Counter`.)
+#[test]
+fn for_isa_is_some_exactly_for_available_families() {
+    fn check<T: Counter>() {
+        for isa in [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512] {
+            // an exhaustive match: a new family breaks this test until it is listed above
+            match isa {
+                Isa::Portable | Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => {}
+            }
+            let available = isa.is_available();
+            let k = KernelSet::<T>::for_isa(isa);
+            assert_eq!(k.is_some(), available, "for_isa({isa})");
+            if let Some(k) = k {
+                assert_eq!(k.isa(), isa);
+            }
+            // SAFETY: the table is only inspected (its `isa`), never run, unless `isa`
+            // is available.
+            let unchecked = unsafe { KernelSet::<T>::for_isa_unchecked(isa) };
+            #[cfg(target_arch = "x86_64")]
+            assert!(unchecked.is_some(), "x86-64 builds compile every family");
+            if let Some(u) = unchecked {
+                assert_eq!(u.isa(), isa);
+            }
+        }
+        let best = KernelSet::<T>::best();
+        assert_eq!(best.isa(), Isa::best());
+        assert!(best.isa().is_available());
+        // cached: the same table every time
+        assert!(std::ptr::eq(best, KernelSet::<T>::best()));
+    }
+    check::<u64>();
+    check::<u32>();
+}
+
+#[test]
+fn expected_families_are_enforced() {
+    use common::check_expected_families as check;
+    let ran = [Isa::Portable, Isa::Sse2];
+    assert!(check(None, &ran).is_ok());
+    assert!(check(Some("sse2".into()), &ran).is_ok());
+    assert!(check(Some(" portable , sse2 ".into()), &ran).is_ok());
+    assert!(check(Some("avx512".into()), &ran)
+        .unwrap_err()
+        .contains("avx512"));
+    assert!(check(Some("sse2,avx2".into()), &ran).is_err());
+    assert!(check(Some("neon".into()), &ran)
+        .unwrap_err()
+        .contains("unknown"));
 }
 
 #[test]

@@ -728,7 +728,10 @@ impl AnyState {
         self.inner.digest()
     }
 
-    /// [`AnyState::digest`] as 16 big-endian bytes (the form every face shows).
+    /// [`AnyState::digest`] as 16 big-endian bytes (most significant first), the one byte
+    /// order of digests on every face (Python `digest()`, C `pv_*_digest`, the CLI, and
+    /// `pluriverse_kernels::digest::Digest::to_bytes`): written as hex they read the same
+    /// as the `u128` printed with `{:032x}` and as the corpus's `expect-digest` lines.
     pub fn digest_bytes(&self) -> [u8; 16] {
         self.digest().to_be_bytes()
     }

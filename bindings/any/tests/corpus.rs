@@ -116,6 +116,11 @@ fn run_line(case: &mut Case, words: &[&str]) {
                 .map(|b| format!("{b:02x}"))
                 .collect();
             assert_eq!(got, *hex, "{name}: digest of {r}");
+            // one byte order: the bytes are the u128's big-endian bytes, so their hex is
+            // the u128's hex
+            let state = case.state(r);
+            assert_eq!(state.digest_bytes(), state.digest().to_be_bytes());
+            assert_eq!(format!("{:032x}", state.digest()), *hex, "{name}: u128 hex");
             case.checks += 1;
         }
         ["expect-equal", first, rest @ ..] => {

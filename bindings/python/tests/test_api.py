@@ -174,3 +174,11 @@ def test_digest_is_big_endian_u128() -> None:
     d = pv.MVMap("a").digest()
     assert isinstance(d, bytes) and len(d) == 16
     assert pv.MVMap("b").digest() == d  # empty states agree
+    # the bytes are the u128 most significant first, so their hex is the corpus's
+    # expect-digest line (testdata/lww.case, lww-larger-timestamp-wins)
+    a, b = pv.LWWMap("a", value_type="utf8"), pv.LWWMap("b", value_type="utf8")
+    a.set("color", "red", 10)
+    a.merge(b.set("color", "blue", 20))
+    got = a.digest()
+    assert got.hex() == "e549e740998237a0dcbf80d58b72a482"
+    assert f"{int.from_bytes(got, 'big'):032x}" == got.hex()

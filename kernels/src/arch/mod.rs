@@ -3,8 +3,13 @@
 //!
 //! Every family is reachable for tests, benches and fuzzers through
 //! [`KernelSet::for_isa`](crate::vv::KernelSet::for_isa), which refuses families the CPU
-//! cannot run; the raw function tables stay private so no safe code can call an AVX-512
-//! function on a CPU without it.
+//! cannot run, or through the `unsafe`
+//! [`KernelSet::for_isa_unchecked`](crate::vv::KernelSet::for_isa_unchecked), whose caller
+//! promises the CPU runs the family. The tables below are crate-private, and the unchecked
+//! lookup (`Sealed::compiled_kernels`) is a method of the crate-private sealed trait, so no
+//! safe code outside this crate can obtain a table for a family the CPU lacks. Inside the
+//! crate, every `&KernelSet` must come from one of those two constructors: the statics here
+//! must not be handed out directly.
 
 use crate::counter::Counter;
 

@@ -1,7 +1,7 @@
 //! `KernelSet`: one implementation family's functions for one counter type, with the checks
 //! that make calling them safe.
 
-use crate::counter::Counter;
+use crate::counter::{sealed::TOKEN, Counter};
 use crate::error::Result;
 use crate::isa::Isa;
 
@@ -44,22 +44,39 @@ impl<T: Counter> std::fmt::Debug for KernelSet<T> {
 }
 
 impl<T: Counter> KernelSet<T> {
-    /// The family `isa`, or `None` when this CPU or build cannot run it.
+    /// The family `isa`, or `None` when this CPU or build cannot run it: the checked
+    /// constructor (as memchr's `One::new`). `for_isa(isa).is_some() == isa.is_available()`.
     pub fn for_isa(isa: Isa) -> Option<&'static Self> {
         if isa.is_available() {
-            T::compiled_kernels(isa)
+            T::compiled_kernels(TOKEN, isa)
         } else {
             None
         }
     }
 
-    /// The family the dispatching functions use ([`Isa::best`]).
+    /// The family `isa` without checking that this CPU runs it, or `None` when this build
+    /// has no code for it (the x86-64 families on other targets). For callers that have
+    /// detected the CPU's features themselves (as memchr's `One::new_unchecked`).
+    ///
+    /// # Safety
+    /// The CPU the returned set's methods run on supports `isa` ([`Isa::is_available`]
+    /// would return true). Calling a method of a set whose family the CPU lacks executes
+    /// instructions it does not have: undefined behaviour.
+    pub unsafe fn for_isa_unchecked(isa: Isa) -> Option<&'static Self> {
+        T::compiled_kernels(TOKEN, isa)
+    }
+
+    /// The family the dispatching functions use ([`Isa::best`]). Chosen on the first call
+    /// and cached per counter type, so later calls are one atomic load.
     pub fn best() -> &'static Self {
-        // `Isa::best` only returns available families, and every available family is
-        // compiled for both counter types; the portable one exists on every target.
-        Self::for_isa(Isa::best())
-            .or_else(|| T::compiled_kernels(Isa::Portable))
-            .expect("the portable kernels are compiled on every target")
+        T::best_slot(TOKEN).get_or_init(|| {
+            // `Isa::best` only returns available families, and every available family is
+            // compiled for both counter types; the portable one exists on every target and
+            // every CPU runs it.
+            Self::for_isa(Isa::best())
+                .or_else(|| Self::for_isa(Isa::Portable))
+                .expect("the portable kernels are compiled on every target")
+        })
     }
 
     /// Which family this is.
@@ -73,7 +90,7 @@ impl<T: Counter> KernelSet<T> {
     /// As [`crate::vv::merge`].
     pub fn merge(&self, a: &mut [T], b: &[T], width: usize) -> Result<()> {
         check_pair(a.len(), b.len(), width)?;
-        self.merge_unchecked(a, b);
+        self.merge_asserted(a, b);
         Ok(())
     }
 
@@ -84,7 +101,7 @@ impl<T: Counter> KernelSet<T> {
     pub fn compare(&self, a: &[T], b: &[T], width: usize, out: &mut [u8]) -> Result<()> {
         let rows = check_pair(a.len(), b.len(), width)?;
         check_out(rows, out.len())?;
-        self.compare_unchecked(a, b, width, out);
+        self.compare_asserted(a, b, width, out);
         Ok(())
     }
 
@@ -95,7 +112,7 @@ impl<T: Counter> KernelSet<T> {
     pub fn merge_compare(&self, a: &mut [T], b: &[T], width: usize, out: &mut [u8]) -> Result<()> {
         let rows = check_pair(a.len(), b.len(), width)?;
         check_out(rows, out.len())?;
-        self.merge_compare_unchecked(a, b, width, out);
+        self.merge_compare_asserted(a, b, width, out);
         Ok(())
     }
 
@@ -106,7 +123,7 @@ impl<T: Counter> KernelSet<T> {
     pub fn dominated(&self, a: &[T], b: &[T], width: usize, out: &mut [bool]) -> Result<()> {
         let rows = check_pair(a.len(), b.len(), width)?;
         check_out(rows, out.len())?;
-        self.dominated_unchecked(a, b, width, out);
+        self.dominated_asserted(a, b, width, out);
         Ok(())
     }
 
@@ -123,34 +140,42 @@ impl<T: Counter> KernelSet<T> {
                 actual: out.len(),
             });
         }
-        self.column_min_unchecked(m, width, out);
+        self.column_min_asserted(m, width, out);
         Ok(())
     }
 
-    // The `_unchecked` methods are safe to call with any slices: the kernels only rely on the
-    // shape relations below for bounds, and `debug_assert`s document them. They are crate
-    // private because wrong shapes give meaningless (never unsound) results.
+    // The `_asserted` methods are the public methods without their `Result`: the dispatching
+    // functions in `vv` have already checked the shapes (and returned an error to the user),
+    // then call these, often once per rayon chunk. The vector kernels read and write through
+    // raw pointers up to the lengths these shape relations imply, so the relations are what
+    // make calling them sound; each method therefore checks them with `assert!` (kept in
+    // release builds, one comparison per call, not per counter) and panics instead of reaching
+    // the kernel with a wrong shape. The ISA half of soundness comes from construction: a
+    // `&KernelSet` exists only through `for_isa` (checked), `best` (checked) or
+    // `for_isa_unchecked` (the caller's promise).
 
-    pub(crate) fn merge_unchecked(&self, a: &mut [T], b: &[T]) {
+    pub(crate) fn merge_asserted(&self, a: &mut [T], b: &[T]) {
         assert_eq!(a.len(), b.len());
-        // SAFETY: `for_isa` handed this set out only after checking the CPU runs its ISA, and
-        // the lengths are equal (asserted above).
+        // SAFETY: a `&KernelSet` is handed out only for an ISA the CPU runs (`for_isa` and
+        // `best` check it, `for_isa_unchecked` is the caller's promise); the lengths are equal
+        // (asserted above).
         unsafe { (self.merge)(a, b) }
     }
 
-    pub(crate) fn min_into_unchecked(&self, a: &mut [T], b: &[T]) {
+    pub(crate) fn min_into_asserted(&self, a: &mut [T], b: &[T]) {
         assert_eq!(a.len(), b.len());
-        // SAFETY: as in `merge_unchecked`.
+        // SAFETY: as in `merge_asserted`.
         unsafe { (self.min_into)(a, b) }
     }
 
-    pub(crate) fn compare_unchecked(&self, a: &[T], b: &[T], width: usize, out: &mut [u8]) {
+    pub(crate) fn compare_asserted(&self, a: &[T], b: &[T], width: usize, out: &mut [u8]) {
         assert!(width > 0 && a.len() == b.len() && a.len() == out.len() * width);
-        // SAFETY: the ISA was checked by `for_isa`; the shapes are asserted above.
+        // SAFETY: the ISA holds by construction (see `merge_asserted`); the shapes are
+        // asserted above.
         unsafe { (self.compare)(a, b, width, out) }
     }
 
-    pub(crate) fn merge_compare_unchecked(
+    pub(crate) fn merge_compare_asserted(
         &self,
         a: &mut [T],
         b: &[T],
@@ -158,19 +183,22 @@ impl<T: Counter> KernelSet<T> {
         out: &mut [u8],
     ) {
         assert!(width > 0 && a.len() == b.len() && a.len() == out.len() * width);
-        // SAFETY: the ISA was checked by `for_isa`; the shapes are asserted above.
+        // SAFETY: the ISA holds by construction (see `merge_asserted`); the shapes are
+        // asserted above.
         unsafe { (self.merge_compare)(a, b, width, out) }
     }
 
-    pub(crate) fn dominated_unchecked(&self, a: &[T], b: &[T], width: usize, out: &mut [bool]) {
+    pub(crate) fn dominated_asserted(&self, a: &[T], b: &[T], width: usize, out: &mut [bool]) {
         assert!(width > 0 && a.len() == b.len() && a.len() == out.len() * width);
-        // SAFETY: the ISA was checked by `for_isa`; the shapes are asserted above.
+        // SAFETY: the ISA holds by construction (see `merge_asserted`); the shapes are
+        // asserted above.
         unsafe { (self.dominated)(a, b, width, out) }
     }
 
-    pub(crate) fn column_min_unchecked(&self, m: &[T], width: usize, out: &mut [T]) {
+    pub(crate) fn column_min_asserted(&self, m: &[T], width: usize, out: &mut [T]) {
         assert!(width > 0 && m.len().is_multiple_of(width) && out.len() == width);
-        // SAFETY: the ISA was checked by `for_isa`; the shapes are asserted above.
+        // SAFETY: the ISA holds by construction (see `merge_asserted`); the shapes are
+        // asserted above.
         unsafe { (self.column_min)(m, width, out) }
     }
 }

@@ -72,11 +72,11 @@ pub fn merge<T: Counter>(a: &mut [T], b: &[T], width: usize) -> Result<()> {
     check_pair(a.len(), b.len(), width)?;
     let k = KernelSet::<T>::best();
     if a.len() < PAR_MIN_COUNTERS {
-        k.merge_unchecked(a, b);
+        k.merge_asserted(a, b);
     } else {
         a.par_chunks_mut(PAR_CHUNK)
             .zip(b.par_chunks(PAR_CHUNK))
-            .for_each(|(x, y)| k.merge_unchecked(x, y));
+            .for_each(|(x, y)| k.merge_asserted(x, y));
     }
     Ok(())
 }
@@ -102,12 +102,12 @@ pub fn compare<T: Counter>(a: &[T], b: &[T], width: usize, out: &mut [u8]) -> Re
     check_out(rows, out.len())?;
     let k = KernelSet::<T>::best();
     if a.len() < PAR_MIN_COUNTERS {
-        k.compare_unchecked(a, b, width, out);
+        k.compare_asserted(a, b, width, out);
     } else {
         let rt = rows_per_task(width);
         out.par_chunks_mut(rt)
             .zip(a.par_chunks(rt * width).zip(b.par_chunks(rt * width)))
-            .for_each(|(o, (x, y))| k.compare_unchecked(x, y, width, o));
+            .for_each(|(o, (x, y))| k.compare_asserted(x, y, width, o));
     }
     Ok(())
 }
@@ -134,12 +134,12 @@ pub fn merge_compare<T: Counter>(a: &mut [T], b: &[T], width: usize, out: &mut [
     check_out(rows, out.len())?;
     let k = KernelSet::<T>::best();
     if a.len() < PAR_MIN_COUNTERS {
-        k.merge_compare_unchecked(a, b, width, out);
+        k.merge_compare_asserted(a, b, width, out);
     } else {
         let rt = rows_per_task(width);
         out.par_chunks_mut(rt)
             .zip(a.par_chunks_mut(rt * width).zip(b.par_chunks(rt * width)))
-            .for_each(|(o, (x, y))| k.merge_compare_unchecked(x, y, width, o));
+            .for_each(|(o, (x, y))| k.merge_compare_asserted(x, y, width, o));
     }
     Ok(())
 }
@@ -164,12 +164,12 @@ pub fn dominated<T: Counter>(a: &[T], b: &[T], width: usize, out: &mut [bool]) -
     check_out(rows, out.len())?;
     let k = KernelSet::<T>::best();
     if a.len() < PAR_MIN_COUNTERS {
-        k.dominated_unchecked(a, b, width, out);
+        k.dominated_asserted(a, b, width, out);
     } else {
         let rt = rows_per_task(width);
         out.par_chunks_mut(rt)
             .zip(a.par_chunks(rt * width).zip(b.par_chunks(rt * width)))
-            .for_each(|(o, (x, y))| k.dominated_unchecked(x, y, width, o));
+            .for_each(|(o, (x, y))| k.dominated_asserted(x, y, width, o));
     }
     Ok(())
 }
@@ -224,20 +224,20 @@ pub fn column_min<T: Counter>(m: &[T], width: usize, out: &mut [T]) -> Result<()
     }
     let k = KernelSet::<T>::best();
     if m.len() < PAR_MIN_COUNTERS {
-        k.column_min_unchecked(m, width, out);
+        k.column_min_asserted(m, width, out);
     } else {
         let rt = rows_per_task(width).max(rows.div_ceil(rayon::current_num_threads() * 4));
         let partial = m
             .par_chunks(rt * width)
             .map(|chunk| {
                 let mut o = vec![T::MAX; width];
-                k.column_min_unchecked(chunk, width, &mut o);
+                k.column_min_asserted(chunk, width, &mut o);
                 o
             })
             .reduce(
                 || vec![T::MAX; width],
                 |mut x, y| {
-                    k.min_into_unchecked(&mut x, &y);
+                    k.min_into_asserted(&mut x, &y);
                     x
                 },
             );

@@ -2,6 +2,52 @@
 //! right. The oracles are not the shipped fallback; they exist only here.
 #![allow(dead_code)] // each test binary uses a different part
 
+/// The instruction-set families a differential test ran: printed (so a log shows what a
+/// run on a CPU without AVX-512 did *not* cover), and checked against
+/// `PLURIVERSE_EXPECT_ISA`, a comma-separated list of family names (`avx512`,
+/// `avx2,avx512`, ...): the test fails when a named family did not run, so CI on an
+/// AVX-512 machine cannot silently skip it. An unknown name fails too.
+pub fn report_families(test: &str, ran: &[pluriverse_kernels::Isa]) {
+    use pluriverse_kernels::Isa;
+    let names: Vec<&str> = ran.iter().map(|i| i.name()).collect();
+    let skipped: Vec<&str> = [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512]
+        .into_iter()
+        .filter(|i| !ran.contains(i))
+        .map(Isa::name)
+        .collect();
+    eprintln!("{test}: ran families {names:?}; skipped (CPU or target lacks them) {skipped:?}");
+    if let Err(msg) = check_expected_families(std::env::var("PLURIVERSE_EXPECT_ISA").ok(), ran) {
+        panic!("{test}: {msg}");
+    }
+}
+
+/// The check behind [`report_families`], apart from the environment so it can be tested.
+pub fn check_expected_families(
+    expect: Option<String>,
+    ran: &[pluriverse_kernels::Isa],
+) -> Result<(), String> {
+    let Some(expect) = expect else {
+        return Ok(());
+    };
+    for name in expect.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match pluriverse_kernels::Isa::from_name(name) {
+            None => {
+                return Err(format!(
+                    "PLURIVERSE_EXPECT_ISA names unknown family {name:?}"
+                ))
+            }
+            Some(isa) if !ran.contains(&isa) => {
+                return Err(format!(
+                    "PLURIVERSE_EXPECT_ISA expects {name} but it did not run (this CPU or \
+                     target lacks it)"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// SplitMix64: deterministic, seedable.
 #[derive(Clone, Debug)]
 pub struct Rng(pub u64);
