@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use pluriverse_kernels::digest::Digest;
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed, xxh3_64};
 
 use super::run::{Run, SCAN_ROWS};
 use crate::context::CausalContext;
@@ -909,8 +909,42 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// The 128-bit hash of one live entry, by replica *name* (the unit of every digest).
-    fn entry_hash(&self, run: &Run<K, V>, i: usize, buf: &mut Vec<u8>) -> u128 {
+    /// The kind and types this store's digests fold in (contract 12), e.g.
+    /// `MVMap<utf8,int64>`, `AWSet<uint64,unit>`, `PNCounterMap<binary,(uint64,uint64)>`,
+    /// `LWWMap<int64,(uint64,(bool,utf8))>`. The kind follows from the value type, as on the
+    /// wire: `unit` is an `AWSet`, `(uint64,uint64)` a `PNCounterMap`,
+    /// `(uint64,(bool,_))` an `LWWMap`, any other an `MVMap`.
+    pub fn type_description() -> String {
+        let value = V::type_name();
+        let kind = if value == "unit" {
+            "AWSet"
+        } else if value == "(uint64,uint64)" {
+            "PNCounterMap"
+        } else if value.starts_with("(uint64,(bool,") {
+            "LWWMap"
+        } else {
+            "MVMap"
+        };
+        format!("{kind}<{},{value}>", K::type_name())
+    }
+
+    /// The seed of every entry hash: `xxh3_64` of [`Self::type_description`], so entries
+    /// (and the state, bucket and key digests built from them) of different types differ.
+    fn type_seed() -> u64 {
+        xxh3_64(Self::type_description().as_bytes())
+    }
+
+    /// The digest element of the type itself (so that empty states of different types
+    /// differ): `xxh3_128` of the byte 3 followed by [`Self::type_description`].
+    fn type_hash() -> u128 {
+        let mut b = vec![3u8];
+        b.extend_from_slice(Self::type_description().as_bytes());
+        xxh3_128(&b)
+    }
+
+    /// The 128-bit hash of one live entry, by replica *name* (the unit of every digest),
+    /// seeded with the store's type.
+    fn entry_hash(&self, run: &Run<K, V>, i: usize, seed: u64, buf: &mut Vec<u8>) -> u128 {
         let names = self.ctx.table().names();
         buf.clear();
         buf.push(1);
@@ -924,7 +958,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         buf.extend_from_slice(name);
         buf.extend_from_slice(&run.counter[i].to_le_bytes());
         run.values.write_at(i, buf);
-        xxh3_128(buf)
+        xxh3_128_with_seed(buf, seed)
     }
 
     /// The digest of the context alone (by replica name).
@@ -954,19 +988,32 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// Order-independent 128-bit digest of the entries and the context, by replica *name*:
-    /// equal stores have equal digests whatever their interning order or run layout.
+    /// Order-independent 128-bit digest of the entries, the context and the type, by
+    /// replica *name*: equal stores have equal digests whatever their interning order or run
+    /// layout, and stores of different kinds or key or value types differ by construction
+    /// (contract 12).
+    ///
+    /// The formula: the [`Digest`] (wrapping sum of 128-bit hashes and their count) of
+    /// - per live entry, `xxh3_128_with_seed(1, key length: u64, key bytes, name length: u64,
+    ///   name, counter: u64, value bytes; seed)` with `seed = xxh3_64(type description)`
+    ///   ([`Self::type_description`]; integers little-endian, items as
+    ///   [`Item::write_bytes`]);
+    /// - per replica with dots, `xxh3_128(2, name length: u64, name, prefix: u64, then each
+    ///   cloud run's first: u64 and length: u64)`;
+    /// - once, `xxh3_128(3, type description)`.
     pub fn digest(&self) -> u128 {
         let mut d = Digest::new();
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for run in &self.runs {
             for i in 0..run.rows() {
                 if run.is_live(i) {
-                    d.add_hash(self.entry_hash(run, i, &mut buf));
+                    d.add_hash(self.entry_hash(run, i, seed, &mut buf));
                 }
             }
         }
         self.add_context_to(&mut d);
+        d.add_hash(Self::type_hash());
         d.finish()
     }
 
@@ -1048,8 +1095,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// Digests of the entries per bucket of the key-hash space (`2^bits` buckets, bucket =
     /// the top `bits` bits of `xxh3_64(key)`, so a bucket is a contiguous range of the
     /// store's order). Two stores with equal entries have equal bucket digests; comparing
-    /// them finds where two replicas differ without shipping the entries. The context is
-    /// not included (see [`Self::context_digest`]).
+    /// them finds where two replicas differ without shipping the entries. The entry hashes
+    /// are seeded with the type (as in [`Self::digest`]), so buckets of stores of different
+    /// types differ too. The context is not included (see [`Self::context_digest`]).
     ///
     /// # Errors
     /// [`crate::Error::Kernel`] when `bits` exceeds
@@ -1058,11 +1106,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut hashes = Vec::with_capacity(self.len());
         let mut rows = Vec::with_capacity(self.len());
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for run in &self.runs {
             for i in 0..run.rows() {
                 if run.is_live(i) {
                     hashes.push(run.hash[i]);
-                    rows.push(self.entry_hash(run, i, &mut buf));
+                    rows.push(self.entry_hash(run, i, seed, &mut buf));
                 }
             }
         }
@@ -1079,6 +1128,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut out: Vec<(K, u128)> = Vec::new();
         let mut cur: Option<(usize, Digest)> = None;
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for i in 0..m.rows() {
             let b = pluriverse_kernels::digest::bucket_of(m.hash[i], bits);
             if !selected.get(b).copied().unwrap_or(false) {
@@ -1094,7 +1144,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 cur = Some((i, Digest::new()));
             }
             if let Some((_, d)) = cur.as_mut() {
-                d.add_hash(self.entry_hash(&m, i, &mut buf));
+                d.add_hash(self.entry_hash(&m, i, seed, &mut buf));
             }
         }
         if let Some((start, d)) = cur {
