@@ -202,7 +202,7 @@ impl CausalContext {
     }
 
     /// [`CausalContext::from_bytes`] within caller-chosen limits (`max_bytes`,
-    /// `max_replicas`, `max_cloud_dots`).
+    /// `max_replicas`, `max_cloud_dots`, `max_counter`).
     ///
     /// # Errors
     /// As [`CausalContext::from_bytes`]; a breached limit is
@@ -253,8 +253,8 @@ impl CausalContext {
             table.intern(&ReplicaId::from(name.as_slice()));
             prev = Some(name);
         }
-        let replicas = crate::wire::decode_context_dots(rest, table.len(), limits.max_cloud_dots)
-            .map_err(Error::Decode)?;
+        let replicas =
+            crate::wire::decode_context_dots(rest, table.len(), limits).map_err(Error::Decode)?;
         Ok(Self::from_parts(table, DotContext::from_replicas(replicas)))
     }
 

@@ -48,6 +48,26 @@ pub enum Error {
     },
     /// Arrow refused to build the output (a bug, never an input problem).
     Encode(String),
+    /// A join met one dot bound to two contents (another key or value on each side): a
+    /// replica equivocated or the bytes were forged. Refused by
+    /// [`crate::CausalStore::try_join`].
+    Equivocation {
+        /// The dot's replica, as its name renders.
+        replica: String,
+        /// The dot's counter.
+        counter: u64,
+    },
+    /// The other side claims to have seen dots of the joining replica itself beyond the
+    /// highest it issued: a forgery, or this state is a rollback. Refused by
+    /// [`crate::CausalStore::join_checked`].
+    ForeignClaim {
+        /// The joining replica, as its name renders.
+        replica: String,
+        /// The highest counter of it claimed.
+        counter: u64,
+        /// The highest counter of it this state knows it issued.
+        issued: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -71,6 +91,20 @@ impl fmt::Display for Error {
             Self::Decode(e) => write!(f, "{e}"),
             Self::ArrowColumn { what, problem } => write!(f, "Arrow column `{what}`: {problem}"),
             Self::Encode(e) => write!(f, "could not encode to Arrow: {e}"),
+            Self::Equivocation { replica, counter } => write!(
+                f,
+                "dot ({replica}, {counter}) is bound to two different contents: a replica \
+                 equivocated or the input is forged; nothing was joined"
+            ),
+            Self::ForeignClaim {
+                replica,
+                counter,
+                issued,
+            } => write!(
+                f,
+                "the input claims replica {replica}'s counter {counter}, but it has issued only \
+                 {issued}: a forgery, or this state is a rollback; nothing was joined"
+            ),
         }
     }
 }

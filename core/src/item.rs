@@ -25,6 +25,10 @@ pub trait Item: Clone + Debug + PartialEq + Send + Sync + 'static {
     /// Appends the canonical little-endian bytes of the item (for hashing and digests).
     fn write_bytes(&self, out: &mut Vec<u8>);
 
+    /// The type's name in digests: `uint64`, `int64`, `float64`, `bool`, `utf8`, `binary`,
+    /// `unit`, and `(a,b)` for pairs (the wire format's type names).
+    fn type_name() -> String;
+
     /// 64-bit hash of the canonical bytes: the partition and sort prefix of keys.
     fn hash64(&self) -> u64 {
         let mut b = Vec::with_capacity(16);
@@ -84,9 +88,12 @@ pub(crate) fn gather_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<u64>]) -> Vec<T
 }
 
 macro_rules! fixed_item {
-    ($t:ty, $zero:expr, $cmp:expr, $bytes:expr) => {
+    ($t:ty, $name:literal, $zero:expr, $cmp:expr, $bytes:expr) => {
         impl Item for $t {
             type Col = Vec<$t>;
+            fn type_name() -> String {
+                $name.into()
+            }
             fn zero() -> Self {
                 $zero
             }
@@ -157,12 +164,12 @@ macro_rules! fixed_item {
     };
 }
 
-fixed_item!(u64, 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
-fixed_item!(i64, 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
-fixed_item!(f64, 0.0, |a, b| a.total_cmp(b), |v| v
+fixed_item!(u64, "uint64", 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(i64, "int64", 0, |a, b| a.cmp(b), |v| v.to_le_bytes());
+fixed_item!(f64, "float64", 0.0, |a, b| a.total_cmp(b), |v| v
     .to_bits()
     .to_le_bytes());
-fixed_item!(bool, false, |a, b| a.cmp(b), |v| [u8::from(*v)]);
+fixed_item!(bool, "bool", false, |a, b| a.cmp(b), |v| [u8::from(*v)]);
 
 /// Variable-length items (strings, byte strings) in the Arrow layout: one byte buffer and
 /// `len + 1` offsets.
@@ -261,9 +268,12 @@ impl VarCol {
 }
 
 macro_rules! var_item {
-    ($t:ty, $as_bytes:expr, $from_bytes:expr) => {
+    ($t:ty, $name:literal, $as_bytes:expr, $from_bytes:expr) => {
         impl Item for $t {
             type Col = VarCol;
+            fn type_name() -> String {
+                $name.into()
+            }
             fn zero() -> Self {
                 Self::new()
             }
@@ -336,13 +346,17 @@ macro_rules! var_item {
 
 // Strings are pushed only from `String`s, so the bytes are valid UTF-8; decoding is lossy
 // only to stay total on data that was validated on import.
-var_item!(String, |s| s.as_bytes(), |b| String::from_utf8_lossy(b)
-    .into_owned());
-var_item!(Vec<u8>, |v| v.as_slice(), |b| b.to_vec());
+var_item!(String, "utf8", |s| s.as_bytes(), |b| {
+    String::from_utf8_lossy(b).into_owned()
+});
+var_item!(Vec<u8>, "binary", |v| v.as_slice(), |b| b.to_vec());
 
 /// The unit value: `AWSet` entries carry no value.
 impl Item for () {
     type Col = UnitCol;
+    fn type_name() -> String {
+        "unit".into()
+    }
     fn zero() -> Self {}
     fn total_cmp(&self, _: &Self) -> Ordering {
         Ordering::Equal
@@ -391,6 +405,9 @@ impl ItemCol<()> for UnitCol {
 /// and `LWWMap` cells `(timestamp, (tombstone, value))`.
 impl<A: Item, B: Item> Item for (A, B) {
     type Col = (A::Col, B::Col);
+    fn type_name() -> String {
+        format!("({},{})", A::type_name(), B::type_name())
+    }
     fn zero() -> Self {
         (A::zero(), B::zero())
     }

@@ -3,7 +3,7 @@
 //! specific error, never a panic, with the target state unchanged.
 
 mod common;
-use common::Rng;
+use common::{seal, Rng};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use arrow_array::types::UInt32Type;
 use arrow_array::{ArrayRef, BinaryArray, DictionaryArray, RecordBatch, UInt32Array, UInt64Array};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
-use pluriverse::wire::DecodeError;
+use pluriverse::wire::{DecodeError, Limits};
 use pluriverse::{AWSet, CausalStore, Error, LWWMap, MVMap, PNCounterMap};
 
 /// Two replicas with concurrent writes, removes, and a partial exchange, so the state has
@@ -191,7 +191,7 @@ fn wrong_kind_or_types_are_named() {
 }
 
 /// Writes a hand-made MVMap<u64, u64> stream: rows as (key, replica index, counter, value),
-/// dictionary `names`, and raw metadata.
+/// dictionary `names`, and raw metadata; sealed with its row count and checksum.
 fn forge(
     rows: &[(u64, u32, u64, u64)],
     names: &[&[u8]],
@@ -234,10 +234,7 @@ fn forge(
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.3))),
     ];
     let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
-    let mut w = StreamWriter::try_new(Vec::new(), &schema).unwrap();
-    w.write(&batch).unwrap();
-    w.finish().unwrap();
-    w.into_inner().unwrap()
+    seal(&schema, &[batch])
 }
 
 /// The context encoding: per replica (prefix, [(first, len)]), base64.
@@ -283,7 +280,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
         &[b"a"],
         &ctx(&[(2, &[])]),
         "MVMap",
-        "1",
+        "2",
     );
     assert_eq!(decode(&good).unwrap().len(), 2);
 
@@ -295,7 +292,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(2, &[])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Unsorted { .. }),
         ),
@@ -305,20 +302,20 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(2, &[])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::DuplicateDot { .. }),
         ),
         (
-            forge(&[(k1, 0, 0, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            forge(&[(k1, 0, 0, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "2"),
             |e| matches!(e, DecodeError::ZeroCounter { .. }),
         ),
         (
-            forge(&[(k1, 0, 3, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            forge(&[(k1, 0, 3, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "2"),
             |e| matches!(e, DecodeError::DotNotInContext { .. }),
         ),
         (
-            forge(&[(k1, 1, 1, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "1"),
+            forge(&[(k1, 1, 1, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "2"),
             |e| matches!(e, DecodeError::Arrow(_) | DecodeError::ReplicaIndex { .. }),
         ),
         (
@@ -327,12 +324,12 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"b", b"a"],
                 &ctx(&[(1, &[]), (1, &[])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Replicas(_)),
         ),
         (
-            forge(&[(k1, 0, 1, 5)], &[b"a"], "%%%%", "MVMap", "1"),
+            forge(&[(k1, 0, 1, 5)], &[b"a"], "%%%%", "MVMap", "2"),
             |e| matches!(e, DecodeError::Context(_)),
         ),
         (
@@ -341,7 +338,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(1, &[(2, 3)])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Context(_)),
         ), // run touching the prefix
@@ -351,7 +348,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(1, &[(5, 0)])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Context(_)),
         ), // empty run
@@ -361,7 +358,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(1, &[(u64::MAX, 2)])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Context(_)),
         ), // past u64::MAX
@@ -371,7 +368,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(1, &[(10, 1 << 40)])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| {
                 matches!(
@@ -389,16 +386,20 @@ fn lying_contents_are_rejected_with_a_specific_error() {
                 &[b"a"],
                 &ctx(&[(1, &[]), (1, &[])]),
                 "MVMap",
-                "1",
+                "2",
             ),
             |e| matches!(e, DecodeError::Context(_)),
         ), // trailing replica
         (
-            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "2"),
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "3"),
             |e| matches!(e, DecodeError::Version(_)),
         ),
         (
-            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "LWWMap", "1"),
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "1"),
+            |e| matches!(e, DecodeError::Version(v) if v == "1"),
+        ), // the old format, without row count and checksum
+        (
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "LWWMap", "2"),
             |e| matches!(e, DecodeError::Kind { .. }),
         ),
     ];
@@ -412,14 +413,29 @@ fn lying_contents_are_rejected_with_a_specific_error() {
 
 #[test]
 fn counter_at_u64_max_is_an_error_at_the_next_write() {
-    // a state whose replica has issued u64::MAX events decodes, but cannot write again
-    let bytes = forge(&[], &[b"a"], &ctx(&[(u64::MAX, &[])]), "MVMap", "1");
-    let mut m = MVMap::<u64, u64>::from_bytes(&bytes, "a").unwrap();
+    // a state whose replica has issued u64::MAX events is refused by default (a forged
+    // context like it would leave the replica unable to write)...
+    let bytes = forge(&[], &[b"a"], &ctx(&[(u64::MAX, &[])]), "MVMap", "2");
+    assert!(matches!(
+        assert_rejected(MVMap::<u64, u64>::from_bytes(&bytes, "a")),
+        DecodeError::Limit {
+            what: "counter",
+            found: u64::MAX,
+            ..
+        }
+    ));
+    // ... and decodes under a raised limit, but cannot write again
+    let open = Limits {
+        max_counter: u64::MAX,
+        ..Limits::default()
+    };
+    let store = CausalStore::<u64, u64>::from_bytes_with_limits(&bytes, &open).unwrap();
+    let mut m = MVMap::from_store("a", store.clone());
     let before = m.to_bytes().unwrap();
     assert!(matches!(m.set(1, 1), Err(Error::CounterOverflow { .. })));
     assert_eq!(m.to_bytes().unwrap(), before);
     // another replica still can
-    let mut other = MVMap::<u64, u64>::from_bytes(&bytes, "b").unwrap();
+    let mut other = MVMap::from_store("b", store);
     other.set(1, 1).unwrap();
 }
 
@@ -434,13 +450,13 @@ fn delta_since_with_an_enormous_prefix_stays_exact() {
             &[b"a"],
             &ctx(&[(1 << 40, &[])]),
             "MVMap",
-            "1",
+            "2",
         ),
         "x",
     )
     .unwrap();
     let peer = MVMap::<u64, u64>::from_bytes(
-        &forge(&[], &[b"a"], &ctx(&[(1 << 40, &[])]), "MVMap", "1"),
+        &forge(&[], &[b"a"], &ctx(&[(1 << 40, &[])]), "MVMap", "2"),
         "y",
     )
     .unwrap();

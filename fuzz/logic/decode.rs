@@ -1,7 +1,7 @@
 //! Hostile bytes against every decoder: state and delta bytes of every kind and type (the
 //! Arrow IPC wrapper, the replica table, the context, the columns), context bytes, and the
 //! join of bytes into a live state. Never a panic; a rejected input leaves the target
-//! byte-identical; an accepted input re-encodes to a fixed point (canonical bytes).
+//! byte-identical; an accepted input re-encodes to exactly its own bytes (canonical).
 
 use pluriverse::CausalContext;
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
@@ -41,6 +41,9 @@ pub fn check(data: &[u8]) {
     // a state of whatever type the bytes name
     if let Ok(s) = AnyState::from_bytes(data, "fuzz") {
         let once = s.to_bytes().expect("an accepted state encodes");
+        // the checksum covers the content and the schema message must be canonical: what is
+        // accepted is exactly what this library writes for the state
+        assert_eq!(once, data, "an accepted input re-encodes to itself");
         let again = AnyState::from_bytes(&once, "fuzz").expect("our own bytes decode");
         assert_eq!(
             again.to_bytes().unwrap(),

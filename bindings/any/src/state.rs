@@ -284,10 +284,7 @@ macro_rules! common_dyn {
         }
         fn join(&mut self, other: &dyn Dyn) -> Result<()> {
             match other.as_any().downcast_ref::<Self>() {
-                Some(o) => {
-                    Self::join(self, o.store());
-                    Ok(())
-                }
+                Some(o) => Ok(Self::try_join(self, o.store())?),
                 None => Err(AnyError::TypeMismatch {
                     expected: Dyn::state_type(self),
                     found: other.state_type(),
@@ -303,8 +300,7 @@ macro_rules! common_dyn {
                 });
             }
             let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
-            Self::join(self, &other);
-            Ok(())
+            Ok(Self::try_join(self, &other)?)
         }
         fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
             Box::new(Self::from_store(
@@ -773,11 +769,12 @@ impl AnyState {
         self.inner.join(other.inner.as_ref())
     }
 
-    /// Decodes a delta or state from `bytes` and joins it.
+    /// Decodes a delta or state from `bytes` and joins it (a dot bound to two contents is
+    /// refused: [`pluriverse::Error::Equivocation`]).
     ///
     /// # Errors
-    /// [`AnyError::TypeMismatch`] for bytes of another type, a decode error for bad bytes;
-    /// the state is unchanged.
+    /// [`AnyError::TypeMismatch`] for bytes of another type, a decode error for bad bytes,
+    /// an equivocation; the state is unchanged.
     pub fn join_bytes(&mut self, bytes: &[u8]) -> Result<()> {
         self.inner.join_bytes(bytes, &Limits::default())
     }

@@ -93,6 +93,34 @@ fn decode_seeds_and_their_mutations() {
 }
 
 #[test]
+fn format_2_seeds_of_valid_states_decode_and_hostile_ones_are_refused() {
+    // the hand-made seeds (core/tests/integrity.rs, write_fuzz_seeds): the valid states of
+    // format 2 decode to themselves, every hostile shape is refused
+    let valid = [
+        "v2-mvmap-utf8-int64",
+        "v2-pncounter-uint64",
+        "v2-lww-binary-utf8-tombstone",
+        "v2-awset-int64",
+        "v2-empty-mvmap",
+    ];
+    let mut seen = 0;
+    for (path, bytes) in inputs("decode") {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("v2-") {
+            continue;
+        }
+        seen += 1;
+        let decoded = pluriverse_any::AnyState::from_bytes(&bytes, "x");
+        if valid.contains(&name.as_str()) {
+            assert_eq!(decoded.unwrap().to_bytes().unwrap(), bytes, "{name}");
+        } else {
+            assert!(decoded.is_err(), "{name} accepted");
+        }
+    }
+    assert!(seen >= 15, "only {seen} format-2 seeds");
+}
+
+#[test]
 fn kernels_corpus() {
     replay("kernels", kernels::check, 20);
 }

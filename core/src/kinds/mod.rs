@@ -56,6 +56,31 @@ macro_rules! common_methods {
                 self.store.join(other);
             }
 
+            /// [`Self::join`], refusing a dot bound to two contents; see
+            /// [`crate::CausalStore::try_join`]. On error the state is unchanged.
+            ///
+            /// # Errors
+            /// [`crate::Error::Equivocation`].
+            pub fn try_join(
+                &mut self,
+                other: &crate::store::CausalStore<$key, $cell>,
+            ) -> crate::Result<()> {
+                self.store.try_join(other)
+            }
+
+            /// [`Self::try_join`] that also refuses a claim on this handle's own replica's
+            /// dots beyond what it issued; see [`crate::CausalStore::join_checked`]. For
+            /// input from peers that are not trusted. On error the state is unchanged.
+            ///
+            /// # Errors
+            /// [`crate::Error::ForeignClaim`] or [`crate::Error::Equivocation`].
+            pub fn join_checked(
+                &mut self,
+                other: &crate::store::CausalStore<$key, $cell>,
+            ) -> crate::Result<()> {
+                self.store.join_checked(other, &self.replica)
+            }
+
             /// [`Self::join`] with a pinned algorithm ([`crate::JoinPath`]); the result is
             /// the same.
             pub fn join_with(
@@ -100,15 +125,29 @@ macro_rules! common_methods {
                 Ok(Self::from_store(replica, crate::store::CausalStore::from_bytes(bytes)?))
             }
 
-            /// Decodes a delta or state from `bytes` and joins it. On error the state is
-            /// unchanged.
+            /// Decodes a delta or state from `bytes` and joins it ([`Self::try_join`]: a
+            /// dot bound to two contents is refused). On error the state is unchanged.
             ///
             /// # Errors
-            /// As [`Self::from_bytes`].
+            /// As [`Self::from_bytes`], or [`crate::Error::Equivocation`].
             pub fn join_bytes(&mut self, bytes: &[u8]) -> crate::Result<()> {
                 let other = crate::store::CausalStore::from_bytes(bytes)?;
-                self.store.join(&other);
-                Ok(())
+                self.store.try_join(&other)
+            }
+
+            /// Decodes bytes from a peer that is not trusted and joins them with
+            /// [`Self::join_checked`]: also refused when they claim dots of this handle's
+            /// replica beyond what it issued. On error the state is unchanged.
+            ///
+            /// Not for reading back one's own state in parts ([`crate::CausalStore::partition`]
+            /// files): a part may carry this replica's later dots that the first part
+            /// lacks; join those with [`Self::join_bytes`].
+            ///
+            /// # Errors
+            /// As [`Self::join_bytes`], or [`crate::Error::ForeignClaim`].
+            pub fn join_bytes_checked(&mut self, bytes: &[u8]) -> crate::Result<()> {
+                let other = crate::store::CausalStore::from_bytes(bytes)?;
+                self.join_checked(&other)
             }
         }
     };

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use pluriverse_kernels::digest::Digest;
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed, xxh3_64};
 
 use super::run::{Run, SCAN_ROWS};
 use crate::context::CausalContext;
@@ -111,7 +111,12 @@ impl<'a> SeenTable<'a> {
 /// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
 /// one side only is kept unless the other side's context has seen its dot (then the other
 /// side removed it). Reads only the sort keys and dots; the columns are gathered after.
-fn plan_join<K: Item, V: Item>(
+///
+/// With `CHECK`, also gathers what [`Conflicts`] needs to find dots bound to two contents:
+/// a value mismatch where both sides hold the same entry (compared only there), and the
+/// dots each side drops because the other has seen them.
+#[allow(clippy::too_many_arguments)] // the two sides, their ranges and contexts, two outputs
+fn plan_join<K: Item, V: Item, const CHECK: bool>(
     a: &Run<K, V>,
     ra: std::ops::Range<usize>,
     b: &Run<K, V>,
@@ -119,6 +124,7 @@ fn plan_join<K: Item, V: Item>(
     ours: &DotContext,
     theirs: &DotContext,
     plan: &mut Vec<u64>,
+    conflicts: &mut Conflicts,
 ) {
     let (ours, theirs) = (SeenTable::new(ours), SeenTable::new(theirs));
     let (mut i, mut j) = (ra.start, rb.start);
@@ -130,6 +136,9 @@ fn plan_join<K: Item, V: Item>(
         };
         match ord {
             Ordering::Equal => {
+                if CHECK && a.values.cmp_at(i, &b.values, j).is_ne() {
+                    conflicts.note_mismatch(a.replica[i], a.counter[i]);
+                }
                 plan.push(i as u64);
                 i += 1;
                 j += 1;
@@ -137,27 +146,85 @@ fn plan_join<K: Item, V: Item>(
             Ordering::Less => {
                 if !theirs.contains(a.replica[i], a.counter[i]) {
                     plan.push(i as u64);
+                } else if CHECK {
+                    conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
                 }
                 i += 1;
             }
             Ordering::Greater => {
                 if !ours.contains(b.replica[j], b.counter[j]) {
                     plan.push(RIGHT | j as u64);
+                } else if CHECK {
+                    conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
                 }
                 j += 1;
             }
         }
     }
-    plan.extend(
-        (i..ra.end)
-            .filter(|&i| !theirs.contains(a.replica[i], a.counter[i]))
-            .map(|i| i as u64),
-    );
-    plan.extend(
-        (j..rb.end)
-            .filter(|&j| !ours.contains(b.replica[j], b.counter[j]))
-            .map(|j| RIGHT | j as u64),
-    );
+    for i in i..ra.end {
+        if !theirs.contains(a.replica[i], a.counter[i]) {
+            plan.push(i as u64);
+        } else if CHECK {
+            conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
+        }
+    }
+    for j in j..rb.end {
+        if !ours.contains(b.replica[j], b.counter[j]) {
+            plan.push(RIGHT | j as u64);
+        } else if CHECK {
+            conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
+        }
+    }
+}
+
+/// What a checked full join gathers to find a dot bound to two contents. A dot both sides
+/// hold with the same key meets itself in the merge and its values are compared there; a
+/// dot both hold under different keys does not meet, but each side drops it (the other has
+/// seen it and does not hold it under that key), so it is in both dropped lists.
+#[derive(Default)]
+struct Conflicts {
+    /// The smallest dot (our replica index, counter) held on both sides with other values.
+    mismatch: Option<(u32, u64)>,
+    /// Dots of our rows dropped because the other side has seen them.
+    dropped_ours: Vec<(u32, u64)>,
+    /// Dots of their rows dropped because we have seen them.
+    dropped_theirs: Vec<(u32, u64)>,
+}
+
+impl Conflicts {
+    fn note_mismatch(&mut self, replica: u32, counter: u64) {
+        let d = (replica, counter);
+        if self.mismatch.is_none_or(|m| d < m) {
+            self.mismatch = Some(d);
+        }
+    }
+
+    fn absorb(&mut self, other: Self) {
+        if let Some((r, c)) = other.mismatch {
+            self.note_mismatch(r, c);
+        }
+        self.dropped_ours.extend(other.dropped_ours);
+        self.dropped_theirs.extend(other.dropped_theirs);
+    }
+
+    /// The smallest dot bound to two contents, if any.
+    fn first(mut self) -> Option<(u32, u64)> {
+        self.dropped_ours.sort_unstable();
+        self.dropped_theirs.sort_unstable();
+        let (mut i, mut j) = (0, 0);
+        while i < self.dropped_ours.len() && j < self.dropped_theirs.len() {
+            match self.dropped_ours[i].cmp(&self.dropped_theirs[j]) {
+                Ordering::Less => i += 1,
+                Ordering::Greater => j += 1,
+                Ordering::Equal => {
+                    let (r, c) = self.dropped_ours[i];
+                    self.note_mismatch(r, c);
+                    break;
+                }
+            }
+        }
+        self.mismatch
+    }
 }
 
 /// The other side of a join, with replica indices already mapped into ours.
@@ -293,6 +360,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     }
 
     /// Joins `other` (a delta or a whole state) into this store.
+    ///
+    /// For trusted input: a dot that the two sides bind to different contents (which no
+    /// honest pair of replicas does) is not detected, and which content survives depends on
+    /// the algorithm. Bytes from elsewhere go through [`Self::try_join`] or
+    /// [`Self::join_checked`].
     pub fn join(&mut self, other: &Self) {
         self.join_with(other, JoinPath::Auto);
     }
@@ -300,6 +372,70 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// [`CausalStore::join`] with the algorithm chosen by the caller (tests and benches pin
     /// each path; the result does not depend on it).
     pub fn join_with(&mut self, other: &Self, path: JoinPath) {
+        // unchecked: nothing to refuse
+        let _ = self.join_inner::<false>(other, path);
+    }
+
+    /// Joins `other`, refusing it when it binds a dot to other contents than this store does
+    /// (the same dot with another key or value: proof that a replica equivocated or that the
+    /// bytes were forged). The check costs only on dots both sides hold (plus the dots each
+    /// side drops, on the full-merge path); the join is otherwise [`Self::join`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Equivocation`] naming the replica and counter of the smallest such
+    /// dot; the store is unchanged (but for the interning of the other's replica names,
+    /// which no read, digest or encoding sees).
+    pub fn try_join(&mut self, other: &Self) -> crate::Result<()> {
+        self.try_join_with(other, JoinPath::Auto)
+    }
+
+    /// [`Self::try_join`] with a pinned algorithm.
+    ///
+    /// # Errors
+    /// As [`Self::try_join`].
+    pub fn try_join_with(&mut self, other: &Self, path: JoinPath) -> crate::Result<()> {
+        self.join_inner::<true>(other, path)
+            .map_err(|(r, c)| crate::Error::Equivocation {
+                replica: self.ctx.table().names()[r as usize].to_string(),
+                counter: c,
+            })
+    }
+
+    /// [`Self::try_join`] by the replica `me` that holds this store, which also refuses a
+    /// context claiming dots of `me` beyond the highest this store knows `me` issued: no
+    /// honest peer can have seen them, so the claim is a forgery, or this store is a rollback
+    /// (a restored old copy, which must rejoin under a new name: DESIGN, "A dot is never
+    /// issued twice"). Joining such a claim would make `me`'s next writes look removed to
+    /// everyone who has joined it.
+    ///
+    /// # Errors
+    /// [`crate::Error::ForeignClaim`], or as [`Self::try_join`]; the store is unchanged.
+    pub fn join_checked(&mut self, other: &Self, me: &crate::ReplicaId) -> crate::Result<()> {
+        let max_of = |s: &Self| {
+            s.ctx
+                .table()
+                .get(me)
+                .and_then(|i| s.ctx.dots().get(i))
+                .map_or(0, ReplicaDots::max)
+        };
+        let (claimed, issued) = (max_of(other), max_of(self));
+        if claimed > issued {
+            return Err(crate::Error::ForeignClaim {
+                replica: me.to_string(),
+                counter: claimed,
+                issued,
+            });
+        }
+        self.try_join(other)
+    }
+
+    /// The join; with `CHECK`, refused before anything changes when a dot is bound to two
+    /// contents (returned in our replica indices).
+    fn join_inner<const CHECK: bool>(
+        &mut self,
+        other: &Self,
+        path: JoinPath,
+    ) -> Result<(), (u32, u64)> {
         let map = self.ctx.table_mut().absorb(other.ctx.table());
         let incremental = match path {
             JoinPath::Incremental => true,
@@ -309,9 +445,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
         };
         if incremental {
-            self.join_incremental(other, &map);
+            self.join_incremental::<CHECK>(other, &map)
         } else {
-            self.join_full(Self::incoming(other, &map));
+            self.join_full::<CHECK>(Self::incoming(other, &map))
         }
     }
 
@@ -350,7 +486,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             .is_some_and(|d| d.prefix() > 0 || d.cloud().min().is_some_and(|m| m <= upto))
     }
 
-    fn join_full(&mut self, inc: Incoming<'_, K, V>) {
+    fn join_full<const CHECK: bool>(&mut self, inc: Incoming<'_, K, V>) -> Result<(), (u32, u64)> {
         let runs = std::mem::take(&mut self.runs);
         let view = Self {
             ctx: CausalContext::new(),
@@ -362,9 +498,10 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let theirs: &DotContext = &inc.ctx;
         let (na, nb) = (a.rows(), b.rows());
         let threads = rayon::current_num_threads();
+        let mut conflicts = Conflicts::default();
         let plans: Vec<Vec<u64>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
             let mut plan = Vec::with_capacity(na + nb);
-            plan_join(&a, 0..na, b, 0..nb, ours, theirs, &mut plan);
+            plan_join::<K, V, CHECK>(&a, 0..na, b, 0..nb, ours, theirs, &mut plan, &mut conflicts);
             vec![plan]
         } else {
             // Partition both sides at the same hash values (a key never straddles two
@@ -384,11 +521,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     .collect()
             };
             let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
-            (0..ab.len() - 1)
+            let parts: Vec<(Vec<u64>, Conflicts)> = (0..ab.len() - 1)
                 .into_par_iter()
                 .map(|p| {
                     let mut plan = Vec::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
-                    plan_join(
+                    let mut conflicts = Conflicts::default();
+                    plan_join::<K, V, CHECK>(
                         &a,
                         ab[p]..ab[p + 1],
                         b,
@@ -396,36 +534,75 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                         ours,
                         theirs,
                         &mut plan,
+                        &mut conflicts,
                     );
+                    (plan, conflicts)
+                })
+                .collect();
+            parts
+                .into_iter()
+                .map(|(plan, c)| {
+                    conflicts.absorb(c);
                     plan
                 })
                 .collect()
         };
+        if CHECK {
+            if let Some(dot) = conflicts.first() {
+                drop(a);
+                self.runs = view.runs;
+                return Err(dot);
+            }
+        }
         let out = Run::gather_plans(&a, b, &plans);
         drop(a);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
+        Ok(())
     }
 
     /// The incremental join: costs what `other` carries (plus a lookup per dot of its
     /// context that we have seen), not what this store holds. Works in `other`'s replica
     /// indices through `map`, so a small delta is neither copied nor re-indexed.
-    fn join_incremental(&mut self, other: &Self, map: &[u32]) {
+    ///
+    /// With `CHECK`, each of our rows whose dot they hold too is compared with their row
+    /// (key and value), and a difference refuses the join before anything changes.
+    fn join_incremental<const CHECK: bool>(
+        &mut self,
+        other: &Self,
+        map: &[u32],
+    ) -> Result<(), (u32, u64)> {
         let src = other.merged_cow();
-        // Their entries' dots in our indices, sorted: "held there too" versus "removed
-        // there". Built only when one of our dots is in their context.
-        let mut held: Option<Vec<(u32, u64)>> = None;
-        let mut held_there = |r: u32, c: u64| {
-            held.get_or_insert_with(|| {
-                let mut v: Vec<(u32, u64)> = (0..src.rows())
-                    .map(|j| (map[src.replica[j] as usize], src.counter[j]))
+        // Their entries' dots in our indices, sorted, with their rows: "held there too"
+        // versus "removed there". Built only when one of our dots is in their context.
+        let mut held: Option<Vec<(u32, u64, usize)>> = None;
+        let mut held_there = |r: u32, c: u64| -> Option<usize> {
+            let v = held.get_or_insert_with(|| {
+                let mut v: Vec<(u32, u64, usize)> = (0..src.rows())
+                    .map(|j| (map[src.replica[j] as usize], src.counter[j], j))
                     .collect();
                 v.sort_unstable();
                 v
-            })
-            .binary_search(&(r, c))
-            .is_ok()
+            });
+            v.binary_search_by(|e| (e.0, e.1).cmp(&(r, c)))
+                .ok()
+                .map(|p| v[p].2)
         };
+        // the smallest dot found bound to two contents
+        let mut conflict: Option<(u32, u64)> = None;
+        let mut settle_row =
+            |run: &Run<K, V>, row: u32, r: u32, c: u64, dead: &mut Vec<u32>| match held_there(r, c)
+            {
+                None => dead.push(row),
+                Some(j) => {
+                    if CHECK
+                        && !same_content(run, row as usize, &src, j)
+                        && conflict.is_none_or(|m| (r, c) < m)
+                    {
+                        conflict = Some((r, c));
+                    }
+                }
+            };
         // 1. Our entries whose dot they have seen but do not hold: removed. Only dots of
         //    their context that our context also holds can name one of our entries.
         // rows to delete, per run (allocated when there is anything to look up)
@@ -445,9 +622,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             if d.prefix() > 0 && self.seen_any(r, d.prefix()) {
                 for (run, dead) in self.runs.iter().zip(&mut dead) {
                     run.for_dots_in(r, 1, d.prefix(), |row| {
-                        if !held_there(r, run.counter[row as usize]) {
-                            dead.push(row);
-                        }
+                        settle_row(run, row, r, run.counter[row as usize], dead);
                     });
                 }
             }
@@ -464,24 +639,22 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             // only dots found neither way need the long runs' dot index.
             found.clear();
             found.resize(seen.len(), false);
-            let mut resolve = |row: u32, c: u64, dead: &mut Vec<u32>| {
+            let mut resolve = |run: &Run<K, V>, row: u32, c: u64, dead: &mut Vec<u32>| {
                 if let Ok(p) = seen.binary_search(&c) {
                     found[p] = true;
-                    if !held_there(r, c) {
-                        dead.push(row);
-                    }
+                    settle_row(run, row, r, c, dead);
                 }
             };
             for (run, dead) in self.runs.iter().zip(&mut dead) {
                 if run.rows() <= SCAN_ROWS {
                     run.for_dots_in(r, lo, hi, |row| {
-                        resolve(row, run.counter[row as usize], dead);
+                        resolve(run, row, run.counter[row as usize], dead);
                     });
                 } else if src.rows() <= KEY_PROBE_ROWS {
                     for j in 0..src.rows() {
                         for i in run.rows_of_key(&src, j) {
                             if run.replica[i] == r {
-                                resolve(i as u32, run.counter[i], dead);
+                                resolve(run, i as u32, run.counter[i], dead);
                             }
                         }
                     }
@@ -508,11 +681,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     if pos == span.end {
                         break;
                     }
-                    if counter_at(pos) == c && !held_there(r, c) {
-                        dead.push(ids[pos]);
+                    if counter_at(pos) == c {
+                        settle_row(run, ids[pos], r, c, dead);
                     }
                 }
             }
+        }
+        if let Some(dot) = conflict {
+            return Err(dot);
         }
         let mut any_dead = false;
         for (run, dead) in self.runs.iter_mut().zip(dead) {
@@ -564,6 +740,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if added {
             self.settle();
         }
+        Ok(())
     }
 
     /// Merges the last run with the one before while that one is at most `RUN_RATIO` times
@@ -732,8 +909,42 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// The 128-bit hash of one live entry, by replica *name* (the unit of every digest).
-    fn entry_hash(&self, run: &Run<K, V>, i: usize, buf: &mut Vec<u8>) -> u128 {
+    /// The kind and types this store's digests fold in (contract 12), e.g.
+    /// `MVMap<utf8,int64>`, `AWSet<uint64,unit>`, `PNCounterMap<binary,(uint64,uint64)>`,
+    /// `LWWMap<int64,(uint64,(bool,utf8))>`. The kind follows from the value type, as on the
+    /// wire: `unit` is an `AWSet`, `(uint64,uint64)` a `PNCounterMap`,
+    /// `(uint64,(bool,_))` an `LWWMap`, any other an `MVMap`.
+    pub fn type_description() -> String {
+        let value = V::type_name();
+        let kind = if value == "unit" {
+            "AWSet"
+        } else if value == "(uint64,uint64)" {
+            "PNCounterMap"
+        } else if value.starts_with("(uint64,(bool,") {
+            "LWWMap"
+        } else {
+            "MVMap"
+        };
+        format!("{kind}<{},{value}>", K::type_name())
+    }
+
+    /// The seed of every entry hash: `xxh3_64` of [`Self::type_description`], so entries
+    /// (and the state, bucket and key digests built from them) of different types differ.
+    fn type_seed() -> u64 {
+        xxh3_64(Self::type_description().as_bytes())
+    }
+
+    /// The digest element of the type itself (so that empty states of different types
+    /// differ): `xxh3_128` of the byte 3 followed by [`Self::type_description`].
+    fn type_hash() -> u128 {
+        let mut b = vec![3u8];
+        b.extend_from_slice(Self::type_description().as_bytes());
+        xxh3_128(&b)
+    }
+
+    /// The 128-bit hash of one live entry, by replica *name* (the unit of every digest),
+    /// seeded with the store's type.
+    fn entry_hash(&self, run: &Run<K, V>, i: usize, seed: u64, buf: &mut Vec<u8>) -> u128 {
         let names = self.ctx.table().names();
         buf.clear();
         buf.push(1);
@@ -747,7 +958,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         buf.extend_from_slice(name);
         buf.extend_from_slice(&run.counter[i].to_le_bytes());
         run.values.write_at(i, buf);
-        xxh3_128(buf)
+        xxh3_128_with_seed(buf, seed)
     }
 
     /// The digest of the context alone (by replica name).
@@ -777,19 +988,32 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
-    /// Order-independent 128-bit digest of the entries and the context, by replica *name*:
-    /// equal stores have equal digests whatever their interning order or run layout.
+    /// Order-independent 128-bit digest of the entries, the context and the type, by
+    /// replica *name*: equal stores have equal digests whatever their interning order or run
+    /// layout, and stores of different kinds or key or value types differ by construction
+    /// (contract 12).
+    ///
+    /// The formula: the [`Digest`] (wrapping sum of 128-bit hashes and their count) of
+    /// - per live entry, `xxh3_128_with_seed(1, key length: u64, key bytes, name length: u64,
+    ///   name, counter: u64, value bytes; seed)` with `seed = xxh3_64(type description)`
+    ///   ([`Self::type_description`]; integers little-endian, items as
+    ///   [`Item::write_bytes`]);
+    /// - per replica with dots, `xxh3_128(2, name length: u64, name, prefix: u64, then each
+    ///   cloud run's first: u64 and length: u64)`;
+    /// - once, `xxh3_128(3, type description)`.
     pub fn digest(&self) -> u128 {
         let mut d = Digest::new();
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for run in &self.runs {
             for i in 0..run.rows() {
                 if run.is_live(i) {
-                    d.add_hash(self.entry_hash(run, i, &mut buf));
+                    d.add_hash(self.entry_hash(run, i, seed, &mut buf));
                 }
             }
         }
         self.add_context_to(&mut d);
+        d.add_hash(Self::type_hash());
         d.finish()
     }
 
@@ -871,8 +1095,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// Digests of the entries per bucket of the key-hash space (`2^bits` buckets, bucket =
     /// the top `bits` bits of `xxh3_64(key)`, so a bucket is a contiguous range of the
     /// store's order). Two stores with equal entries have equal bucket digests; comparing
-    /// them finds where two replicas differ without shipping the entries. The context is
-    /// not included (see [`Self::context_digest`]).
+    /// them finds where two replicas differ without shipping the entries. The entry hashes
+    /// are seeded with the type (as in [`Self::digest`]), so buckets of stores of different
+    /// types differ too. The context is not included (see [`Self::context_digest`]).
     ///
     /// # Errors
     /// [`crate::Error::Kernel`] when `bits` exceeds
@@ -881,11 +1106,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut hashes = Vec::with_capacity(self.len());
         let mut rows = Vec::with_capacity(self.len());
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for run in &self.runs {
             for i in 0..run.rows() {
                 if run.is_live(i) {
                     hashes.push(run.hash[i]);
-                    rows.push(self.entry_hash(run, i, &mut buf));
+                    rows.push(self.entry_hash(run, i, seed, &mut buf));
                 }
             }
         }
@@ -902,6 +1128,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut out: Vec<(K, u128)> = Vec::new();
         let mut cur: Option<(usize, Digest)> = None;
         let mut buf = Vec::with_capacity(64);
+        let seed = Self::type_seed();
         for i in 0..m.rows() {
             let b = pluriverse_kernels::digest::bucket_of(m.hash[i], bits);
             if !selected.get(b).copied().unwrap_or(false) {
@@ -917,7 +1144,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 cur = Some((i, Digest::new()));
             }
             if let Some((_, d)) = cur.as_mut() {
-                d.add_hash(self.entry_hash(&m, i, &mut buf));
+                d.add_hash(self.entry_hash(&m, i, seed, &mut buf));
             }
         }
         if let Some((start, d)) = cur {
@@ -966,6 +1193,13 @@ impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
     ) -> crate::Result<(arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>)> {
         crate::wire::to_record_batches(self)
     }
+}
+
+/// Whether row `i` of `a` and row `j` of `b` (one dot) carry the same key and value.
+fn same_content<K: Item, V: Item>(a: &Run<K, V>, i: usize, b: &Run<K, V>, j: usize) -> bool {
+    a.hash[i] == b.hash[j]
+        && a.keys.cmp_at(i, &b.keys, j).is_eq()
+        && a.values.cmp_at(i, &b.values, j).is_eq()
 }
 
 /// Whether `map` sends every index to itself.

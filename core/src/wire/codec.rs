@@ -1,7 +1,9 @@
 //! Encoding a causal store to Arrow (batches, IPC bytes) and decoding it back, with every
 //! invariant checked on the way in.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -10,16 +12,16 @@ use arrow_array::{
     Array, ArrayRef, BinaryArray, DictionaryArray, RecordBatch, UInt32Array, UInt64Array,
 };
 use arrow_buffer::Buffer;
-use arrow_ipc::reader::StreamDecoder;
+use arrow_ipc::reader::{read_dictionary, read_record_batch};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
 
 use super::columns::{ArrowItem, Cells};
 use super::{
-    base64, context, DecodeError, Limits, FORMAT_VERSION, META_CONTEXT, META_FORMAT, META_KIND,
-    ROWS_PER_BATCH,
+    base64, context, DecodeError, Limits, FORMAT_VERSION, META_CHECKSUM, META_CONTEXT, META_FORMAT,
+    META_KIND, META_ROWS, ROWS_PER_BATCH,
 };
 use crate::context::CausalContext;
 use crate::error::{Error, Result};
@@ -28,7 +30,39 @@ use crate::replica::{ReplicaId, ReplicaTable};
 use crate::store::run::Run;
 use crate::store::CausalStore;
 
-fn schema<K: ArrowItem, V: Cells>(context_b64: String) -> Schema {
+thread_local! {
+    /// Rows per record batch on this thread when set (see [`with_rows_per_batch`]); 0 means
+    /// [`ROWS_PER_BATCH`].
+    static ROWS_PER_BATCH_HERE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Rows per record batch: [`ROWS_PER_BATCH`] unless a test lowered it on this thread.
+fn rows_per_batch() -> usize {
+    match ROWS_PER_BATCH_HERE.with(Cell::get) {
+        0 => ROWS_PER_BATCH,
+        n => n,
+    }
+}
+
+/// Runs `f` with record batches of `rows` rows instead of [`ROWS_PER_BATCH`] for encoding
+/// *and* decoding on this thread (the decoder requires every batch but the last to be
+/// full), so that tests of multi-batch streams stay small and fast. Not for production use:
+/// bytes written under it decode only under it.
+#[doc(hidden)]
+pub fn with_rows_per_batch<R>(rows: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ROWS_PER_BATCH_HERE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(ROWS_PER_BATCH_HERE.with(|c| c.replace(rows.max(1))));
+    f()
+}
+
+/// The schema of a kind's stream, with the kind, format version, context and row count in
+/// its metadata (the checksum is added by [`encode_store`]).
+fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
     let mut fields = vec![
         Field::new("key", K::data_type(), false),
         Field::new(
@@ -43,11 +77,14 @@ fn schema<K: ArrowItem, V: Cells>(context_b64: String) -> Schema {
         (META_KIND.to_string(), V::KIND.to_string()),
         (META_FORMAT.to_string(), FORMAT_VERSION.to_string()),
         (META_CONTEXT.to_string(), context_b64),
+        (META_ROWS.to_string(), rows.to_string()),
     ]);
     Schema::new(fields).with_metadata(meta)
 }
 
-/// The store as Arrow record batches in the canonical layout (see the module docs).
+/// The store as Arrow record batches in the canonical layout (see the module docs). The
+/// schema's metadata holds everything but `pluriverse.checksum`, which covers the IPC bytes
+/// and is added by [`encode_store`].
 ///
 /// # Errors
 /// [`Error::Encode`] if Arrow rejects the arrays (a bug, not an input problem).
@@ -66,9 +103,9 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
         canon[i as usize] = rank as u32;
     }
     let ctx_bytes = context::encode(&order.iter().map(|&i| &dots[i as usize]).collect::<Vec<_>>());
-    let schema = Arc::new(schema::<K, V>(base64::encode(&ctx_bytes)));
-
     let run = store.merged_cow();
+    let schema = Arc::new(schema::<K, V>(base64::encode(&ctx_bytes), run.rows()));
+
     // rows in canonical order: key groups in store order, each sorted by (name rank, counter)
     let mut rows: Vec<usize> = (0..run.rows()).collect();
     let mut start = 0;
@@ -90,7 +127,7 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
     let chunks: Vec<&[usize]> = if rows.is_empty() {
         vec![&[]]
     } else {
-        rows.chunks(ROWS_PER_BATCH).collect()
+        rows.chunks(rows_per_batch()).collect()
     };
     for chunk in chunks {
         let replica_keys =
@@ -112,7 +149,8 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
     Ok((schema, batches))
 }
 
-/// The store as Arrow IPC stream bytes (canonical: equal states give identical bytes).
+/// The store as Arrow IPC stream bytes (canonical: equal states give identical bytes),
+/// sealed with its row count and checksum (see the module docs).
 ///
 /// # Errors
 /// As [`to_record_batches`].
@@ -120,11 +158,73 @@ pub fn encode_store<K: ArrowItem, V: Cells>(store: &CausalStore<K, V>) -> Result
     let (schema, batches) = to_record_batches(store)?;
     let enc = |e: arrow_schema::ArrowError| Error::Encode(e.to_string());
     let mut w = StreamWriter::try_new(Vec::new(), &schema).map_err(enc)?;
+    let unsealed_schema = w.get_ref().len();
     for b in &batches {
         w.write(b).map_err(enc)?;
     }
     w.finish().map_err(enc)?;
-    w.into_inner().map_err(enc)
+    let stream = w.into_inner().map_err(enc)?;
+    let rest = &stream[unsealed_schema..];
+    let mut meta = schema.metadata().clone();
+    meta.insert(
+        META_CHECKSUM.to_string(),
+        format!("{:016x}", checksum(&schema, rest)),
+    );
+    let sealed = schema.as_ref().clone().with_metadata(meta);
+    let mut out = schema_message(&sealed).map_err(enc)?;
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
+/// The schema message this writer writes for `schema` (continuation marker, length,
+/// flatbuffer, padding): the canonical form the decoder compares the input's with.
+fn schema_message(schema: &Schema) -> Result<Vec<u8>, arrow_schema::ArrowError> {
+    Ok(StreamWriter::try_new(Vec::new(), schema)?.get_ref().clone())
+}
+
+/// The stable name of a column type in the checksum's schema description.
+fn type_tag(t: &DataType) -> String {
+    match t {
+        DataType::UInt32 => "uint32".into(),
+        DataType::UInt64 => "uint64".into(),
+        DataType::Int64 => "int64".into(),
+        DataType::Float64 => "float64".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Utf8 => "utf8".into(),
+        DataType::Binary => "binary".into(),
+        DataType::Dictionary(k, v) => format!("dictionary<{},{}>", type_tag(k), type_tag(v)),
+        // not a type of the format (the schema check refuses it before any checksum)
+        other => format!("{other:?}"),
+    }
+}
+
+/// The checksum of a stream (module docs, "Integrity"): xxh3-64 of the schema's description
+/// (each field's name, type and nullability; each metadata entry but the checksum, in key
+/// order; all length-prefixed) followed by every byte after the schema message.
+fn checksum(schema: &Schema, rest: &[u8]) -> u64 {
+    let mut h = Xxh3Default::new();
+    let mut put = |b: &[u8]| {
+        h.update(&(b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    put(b"pluriverse checksum");
+    for f in schema.fields() {
+        put(f.name().as_bytes());
+        put(type_tag(f.data_type()).as_bytes());
+        put(&[u8::from(f.is_nullable())]);
+    }
+    let mut meta: Vec<(&String, &String)> = schema
+        .metadata()
+        .iter()
+        .filter(|(k, _)| k.as_str() != META_CHECKSUM)
+        .collect();
+    meta.sort();
+    for (k, v) in meta {
+        put(k.as_bytes());
+        put(v.as_bytes());
+    }
+    h.update(rest);
+    h.digest()
 }
 
 fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError> {
@@ -144,7 +244,7 @@ fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError>
         Some(v) if v == FORMAT_VERSION => {}
         other => return Err(DecodeError::Version(other.cloned().unwrap_or_default())),
     }
-    let want = schema::<K, V>(String::new());
+    let want = schema::<K, V>(String::new(), 0);
     let same = got.fields().len() == want.fields().len()
         && got
             .fields()
@@ -174,140 +274,161 @@ fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError>
 /// # Errors
 /// A [`DecodeError`] when the bytes do not start with a readable Arrow IPC schema message.
 pub fn read_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
-    let bad = |what: &str| DecodeError::Arrow(what.to_string());
-    let word = |pos: usize| -> Option<u32> {
-        bytes
-            .get(pos..pos + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let mut pos = 0usize;
-    let mut len = word(pos).ok_or(DecodeError::Empty)?;
-    pos += 4;
-    if len == 0xFFFF_FFFF {
-        len = word(pos).ok_or_else(|| bad("truncated message header"))?;
-        pos += 4;
-    }
-    if len == 0 {
+    if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let end = pos.checked_add(len as usize).filter(|&e| e <= bytes.len());
-    let end = end.ok_or_else(|| bad("message metadata past the end of the input"))?;
-    let msg = arrow_ipc::root_as_message(&bytes[pos..end])
-        .map_err(|e| DecodeError::Arrow(format!("invalid message metadata: {}", first_line(&e))))?;
-    let fb = msg.header_as_schema().ok_or(DecodeError::Empty)?;
+    let first = Frames::new(bytes).next_frame()?.ok_or(DecodeError::Empty)?;
+    let fb = first.msg.header_as_schema().ok_or(DecodeError::Empty)?;
+    schema_of(fb, usize::MAX)
+}
+
+/// The schema of a verified schema message, refusing fields nested deeper than `max_nesting`
+/// before Arrow builds them.
+fn schema_of(fb: arrow_ipc::Schema<'_>, max_nesting: usize) -> Result<Schema, DecodeError> {
+    let depth = fb
+        .fields()
+        .iter()
+        .flatten()
+        .map(|f| nesting(&f))
+        .max()
+        .unwrap_or(0);
+    if depth > max_nesting {
+        return Err(DecodeError::Limit {
+            what: "nesting",
+            limit: max_nesting as u64,
+            found: depth as u64,
+        });
+    }
     // arrow-ipc may assert on malformed (but verified) schema flatbuffers; report it.
     match std::panic::catch_unwind(|| arrow_ipc::convert::try_fb_to_schema(fb)) {
         Ok(r) => r.map_err(|e| DecodeError::Arrow(format!("invalid schema: {e}"))),
-        Err(_) => Err(bad("malformed schema message")),
+        Err(_) => Err(DecodeError::Arrow("malformed schema message".into())),
     }
 }
 
-/// Walks the stream's framing before arrow-ipc sees it: every message's metadata is a
-/// verified flatbuffer, its body lies inside the input, and every buffer of a record or
-/// dictionary batch lies inside its body. (arrow-ipc trusts buffer offsets and panics on
-/// ones past the body; this turns them into errors.)
-fn prescan(bytes: &[u8], limits: &Limits, widths: Option<&[usize]>) -> Result<(), DecodeError> {
-    let bad = |what: &str| DecodeError::Arrow(what.to_string());
-    let over =
-        |what: &'static str, limit: u64, found: u64| DecodeError::Limit { what, limit, found };
-    if bytes.len() as u64 > limits.max_bytes as u64 {
-        return Err(over("bytes", limits.max_bytes as u64, bytes.len() as u64));
+/// The continuation marker that starts every message of an Arrow IPC stream.
+const CONTINUATION: u32 = 0xFFFF_FFFF;
+
+/// One message of an Arrow IPC stream, located in the input.
+struct Frame<'a> {
+    /// The message's metadata (a verified flatbuffer).
+    msg: arrow_ipc::Message<'a>,
+    /// The whole message: continuation marker, length, metadata and body.
+    span: Range<usize>,
+    /// The message's body.
+    body: Range<usize>,
+}
+
+/// The messages of an Arrow IPC stream, in one pass over its framing: every message starts
+/// with the continuation marker, its metadata is a verified flatbuffer ending 8-byte aligned,
+/// and its body lies inside the input. The end-of-stream marker is required, and nothing may
+/// follow it: a stream cut anywhere, even at a message boundary, is refused.
+struct Frames<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    ended: bool,
+}
+
+impl<'a> Frames<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            ended: false,
+        }
     }
-    let mut rows = 0u64;
-    let word = |pos: usize| -> Option<u32> {
-        bytes
-            .get(pos..pos + 4)
+
+    fn word(&self, pos: usize) -> Option<u32> {
+        self.bytes
+            .get(pos..pos.checked_add(4)?)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let mut pos = 0usize;
-    while pos < bytes.len() {
-        let mut len = word(pos).ok_or_else(|| bad("truncated message header"))?;
-        pos += 4;
-        if len == 0xFFFF_FFFF {
-            len = word(pos).ok_or_else(|| bad("truncated message header"))?;
-            pos += 4;
+    }
+
+    /// The next message; `None` once the end-of-stream marker has been read.
+    fn next_frame(&mut self) -> Result<Option<Frame<'a>>, DecodeError> {
+        if self.ended {
+            return Ok(None);
         }
+        let start = self.pos;
+        let truncated = |what: &'static str| DecodeError::Truncated {
+            what,
+            offset: self.bytes.len(),
+        };
+        if start == self.bytes.len() {
+            return Err(truncated("end-of-stream marker"));
+        }
+        let (marker, len) = match (self.word(start), self.word(start + 4)) {
+            (Some(m), Some(l)) => (m, l),
+            _ => return Err(truncated("message header")),
+        };
+        if marker != CONTINUATION {
+            return Err(DecodeError::Arrow(format!(
+                "no continuation marker at byte {start}"
+            )));
+        }
+        let meta = start + 8;
         if len == 0 {
-            return Ok(()); // end-of-stream marker
+            self.ended = true;
+            self.pos = meta;
+            if meta != self.bytes.len() {
+                return Err(DecodeError::TrailingBytes { offset: meta });
+            }
+            return Ok(None);
         }
-        let meta_end = pos.checked_add(len as usize).filter(|&e| e <= bytes.len());
-        let meta_end = meta_end.ok_or_else(|| bad("message metadata past the end of the input"))?;
-        let msg = arrow_ipc::root_as_message(&bytes[pos..meta_end]).map_err(|e| {
+        let meta_end = meta
+            .checked_add(len as usize)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| truncated("message metadata"))?;
+        let msg = arrow_ipc::root_as_message(&self.bytes[meta..meta_end]).map_err(|e| {
             DecodeError::Arrow(format!("invalid message metadata: {}", first_line(&e)))
         })?;
         if meta_end % 8 != 0 {
-            return Err(bad("message body not 8-byte aligned"));
+            return Err(DecodeError::Arrow("message body not 8-byte aligned".into()));
         }
-        let body = usize::try_from(msg.bodyLength()).map_err(|_| bad("negative body length"))?;
-        let body_end = meta_end.checked_add(body).filter(|&e| e <= bytes.len());
-        let body_end = body_end.ok_or_else(|| bad("message body past the end of the input"))?;
-        if let Some(schema) = msg.header_as_schema() {
-            let depth = schema
-                .fields()
-                .iter()
-                .flatten()
-                .map(|f| nesting(&f))
-                .max()
-                .unwrap_or(0);
-            if depth > limits.max_nesting {
-                return Err(over("nesting", limits.max_nesting as u64, depth as u64));
-            }
+        let body = usize::try_from(msg.bodyLength())
+            .map_err(|_| DecodeError::Arrow("negative body length".into()))?;
+        let body_end = meta_end
+            .checked_add(body)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| truncated("message body"))?;
+        self.pos = body_end;
+        Ok(Some(Frame {
+            msg,
+            span: start..body_end,
+            body: meta_end..body_end,
+        }))
+    }
+}
+
+/// Checks that every buffer of a record or dictionary batch lies inside its body and holds
+/// whole elements of its column's type (`widths`, in IPC buffer order): arrow-ipc trusts
+/// buffer offsets and asserts on lengths, so bad ones become errors here.
+fn check_buffers(
+    batch: arrow_ipc::RecordBatch<'_>,
+    body: usize,
+    widths: &[usize],
+) -> Result<(), DecodeError> {
+    let bad = |what: &str| DecodeError::Arrow(what.to_string());
+    if batch.compression().is_some() {
+        return Err(bad("compressed buffers are not part of the format"));
+    }
+    if batch.buffers().map_or(0, |b| b.len()) != widths.len() {
+        return Err(bad("wrong number of buffers for the schema"));
+    }
+    for (b, w) in batch.buffers().iter().flatten().zip(widths) {
+        let (off, len) = (b.offset(), b.length());
+        if len >= 0 && !(len as u64).is_multiple_of(*w as u64) {
+            return Err(bad("buffer length is not a whole number of elements"));
         }
-        if let Some(rb) = msg.header_as_record_batch() {
-            rows = rows.saturating_add(u64::try_from(rb.length()).unwrap_or(u64::MAX));
-            if rows > limits.max_entries as u64 {
-                return Err(over("entries", limits.max_entries as u64, rows));
-            }
+        let inside = off >= 0
+            && off % 8 == 0
+            && len >= 0
+            && (off as u64)
+                .checked_add(len as u64)
+                .is_some_and(|e| e <= body as u64);
+        if !inside {
+            return Err(bad("buffer outside its message body"));
         }
-        if let Some(n) = msg
-            .header_as_dictionary_batch()
-            .and_then(|d| d.data())
-            .map(|d| d.length())
-        {
-            let n = u64::try_from(n).unwrap_or(u64::MAX);
-            if n > limits.max_replicas as u64 {
-                return Err(over("replicas", limits.max_replicas as u64, n));
-            }
-        }
-        let batch = msg
-            .header_as_record_batch()
-            .or_else(|| msg.header_as_dictionary_batch().and_then(|d| d.data()));
-        if let Some(batch) = batch {
-            if batch.compression().is_some() {
-                return Err(bad("compressed buffers are not part of the format"));
-            }
-            // with the schema known, every buffer must hold whole elements of its column's
-            // type (arrow-ipc asserts it)
-            let want: Option<&[usize]> = if msg.header_as_dictionary_batch().is_some() {
-                widths.map(|_| DICTIONARY_WIDTHS.as_slice())
-            } else {
-                widths
-            };
-            if let Some(want) = want {
-                let n = batch.buffers().map_or(0, |b| b.len());
-                if n != want.len() {
-                    return Err(bad("wrong number of buffers for the schema"));
-                }
-            }
-            for (i, b) in batch.buffers().iter().flatten().enumerate() {
-                let (off, len) = (b.offset(), b.length());
-                if let Some(w) = want.and_then(|w| w.get(i)) {
-                    if len >= 0 && !(len as u64).is_multiple_of(*w as u64) {
-                        return Err(bad("buffer length is not a whole number of elements"));
-                    }
-                }
-                let inside = off >= 0
-                    && off % 8 == 0
-                    && len >= 0
-                    && (off as u64)
-                        .checked_add(len as u64)
-                        .is_some_and(|e| e <= body as u64);
-                if !inside {
-                    return Err(bad("buffer outside its message body"));
-                }
-            }
-        }
-        pos = body_end;
     }
     Ok(())
 }
@@ -337,6 +458,42 @@ fn nesting(f: &arrow_ipc::Field<'_>) -> usize {
         .unwrap_or(0)
 }
 
+/// A metadata value of the schema, required.
+fn meta_value<'s>(schema: &'s Schema, key: &'static str) -> Result<&'s str, DecodeError> {
+    schema
+        .metadata()
+        .get(key)
+        .map(String::as_str)
+        .ok_or(DecodeError::Metadata {
+            key,
+            problem: "missing",
+        })
+}
+
+/// The declared row count (`pluriverse.rows`: decimal, no leading zeros).
+fn declared_rows(schema: &Schema) -> Result<u64, DecodeError> {
+    let text = meta_value(schema, META_ROWS)?;
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| n.to_string() == text)
+        .ok_or(DecodeError::Metadata {
+            key: META_ROWS,
+            problem: "not a canonical decimal u64",
+        })
+}
+
+/// The declared checksum (`pluriverse.checksum`: 16 lowercase hex digits).
+fn declared_checksum(schema: &Schema) -> Result<u64, DecodeError> {
+    let text = meta_value(schema, META_CHECKSUM)?;
+    let hex = text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then(|| u64::from_str_radix(text, 16).ok())
+        .flatten()
+        .ok_or(DecodeError::Metadata {
+            key: META_CHECKSUM,
+            problem: "not 16 lowercase hex digits",
+        })
+}
+
 /// Decodes Arrow IPC stream bytes written by [`encode_store`] for the same kind, key and
 /// value types, checking every invariant (see the module docs), within the default
 /// [`Limits`].
@@ -357,39 +514,142 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<CausalStore<K, V>, DecodeError> {
-    let arrow = |e: arrow_schema::ArrowError| DecodeError::Arrow(e.to_string());
-    prescan(bytes, limits, None)?;
-    let declared = read_schema(bytes)?;
-    check_schema::<K, V>(&declared)?;
-    prescan(bytes, limits, Some(&buffer_widths(&declared)))?;
-    // arrow-ipc still asserts (panics) on a few malformed layouts that `prescan` cannot see
-    // without the column types (a buffer length that is not a whole number of elements);
-    // such a panic is caught here and reported as the decode error it is. Nothing outlives
-    // the closure, so no broken state can be observed.
-    let decoded = std::panic::catch_unwind(|| {
-        let mut buf = Buffer::from(bytes.to_vec());
-        let mut dec = StreamDecoder::new();
-        let mut batches = vec![];
-        while !buf.is_empty() {
-            match dec.decode(&mut buf).map_err(arrow)? {
-                Some(b) => batches.push(b),
-                None if buf.is_empty() => break,
-                None => {}
-            }
-        }
-        dec.finish().map_err(arrow)?;
-        Ok::<_, DecodeError>((dec.schema(), batches))
-    });
-    let (schema, batches) = match decoded {
-        Ok(r) => r?,
-        Err(_) => return Err(DecodeError::Arrow("malformed buffer layout".into())),
-    };
-    let schema = schema.ok_or(DecodeError::Empty)?;
+    let over =
+        |what: &'static str, limit: u64, found: u64| DecodeError::Limit { what, limit, found };
+    if bytes.len() as u64 > limits.max_bytes as u64 {
+        return Err(over("bytes", limits.max_bytes as u64, bytes.len() as u64));
+    }
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    // 1. The schema: kind, version and columns, then its message byte for byte as this
+    //    writer writes it (so no unchecked byte of it can vary).
+    let mut frames = Frames::new(bytes);
+    let first = frames.next_frame()?.ok_or(DecodeError::Empty)?;
+    let fb = first.msg.header_as_schema().ok_or(DecodeError::Empty)?;
+    let schema = schema_of(fb, limits.max_nesting)?;
     check_schema::<K, V>(&schema)?;
+    let rows_declared = declared_rows(&schema)?;
+    let sum_declared = declared_checksum(&schema)?;
+    if rows_declared > limits.max_entries as u64 {
+        return Err(over("entries", limits.max_entries as u64, rows_declared));
+    }
+    let canonical = schema_message(&schema).map_err(|e| DecodeError::Arrow(e.to_string()))?;
+    if bytes[first.span.clone()] != canonical[..] {
+        return Err(DecodeError::NotCanonical("schema message"));
+    }
+    let schema_end = first.span.end;
 
-    let mut run: Run<K, V> = Run::default();
+    // 2. One pass over the framing of the rest: message types and order, buffer layouts,
+    //    the limits (rows, dictionary entries), the row count, then the checksum; all before
+    //    any array is built.
+    let widths = buffer_widths(&schema);
+    let per_batch = rows_per_batch() as u64;
+    let mut frames_rest: Vec<Frame<'_>> = vec![];
+    let (mut rows, mut batches, mut dictionaries, mut names) = (0u64, 0usize, 0usize, 0u64);
+    let mut last_len = 0u64;
+    while let Some(f) = frames.next_frame()? {
+        if f.msg.version() != arrow_ipc::MetadataVersion::V5 {
+            return Err(DecodeError::NotCanonical("message metadata version"));
+        }
+        let body = f.body.len();
+        if let Some(d) = f.msg.header_as_dictionary_batch() {
+            dictionaries += 1;
+            if dictionaries > 1 || batches > 0 {
+                return Err(DecodeError::Replicas(
+                    "more than one dictionary message, or one after a record batch",
+                ));
+            }
+            if d.isDelta() {
+                return Err(DecodeError::Replicas("dictionary delta"));
+            }
+            let data = d
+                .data()
+                .ok_or_else(|| DecodeError::Arrow("dictionary batch without data".into()))?;
+            names = names.saturating_add(u64::try_from(data.length()).unwrap_or(u64::MAX));
+            if names > limits.max_replicas as u64 {
+                return Err(over("replicas", limits.max_replicas as u64, names));
+            }
+            check_buffers(data, body, &DICTIONARY_WIDTHS)?;
+        } else if let Some(rb) = f.msg.header_as_record_batch() {
+            let n = u64::try_from(rb.length()).unwrap_or(u64::MAX);
+            if batches > 0 && last_len != per_batch {
+                return Err(DecodeError::NotCanonical("record batch sizes"));
+            }
+            batches += 1;
+            last_len = n;
+            rows = rows.saturating_add(n);
+            if rows > limits.max_entries as u64 {
+                return Err(over("entries", limits.max_entries as u64, rows));
+            }
+            if rows > rows_declared {
+                return Err(DecodeError::RowCount {
+                    declared: rows_declared,
+                    found: rows,
+                });
+            }
+            check_buffers(rb, body, &widths)?;
+        } else {
+            return Err(DecodeError::Arrow(
+                "a message that is neither a dictionary nor a record batch".into(),
+            ));
+        }
+        frames_rest.push(f);
+    }
+    if rows != rows_declared {
+        return Err(DecodeError::RowCount {
+            declared: rows_declared,
+            found: rows,
+        });
+    }
+    let batch_sizes_ok = match batches {
+        0 => false,
+        1 => last_len <= per_batch,
+        _ => (1..=per_batch).contains(&last_len),
+    };
+    if !batch_sizes_ok {
+        return Err(DecodeError::NotCanonical("record batch sizes"));
+    }
+    let computed = checksum(&schema, &bytes[schema_end..]);
+    if computed != sum_declared {
+        return Err(DecodeError::Checksum {
+            declared: sum_declared,
+            computed,
+        });
+    }
+
+    // 3. The columns, one message at a time (one body copied at a time). arrow-ipc still
+    //    asserts (panics) on a few malformed layouts the framing pass cannot see; such a
+    //    panic is caught and reported as the decode error it is. Nothing outlives the
+    //    closure but the partly filled run, which is dropped with the error.
+    let arrow = |e: arrow_schema::ArrowError| DecodeError::Arrow(e.to_string());
+    let schema = Arc::new(schema);
+    let version = arrow_ipc::MetadataVersion::V5;
+    let mut dicts: HashMap<i64, ArrayRef> = HashMap::new();
+    // every row takes at least 12 bytes of the input (its replica index and counter), so
+    // this reserves no more than the input's size whatever the headers claim
+    let mut run: Run<K, V> =
+        Run::with_capacity(usize::try_from(rows).unwrap_or(0).min(bytes.len() / 12));
     let mut names: Option<ArrayRef> = None;
-    for b in &batches {
+    for f in &frames_rest {
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let body = Buffer::from_slice_ref(&bytes[f.body.clone()]);
+            if let Some(d) = f.msg.header_as_dictionary_batch() {
+                read_dictionary(&body, d, &schema, &mut dicts, &version).map_err(arrow)?;
+                Ok(None)
+            } else if let Some(rb) = f.msg.header_as_record_batch() {
+                read_record_batch(&body, rb, schema.clone(), &dicts, None, &version)
+                    .map(Some)
+                    .map_err(arrow)
+            } else {
+                Ok(None)
+            }
+        }));
+        let batch = match decoded {
+            Ok(r) => r?,
+            Err(_) => return Err(DecodeError::Arrow("malformed buffer layout".into())),
+        };
+        let Some(b) = batch else { continue };
         let first_row = run.rows();
         let mut nulls = vec![];
         K::extend_from(b.column(0).as_ref(), &mut run.keys, &mut nulls);
@@ -442,10 +702,11 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
         .get(META_CONTEXT)
         .ok_or(DecodeError::Context("missing"))?;
     let ctx_bytes = base64::decode(ctx_text).ok_or(DecodeError::Context("not canonical base64"))?;
-    let dots: Vec<ReplicaDots> = context::decode(&ctx_bytes, names.len(), limits.max_cloud_dots)?;
+    let dots: Vec<ReplicaDots> = context::decode(&ctx_bytes, names.len(), limits)?;
     let dots = DotContext::from_replicas(dots);
 
-    // rows: valid dots, in the context, unique, canonical order
+    // rows: valid dots, in the context, unique, canonical order (and, for the kinds that
+    // hold one, one entry per key and replica)
     let mut buf = Vec::with_capacity(32);
     let mut seen: Vec<roaring::RoaringTreemap> = vec![roaring::RoaringTreemap::new(); names.len()];
     for i in 0..run.replica.len() {
@@ -468,8 +729,17 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
         buf.clear();
         run.keys.write_at(i, &mut buf);
         run.hash.push(xxh3_64(&buf));
-        if i > 0 && !run.cmp_rows(i - 1, &run, i).is_lt() {
-            return Err(DecodeError::Unsorted { row: i });
+        if i > 0 {
+            if !run.cmp_rows(i - 1, &run, i).is_lt() {
+                return Err(DecodeError::Unsorted { row: i });
+            }
+            if V::ONE_PER_KEY_AND_REPLICA
+                && run.replica[i - 1] == r
+                && run.hash[i - 1] == run.hash[i]
+                && run.keys.cmp_at(i - 1, &run.keys, i).is_eq()
+            {
+                return Err(DecodeError::SupersededEntry { row: i });
+            }
         }
     }
     let mut table = ReplicaTable::new();

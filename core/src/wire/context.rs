@@ -8,7 +8,7 @@
 use pluriverse_kernels::dots::ReplicaDots;
 use roaring::RoaringTreemap;
 
-use super::DecodeError;
+use super::{DecodeError, Limits};
 
 /// Encodes the dot sets (dictionary order).
 pub(crate) fn encode(dots: &[&ReplicaDots]) -> Vec<u8> {
@@ -40,20 +40,33 @@ impl Reader<'_> {
     }
 }
 
-/// Decodes the dot sets of `replicas` replicas, checking canonical form. Allocation is
-/// bounded by the input: a run count is checked against the bytes left before anything is
-/// reserved.
+/// Decodes the dot sets of `replicas` replicas, checking canonical form and the limits on
+/// cloud dots and counters. Allocation is bounded by the input: a run count is checked
+/// against the bytes left before anything is reserved.
 pub(crate) fn decode(
     bytes: &[u8],
     replicas: usize,
-    max_cloud_dots: u64,
+    limits: &Limits,
 ) -> Result<Vec<ReplicaDots>, DecodeError> {
+    let max_cloud_dots = limits.max_cloud_dots;
+    let counter_ok = |c: u64| {
+        if c > limits.max_counter {
+            Err(DecodeError::Limit {
+                what: "counter",
+                limit: limits.max_counter,
+                found: c,
+            })
+        } else {
+            Ok(())
+        }
+    };
     let mut r = Reader { bytes, pos: 0 };
     let mut cloud_dots = 0u64;
     let mut out = Vec::with_capacity(replicas.min(bytes.len() / 16));
     for _ in 0..replicas {
         let prefix = r.u64()?;
         let runs = r.u64()?;
+        counter_ok(prefix)?;
         if runs > ((bytes.len() - r.pos) / 16) as u64 {
             return Err(DecodeError::Context("run count exceeds the encoded data"));
         }
@@ -71,6 +84,7 @@ pub(crate) fn decode(
             let last = first
                 .checked_add(len - 1)
                 .ok_or(DecodeError::Context("cloud run beyond u64::MAX"))?;
+            counter_ok(last)?;
             cloud_dots = cloud_dots.saturating_add(len);
             if cloud_dots > max_cloud_dots {
                 return Err(DecodeError::Limit {

@@ -1,6 +1,6 @@
 //! States and deltas as Arrow: a `RecordBatch` view and Arrow IPC stream bytes.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //! One Arrow IPC stream; any Arrow implementation reads it as it is. Columns, in order:
 //!
 //! | column | type | meaning |
@@ -12,19 +12,67 @@
 //! | `increments`, `decrements` | `UInt64` | `PNCounterMap`: the replica's running totals for the key |
 //! | `timestamp`, `value` | `UInt64`, value type (nullable) | `LWWMap`: a null value is a tombstone |
 //!
-//! Schema metadata: `pluriverse.kind` (`MVMap`, `AWSet`, `PNCounterMap`, `LWWMap`),
-//! `pluriverse.format` (`1`), `pluriverse.context`: the causal context, base64 of, per
-//! dictionary name in order, `prefix: u64`, `runs: u64` and `runs` pairs
-//! `(first: u64, len: u64)` of the dot cloud (little-endian; see `wire::context`).
+//! Schema metadata:
+//! - `pluriverse.kind`: `MVMap`, `AWSet`, `PNCounterMap` or `LWWMap`;
+//! - `pluriverse.format`: `2`;
+//! - `pluriverse.context`: the causal context, base64 of, per dictionary name in order,
+//!   `prefix: u64`, `runs: u64` and `runs` pairs `(first: u64, len: u64)` of the dot cloud
+//!   (little-endian; see `wire::context`);
+//! - `pluriverse.rows`: the number of rows, in decimal;
+//! - `pluriverse.checksum`: 16 lowercase hex digits, the xxh3-64 of the schema's description
+//!   followed by every byte of the stream after the schema message (the dictionary, the
+//!   record batches and the end-of-stream marker). The description is, each as a
+//!   little-endian `u64` length then the bytes: `pluriverse checksum`; per field its name,
+//!   its type (`uint64`, `int64`, `float64`, `bool`, `utf8`, `binary`,
+//!   `dictionary<uint32,binary>`) and one byte `1` if nullable else `0`; per metadata entry
+//!   but the checksum, in key order, its key and its value.
+//!
+//! The stream holds the schema, one dictionary message (not a delta), record batches of
+//! [`ROWS_PER_BATCH`] rows (the last one shorter, a single empty batch for an empty state)
+//! and the end-of-stream marker.
 //!
 //! Rows are sorted by `(xxh3_64(key bytes), key, replica name, counter)`; the dictionary
 //! holds exactly the replicas with at least one dot. Equal states therefore give identical
 //! bytes, whatever order their replicas were interned in.
 //!
+//! # Integrity
+//! A reader knows a stream is whole and unaltered (contract 8): the end-of-stream marker is
+//! required (a stream cut at a record-batch boundary is refused, so a truncated copy cannot
+//! pass for a state whose context covers rows it lacks), the rows must add up to
+//! `pluriverse.rows`, and the checksum must match, which catches any corruption of the
+//! content (a flipped bit, a cut-and-patched stream). The schema message must be byte for
+//! byte the one this writer writes. Every accepted stream written by this library (or
+//! corrupted on the way) therefore re-encodes to the same bytes.
+//!
+//! The checksum is no signature: anyone can compute it. What a peer whose bytes are not
+//! authenticated can still do, within the [`Limits`]:
+//! - write entries under any replica name with fresh dots (forged writes), and claim in
+//!   its context that it has seen dots of other replicas that it has not, up to
+//!   [`Limits::max_counter`]: a replica that joins such a claim treats those replicas'
+//!   writes with the claimed dots as removed when they arrive (their data is lost there)
+//!   and skips the claimed counters when it writes itself. A join through
+//!   [`crate::CausalStore::join_checked`] refuses claims on the joining replica's own dots
+//!   beyond what it issued ([`crate::Error::ForeignClaim`]), but cannot judge claims on
+//!   third parties' dots;
+//! - remove any entry it knows the dot of (its context covers the dot, its store lacks it);
+//! - bind a dot to other contents than the writer did: refused at a join that meets the
+//!   honest copy ([`crate::Error::Equivocation`]), undetectable where it arrives first;
+//! - write a non-canonical encoding of valid content with a correct checksum (padding,
+//!   the data under null slots): it decodes to the state its content says.
+//!
+//! Signed writes (DESIGN, turn 2) are what closes these; this format is the unsigned mode.
+//!
+//! # Decoding
 //! Decoding checks everything and returns a [`DecodeError`] naming what was wrong: the
-//! stream framing (through arrow-ipc, which bounds allocation by the input), the schema and
-//! metadata, the context encoding, replica indices, zero counters, row order, duplicate dots,
-//! and that every entry's dot is in the context.
+//! stream framing (in one pass, before any array is built: every message, every buffer inside
+//! its body, the limits, the row count and the checksum), the schema and metadata, the
+//! context encoding, replica indices, zero counters, row order, duplicate dots, two cells
+//! of one replica for one key of a `PNCounterMap`, and that every entry's dot is in the
+//! context. Format version
+//! 1 (without row count and checksum) is refused with [`DecodeError::Version`]: a truncated
+//! version-1 stream cannot be told from a whole one, so reading it even read-only would
+//! hand out states that delete what they lack. To migrate a version-1 file, decode it with
+//! the release that wrote it, check it, and write it again with this one.
 
 mod base64;
 mod codec;
@@ -33,31 +81,54 @@ mod context;
 
 use std::fmt;
 
+#[doc(hidden)]
+pub use codec::with_rows_per_batch;
 pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
 pub use columns::{items_from_arrow, ArrowItem, Cells};
 pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
 
-/// Format version written to `pluriverse.format`.
-pub const FORMAT_VERSION: &str = "1";
+/// Format version written to `pluriverse.format` (the only one this build reads).
+pub const FORMAT_VERSION: &str = "2";
 /// Metadata key of the record kind.
 pub const META_KIND: &str = "pluriverse.kind";
 /// Metadata key of the format version.
 pub const META_FORMAT: &str = "pluriverse.format";
 /// Metadata key of the base64 causal context.
 pub const META_CONTEXT: &str = "pluriverse.context";
+/// Metadata key of the row count.
+pub const META_ROWS: &str = "pluriverse.rows";
+/// Metadata key of the checksum (see the module docs, "Integrity").
+pub const META_CHECKSUM: &str = "pluriverse.checksum";
 /// Rows per record batch in the stream.
 pub const ROWS_PER_BATCH: usize = 1 << 20;
 /// The most dots a decoded context's clouds may hold together (the default of
 /// [`Limits::max_cloud_dots`]).
 pub const MAX_CLOUD_DOTS: u64 = 1 << 32;
+/// The highest counter a decoded context may hold by default ([`Limits::max_counter`]):
+/// `u64::MAX - 2^32`. An honest replica issuing a million events a second takes half a
+/// million years to get there; a forged context claiming counters near `u64::MAX` would
+/// leave every replica it names unable to write.
+pub const MAX_COUNTER: u64 = u64::MAX - (1 << 32);
 
 /// Bounds on what a decoder accepts from bytes it did not write: states, deltas and
 /// contexts from a peer or a file. Each is checked before the work it bounds is done
 /// (sizes from the stream's framing, before any array is built), and a breach is a
 /// [`DecodeError::Limit`]. Allocation while decoding stays within a small multiple of the
-/// input's size.
+/// input's size: the stream holds one dictionary message (a second one, or a dictionary
+/// delta, is refused before anything is decoded, and its entries count against
+/// `max_replicas`), bodies are copied one message at a time, and rows are reserved only as
+/// far as the input could hold them.
+///
+/// | limit | default | checked |
+/// |---|---|---|
+/// | `max_bytes` | 4 GiB | the input's length, first |
+/// | `max_replicas` | 2^20 | the dictionary message's entries (all dictionary messages together), from the framing |
+/// | `max_entries` | 2^32 | `pluriverse.rows` and the record batches' lengths, from the framing |
+/// | `max_cloud_dots` | 2^32 | while the context is decoded |
+/// | `max_counter` | `u64::MAX - 2^32` | every counter of the context (prefixes and cloud runs), so every entry's |
+/// | `max_nesting` | 0 | the schema's fields, before Arrow builds them |
 ///
 /// # Example
 /// ```
@@ -83,6 +154,10 @@ pub struct Limits {
     /// Deepest nesting of an Arrow field (default 0: the format's columns are flat; a nested
     /// type is refused before Arrow builds it).
     pub max_nesting: usize,
+    /// Highest counter in a context (default [`MAX_COUNTER`]): a forged context claiming
+    /// counters near `u64::MAX` is refused instead of leaving the replicas it names unable to
+    /// write.
+    pub max_counter: u64,
 }
 
 impl Default for Limits {
@@ -93,6 +168,7 @@ impl Default for Limits {
             max_entries: usize::try_from(1u64 << 32).unwrap_or(usize::MAX),
             max_cloud_dots: MAX_CLOUD_DOTS,
             max_nesting: 0,
+            max_counter: MAX_COUNTER,
         }
     }
 }
@@ -114,8 +190,52 @@ pub enum DecodeError {
         /// The kind in the bytes.
         found: String,
     },
-    /// `pluriverse.format` is missing or unknown.
+    /// `pluriverse.format` is missing or names a version this build does not read (version 1,
+    /// without row count and checksum, is refused: see the module docs).
     Version(String),
+    /// The input ends before the stream does (no end-of-stream marker, or a message cut).
+    Truncated {
+        /// What is missing: `end-of-stream marker`, `message header`, `message metadata`
+        /// or `message body`.
+        what: &'static str,
+        /// Where the input ends.
+        offset: usize,
+    },
+    /// Bytes follow the end-of-stream marker.
+    TrailingBytes {
+        /// Where they start.
+        offset: usize,
+    },
+    /// A metadata entry of the format is missing or malformed.
+    Metadata {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The record batches do not hold the rows `pluriverse.rows` declares.
+    RowCount {
+        /// Rows declared.
+        declared: u64,
+        /// Rows found (so far, when more than declared).
+        found: u64,
+    },
+    /// The checksum does not match the content: the bytes were altered.
+    Checksum {
+        /// The checksum in the metadata.
+        declared: u64,
+        /// The checksum of the bytes.
+        computed: u64,
+    },
+    /// A part of the stream is not in the one form this format writes.
+    NotCanonical(&'static str),
+    /// A second cell of one replica for one key of a `PNCounterMap`. A replica's update of
+    /// a key's cell replaces its earlier cell, and the delta says so, so no honest state
+    /// holds two (see [`Cells::ONE_PER_KEY_AND_REPLICA`] for why the other kinds may).
+    SupersededEntry {
+        /// The second row.
+        row: usize,
+    },
     /// The replica dictionary is not sorted, unique, or differs between batches.
     Replicas(&'static str),
     /// The context encoding is invalid.
@@ -156,7 +276,8 @@ pub enum DecodeError {
     },
     /// The input exceeds one of the decoder's [`Limits`].
     Limit {
-        /// Which limit: `bytes`, `replicas`, `entries`, `cloud dots` or `nesting`.
+        /// Which limit: `bytes`, `replicas`, `entries`, `cloud dots`, `counter` or
+        /// `nesting`.
         what: &'static str,
         /// The limit.
         limit: u64,
@@ -174,9 +295,44 @@ impl fmt::Display for DecodeError {
             Self::Kind { expected, found } => {
                 write!(f, "the bytes hold a {found}, not a {expected}")
             }
+            Self::Version(v) if v == "1" => write!(
+                f,
+                "format version 1 is no longer read: it carries no row count or checksum, so \
+                 a truncated copy cannot be told from a whole one (this build reads version \
+                 {FORMAT_VERSION}; decode the file with the release that wrote it and write it \
+                 again with this one)"
+            ),
             Self::Version(v) => write!(
                 f,
                 "unsupported format version {v:?} (this build reads {FORMAT_VERSION})"
+            ),
+            Self::Truncated { what, offset } => {
+                write!(
+                    f,
+                    "truncated: the input ends at byte {offset} before the {what}"
+                )
+            }
+            Self::TrailingBytes { offset } => {
+                write!(
+                    f,
+                    "bytes after the end-of-stream marker, from byte {offset}"
+                )
+            }
+            Self::Metadata { key, problem } => write!(f, "metadata `{key}`: {problem}"),
+            Self::RowCount { declared, found } => write!(
+                f,
+                "the stream declares {declared} rows but holds {found}: truncated or altered"
+            ),
+            Self::Checksum { declared, computed } => write!(
+                f,
+                "checksum mismatch (declared {declared:016x}, computed {computed:016x}): the \
+                 bytes were altered"
+            ),
+            Self::NotCanonical(what) => write!(f, "non-canonical encoding: {what}"),
+            Self::SupersededEntry { row } => write!(
+                f,
+                "row {row}: a second counter cell of one replica for one key (a replica's \
+                 update replaces its earlier cell; no honest state holds both)"
             ),
             Self::Replicas(e) => write!(f, "invalid replica dictionary: {e}"),
             Self::Context(e) => write!(f, "invalid causal context: {e}"),
