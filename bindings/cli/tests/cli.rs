@@ -161,7 +161,7 @@ fn inspect_and_diff_report_what_is_in_the_files() {
     let o = run(&["diff", &pa, &pb]);
     let (out, _) = text(&o);
     assert!(o.status.success());
-    assert!(out.contains("1 keys only in"), "{out}");
+    assert!(out.contains("1 key only in"), "{out}");
     assert!(out.contains("< \"only-a\""), "{out}");
     assert!(out.contains("> \"only-b\""), "{out}");
     assert!(out.contains("~ \"shared\""), "{out}");
@@ -209,7 +209,7 @@ fn bad_files_fail_with_one_line_and_touch_nothing() {
         Some(&outp),
         "corrupt.arrow",
     );
-    assert_fails_cleanly(&["inspect", &corrupt], None, "not a valid pluriverse state");
+    assert_fails_cleanly(&["inspect", &corrupt], None, "truncated or corrupt");
     // not Arrow at all
     let text_file = dir.path("notes.txt");
     std::fs::write(&text_file, "hello").unwrap();
