@@ -141,7 +141,8 @@ fn config(s: &Schedule, kind: Kind, seed: u64) -> Config {
 const SEEDS: u64 = 42;
 
 /// 12 schedules x 4 kinds x 42 seeds = 2,016 runs; every one must converge to identical
-/// bytes within the round limit and agree with the oracle.
+/// bytes within the round limit and agree with the oracle. `SWEEP_ONLY=NAME` runs one
+/// schedule (to replay a failure).
 #[test]
 #[cfg_attr(
     debug_assertions,
