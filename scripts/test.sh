@@ -11,7 +11,7 @@ cargo test --workspace --locked 2>&1
 
 echo "== Rust: tests that need optimized code (cargo test --release)"
 cargo test --release --locked -p pluriverse --test churn 2>&1
-cargo test --release --locked -p pluriverse-cli --test sweep 2>&1
+cargo test --release --locked -p pluriverse-sim --test sweep 2>&1
 
 echo "== C: libpluriverse, header check, tests under valgrind"
 bash scripts/test-c.sh

@@ -1,16 +1,68 @@
-//! State files: reading (every byte checked), merging, diffing, inspecting, and writing
+//! State files: reading (bounded, every byte checked), merging, diffing, and writing
 //! atomically (temporary file, fsync, rename), so a reader never sees half a file.
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use pluriverse_any::{AnyError, AnyState, Diff};
+use pluriverse::wire::DecodeError;
+use pluriverse_any::{AnyError, AnyState, Diff, StateType};
+
+use crate::show::{a_or_an, path as shown};
 
 /// The replica the command's handles write as (it never writes; the name is not part of
 /// any state).
 const HANDLE: &str = "pluriverse-cli";
+
+/// The magic that opens an Arrow IPC *file* (Feather v2); a stream opens otherwise.
+const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
+
+/// The most bytes a state file may hold unless told otherwise: the decoder's own limit.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 32;
+
+/// Where a state comes from: a file, or standard input (written `-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file.
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+impl Input {
+    /// `-` is standard input; anything else a path.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_cli::files::Input;
+    /// assert_eq!(Input::parse("-"), Input::Stdin);
+    /// assert_eq!(Input::parse("a.arrow"), Input::Path("a.arrow".into()));
+    /// ```
+    pub fn parse(s: &str) -> Self {
+        if s == "-" {
+            Self::Stdin
+        } else {
+            Self::Path(s.into())
+        }
+    }
+
+    fn name(&self) -> PathBuf {
+        match self {
+            Self::Path(p) => p.clone(),
+            Self::Stdin => PathBuf::from("<stdin>"),
+        }
+    }
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(p) => f.write_str(&shown(p)),
+            Self::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
 
 /// Why a file operation failed.
 #[derive(Debug)]
@@ -21,6 +73,18 @@ pub enum FileError {
         path: PathBuf,
         /// What the OS said.
         error: std::io::Error,
+    },
+    /// `path` holds more than the limit (checked before reading it all).
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// `path` is an Arrow IPC file (Feather v2), not the IPC stream format states use.
+    ArrowFile {
+        /// The file.
+        path: PathBuf,
     },
     /// `path` does not hold a valid state.
     Invalid {
@@ -43,38 +107,128 @@ pub enum FileError {
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            Self::Invalid { path, error } => {
-                write!(
-                    f,
-                    "{}: not a valid pluriverse state: {error}",
-                    path.display()
-                )
-            }
-            Self::Mismatch { left, right, error } => write!(
+            Self::Io { path, error } => write!(f, "{}: {error}", shown(path)),
+            Self::TooLarge { path, limit } => write!(
                 f,
-                "{} and {} cannot be merged: {error}",
-                left.display(),
-                right.display()
+                "{}: larger than {limit} bytes, the most a state may hold (see --max-bytes)",
+                shown(path)
             ),
+            Self::ArrowFile { path } => write!(
+                f,
+                "{}: this is an Arrow IPC file (Feather v2); pluriverse reads the IPC stream \
+                 format (pyarrow: write it with pa.ipc.new_stream)",
+                shown(path)
+            ),
+            Self::Invalid { path, error } => {
+                write!(f, "{}: ", shown(path))?;
+                match error {
+                    AnyError::Core(pluriverse::Error::Decode(DecodeError::Arrow(m))) => write!(
+                        f,
+                        "the file is truncated or corrupt, or not a pluriverse state \
+                         (the Arrow reader says: {m})"
+                    ),
+                    AnyError::Core(pluriverse::Error::Decode(DecodeError::Empty)) => {
+                        f.write_str("empty: not a pluriverse state (no Arrow schema)")
+                    }
+                    e => write!(f, "not a valid pluriverse state: {e}"),
+                }
+            }
+            Self::Mismatch { left, right, error } => {
+                write!(f, "{} and {} cannot be merged: ", shown(left), shown(right))?;
+                match error {
+                    AnyError::TypeMismatch { expected, found } => write!(
+                        f,
+                        "{} holds {}, {} holds {}",
+                        shown(left),
+                        with_article(expected),
+                        shown(right),
+                        with_article(found)
+                    ),
+                    e => write!(f, "{e}"),
+                }
+            }
         }
     }
 }
 
+fn with_article(t: &StateType) -> String {
+    let t = t.to_string();
+    format!("{} {t}", a_or_an(&t))
+}
+
 impl std::error::Error for FileError {}
 
-/// Reads and fully validates the state in `path`.
+/// Reads at most `max_bytes` from `input`: the size is checked first where it is known
+/// (a regular file), and the read itself is bounded (a device or a pipe never ends).
 ///
 /// # Errors
-/// [`FileError::Io`] when the file cannot be read, [`FileError::Invalid`] when its bytes
-/// are not a valid state.
-pub fn read_state(path: &Path) -> Result<AnyState, FileError> {
-    let bytes = fs::read(path).map_err(|error| FileError::Io {
-        path: path.into(),
+/// [`FileError::Io`], or [`FileError::TooLarge`] past `max_bytes`.
+pub fn read_bounded(input: &Input, max_bytes: u64) -> Result<Vec<u8>, FileError> {
+    let name = input.name();
+    let io = |error| FileError::Io {
+        path: name.clone(),
         error,
-    })?;
-    AnyState::from_bytes(&bytes, HANDLE).map_err(|error| FileError::Invalid {
-        path: path.into(),
+    };
+    let too_large = || FileError::TooLarge {
+        path: name.clone(),
+        limit: max_bytes,
+    };
+    let mut buf = Vec::new();
+    match input {
+        Input::Path(p) => {
+            let f = fs::File::open(p).map_err(io)?;
+            let meta = f.metadata().map_err(io)?;
+            if meta.is_dir() {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "is a directory",
+                )));
+            }
+            if meta.is_file() && meta.len() > max_bytes {
+                return Err(too_large());
+            }
+            if meta.is_file() {
+                buf.reserve_exact(meta.len() as usize);
+            }
+            f.take(max_bytes.saturating_add(1))
+                .read_to_end(&mut buf)
+                .map_err(io)?;
+        }
+        Input::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(max_bytes.saturating_add(1))
+                .read_to_end(&mut buf)
+                .map_err(io)?;
+        }
+    }
+    if buf.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
+    Ok(buf)
+}
+
+/// Reads and fully validates the state in `input`, refusing more than `max_bytes`.
+///
+/// # Errors
+/// [`FileError::Io`] when it cannot be read, [`FileError::TooLarge`] past `max_bytes`,
+/// [`FileError::ArrowFile`] for an Arrow IPC file, [`FileError::Invalid`] when its bytes
+/// are not a valid state.
+pub fn read_state(input: &Input, max_bytes: u64) -> Result<AnyState, FileError> {
+    decode_state(input, &read_bounded(input, max_bytes)?)
+}
+
+/// Validates and decodes `bytes`, read from `input` (named in errors).
+///
+/// # Errors
+/// [`FileError::ArrowFile`] for an Arrow IPC file, [`FileError::Invalid`] when the bytes
+/// are not a valid state.
+pub fn decode_state(input: &Input, bytes: &[u8]) -> Result<AnyState, FileError> {
+    if bytes.starts_with(ARROW_FILE_MAGIC) {
+        return Err(FileError::ArrowFile { path: input.name() });
+    }
+    AnyState::from_bytes(bytes, HANDLE).map_err(|error| FileError::Invalid {
+        path: input.name(),
         error,
     })
 }
@@ -129,17 +283,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 ///
 /// # Errors
 /// The first unreadable or invalid file, or two files of different types.
-pub fn merge(inputs: &[PathBuf]) -> Result<AnyState, FileError> {
+pub fn merge(inputs: &[Input], max_bytes: u64) -> Result<AnyState, FileError> {
     let (first, rest) = inputs.split_first().ok_or_else(|| FileError::Io {
         path: PathBuf::new(),
         error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no input files"),
     })?;
-    let mut acc = read_state(first)?;
+    let mut acc = read_state(first, max_bytes)?;
     for p in rest {
-        let s = read_state(p)?;
+        let s = read_state(p, max_bytes)?;
         acc.join(&s).map_err(|error| FileError::Mismatch {
-            left: first.clone(),
-            right: p.clone(),
+            left: first.name(),
+            right: p.name(),
             error,
         })?;
     }
@@ -150,11 +304,11 @@ pub fn merge(inputs: &[PathBuf]) -> Result<AnyState, FileError> {
 ///
 /// # Errors
 /// As [`merge`].
-pub fn diff(a: &Path, b: &Path, bits: u32) -> Result<Diff, FileError> {
-    let (sa, sb) = (read_state(a)?, read_state(b)?);
+pub fn diff(a: &Input, b: &Input, bits: u32, max_bytes: u64) -> Result<Diff, FileError> {
+    let (sa, sb) = (read_state(a, max_bytes)?, read_state(b, max_bytes)?);
     pluriverse_any::diff(&sa, &sb, bits).map_err(|error| FileError::Mismatch {
-        left: a.into(),
-        right: b.into(),
+        left: a.name(),
+        right: b.name(),
         error,
     })
 }

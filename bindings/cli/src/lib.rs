@@ -1,10 +1,11 @@
-//! The `pluriverse` command's library: the lossy-network simulator and the state-file
-//! tools behind `pluriverse simulate | merge | diff | inspect`.
+//! The `pluriverse` command's library: the state-file tools behind
+//! `pluriverse merge | diff | inspect`, and how the command shows things. The simulator
+//! behind `pluriverse simulate` is its own crate, `pluriverse-sim`.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`sim`] | the simulator: seeded workloads and fault schedules, gossip and anti-entropy, and the independent oracle that checks the outcome |
-//! | [`files`] | reading, merging, diffing and atomically writing state files |
+//! | [`files`] | reading (bounded), merging, diffing and atomically writing state files |
+//! | [`show`] | escaping names and keys, numbers, plurals and articles |
 
 pub mod files;
-pub mod sim;
+pub mod show;

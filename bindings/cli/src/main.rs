@@ -1,225 +1,329 @@
 //! The `pluriverse` command: simulate a lossy network of replicas; merge, diff and inspect
-//! state files. `pluriverse --help` lists the commands.
+//! state files. `pluriverse --help` lists the commands, `pluriverse COMMAND --help` their
+//! options.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use pluriverse_any::{AnyState, Kind, Scalar};
-use pluriverse_cli::files;
-use pluriverse_cli::sim::net::{PartitionMode, RestartMode};
-use pluriverse_cli::sim::{self, Config, Progress, Report};
+use pluriverse_cli::files::{self, Input, DEFAULT_MAX_BYTES};
+use pluriverse_cli::show::{self, count, hex, quoted, thousands};
+use pluriverse_sim::{
+    Config, PartitionMode, Progress, Report, RestartMode, MAX_HEAL_ROUNDS, MAX_LOSS,
+};
 
-const HELP: &str = "\
-pluriverse: replicated data merged at the speed of memory
+/// pluriverse: replicated data merged at the speed of memory
+#[derive(Parser)]
+#[command(
+    name = "pluriverse",
+    version,
+    after_help = "exit status: 0 success (simulate: verdict PASS), 1 failure, 2 usage error"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-usage:
-  pluriverse simulate [options]       replicas converging over a lossy network, checked by an oracle
-  pluriverse merge A B [C...] -o OUT  join state files into OUT (written atomically)
-  pluriverse diff A B [--bits N] [--limit N]
-                                      where two state files differ (found by bucket digests)
-  pluriverse inspect FILE             kind, types, records, replicas, context, digest
-  pluriverse --help | --version
+#[derive(Subcommand)]
+enum Command {
+    /// Replicas converging over a lossy network, checked by an independent oracle
+    Simulate(SimulateArgs),
+    /// Join state files into OUT (written atomically)
+    Merge(MergeArgs),
+    /// Where two state files differ (found by bucket digests)
+    Diff(DiffArgs),
+    /// Kind, types, keys, entries, replicas, context and digest of a state file
+    Inspect(InspectArgs),
+}
 
-simulate options (defaults in brackets):
-  --seed N          seed of everything random [1]
-  --replicas N      replicas, each the primary for its own keys [8]
-  --records N       writes in total [1000000]
-  --kind K          mvmap | awset | pncounter | lww [mvmap]
-  --loss F          message loss probability, 0..1 [0.2]
-  --dup F           probability of each extra copy of a message [0.1]
-  --delay N         most ticks a message is delayed (a few wait 20x longer) [3]
-  --partition P     none | isolate | split | asymmetric | random [split]
-  --restarts R      none | keep | lose | mixed (lose: back empty under a new epoch) [none]
-  --json            print the report as JSON
+/// Options every command that reads state files takes.
+#[derive(Args)]
+struct ReadArgs {
+    /// Refuse a file larger than this many bytes (checked before it is read)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BYTES)]
+    max_bytes: u64,
+}
 
-exit status: 0 success (simulate: verdict PASS), 1 failure, 2 usage error";
+#[derive(Args)]
+struct MergeArgs {
+    /// State files to join (at least two; `-` is standard input)
+    #[arg(value_name = "FILE", required = true, num_args = 2..)]
+    inputs: Vec<String>,
+    /// The file to write the join to
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+}
 
-/// A usage error (exit 2) or a failure (exit 1), printed as one line.
+#[derive(Args)]
+struct DiffArgs {
+    /// The first state file (`-` is standard input)
+    a: String,
+    /// The other
+    b: String,
+    /// Compare 2^N bucket digests (at most 24)
+    #[arg(long, value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(0..=24))]
+    bits: u32,
+    /// Show at most N keys of each sort
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    limit: usize,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The state file (`-` is standard input)
+    file: String,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// When to show progress on standard error.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum When {
+    /// When standard error is a terminal (and not with --json)
+    Auto,
+    /// Always (one line per phase and now and then)
+    Always,
+    /// Never
+    Never,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "The verdict is PASS only when every replica holds byte-identical state \
+with equal digests and the oracle, a plain model of the semantics that knows nothing of the \
+engine, agrees on every value, counter and the causal context."
+)]
+struct SimulateArgs {
+    /// Seed of everything random
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Replicas, each the primary for its own keys (1 to 1024)
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    replicas: u64,
+    /// Writes in total (1 to 100000000)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    records: u64,
+    /// Record kind: mvmap, awset, pncounter or lww
+    #[arg(long, value_name = "K", default_value = "mvmap", value_parser = parse_kind)]
+    kind: Kind,
+    /// Probability that a message is lost, 0 to 0.9; the heal runs as many anti-entropy
+    /// rounds as that loss needs (about ln(1e-6/n^2) / ln(1-(1-F)^2), 40 at least); past 0.9
+    /// it would need more than 5000
+    #[arg(long, value_name = "F", default_value_t = 0.2, value_parser = parse_loss)]
+    loss: f64,
+    /// Probability of each extra copy of a message, 0 to 0.9
+    #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = parse_dup)]
+    dup: f64,
+    /// Most ticks a message is delayed, at most 1000 (a few wait 20x longer)
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(0..=1000))]
+    delay: u32,
+    /// Partitions while writing: none, isolate, split, asymmetric or random
+    #[arg(long, value_name = "P", default_value = "split", value_parser = parse_partition)]
+    partition: PartitionMode,
+    /// Restarts while writing: none, keep, lose or mixed (lose: the replica comes back
+    /// empty under a new epoch of its name)
+    #[arg(long, value_name = "R", default_value = "none", value_parser = parse_restarts)]
+    restarts: RestartMode,
+    /// Print the report as JSON
+    #[arg(long)]
+    json: bool,
+    /// Show progress on standard error
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    progress: When,
+    /// Run even when the memory estimate is above the limit
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse::<Kind>().map_err(|e| e.to_string())
+}
+
+fn probability(s: &str, max: f64, why: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("not a number: {s:?}"))?;
+    if (0.0..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("a probability from 0 to {max}{why}"))
+    }
+}
+
+fn parse_loss(s: &str) -> Result<f64, String> {
+    let why = format!(" (past {MAX_LOSS} the heal would need more than {MAX_HEAL_ROUNDS} rounds)");
+    probability(s, MAX_LOSS, &why)
+}
+
+fn parse_dup(s: &str) -> Result<f64, String> {
+    probability(s, 0.9, "")
+}
+
+fn parse_partition(s: &str) -> Result<PartitionMode, String> {
+    PartitionMode::parse(s).ok_or_else(|| "none, isolate, split, asymmetric or random".into())
+}
+
+fn parse_restarts(s: &str) -> Result<RestartMode, String> {
+    RestartMode::parse(s).ok_or_else(|| "none, keep, lose or mixed".into())
+}
+
+/// How a command ends besides success.
 enum Fail {
+    /// A usage error (exit 2), one line.
     Usage(String),
+    /// A failure (exit 1), one line.
     Error(String),
+    /// Standard output was closed (`| head`): stop quietly, as `cat` does.
+    BrokenPipe,
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Fail::BrokenPipe
+        } else {
+            Fail::Error(format!("writing the output: {e}"))
+        }
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            println!("{HELP}");
-            Ok(())
-        }
-        Some("-V" | "--version") => {
-            println!("pluriverse {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        Some("simulate") => simulate(&args[1..]),
-        Some("merge") => merge(&args[1..]),
-        Some("diff") => diff(&args[1..]),
-        Some("inspect") => inspect(&args[1..]),
-        Some(other) => Err(Fail::Usage(format!(
-            "unknown command {other:?} (try `pluriverse --help`)"
-        ))),
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
+    let result = match cli.command {
+        Command::Simulate(a) => simulate(a),
+        Command::Merge(a) => merge(a),
+        Command::Diff(a) => diff(a),
+        Command::Inspect(a) => inspect(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail::Usage(m)) => {
-            eprintln!("pluriverse: {m}");
+            let _ = writeln!(std::io::stderr(), "pluriverse: {m}");
             ExitCode::from(2)
         }
         Err(Fail::Error(m)) => {
             let m: Vec<&str> = m.lines().map(str::trim).collect();
-            eprintln!("pluriverse: error: {}", m.join(" "));
+            let _ = writeln!(std::io::stderr(), "pluriverse: error: {}", m.join(" "));
             ExitCode::from(1)
         }
+        // 128 + SIGPIPE: what a shell reports for a tool the signal stopped
+        Err(Fail::BrokenPipe) => ExitCode::from(141),
     }
 }
 
-/// Options and positional arguments of a subcommand.
-struct Args {
-    positional: Vec<String>,
-    options: Vec<(String, String)>,
-    flags: Vec<String>,
+/// Help and version go to stdout (exit 0); a usage error is one line on stderr (exit 2).
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let text = e.render().to_string();
+            let code = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                2
+            } else {
+                0
+            };
+            let mut out: Box<dyn Write> = if code == 0 {
+                Box::new(std::io::stdout())
+            } else {
+                Box::new(std::io::stderr())
+            };
+            let _ = out.write_all(text.as_bytes());
+            ExitCode::from(code)
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let first = first.trim().trim_start_matches("error: ");
+            let command = std::env::args()
+                .skip(1)
+                .find(|a| ["simulate", "merge", "diff", "inspect"].contains(&a.as_str()));
+            let help = command.map_or("pluriverse --help".to_string(), |c| {
+                format!("pluriverse {c} --help")
+            });
+            let _ = writeln!(std::io::stderr(), "pluriverse: {first} (see `{help}`)");
+            ExitCode::from(2)
+        }
+    }
 }
 
-fn parse(args: &[String], with_value: &[&str], flags: &[&str]) -> Result<Args, Fail> {
-    let mut out = Args {
-        positional: vec![],
-        options: vec![],
-        flags: vec![],
+/// The most memory `simulate` takes without `--force`: 8 GiB, or three quarters of the
+/// machine's memory where that is less.
+fn memory_limit() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    let cap = 8u64 << 30;
+    total.map_or(cap, |t| cap.min(t / 4 * 3))
+}
+
+fn simulate(a: SimulateArgs) -> Result<(), Fail> {
+    let cfg = Config {
+        seed: a.seed,
+        replicas: a.replicas as usize,
+        records: a.records,
+        kind: a.kind,
+        loss: a.loss,
+        dup: a.dup,
+        max_delay: a.delay,
+        partition: a.partition,
+        restarts: a.restarts,
+        ..Config::default()
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if let Some((k, v)) = a.split_once('=').filter(|(k, _)| k.starts_with("--")) {
-            if !with_value.contains(&k) {
-                return Err(Fail::Usage(format!("unknown option {k}")));
-            }
-            out.options.push((k.into(), v.into()));
-        } else if with_value.contains(&a.as_str()) {
-            let v = it
-                .next()
-                .ok_or_else(|| Fail::Usage(format!("{a} needs a value")))?;
-            out.options.push((a.clone(), v.clone()));
-        } else if flags.contains(&a.as_str()) {
-            out.flags.push(a.clone());
-        } else if a.starts_with('-') && a.len() > 1 {
-            return Err(Fail::Usage(format!("unknown option {a}")));
-        } else {
-            out.positional.push(a.clone());
-        }
+    let need = cfg.estimated_memory();
+    let limit = memory_limit();
+    if need > limit && !a.force {
+        return Err(Fail::Usage(format!(
+            "this run would need about {} of memory ({} x {}, and {} anti-entropy replies \
+             in flight per heal round), more than the limit of {}: use fewer --replicas or \
+             --records, or --force to run it anyway",
+            show::bytes(need),
+            count(cfg.replicas as u64, "replica", "replicas"),
+            count(cfg.records, "record", "records"),
+            thousands((cfg.replicas * cfg.replicas.saturating_sub(1)) as u64),
+            show::bytes(limit)
+        )));
     }
-    Ok(out)
-}
-
-impl Args {
-    fn get<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Fail> {
-        match self.options.iter().rev().find(|(k, _)| k == name) {
-            None => Ok(None),
-            Some((_, v)) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| Fail::Usage(format!("{name}: invalid value {v:?}"))),
-        }
-    }
-    fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-}
-
-fn simulate(args: &[String]) -> Result<(), Fail> {
-    let a = parse(
-        args,
-        &[
-            "--seed",
-            "--replicas",
-            "--records",
-            "--kind",
-            "--loss",
-            "--dup",
-            "--delay",
-            "--partition",
-            "--restarts",
-        ],
-        &["--json"],
-    )?;
-    if let Some(p) = a.positional.first() {
-        return Err(Fail::Usage(format!("simulate takes no argument {p:?}")));
-    }
-    let mut cfg = Config::default();
-    if let Some(v) = a.get("--seed")? {
-        cfg.seed = v;
-    }
-    if let Some(v) = a.get::<usize>("--replicas")? {
-        if !(1..=1024).contains(&v) {
-            return Err(Fail::Usage("--replicas: between 1 and 1024".into()));
-        }
-        cfg.replicas = v;
-    }
-    if let Some(v) = a.get::<u64>("--records")? {
-        if !(1..=100_000_000).contains(&v) {
-            return Err(Fail::Usage("--records: between 1 and 100000000".into()));
-        }
-        cfg.records = v;
-    }
-    if let Some(v) = a.get::<String>("--kind")? {
-        cfg.kind = v.parse::<Kind>().map_err(|e| Fail::Usage(e.to_string()))?;
-    }
-    for (name, slot) in [("--loss", &mut cfg.loss), ("--dup", &mut cfg.dup)] {
-        if let Some(v) = a.get::<f64>(name)? {
-            if !(0.0..=0.9).contains(&v) {
-                return Err(Fail::Usage(format!(
-                    "{name}: a probability between 0 and 0.9"
-                )));
-            }
-            *slot = v;
-        }
-    }
-    if let Some(v) = a.get::<u32>("--delay")? {
-        cfg.max_delay = v.min(1000);
-    }
-    if let Some(v) = a.get::<String>("--partition")? {
-        cfg.partition = PartitionMode::parse(&v).ok_or_else(|| {
-            Fail::Usage("--partition: none, isolate, split, asymmetric or random".into())
-        })?;
-    }
-    if let Some(v) = a.get::<String>("--restarts")? {
-        cfg.restarts = RestartMode::parse(&v)
-            .ok_or_else(|| Fail::Usage("--restarts: none, keep, lose or mixed".into()))?;
-    }
-    let json = a.flag("--json");
-    let tty = std::io::stderr().is_terminal() && !json;
-    let mut last = Instant::now();
-    let mut bar = |p: Progress| {
-        if !tty || last.elapsed().as_millis() < 100 {
-            return;
-        }
-        last = Instant::now();
-        let line = match p {
-            Progress::Writing { done, total } => {
-                let frac = done as f64 / total.max(1) as f64;
-                let filled = (frac * 30.0) as usize;
-                format!(
-                    "[{}{}] {:>3.0}% writing {done}/{total}",
-                    "#".repeat(filled),
-                    "-".repeat(30 - filled.min(30)),
-                    frac * 100.0
-                )
-            }
-            Progress::Healing { round } => format!("healed; anti-entropy round {round}"),
-            Progress::Checking => "checking against the oracle".into(),
-        };
-        eprint!("\r\x1b[2K{line}");
-        let _ = std::io::stderr().flush();
+    let show_progress = match a.progress {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => std::io::stderr().is_terminal() && !a.json,
     };
-    let report = sim::run(&cfg, &mut bar);
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
-    if json {
-        println!("{}", report_json(&report));
+    let tty = std::io::stderr().is_terminal();
+    let mut meter = Meter::new(show_progress, tty);
+    let report = pluriverse_sim::run(&cfg, &mut |p| meter.show(p));
+    meter.finish();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let text = serde_json::to_string(&JsonReport {
+            verdict: verdict(&report),
+            report: &report,
+        })
+        .map_err(|e| Fail::Error(format!("encoding the report: {e}")))?;
+        writeln!(out, "{text}")?;
     } else {
-        print!("{}", report_text(&report));
+        out.write_all(report_text(&report).as_bytes())?;
     }
+    out.flush()?;
     if report.passed() {
         Ok(())
     } else {
@@ -227,304 +331,358 @@ fn simulate(args: &[String]) -> Result<(), Fail> {
     }
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+/// The JSON report: the verdict, then every field of the simulator's report.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    verdict: &'static str,
+    #[serde(flatten)]
+    report: &'a Report,
 }
 
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+fn verdict(r: &Report) -> &'static str {
+    if r.passed() {
+        "PASS"
+    } else {
+        "FAIL"
     }
-    out
 }
 
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+/// Progress on stderr: on a terminal one line redrawn in place; elsewhere a line per
+/// phase and one every few seconds.
+struct Meter {
+    on: bool,
+    tty: bool,
+    last: Option<Instant>,
+    phase: &'static str,
+    drawn: bool,
+}
+
+impl Meter {
+    fn new(on: bool, tty: bool) -> Self {
+        Self {
+            on,
+            tty,
+            last: None,
+            phase: "",
+            drawn: false,
+        }
+    }
+
+    fn show(&mut self, p: Progress) {
+        if !self.on {
+            return;
+        }
+        let phase = match p {
+            Progress::Writing { .. } => "writing",
+            Progress::Draining { .. } => "draining",
+            Progress::Healing { .. } => "healing",
+            Progress::Checking => "checking",
+        };
+        let every = if self.tty { 100 } else { 2000 };
+        let due = self.last.is_none_or(|t| t.elapsed().as_millis() >= every);
+        if phase == self.phase && !due {
+            return;
+        }
+        self.phase = phase;
+        self.last = Some(Instant::now());
+        let line = match p {
+            Progress::Writing { done, total } => {
+                let frac = done as f64 / total.max(1) as f64;
+                let filled = ((frac * 30.0) as usize).min(30);
+                format!(
+                    "[{}{}] {:>3.0}% writing {}/{}",
+                    "#".repeat(filled),
+                    "-".repeat(30 - filled),
+                    frac * 100.0,
+                    thousands(done),
+                    thousands(total)
+                )
+            }
+            Progress::Draining { tick, until } => {
+                format!("healed; delivering what is in flight, tick {tick} of {until}")
+            }
+            Progress::Healing {
+                round,
+                max,
+                differing,
+            } => format!(
+                "anti-entropy round {round} (at most {max}); {} differ from replica 0",
+                count(differing as u64, "replica", "replicas")
+            ),
+            Progress::Checking => "checking against the oracle".into(),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = if self.tty {
+            write!(err, "\r\x1b[2K{line}")
+        } else {
+            writeln!(err, "{line}")
+        };
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    fn finish(&mut self) {
+        if self.on && self.tty && self.drawn {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
 }
 
 fn report_text(r: &Report) -> String {
     let c = &r.config;
-    let merge_s = r.merge_time.as_secs_f64();
+    let m = &r.merges;
+    let f = &r.faults;
     let mut s = String::new();
     s += &format!(
-        "pluriverse simulate: {} replicas, {} writes, {} (u64 keys), seed {}\n",
-        c.replicas,
-        thousands(c.records),
+        "pluriverse simulate: {}, {}, {} (u64 keys), seed {}\n",
+        count(c.replicas as u64, "replica", "replicas"),
+        count(c.records, "write", "writes"),
         c.kind,
         c.seed
     );
     s += &format!(
-        "network: {:.0}% loss, {:.0}% duplication, delay up to {} ticks (a few 20x longer), partition {}, restarts {}\n\n",
+        "network: {:.0}% loss, {:.0}% duplication, delay up to {} (a few 20x longer), partition {}, restarts {}\n\n",
         c.loss * 100.0,
         c.dup * 100.0,
-        c.max_delay,
+        count(c.max_delay as u64, "tick", "ticks"),
         c.partition.name(),
         c.restarts.name()
     );
     s += &format!(
-        "  writes          {} in {} batches (deltas), every replica the primary for its own keys\n",
-        thousands(r.check.events),
-        thousands(r.batches)
+        "  writes          {} in {} over {}, every replica the primary for its own keys\n",
+        thousands(r.writes.events),
+        count(r.writes.batches, "batch (delta)", "batches (deltas)"),
+        count(r.writes.ticks as u64, "tick", "ticks"),
     );
-    let (dn, drec, dt) = r.delta_merges;
-    let ae_n = r.merges - dn;
-    let ae_s = (r.merge_time - dt).as_secs_f64();
+    let dt = m.deltas.time.as_secs_f64();
     s += &format!(
-        "  delta merges    {} gossiped deltas joined ({} records) in {:.2} s: {} records/s, {:.0} us per delta (decode + join)\n",
-        thousands(dn),
-        thousands(drec),
-        dt.as_secs_f64(),
-        thousands((drec as f64 / dt.as_secs_f64().max(1e-9)) as u64),
-        dt.as_secs_f64() * 1e6 / dn.max(1) as f64
+        "  delta merges    {} joined ({}) in {dt:.2} s: {} records/s, {:.0} us per delta (decode + join)\n",
+        count(m.deltas.count, "gossiped delta", "gossiped deltas"),
+        count(m.deltas.records, "record", "records"),
+        thousands((m.deltas.records as f64 / dt.max(1e-9)) as u64),
+        dt * 1e6 / m.deltas.count.max(1) as f64
     );
+    let at = m.anti_entropy.time.as_secs_f64();
     s += &format!(
-        "  anti-entropy    {} delta_since replies joined in {:.2} s ({:.1} ms each); {:.2} s merging in all\n",
-        thousands(ae_n),
-        ae_s,
-        ae_s * 1e3 / ae_n.max(1) as f64,
-        merge_s
+        "  anti-entropy    {} joined in {at:.2} s ({:.1} ms each); {:.2} s merging in all\n",
+        count(
+            m.anti_entropy.count,
+            "delta_since reply",
+            "delta_since replies"
+        ),
+        at * 1e3 / m.anti_entropy.count.max(1) as f64,
+        m.time().as_secs_f64()
     );
+    let n = &r.net;
     s += &format!(
-        "  messages        {} sent, {} delivered, {} lost, {} blocked (partition or down), {} duplicated\n",
-        thousands(r.net.sent),
-        thousands(r.net.delivered),
-        thousands(r.net.lost),
-        thousands(r.net.blocked),
-        thousands(r.net.duplicated)
+        "  messages        {} sent, {} delivered, {} lost, {} duplicated\n",
+        thousands(n.sent),
+        thousands(n.delivered),
+        thousands(n.lost),
+        thousands(n.duplicated)
     );
     s += &format!(
         "  bytes shipped   {} sent, {} delivered\n",
-        mib(r.net.bytes_sent),
-        mib(r.net.bytes_delivered)
+        show::bytes(n.bytes_sent),
+        show::bytes(n.bytes_delivered)
     );
     s += &format!(
-        "  restarts        {} ({} lost their state and came back under a new epoch)\n",
-        r.restarts.0, r.restarts.1
+        "  partitions      {} of {} in effect before the writes ended; {} blocked by them\n",
+        thousands(f.partitions_in_effect as u64),
+        count(f.partitions_scheduled as u64, "scheduled", "scheduled"),
+        count(f.blocked_by_partition, "message", "messages"),
     );
-    s += &match r.rounds_to_converge {
-        Some(n) => format!(
-            "  converged       {n} anti-entropy round(s) after the heal; {} replicas byte-identical, equal digests\n",
-            c.replicas
-        ),
-        None => format!(
-            "  converged       NO, not within {} anti-entropy rounds after the heal\n",
-            c.max_rounds
-        ),
+    let lost = match f.restarts_state_lost {
+        1 => "1 lost its state and came back under a new epoch".to_string(),
+        k => format!("{k} lost their state and came back under a new epoch"),
     };
     s += &format!(
-        "  final state     {} keys, {} entries, context {}, digest {}\n",
-        thousands(r.keys),
-        thousands(r.entries),
-        if r.context_compact {
+        "  restarts        {} of {} done ({lost}); {} arrived while a replica was down\n",
+        thousands(f.restarts as u64),
+        count(f.restarts_scheduled as u64, "scheduled", "scheduled"),
+        count(f.blocked_down, "message", "messages"),
+    );
+    if (c.partition != PartitionMode::None && f.partitions_in_effect == 0)
+        || (c.restarts != RestartMode::None && f.restarts == 0)
+    {
+        s += &format!(
+            "  note            the writes ended after {} before the scheduled faults came due: \
+             nothing above was tested under them (use more --records)\n",
+            count(r.writes.ticks as u64, "tick", "ticks")
+        );
+    }
+    let cv = &r.convergence;
+    s += &match cv.rounds {
+        Some(k) => format!(
+            "  converged       {} after the heal; {} byte-identical, equal digests\n",
+            count(k as u64, "anti-entropy round", "anti-entropy rounds"),
+            if c.replicas == 1 {
+                "one replica".to_string()
+            } else {
+                format!("all {} replicas", c.replicas)
+            }
+        ),
+        None => format!(
+            "  converged       NO, not within {} after the heal\n",
+            count(
+                cv.max_rounds as u64,
+                "anti-entropy round",
+                "anti-entropy rounds"
+            )
+        ),
+    };
+    let fs = &r.final_state;
+    s += &format!(
+        "  final state     {}, {}, context {}, digest {}\n",
+        count(fs.keys, "key", "keys"),
+        count(fs.entries, "entry", "entries"),
+        if fs.context_compact {
             "compact (a plain version vector)"
         } else {
             "with a dot cloud"
         },
-        hex(&r.digest)
+        fs.digest
     );
-    s += &format!(
-        "  oracle          {} keys checked against the model ({}); {} unacknowledged writes lost with their writer's state\n",
-        thousands(r.check.keys_checked),
-        if r.check.exact { "exact" } else { "allowing lost overwrites" },
-        thousands(r.check.lost_unacknowledged)
+    let ck = &r.check;
+    s +=
+        &format!(
+        "  oracle          {} checked against the model ({}); {} lost with their writer's state\n",
+        count(ck.keys_checked, "key", "keys"),
+        if ck.exact {
+            "exact"
+        } else {
+            "allowing lost overwrites"
+        },
+        count(ck.lost_unacknowledged, "unacknowledged write", "unacknowledged writes")
     );
-    for f in &r.check.failures {
+    for f in &ck.failures {
         s += &format!("    mismatch: {f}\n");
     }
-    if r.check.failure_count > r.check.failures.len() as u64 {
+    if ck.failure_count > ck.failures.len() as u64 {
         s += &format!(
-            "    ... {} mismatches in all\n",
-            thousands(r.check.failure_count)
+            "    ... {} in all\n",
+            count(ck.failure_count, "mismatch", "mismatches")
         );
     }
     s += &format!("  wall time       {:.2} s\n\n", r.wall.as_secs_f64());
-    s += &format!("verdict: {}\n", if r.passed() { "PASS" } else { "FAIL" });
+    s += &format!("verdict: {}\n", verdict(r));
     s
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => o += "\\\"",
-            '\\' => o += "\\\\",
-            c if (c as u32) < 0x20 => o += &format!("\\u{:04x}", c as u32),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-fn report_json(r: &Report) -> String {
-    let c = &r.config;
-    let failures: Vec<String> = r.check.failures.iter().map(|f| json_str(f)).collect();
-    format!(
-        concat!(
-            "{{\"verdict\":{},\"seed\":{},\"replicas\":{},\"records\":{},\"kind\":{},",
-            "\"loss\":{},\"dup\":{},\"max_delay\":{},\"partition\":{},\"restarts\":{},",
-            "\"writes\":{},\"batches\":{},\"merges\":{},\"merge_seconds\":{:.6},\"merges_per_second\":{:.1},",
-            "\"delta_merges\":{},\"delta_records_merged\":{},\"delta_merge_seconds\":{:.6},",
-            "\"messages_sent\":{},\"messages_delivered\":{},\"messages_lost\":{},\"messages_blocked\":{},",
-            "\"messages_duplicated\":{},\"bytes_sent\":{},\"bytes_delivered\":{},",
-            "\"restarts_done\":{},\"restarts_state_lost\":{},\"converged\":{},\"rounds_to_converge\":{},",
-            "\"keys\":{},\"entries\":{},\"context_compact\":{},\"digest\":{},",
-            "\"oracle_keys_checked\":{},\"oracle_exact\":{},\"lost_unacknowledged\":{},",
-            "\"mismatches\":{},\"failures\":[{}],\"wall_seconds\":{:.3}}}"
-        ),
-        json_str(if r.passed() { "PASS" } else { "FAIL" }),
-        c.seed,
-        c.replicas,
-        c.records,
-        json_str(c.kind.name()),
-        c.loss,
-        c.dup,
-        c.max_delay,
-        json_str(c.partition.name()),
-        json_str(c.restarts.name()),
-        r.check.events,
-        r.batches,
-        r.merges,
-        r.merge_time.as_secs_f64(),
-        r.merges as f64 / r.merge_time.as_secs_f64().max(1e-9),
-        r.delta_merges.0,
-        r.delta_merges.1,
-        r.delta_merges.2.as_secs_f64(),
-        r.net.sent,
-        r.net.delivered,
-        r.net.lost,
-        r.net.blocked,
-        r.net.duplicated,
-        r.net.bytes_sent,
-        r.net.bytes_delivered,
-        r.restarts.0,
-        r.restarts.1,
-        r.converged,
-        r.rounds_to_converge
-            .map_or("null".to_string(), |n| n.to_string()),
-        r.keys,
-        r.entries,
-        r.context_compact,
-        json_str(&hex(&r.digest)),
-        r.check.keys_checked,
-        r.check.exact,
-        r.check.lost_unacknowledged,
-        r.check.failure_count,
-        failures.join(","),
-        r.wall.as_secs_f64()
-    )
 }
 
 fn file_error(e: files::FileError) -> Fail {
     Fail::Error(e.to_string())
 }
 
-fn merge(args: &[String]) -> Result<(), Fail> {
-    let a = parse(args, &["-o", "--output"], &[])?;
-    let out: PathBuf = a
-        .get::<String>("-o")?
-        .or(a.get::<String>("--output")?)
-        .ok_or_else(|| Fail::Usage("merge needs an output file: -o OUT".into()))?
-        .into();
-    if a.positional.len() < 2 {
-        return Err(Fail::Usage(
-            "merge needs at least two input files: pluriverse merge A B -o OUT".into(),
-        ));
+/// The inputs, refusing standard input twice (the second read would find it empty).
+fn inputs(args: &[String]) -> Result<Vec<Input>, Fail> {
+    let v: Vec<Input> = args.iter().map(|a| Input::parse(a)).collect();
+    if v.iter().filter(|i| **i == Input::Stdin).count() > 1 {
+        return Err(Fail::Usage("standard input (-) can be given once".into()));
     }
-    let inputs: Vec<PathBuf> = a.positional.iter().map(PathBuf::from).collect();
-    let merged = files::merge(&inputs).map_err(file_error)?;
+    Ok(v)
+}
+
+fn merge(a: MergeArgs) -> Result<(), Fail> {
+    let inputs = inputs(&a.inputs)?;
+    let merged = files::merge(&inputs, a.read.max_bytes).map_err(file_error)?;
     let bytes = merged
         .to_bytes()
         .map_err(|e| Fail::Error(format!("encoding the merged state: {e}")))?;
-    files::write_atomic(&out, &bytes).map_err(file_error)?;
-    println!(
-        "merged {} files into {}: {} keys, {} entries, digest {}",
-        inputs.len(),
-        out.display(),
-        merged.len(),
-        merged.entry_count(),
+    files::write_atomic(&a.output, &bytes).map_err(file_error)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "merged {} into {}: {}, {}, digest {}",
+        count(inputs.len() as u64, "file", "files"),
+        show::path(&a.output),
+        count(merged.len() as u64, "key", "keys"),
+        count(merged.entry_count() as u64, "entry", "entries"),
         hex(&merged.digest_bytes())
-    );
+    )?;
+    out.flush()?;
     Ok(())
 }
 
-fn show(k: &Scalar) -> String {
+fn show_key(k: &Scalar) -> String {
     match k {
-        Scalar::Utf8(s) => format!("{s:?}"),
+        Scalar::Utf8(s) => quoted(s.as_bytes()),
         Scalar::Binary(b) => format!("0x{}", hex(b)),
         other => other.to_string(),
     }
 }
 
-fn diff(args: &[String]) -> Result<(), Fail> {
-    let a = parse(args, &["--bits", "--limit"], &[])?;
-    let [left, right] = a.positional.as_slice() else {
-        return Err(Fail::Usage(
-            "diff needs two files: pluriverse diff A B".into(),
-        ));
-    };
-    let bits: u32 = a.get("--bits")?.unwrap_or(12);
-    if bits > 24 {
-        return Err(Fail::Usage("--bits: at most 24".into()));
-    }
-    let limit: usize = a.get("--limit")?.unwrap_or(20);
-    let d = files::diff(left.as_ref(), right.as_ref(), bits).map_err(file_error)?;
-    println!(
-        "{} of {} buckets differ; {} keys only in {left}, {} only in {right}, {} changed; contexts {}",
-        d.differing_buckets,
-        d.buckets,
-        d.only_left.len(),
-        d.only_right.len(),
-        d.changed.len(),
+fn diff(a: DiffArgs) -> Result<(), Fail> {
+    let [left, right]: [Input; 2] = inputs(&[a.a, a.b])?
+        .try_into()
+        .map_err(|_| Fail::Usage("diff needs two files".into()))?;
+    let d = files::diff(&left, &right, a.bits, a.read.max_bytes).map_err(file_error)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(
+        out,
+        "{} of {} {}; {} only in {left}, {} only in {right}, {} changed; contexts {}",
+        thousands(d.differing_buckets as u64),
+        count(d.buckets as u64, "bucket", "buckets"),
+        if d.differing_buckets == 1 {
+            "differs"
+        } else {
+            "differ"
+        },
+        count(d.only_left.len() as u64, "key", "keys"),
+        thousands(d.only_right.len() as u64),
+        thousands(d.changed.len() as u64),
         if d.contexts_differ { "differ" } else { "equal" }
-    );
+    )?;
     for (tag, keys) in [("<", &d.only_left), (">", &d.only_right), ("~", &d.changed)] {
-        for k in keys.iter().take(limit) {
-            println!("{tag} {}", show(k));
+        for k in keys.iter().take(a.limit) {
+            writeln!(out, "{tag} {}", show_key(k))?;
         }
-        if keys.len() > limit {
-            println!("{tag} ... {} more", keys.len() - limit);
+        if keys.len() > a.limit {
+            writeln!(
+                out,
+                "{tag} ... {} more",
+                thousands((keys.len() - a.limit) as u64)
+            )?;
         }
     }
     if d.is_empty() {
-        println!("the states are equal");
+        writeln!(out, "the states are equal")?;
     }
+    out.flush()?;
     Ok(())
 }
 
-fn inspect(args: &[String]) -> Result<(), Fail> {
-    let a = parse(args, &[], &[])?;
-    let [path] = a.positional.as_slice() else {
-        return Err(Fail::Usage(
-            "inspect needs one file: pluriverse inspect FILE".into(),
-        ));
-    };
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let s: AnyState = files::read_state(path.as_ref()).map_err(file_error)?;
+fn inspect(a: InspectArgs) -> Result<(), Fail> {
+    let input = Input::parse(&a.file);
+    let bytes = files::read_bounded(&input, a.read.max_bytes).map_err(file_error)?;
+    let size = bytes.len() as u64;
+    let s: AnyState = files::decode_state(&input, &bytes).map_err(file_error)?;
+    drop(bytes);
     let ctx = s.context();
     let vv = ctx.version_vector();
-    println!("file         {path} ({} bytes)", thousands(size));
-    println!("type         {}", s.state_type());
-    println!("keys         {}", thousands(s.len() as u64));
-    println!("entries      {}", thousands(s.entry_count() as u64));
-    println!(
-        "context      {} replicas, {} events beyond the version vector ({})",
-        vv.len(),
-        thousands(ctx.cloud_len()),
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(
+        out,
+        "file         {input} ({})",
+        count(size, "byte", "bytes")
+    )?;
+    writeln!(out, "type         {}", s.state_type())?;
+    writeln!(out, "keys         {}", thousands(s.len() as u64))?;
+    writeln!(out, "entries      {}", thousands(s.entry_count() as u64))?;
+    writeln!(
+        out,
+        "context      {}, {} beyond the version vector ({})",
+        count(vv.len() as u64, "replica", "replicas"),
+        count(ctx.cloud_len(), "event", "events"),
         if ctx.is_compact() {
             "compact"
         } else {
             "dot cloud"
         }
-    );
+    )?;
     for (name, n) in vv.iter() {
-        println!("  {name:<24} {}", thousands(n));
+        writeln!(out, "  {:<24} {}", quoted(name.as_bytes()), thousands(n))?;
     }
-    println!("digest       {}", hex(&s.digest_bytes()));
+    writeln!(out, "digest       {}", hex(&s.digest_bytes()))?;
+    out.flush()?;
     Ok(())
 }

@@ -22,27 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use pluriverse::{CausalContext, ReplicaId};
 use pluriverse_any::{AnyState, Kind, Scalar};
 
+use crate::Op;
+
 /// "Not known."
 const NEVER: u32 = u32::MAX;
-
-/// What an event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    Set,
-    Remove,
-    Add,
-    Inc,
-    Dec,
-    LSet,
-    LRemove,
-}
-
-impl Op {
-    /// Whether the engine gives this write a dot (removes of `MVMap`/`AWSet` do not).
-    fn takes_dot(self) -> bool {
-        !matches!(self, Op::Remove)
-    }
-}
 
 /// One batch of writes: its events and the dots the engine gave them.
 #[derive(Debug, Clone)]
@@ -54,7 +37,7 @@ struct Batch {
 }
 
 /// The model.
-pub(crate) struct Oracle {
+pub struct Oracle {
     kind: Kind,
     // per event
     key: Vec<u64>,
@@ -77,7 +60,7 @@ pub(crate) struct Oracle {
 }
 
 /// The outcome of the final check.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Check {
     /// Writes (events) issued.
     pub events: u64,
@@ -95,6 +78,7 @@ pub struct Check {
 }
 
 impl Oracle {
+    /// An empty model of a run of `kind`.
     pub fn new(kind: Kind) -> Self {
         Self {
             kind,
@@ -131,10 +115,12 @@ impl Oracle {
         self.live[slot as usize] = false;
     }
 
+    /// Events issued so far.
     pub fn events(&self) -> u32 {
         self.key.len() as u32
     }
 
+    /// The current step (the model's clock: one per write batch or message received).
     pub fn step(&self) -> u32 {
         self.step
     }
@@ -254,15 +240,29 @@ impl Oracle {
         }
     }
 
-    /// `slot` received what slot `from` knew at step `as_of` among the first `upto` events.
-    pub fn receive_knowledge(&mut self, slot: u32, from: u32, as_of: u32, upto: u32) {
+    /// `slot` received an anti-entropy reply from slot `from`, answering a request that
+    /// slot `asked_by` sent at step `asked_at`: the reply carries what `from` knew at step
+    /// `as_of` among the first `upto` events, less what the request said the requester had
+    /// seen. Only that is credited: a reply addressed to an incarnation that has since lost
+    /// its state leaves out what the old incarnation held, and the new one must not be
+    /// credited with it.
+    pub fn receive_reply(
+        &mut self,
+        slot: u32,
+        from: u32,
+        as_of: u32,
+        upto: u32,
+        asked: (u32, u32),
+    ) {
         let now = self.tick();
+        let (asked_by, asked_at) = asked;
         if slot == from {
             return;
         }
-        let (s, f) = (slot as usize, from as usize);
+        let (s, f, r) = (slot as usize, from as usize, asked_by as usize);
         for e in 0..upto as usize {
-            if self.known[s][e] == NEVER && self.known[f][e] <= as_of {
+            let carried = self.known[f][e] <= as_of && self.known[r][e] > asked_at;
+            if carried && self.known[s][e] == NEVER {
                 self.known[s][e] = now;
             }
         }

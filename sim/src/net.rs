@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// How the network partitions during the write phase (every partition heals before the
 /// end of the run).
@@ -83,30 +83,46 @@ impl RestartMode {
     }
 }
 
+/// Both serialize as the names their `parse` reads.
+macro_rules! serialize_by_name {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    )*};
+}
+serialize_by_name!(PartitionMode, RestartMode);
+
 /// One partition: `blocked[from * n + to]` while `start <= tick < end`.
 #[derive(Debug, Clone)]
-pub(crate) struct Partition {
+pub struct Partition {
+    /// First tick.
     pub start: u32,
+    /// First tick after it.
     pub end: u32,
+    /// Which directions are cut.
     pub blocked: Vec<bool>,
+    /// Messages it dropped.
+    pub blocked_messages: u64,
 }
 
 /// One restart of a replica.
 #[derive(Debug, Clone)]
-pub(crate) struct Restart {
+pub struct Restart {
+    /// Which replica.
     pub replica: usize,
+    /// The tick it goes down.
     pub at: u32,
+    /// The tick it comes back.
     pub back: u32,
+    /// Whether it comes back empty, under a new epoch.
     pub lose_state: bool,
 }
 
 /// Draws the partitions of a run of `ticks` ticks over `n` replicas.
-pub(crate) fn partitions(
-    rng: &mut Rng,
-    mode: PartitionMode,
-    n: usize,
-    ticks: u32,
-) -> Vec<Partition> {
+pub fn partitions(rng: &mut Rng, mode: PartitionMode, n: usize, ticks: u32) -> Vec<Partition> {
     if n < 2 || ticks < 4 {
         return vec![];
     }
@@ -153,13 +169,14 @@ pub(crate) fn partitions(
             start,
             end,
             blocked,
+            blocked_messages: 0,
         });
     }
     out
 }
 
 /// Draws the restarts of a run.
-pub(crate) fn restarts(rng: &mut Rng, mode: RestartMode, n: usize, ticks: u32) -> Vec<Restart> {
+pub fn restarts(rng: &mut Rng, mode: RestartMode, n: usize, ticks: u32) -> Vec<Restart> {
     if mode == RestartMode::None || ticks < 4 {
         return vec![];
     }
@@ -181,45 +198,22 @@ pub(crate) fn restarts(rng: &mut Rng, mode: RestartMode, n: usize, ticks: u32) -
         .collect()
 }
 
-/// What a message carries.
+/// A message in flight: who sends it to whom, its bytes, and `note`, what the harness
+/// records about it for the oracle (the network never looks inside either).
 #[derive(Debug, Clone)]
-pub(crate) enum Body {
-    /// The delta of a batch of writes: events `events` of the oracle.
-    Delta {
-        bytes: Arc<Vec<u8>>,
-        events: std::ops::Range<u32>,
-    },
-    /// Anti-entropy, step 1: "here is what I have seen" (context bytes and digest).
-    AeRequest { context: Arc<Vec<u8>>, digest: u128 },
-    /// Anti-entropy, step 2: `delta_since` of the requester's context; it carries what the
-    /// sender's oracle slot knew at step `as_of`, among the first `upto` events.
-    AeReply {
-        bytes: Arc<Vec<u8>>,
-        slot: u32,
-        as_of: u32,
-        upto: u32,
-    },
-}
-
-/// A message in flight.
-#[derive(Debug, Clone)]
-pub(crate) struct Msg {
+pub struct Msg<T> {
+    /// The sending replica.
     pub from: usize,
+    /// The receiving replica (whatever incarnation it is in when the message arrives).
     pub to: usize,
-    pub body: Body,
-}
-
-impl Msg {
-    fn len(&self) -> usize {
-        match &self.body {
-            Body::Delta { bytes, .. } | Body::AeReply { bytes, .. } => bytes.len(),
-            Body::AeRequest { context, .. } => context.len() + 16,
-        }
-    }
+    /// What travels on the wire.
+    pub bytes: Arc<Vec<u8>>,
+    /// The harness's bookkeeping (not on the wire).
+    pub note: T,
 }
 
 /// Counters of what the network did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NetStats {
     /// Messages handed to the network.
     pub sent: u64,
@@ -231,26 +225,32 @@ pub struct NetStats {
     pub bytes_delivered: u64,
     /// Messages lost.
     pub lost: u64,
-    /// Messages dropped by a partition or a replica that was down.
-    pub blocked: u64,
+    /// Messages dropped by a partition.
+    pub blocked_by_partition: u64,
+    /// Copies that arrived at a replica that was down.
+    pub blocked_down: u64,
     /// Extra copies made.
     pub duplicated: u64,
 }
 
 /// The network: faults plus the messages in flight, by delivery tick.
-pub(crate) struct Network {
-    pub n: usize,
-    pub loss: f64,
-    pub dup: f64,
-    pub max_delay: u32,
+pub struct Network<T> {
+    n: usize,
+    loss: f64,
+    dup: f64,
+    max_delay: u32,
+    /// Whether a few messages are delayed up to 20 times longer (off after the heal).
     pub heavy_tail: bool,
+    /// The partitions (cleared at the heal).
     pub partitions: Vec<Partition>,
-    pub in_flight: BTreeMap<u32, Vec<Msg>>,
+    in_flight: BTreeMap<u32, Vec<Msg<T>>>,
+    /// What the network did.
     pub stats: NetStats,
     rng: Rng,
 }
 
-impl Network {
+impl<T: Clone> Network<T> {
+    /// A network between `n` replicas.
     pub fn new(rng: Rng, n: usize, loss: f64, dup: f64, max_delay: u32) -> Self {
         Self {
             n,
@@ -265,10 +265,11 @@ impl Network {
         }
     }
 
-    fn blocked(&self, from: usize, to: usize, tick: u32) -> bool {
+    /// The partition that blocks `from -> to` at `tick`, if any.
+    fn blocking(&self, from: usize, to: usize, tick: u32) -> Option<usize> {
         self.partitions
             .iter()
-            .any(|p| p.start <= tick && tick < p.end && p.blocked[from * self.n + to])
+            .position(|p| p.start <= tick && tick < p.end && p.blocked[from * self.n + to])
     }
 
     fn delay(&mut self) -> u32 {
@@ -282,11 +283,12 @@ impl Network {
     }
 
     /// Hands `msg` to the network at `tick`.
-    pub fn send(&mut self, msg: Msg, tick: u32) {
+    pub fn send(&mut self, msg: Msg<T>, tick: u32) {
         self.stats.sent += 1;
-        self.stats.bytes_sent += msg.len() as u64;
-        if self.blocked(msg.from, msg.to, tick) {
-            self.stats.blocked += 1;
+        self.stats.bytes_sent += msg.bytes.len() as u64;
+        if let Some(p) = self.blocking(msg.from, msg.to, tick) {
+            self.stats.blocked_by_partition += 1;
+            self.partitions[p].blocked_messages += 1;
             return;
         }
         if self.rng.chance(self.loss) {
@@ -307,10 +309,15 @@ impl Network {
     }
 
     /// The messages due at `tick`, in random order.
-    pub fn due(&mut self, tick: u32) -> Vec<Msg> {
+    pub fn due(&mut self, tick: u32) -> Vec<Msg<T>> {
         let mut v = self.in_flight.remove(&tick).unwrap_or_default();
         self.rng.shuffle(&mut v);
         v
+    }
+
+    /// The last tick at which a message is due, if any is in flight.
+    pub fn last_due(&self) -> Option<u32> {
+        self.in_flight.keys().next_back().copied()
     }
 
     /// Whether any message is still in flight.
