@@ -222,7 +222,7 @@ fn tight_message_bound_and_heavy_loss() {
         max_delay: 10,
         partition: true,
         restarts: false,
-        max_message: 1600,
+        max_message: 2048,
     };
     for seed in 10..14 {
         for kind in [Kind::MVMap, Kind::PNCounterMap] {

@@ -102,6 +102,7 @@ fn format_2_seeds_of_valid_states_decode_and_hostile_ones_are_refused() {
         "v2-lww-binary-utf8-tombstone",
         "v2-awset-int64",
         "v2-empty-mvmap",
+        "v2-pncounter-two-cells-one-replica",
     ];
     let mut seen = 0;
     for (path, bytes) in inputs("decode") {

@@ -733,13 +733,6 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
             if !run.cmp_rows(i - 1, &run, i).is_lt() {
                 return Err(DecodeError::Unsorted { row: i });
             }
-            if V::ONE_PER_KEY_AND_REPLICA
-                && run.replica[i - 1] == r
-                && run.hash[i - 1] == run.hash[i]
-                && run.keys.cmp_at(i - 1, &run.keys, i).is_eq()
-            {
-                return Err(DecodeError::SupersededEntry { row: i });
-            }
         }
     }
     let mut table = ReplicaTable::new();

@@ -129,13 +129,6 @@ impl ArrowItem for Vec<u8> {
 pub trait Cells: Item {
     /// The kind's name in the schema metadata.
     const KIND: &'static str;
-    /// Whether a state holds at most one entry per key and replica (the decoder refuses a
-    /// second one: [`DecodeError::SupersededEntry`]). True for `PNCounterMap`, whose only
-    /// mutator replaces the replica's own cell of the key and nothing else. Not for the
-    /// kinds with removes (a later write whose delta does not cover an earlier one, after a
-    /// remove whose delta was lost, leaves both until anti-entropy) nor for `LWWMap` (a
-    /// write that saw another replica's write replaces it).
-    const ONE_PER_KEY_AND_REPLICA: bool = false;
     /// The value fields.
     fn fields() -> Vec<Field>;
     /// The value columns for `rows` of `col`.
@@ -209,7 +202,6 @@ impl Cells for () {
 /// `PNCounterMap` cells: a replica's running totals.
 impl Cells for (u64, u64) {
     const KIND: &'static str = "PNCounterMap";
-    const ONE_PER_KEY_AND_REPLICA: bool = true;
     fn fields() -> Vec<Field> {
         vec![
             Field::new("increments", DataType::UInt64, false),

@@ -229,13 +229,6 @@ pub enum DecodeError {
     },
     /// A part of the stream is not in the one form this format writes.
     NotCanonical(&'static str),
-    /// A second cell of one replica for one key of a `PNCounterMap`. A replica's update of
-    /// a key's cell replaces its earlier cell, and the delta says so, so no honest state
-    /// holds two (see [`Cells::ONE_PER_KEY_AND_REPLICA`] for why the other kinds may).
-    SupersededEntry {
-        /// The second row.
-        row: usize,
-    },
     /// The replica dictionary is not sorted, unique, or differs between batches.
     Replicas(&'static str),
     /// The context encoding is invalid.
@@ -329,11 +322,6 @@ impl fmt::Display for DecodeError {
                  bytes were altered"
             ),
             Self::NotCanonical(what) => write!(f, "non-canonical encoding: {what}"),
-            Self::SupersededEntry { row } => write!(
-                f,
-                "row {row}: a second counter cell of one replica for one key (a replica's \
-                 update replaces its earlier cell; no honest state holds both)"
-            ),
             Self::Replicas(e) => write!(f, "invalid replica dictionary: {e}"),
             Self::Context(e) => write!(f, "invalid causal context: {e}"),
             Self::Null { column, row } => write!(f, "null in column `{column}` at row {row}"),

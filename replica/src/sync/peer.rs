@@ -410,6 +410,11 @@ impl Peer {
                 self.emit(m);
                 return;
             }
+            if lo == hi {
+                // one counter's slice alone exceeds the bound
+                self.stats.oversized += 1;
+                return;
+            }
         }
         if theirs.is_some_and(|t| t.live.saturating_mul(2) <= ours.live) {
             self.stream(replica, lo, hi);
@@ -466,8 +471,8 @@ impl Peer {
 
     /// Sends the first part of `lo..=hi` that fits one message; returns where it ends.
     fn send_part(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> u64 {
+        let mut end = state.first_part(replica, lo, hi, self.budget);
         loop {
-            let end = state.first_part(replica, lo, hi, self.budget);
             let summary = state.range_summary(replica, lo, end);
             if let Some(m) = self.chunk(state, replica, lo, end, summary) {
                 self.stats.slices_out += 1;
@@ -479,6 +484,7 @@ impl Peer {
                 self.stats.oversized += 1;
                 return end;
             }
+            end = shrink(state.first_part(replica, lo, end, self.budget), lo, end);
         }
     }
 
@@ -494,21 +500,27 @@ impl Peer {
             return;
         }
         let mut sent = 0;
-        for name in delta.replicas_seen() {
+        'names: for name in delta.replicas_seen() {
             let mut lo = 1;
             loop {
-                let end = delta.first_part(&name, lo, u64::MAX, self.budget);
-                match delta.slice(&name, lo, end).to_bytes() {
-                    Ok(p) if p.len() + 5 <= self.cfg.max_message => {
-                        self.stats.slices_out += 1;
-                        self.emit(Message::Delta { payload: p });
-                        sent += 1;
+                let mut end = delta.first_part(&name, lo, u64::MAX, self.budget);
+                loop {
+                    match delta.slice(&name, lo, end).to_bytes() {
+                        Ok(p) if p.len() + 5 <= self.cfg.max_message => {
+                            self.stats.slices_out += 1;
+                            self.emit(Message::Delta { payload: p });
+                            sent += 1;
+                            break;
+                        }
+                        _ if end > lo => {
+                            self.budget = (self.budget / 2).max(1);
+                            end = shrink(delta.first_part(&name, lo, end, self.budget), lo, end);
+                        }
+                        _ => {
+                            self.stats.oversized += 1;
+                            break;
+                        }
                     }
-                    _ if end > lo => {
-                        self.budget = (self.budget / 2).max(1);
-                        continue;
-                    }
-                    _ => self.stats.oversized += 1,
                 }
                 if end == u64::MAX || sent >= 64 {
                     break;
@@ -516,7 +528,7 @@ impl Peer {
                 lo = end + 1;
             }
             if sent >= 64 {
-                break;
+                break 'names;
             }
         }
     }
@@ -548,6 +560,16 @@ impl Peer {
 
     fn emit(&mut self, m: Message) {
         self.out.push_back(m.encode());
+    }
+}
+
+/// A shorter end for a part `lo..=end` that did not fit: `next` when the budget made it
+/// shorter, else half the counter range.
+fn shrink(next: u64, lo: u64, end: u64) -> u64 {
+    if next < end {
+        next
+    } else {
+        lo + (end - lo) / 2
     }
 }
 
