@@ -135,6 +135,8 @@ pub struct Replica {
     log_path: PathBuf,
     log_seq: u64,
     log_len: u64,
+    /// The newest snapshot (0 when there is none): files numbered below it are stale.
+    snapshot_seq: u64,
     /// Records written since the last `fdatasync`.
     unsynced: bool,
     poisoned: bool,
@@ -377,6 +379,7 @@ impl Replica {
             log_path,
             log_seq,
             log_len,
+            snapshot_seq: from,
             unsynced: false,
             poisoned: false,
         };
@@ -384,7 +387,9 @@ impl Replica {
         Ok(r)
     }
 
-    /// Deletes files an interrupted fold left behind: older snapshots and logs, temporaries.
+    /// Deletes what the newest snapshot makes stale: older snapshots and the logs numbered
+    /// below it (their records are in it), and temporaries of an interrupted fold. Logs
+    /// from the snapshot's number on are kept: they may hold records it does not.
     fn remove_stale(&mut self) -> Result<()> {
         for e in fs::read_dir(&self.dir).map_err(io(&self.dir, "list"))? {
             let e = e.map_err(io(&self.dir, "list"))?;
@@ -395,7 +400,7 @@ impl Replica {
                 .and_then(|s| s.strip_suffix(".arrow"))
                 .or_else(|| f.strip_prefix("log-"))
                 .and_then(|s| s.parse::<u64>().ok());
-            let stale = f.ends_with(".tmp") || seq.is_some_and(|s| s < self.log_seq);
+            let stale = f.ends_with(".tmp") || seq.is_some_and(|s| s < self.snapshot_seq);
             if stale {
                 fs::remove_file(e.path()).map_err(io(e.path(), "remove"))?;
             }
@@ -581,6 +586,7 @@ impl Replica {
             self.log_len = 0;
             let bytes = self.state.to_bytes()?;
             write_atomic(&self.dir, &self.dir.join(snapshot_name(next)), &bytes)?;
+            self.snapshot_seq = next;
             self.remove_stale()?;
             sync_dir(&self.dir)
         })();
