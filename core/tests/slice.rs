@@ -33,9 +33,9 @@ fn replicas(seed: u64) -> Vec<MVMap<u64, u64>> {
             let keys: Vec<u64> = (0..n).map(|_| rng.below(30)).collect();
             reps[i].set_many(&keys, &vec![step; n]).unwrap()
         };
-        for j in 0..3 {
+        for (j, r) in reps.iter_mut().enumerate() {
             if j != i && rng.below(3) == 0 {
-                reps[j].join(&d);
+                r.join(&d);
             }
         }
     }

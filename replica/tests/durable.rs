@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt64Type};
-use arrow_array::Array;
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
 use pluriverse_replica::{Durability, Options, Replica, ReplicaError};
 

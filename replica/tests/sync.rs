@@ -120,13 +120,13 @@ fn run(seed: u64, kind: Kind, sch: &Schedule) -> Outcome {
             }
         }
         // send
-        for i in 0..n {
-            for j in 0..n {
+        for (i, (row, state)) in peers.iter_mut().zip(&states).enumerate() {
+            for (j, peer) in row.iter_mut().enumerate() {
                 if i == j {
                     continue;
                 }
                 let mut sent = 0;
-                while let Some(m) = peers[i][j].poll_transmit(now, &states[i]) {
+                while let Some(m) = peer.poll_transmit(now, state) {
                     assert!(
                         m.len() <= sch.max_message,
                         "{} bytes over the bound",

@@ -729,10 +729,8 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
         buf.clear();
         run.keys.write_at(i, &mut buf);
         run.hash.push(xxh3_64(&buf));
-        if i > 0 {
-            if !run.cmp_rows(i - 1, &run, i).is_lt() {
-                return Err(DecodeError::Unsorted { row: i });
-            }
+        if i > 0 && !run.cmp_rows(i - 1, &run, i).is_lt() {
+            return Err(DecodeError::Unsorted { row: i });
         }
     }
     let mut table = ReplicaTable::new();
