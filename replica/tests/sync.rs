@@ -199,7 +199,12 @@ fn every_kind_converges_over_a_lossy_network() {
         restarts: true,
         max_message: 4096,
     };
-    for seed in 0..6 {
+    // a bounded slice in the suite; PLV_SYNC_SEEDS=N runs more
+    let seeds: u64 = std::env::var("PLV_SYNC_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    for seed in 0..seeds {
         for kind in Kind::ALL {
             let t = std::time::Instant::now();
             let o = run(seed, kind, &sch);
