@@ -370,7 +370,7 @@ fn hostile_messages_are_refused_and_change_nothing() {
     let d = o.set(Scalar::Utf8("k".into()), Scalar::Int64(1)).unwrap();
     po.push(&d);
     while let Some(m) = po.poll_transmit(now, &o) {
-        if m[4] == 3 {
+        if m[4] == 2 {
             assert!(pb.handle(now, &m).is_err());
         }
     }

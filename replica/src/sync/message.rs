@@ -8,8 +8,7 @@
 //! | type | body |
 //! |---|---|
 //! | `1` summary | flags `u8` (bit 0: a cover follows), [cover: `after` and `upto` as optional names (a `u8` 0/1 then the name)], `count: u16`, then `count` items: name, `lo: u64`, `hi: u64`, summary |
-//! | `2` chunk | name, `lo: u64`, `hi: u64`, the sender's summary of that range, then the rest of the message: a delta in the state format (Arrow IPC stream), the sender's slice of the range |
-//! | `3` delta | the rest of the message: a delta in the state format (gossip of a local write) |
+//! | `2` data | `count: u16`, then `count` items (as in a summary), then the rest of the message: a delta in the state format (Arrow IPC stream): the join of the sender's slices over the items' ranges, or with no items, pushed local writes |
 //!
 //! A summary with a cover lists, for every replica of the sender whose name is in
 //! `(after, upto]` (an absent bound is open), the summary of its whole counter range
@@ -31,8 +30,8 @@ pub const VERSION: u8 = 1;
 pub const MAX_NAME: usize = 1024;
 /// Bytes of one summary item besides its name.
 pub(crate) const ITEM_FIXED: usize = 2 + 8 + 8 + 8 + 8 + 16;
-/// Bytes of a chunk message besides its name and payload.
-pub(crate) const CHUNK_FIXED: usize = 5 + 2 + 8 + 8 + 8 + 8 + 16;
+/// Bytes of a data message besides its items and payload.
+pub(crate) const DATA_FIXED: usize = 5 + 2;
 
 /// One range's summary in a summary message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,15 +72,11 @@ pub enum Message {
         /// The ranges.
         items: Vec<Item>,
     },
-    /// The sender's slice of one range, with its summary.
-    Chunk {
-        /// The range and the sender's summary of it.
-        item: Item,
-        /// The slice: a delta in the state format.
-        payload: Vec<u8>,
-    },
-    /// A delta pushed as it was written.
-    Delta {
+    /// A delta: the sender's slices over some ranges (with the sender's summaries of
+    /// them), or pushed local writes (no items).
+    Data {
+        /// The ranges the payload holds the sender's slices of, and its summaries of them.
+        items: Vec<Item>,
         /// A delta in the state format.
         payload: Vec<u8>,
     },
@@ -146,13 +141,12 @@ impl Message {
                     put_item(&mut out, it);
                 }
             }
-            Message::Chunk { item, payload } => {
+            Message::Data { items, payload } => {
                 out.push(2);
-                put_item(&mut out, item);
-                out.extend_from_slice(payload);
-            }
-            Message::Delta { payload } => {
-                out.push(3);
+                out.extend_from_slice(&(items.len() as u16).to_le_bytes());
+                for it in items {
+                    put_item(&mut out, it);
+                }
                 out.extend_from_slice(payload);
             }
         }
@@ -202,30 +196,22 @@ impl Message {
                 } else {
                     None
                 };
-                let n = r.u16()? as usize;
-                // each item takes at least ITEM_FIXED bytes: no allocation beyond the input
-                if n * ITEM_FIXED > r.rest() {
-                    return Err(bad(format!("{n} items cannot fit in {} bytes", r.rest())));
-                }
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.item()?);
-                }
+                let items = r.items()?;
                 if !r.done() {
                     return Err(bad("trailing bytes after the last item".into()));
                 }
                 Message::Summary { cover, items }
             }
             2 => {
-                let item = r.item()?;
-                Message::Chunk {
-                    item,
+                let items = r.items()?;
+                if r.done() {
+                    return Err(bad("a data message without a delta".into()));
+                }
+                Message::Data {
+                    items,
                     payload: r.b[r.at..].to_vec(),
                 }
             }
-            3 => Message::Delta {
-                payload: r.b[r.at..].to_vec(),
-            },
             t => return Err(bad(format!("unknown message type {t}"))),
         };
         Ok(m)
@@ -286,6 +272,21 @@ impl<'a> Reader<'a> {
             )));
         }
         Ok(ReplicaId::from(self.take(n)?))
+    }
+    fn items(&mut self) -> Result<Vec<Item>> {
+        let n = self.u16()? as usize;
+        // each item takes at least ITEM_FIXED bytes: no allocation beyond the input
+        if n * ITEM_FIXED > self.rest() {
+            return Err(bad(format!(
+                "{n} items cannot fit in {} bytes",
+                self.rest()
+            )));
+        }
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(self.item()?);
+        }
+        Ok(items)
     }
     fn item(&mut self) -> Result<Item> {
         let replica = self.name()?;

@@ -12,8 +12,10 @@
 //! can be shipped in any order, lost, duplicated or cut short, and each one that arrives is
 //! kept.
 //!
-//! - **Push.** [`Peer::push`] queues a local write's delta; it goes out as one message, or
-//!   as slices of it when it exceeds the message bound.
+//! - **Push.** [`Peer::push`] queues a local write's delta; it goes out in a data message,
+//!   or as slices of it when it exceeds the message bound. Deltas and slices queued
+//!   together share one data message (their join) up to the bound, so many small writes
+//!   or many small differing ranges cost one payload's fixed part, not one each.
 //! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends the
 //!   summaries (dots seen, dots live, a 128-bit fingerprint) of every replica it knows,
 //!   in as many messages as the bound needs, each covering a name interval. The receiver

@@ -53,7 +53,7 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Anti-entropy rounds started.
     pub rounds: u64,
-    /// Slices sent (chunks and pushed deltas).
+    /// Slices and pushed deltas sent (several may share one data message).
     pub slices_out: u64,
     /// Deltas handed back to the caller to join.
     pub deltas_in: u64,
@@ -105,6 +105,12 @@ pub struct Peer {
     window_bytes: usize,
     /// Units (entries or runs of seen dots) per slice; adapted to the message bound.
     budget: u64,
+    /// Bytes of an empty delta of the type: the fixed cost of a payload.
+    empty_len: usize,
+    /// Slices (or pushed deltas) waiting to go out together in one data message.
+    data: Vec<(Option<Item>, AnyState, usize)>,
+    /// Summary items waiting to go out together.
+    summaries: Vec<Item>,
     stats: Stats,
 }
 
@@ -120,10 +126,13 @@ impl Peer {
     ///
     /// # Errors
     /// [`ReplicaError::Config`] when `max_message` cannot hold an empty delta of `ty` in a
-    /// chunk, or a summary of one replica with the longest name.
+    /// data message, or a summary of one replica with the longest name.
     pub fn new(ty: StateType, cfg: Config) -> Result<Self> {
         let empty = AnyState::new(ty, RECEIVED).to_bytes()?;
-        let need = (message::CHUNK_FIXED + 64 + empty.len() + 256)
+        let need = (message::DATA_FIXED
+            + message::item_len(&ReplicaId::from(vec![0u8; 64]))
+            + empty.len()
+            + 256)
             .max(16 + message::item_len(&ReplicaId::from(vec![0u8; message::MAX_NAME])));
         if cfg.max_message < need {
             return Err(ReplicaError::Config(format!(
@@ -141,6 +150,9 @@ impl Peer {
             window_start: Duration::ZERO,
             window_bytes: 0,
             budget: (cfg.max_message / 64).max(1) as u64,
+            empty_len: empty.len(),
+            data: Vec::new(),
+            summaries: Vec::new(),
             stats: Stats::default(),
         })
     }
@@ -157,7 +169,10 @@ impl Peer {
 
     /// Whether nothing is queued: no message waiting, no work pending.
     pub fn is_idle(&self) -> bool {
-        self.out.is_empty() && self.queue.is_empty()
+        self.out.is_empty()
+            && self.queue.is_empty()
+            && self.data.is_empty()
+            && self.summaries.is_empty()
     }
 
     /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
@@ -227,12 +242,13 @@ impl Peer {
                 }
                 Ok(None)
             }
-            Message::Chunk { item, payload } => {
+            Message::Data { items, payload } => {
                 let d = self.decode(&payload)?;
-                self.enqueue(Work::Answer(item));
+                for it in items {
+                    self.enqueue(Work::Answer(it));
+                }
                 Ok(Some(d))
             }
-            Message::Delta { payload } => Ok(Some(self.decode(&payload)?)),
         }
     }
 
@@ -279,8 +295,14 @@ impl Peer {
                 self.stats.bytes_out += m.len() as u64;
                 return Some(m);
             }
-            let w = self.queue.pop_front()?;
-            self.run(w, state);
+            match self.queue.pop_front() {
+                Some(w) => self.run(w, state),
+                None if self.data.is_empty() && self.summaries.is_empty() => return None,
+                None => {
+                    self.flush_data();
+                    self.flush_summaries();
+                }
+            }
         }
     }
 
@@ -406,8 +428,7 @@ impl Peer {
         let (live, runs) = state.range_size(&replica, lo, hi);
         let units = live + runs;
         if units <= LEAF.min(self.budget) || lo == hi {
-            if let Some(m) = self.chunk(state, &replica, lo, hi, ours) {
-                self.emit(m);
+            if self.slice_out(state, &replica, lo, hi, ours) {
                 return;
             }
             if lo == hi {
@@ -438,35 +459,98 @@ impl Peer {
         self.send_summaries(items);
     }
 
-    /// Our slice of a range as a chunk message, if it fits the bound (adapting the
-    /// budget either way).
-    fn chunk(
+    /// Queues our slice of a range for the next data message, if it fits the bound alone
+    /// (adapting the budget either way); returns whether it did.
+    fn slice_out(
         &mut self,
         state: &AnyState,
         replica: &ReplicaId,
         lo: u64,
         hi: u64,
         summary: RangeSummary,
-    ) -> Option<Message> {
-        let payload = state.slice(replica, lo, hi).to_bytes().ok()?;
-        let m = Message::Chunk {
-            item: Item {
-                replica: replica.clone(),
-                lo,
-                hi,
-                summary,
-            },
-            payload,
+    ) -> bool {
+        let slice = state.slice(replica, lo, hi);
+        let Ok(len) = slice.to_bytes().map(|b| b.len()) else {
+            return false;
         };
-        let len = message::CHUNK_FIXED + replica.as_bytes().len() + chunk_payload_len(&m);
-        if len > self.cfg.max_message {
+        let item = Item {
+            replica: replica.clone(),
+            lo,
+            hi,
+            summary,
+        };
+        let whole = message::DATA_FIXED + message::item_len(replica) + len;
+        if whole > self.cfg.max_message {
             self.budget = (self.budget / 2).max(1);
-            return None;
+            return false;
         }
-        if len < self.cfg.max_message / 4 {
+        if whole < self.cfg.max_message / 4 {
             self.budget = (self.budget * 2).min(1 << 20);
         }
-        Some(m)
+        self.stats.slices_out += 1;
+        self.add_data(Some(item), slice, len);
+        true
+    }
+
+    /// Adds a delta (with the item it answers, if any) to the data message being built,
+    /// sending that one first when the delta would not fit in it.
+    fn add_data(&mut self, item: Option<Item>, delta: AnyState, len: usize) {
+        let size = |data: &[(Option<Item>, AnyState, usize)], empty: usize| -> usize {
+            // a joined payload costs one fixed part and each delta's share beyond it
+            message::DATA_FIXED
+                + empty
+                + data
+                    .iter()
+                    .map(|(i, _, l)| {
+                        i.as_ref().map_or(0, |i| message::item_len(&i.replica))
+                            + l.saturating_sub(empty)
+                    })
+                    .sum::<usize>()
+        };
+        self.data.push((item, delta, len));
+        // a margin for what a join adds (names, contexts of several replicas)
+        if size(&self.data, self.empty_len) > self.cfg.max_message * 7 / 8 && self.data.len() > 1 {
+            let last = self.data.pop();
+            self.flush_data();
+            self.data.extend(last);
+        }
+    }
+
+    /// Sends the data message being built: the join of its deltas, or each alone when the
+    /// join came out over the bound.
+    fn flush_data(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        let Some((_, first, _)) = data.first() else {
+            return;
+        };
+        let mut joined = first.clone();
+        for (_, d, _) in &data[1..] {
+            if joined.join(d).is_err() {
+                return;
+            }
+        }
+        let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
+        if let Ok(payload) = joined.to_bytes() {
+            let m = Message::Data { items, payload };
+            let len = message::DATA_FIXED
+                + m_items_len(&m)
+                + match &m {
+                    Message::Data { payload, .. } => payload.len(),
+                    Message::Summary { .. } => 0,
+                };
+            if len <= self.cfg.max_message {
+                self.emit(m);
+                return;
+            }
+        }
+        for (item, d, _) in data {
+            if let Ok(payload) = d.to_bytes() {
+                self.emit(Message::Data {
+                    items: item.into_iter().collect(),
+                    payload,
+                });
+            }
+        }
     }
 
     /// Sends the first part of `lo..=hi` that fits one message; returns where it ends.
@@ -474,9 +558,7 @@ impl Peer {
         let mut end = state.first_part(replica, lo, hi, self.budget);
         loop {
             let summary = state.range_summary(replica, lo, end);
-            if let Some(m) = self.chunk(state, replica, lo, end, summary) {
-                self.stats.slices_out += 1;
-                self.emit(m);
+            if self.slice_out(state, replica, lo, end, summary) {
                 return end;
             }
             if end == lo {
@@ -494,9 +576,9 @@ impl Peer {
         let Ok(payload) = delta.to_bytes() else {
             return;
         };
-        if payload.len() + 5 <= self.cfg.max_message {
+        if payload.len() + message::DATA_FIXED <= self.cfg.max_message {
             self.stats.slices_out += 1;
-            self.emit(Message::Delta { payload });
+            self.add_data(None, delta.clone(), payload.len());
             return;
         }
         let mut sent = 0;
@@ -505,10 +587,11 @@ impl Peer {
             loop {
                 let mut end = delta.first_part(&name, lo, u64::MAX, self.budget);
                 loop {
-                    match delta.slice(&name, lo, end).to_bytes() {
-                        Ok(p) if p.len() + 5 <= self.cfg.max_message => {
+                    let part = delta.slice(&name, lo, end);
+                    match part.to_bytes() {
+                        Ok(p) if p.len() + message::DATA_FIXED <= self.cfg.max_message => {
                             self.stats.slices_out += 1;
-                            self.emit(Message::Delta { payload: p });
+                            self.add_data(None, part, p.len());
                             sent += 1;
                             break;
                         }
@@ -533,28 +616,25 @@ impl Peer {
         }
     }
 
-    /// Sends summaries of ranges (no cover), as many messages as the bound needs.
+    /// Queues summaries of ranges (no cover) for the next summary message.
     fn send_summaries(&mut self, items: Vec<Item>) {
-        let room = self.cfg.max_message - 8;
-        let mut batch = Vec::new();
-        let mut used = 0;
         for it in items {
-            let len = message::item_len(&it.replica);
-            if used + len > room && !batch.is_empty() {
-                self.emit(Message::Summary {
-                    cover: None,
-                    items: std::mem::take(&mut batch),
-                });
-                used = 0;
+            let used: usize = 8 + self
+                .summaries
+                .iter()
+                .map(|i| message::item_len(&i.replica))
+                .sum::<usize>();
+            if used + message::item_len(&it.replica) > self.cfg.max_message {
+                self.flush_summaries();
             }
-            used += len;
-            batch.push(it);
+            self.summaries.push(it);
         }
-        if !batch.is_empty() {
-            self.emit(Message::Summary {
-                cover: None,
-                items: batch,
-            });
+    }
+
+    fn flush_summaries(&mut self) {
+        if !self.summaries.is_empty() {
+            let items = std::mem::take(&mut self.summaries);
+            self.emit(Message::Summary { cover: None, items });
         }
     }
 
@@ -573,9 +653,10 @@ fn shrink(next: u64, lo: u64, end: u64) -> u64 {
     }
 }
 
-fn chunk_payload_len(m: &Message) -> usize {
+fn m_items_len(m: &Message) -> usize {
     match m {
-        Message::Chunk { payload, .. } | Message::Delta { payload } => payload.len(),
-        Message::Summary { .. } => 0,
+        Message::Data { items, .. } | Message::Summary { items, .. } => {
+            items.iter().map(|i| message::item_len(&i.replica)).sum()
+        }
     }
 }
