@@ -1,0 +1,272 @@
+//! The replica and sync figures of `benches/README.md`, measured in one run with their
+//! baselines beside them:
+//!
+//! - bytes and round trips for an empty replica catching up on a peer of N records, against
+//!   the peer's state file;
+//! - two N-record replicas differing in 100 keys: bytes, messages, round trips, time;
+//! - both with a 2 KiB message bound as well;
+//! - one-record deltas gossiped through the protocol, against joining the same deltas bare;
+//! - durable writes: group commit throughput, and a synced write's latency against a bare
+//!   `fdatasync` of a file of the same size;
+//! - the context after many restarts of one replica among five.
+//!
+//! `cargo run --release -p pluriverse-replica --example figures -- [records]` (default
+//! 1,000,000).
+
+use std::time::{Duration, Instant};
+
+use arrow_array::{Int64Array, StringArray};
+use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
+use pluriverse_replica::sync::{Config, Peer};
+use pluriverse_replica::{Durability, Options, Replica};
+
+fn ty() -> StateType {
+    StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap()
+}
+
+struct Sync {
+    bytes: u64,
+    messages: u64,
+    rounds: u64,
+    largest: usize,
+    time: Duration,
+}
+
+/// Runs two peers over a lossless in-memory link until equal; a "round trip" is one pass
+/// of both directions.
+fn sync_pair(a: &mut AnyState, b: &mut AnyState, max_message: usize) -> Sync {
+    let cfg = Config {
+        max_message,
+        round_interval: Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let (mut pa, mut pb) = (Peer::new(ty(), cfg).unwrap(), Peer::new(ty(), cfg).unwrap());
+    let t = Instant::now();
+    let mut s = Sync {
+        bytes: 0,
+        messages: 0,
+        rounds: 0,
+        largest: 0,
+        time: Duration::ZERO,
+    };
+    let now = Duration::ZERO;
+    loop {
+        s.rounds += 1;
+        let ab = pass(a, b, &mut pa, &mut pb, &mut s, now);
+        let ba = pass(b, a, &mut pb, &mut pa, &mut s, now);
+        if !ab && !ba {
+            break;
+        }
+    }
+    s.time = t.elapsed();
+    assert_eq!(a.digest(), b.digest());
+    s
+}
+
+/// Sends everything `pf` has for `from` and joins what `pt` hands back into `to`.
+fn pass(
+    from: &AnyState,
+    to: &mut AnyState,
+    pf: &mut Peer,
+    pt: &mut Peer,
+    s: &mut Sync,
+    now: Duration,
+) -> bool {
+    let mut out = Vec::new();
+    while let Some(m) = pf.poll_transmit(now, from) {
+        out.push(m);
+    }
+    let moved = !out.is_empty();
+    for m in out {
+        s.bytes += m.len() as u64;
+        s.messages += 1;
+        s.largest = s.largest.max(m.len());
+        if let Some(d) = pt.handle(now, &m).unwrap() {
+            to.join(&d).unwrap();
+        }
+    }
+    moved
+}
+
+fn filled(name: &str, n: usize) -> AnyState {
+    let mut s = AnyState::new(ty(), name);
+    let keys = StringArray::from_iter_values((0..n).map(|i| format!("key-{i:09}")));
+    let vals = Int64Array::from_iter_values(0..n as i64);
+    s.set_many(&keys, &vals).unwrap();
+    s
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    println!("# pluriverse-replica figures, {n} records, MVMap<utf8, int64>");
+    let a = filled("a", n);
+    let state_bytes = a.to_bytes().unwrap().len();
+    println!("state file: {state_bytes} bytes");
+
+    for max in [64 << 10, 2048] {
+        let mut x = a.clone();
+        let mut e = AnyState::new(ty(), "b");
+        let s = sync_pair(&mut x, &mut e, max);
+        println!(
+            "catch-up, bound {max}: {} bytes ({:.3}x the state file), {} messages, {} round trips, largest {} B, {:.2?}",
+            s.bytes,
+            s.bytes as f64 / state_bytes as f64,
+            s.messages,
+            s.rounds,
+            s.largest,
+            s.time
+        );
+        // now they differ in 100 keys: 50 new on one side, 50 removed on the other
+        let mut y = x.clone();
+        let mut z = e;
+        for i in 0..50 {
+            y.set(Scalar::Utf8(format!("new-{i}")), Scalar::Int64(i))
+                .unwrap();
+            z.remove(Scalar::Utf8(format!("key-{:09}", i as usize * (n / 50))))
+                .unwrap();
+        }
+        let s = sync_pair(&mut y, &mut z, max);
+        println!(
+            "100-key difference, bound {max}: {} bytes, {} messages, {} round trips, {:.2?}",
+            s.bytes, s.messages, s.rounds, s.time
+        );
+    }
+
+    // gossip: one-record deltas through the protocol vs bare joins of the same deltas
+    let k = 100_000;
+    let mut w = filled("w", n);
+    let deltas: Vec<AnyState> = (0..k)
+        .map(|i| {
+            w.set(Scalar::Utf8(format!("g-{i}")), Scalar::Int64(i))
+                .unwrap()
+        })
+        .collect();
+    let mut bare = filled("w", n);
+    let t = Instant::now();
+    for d in &deltas {
+        bare.join(d).unwrap();
+    }
+    let bare_t = t.elapsed();
+    let mut recv = filled("w", n);
+    let cfg = Config::default();
+    let (mut tx, mut rx) = (Peer::new(ty(), cfg).unwrap(), Peer::new(ty(), cfg).unwrap());
+    let empty = AnyState::new(ty(), "none");
+    // no rounds: the interval is far away once the first has gone
+    let far = Duration::from_secs(0);
+    let _ = tx.poll_transmit(far, &empty);
+    let t = Instant::now();
+    let mut msgs = 0;
+    for chunk in deltas.chunks(256) {
+        for d in chunk {
+            tx.push(d);
+        }
+        while let Some(m) = tx.poll_transmit(far, &empty) {
+            msgs += 1;
+            if let Some(d) = rx.handle(far, &m).unwrap() {
+                recv.join(&d).unwrap();
+            }
+        }
+    }
+    let proto_t = t.elapsed();
+    assert_eq!(recv.digest(), bare.digest());
+    println!(
+        "gossip of {k} one-record deltas into {n}: protocol {:.0}/s ({msgs} messages), bare join {:.0}/s: {:.2}x",
+        k as f64 / proto_t.as_secs_f64(),
+        k as f64 / bare_t.as_secs_f64(),
+        proto_t.as_secs_f64() / bare_t.as_secs_f64()
+    );
+
+    // durable writes
+    let dir = std::env::temp_dir().join(format!("plv-figures-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut r = Replica::create(&dir, "paris", ty(), Options::default()).unwrap();
+    let writes = 20_000;
+    let t = Instant::now();
+    for i in 0..writes {
+        r.write(|s| s.set(Scalar::Utf8(format!("k{i}")), Scalar::Int64(i)))
+            .unwrap();
+        if i % 1000 == 999 {
+            r.sync().unwrap();
+        }
+    }
+    r.sync().unwrap();
+    let gt = t.elapsed();
+    drop(r);
+    std::fs::remove_dir_all(&dir).unwrap();
+    println!(
+        "group commit (one fdatasync per 1,000 writes): {:.0} writes/s",
+        writes as f64 / gt.as_secs_f64()
+    );
+    let opts = Options {
+        durability: Durability::Synced,
+        ..Options::default()
+    };
+    let mut r = Replica::create(&dir, "paris", ty(), opts).unwrap();
+    let log = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("log-"))
+        .unwrap();
+    let bare_file = dir.join("bare");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&bare_file)
+        .unwrap();
+    let reps = 300;
+    let (mut synced, mut fsync) = (Vec::new(), Vec::new());
+    for i in 0..reps {
+        let t = Instant::now();
+        r.write(|s| s.set(Scalar::Utf8(format!("s{i}")), Scalar::Int64(i)))
+            .unwrap();
+        synced.push(t.elapsed());
+        let rec = std::fs::metadata(&log).unwrap().len() as usize / (i as usize + 1);
+        use std::io::Write;
+        let t = Instant::now();
+        f.write_all(&vec![7u8; rec]).unwrap();
+        f.sync_data().unwrap();
+        fsync.push(t.elapsed());
+    }
+    synced.sort();
+    fsync.sort();
+    let med = |v: &[Duration]| v[v.len() / 2];
+    println!(
+        "synced write latency: median {:.2?} against a bare write+fdatasync of the same size {:.2?}: {:.2}x",
+        med(&synced),
+        med(&fsync),
+        med(&synced).as_secs_f64() / med(&fsync).as_secs_f64()
+    );
+    drop(r);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // restarts: one replica among five, reopened many times, writing once per open
+    let restarts = 2_000;
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = Options {
+        durability: Durability::Buffered,
+        ..Options::default()
+    };
+    Replica::create(&dir, "paris", ty(), opts).unwrap();
+    let mut others: Vec<AnyState> = (0..4)
+        .map(|i| AnyState::new(ty(), format!("o{i}")))
+        .collect();
+    for i in 0..restarts {
+        let mut r = Replica::open(&dir, opts).unwrap();
+        r.write(|s| s.set(Scalar::Utf8("k".into()), Scalar::Int64(i)))
+            .unwrap();
+        for o in &mut others {
+            let d = o.set(Scalar::Utf8("k".into()), Scalar::Int64(i)).unwrap();
+            r.apply(&d).unwrap();
+        }
+    }
+    let r = Replica::open(&dir, opts).unwrap();
+    println!(
+        "after {restarts} restarts of one replica among five: {} replicas in its context (target O(5): incarnations are not retired yet)",
+        r.state().replicas_seen().len()
+    );
+    drop(r);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
