@@ -48,6 +48,11 @@ _NAMES = {
 }
 
 
+def _a(kind: str) -> str:
+    """``kind`` with its article, for messages: "an MVMap", "a PNCounterMap"."""
+    return ("an " if kind[0] in "AELMR" else "a ") + kind
+
+
 def kind_name(kind: Any) -> str:
     """The class name of a record kind given as a name or a class."""
     if isinstance(kind, type) and issubclass(kind, _State) and kind in _CLASSES.values():
@@ -65,7 +70,7 @@ def state_type(kind: Any, key: TypeSpec, value: Optional[TypeSpec]) -> Tuple[str
     if k in _HAS_VALUES:
         value_name: Optional[str] = type_name("int64" if value is None else value, VALUE_TYPES, "value type")
     elif value is not None:
-        raise KindError(f"a {k} has no values: value must be None, not {value!r}")
+        raise KindError(f"{_a(k)} has no values: value must be None, not {value!r}")
     else:
         value_name = None
     return k, key_name, value_name
@@ -280,7 +285,7 @@ class Replica:
 
     def _need(self, method: str, *kinds: str) -> None:
         if self._kind not in kinds:
-            raise KindError(f"Replica.{method} is for {' and '.join(kinds)}; this replica is a {self._kind}")
+            raise KindError(f"Replica.{method} is for {' and '.join(kinds)}; this replica is {_a(self._kind)}")
 
     def _wrote(self, native_delta: Any) -> Delta:
         self._view = None
@@ -307,7 +312,7 @@ class Replica:
             return self._wrote(self._inner.remove_at(key, timestamp))
         self._need("remove", "MVMap", "AWSet")
         if timestamp is not None:
-            raise KindError(f"Replica.remove takes a timestamp only on an LWWMap; this replica is a {self._kind}")
+            raise KindError(f"Replica.remove takes a timestamp only on an LWWMap; this replica is {_a(self._kind)}")
         return self._wrote(self._inner.remove(key))
 
     def add(self, element: Key) -> Delta:
@@ -351,7 +356,7 @@ class Replica:
             return self._wrote(self._inner.remove_many_at(k, t))
         self._need("remove_many", "MVMap", "AWSet")
         if timestamps is not None:
-            raise KindError(f"Replica.remove_many takes timestamps only on an LWWMap; this replica is a {self._kind}")
+            raise KindError(f"Replica.remove_many takes timestamps only on an LWWMap; this replica is {_a(self._kind)}")
         return self._wrote(self._inner.remove_many(k))
 
     def add_many(self, elements: Any) -> Delta:
