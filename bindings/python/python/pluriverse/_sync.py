@@ -30,7 +30,8 @@ class Sync:
     Any message may be lost, duplicated, reordered or delayed: every data message is a valid
     delta on its own, nothing is retransmitted, and the next round finds what is missing.
     Every message is at most ``max_message`` bytes (the smallest bound a type allows is
-    about 1.7 KB: :class:`pluriverse.ConfigError` below it).
+    1.5 to 1.9 KB, as the empty delta of the type needs; :class:`pluriverse.ConfigError`
+    below it).
 
     ``like`` gives the kind and types: a :class:`Replica`, a state (:class:`MVMap`, ...), or
     a kind (name or class) with ``key`` and ``value`` as for :meth:`Replica.create`.
