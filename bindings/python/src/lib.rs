@@ -9,8 +9,10 @@ use pyo3::prelude::*;
 mod arrow;
 mod context;
 mod errors;
+mod replica;
 mod scalar;
 mod state;
+mod sync;
 mod version_vector;
 mod vv;
 
@@ -19,6 +21,8 @@ mod vv;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<state::State>()?;
     m.add_class::<context::Context>()?;
+    m.add_class::<replica::Replica>()?;
+    m.add_class::<sync::Sync>()?;
     m.add_function(wrap_pyfunction!(version_vector::vv_merge, m)?)?;
     m.add_function(wrap_pyfunction!(version_vector::vv_compare, m)?)?;
     m.add_function(wrap_pyfunction!(vv::vv_batch_merge, m)?)?;

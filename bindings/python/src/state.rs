@@ -11,19 +11,46 @@ use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyTuple};
 
 use crate::arrow::{export_array, export_stream, import_array};
 use crate::context::Context;
-use crate::errors::KindError;
+use crate::errors::{KindError, ReadOnlyError};
 use crate::scalar::{any_err, key_from_py, scalar_to_py, u64_from_py, value_from_py};
 use crate::version_vector::{replica_from_py, replica_to_py, vv_to_py};
 
 /// One replica's state (or a delta) of any kind, key type and value type.
 #[pyclass(name = "State", module = "pluriverse._native")]
 pub struct State {
-    inner: AnyState,
+    pub(crate) inner: AnyState,
+    /// A read-only view (`Replica.state`): it carries the replica's incarnation, so writing
+    /// to it would issue that incarnation's dots a second time; mutators and joins refuse.
+    read_only: bool,
 }
 
 impl State {
-    fn wrap(inner: AnyState) -> Self {
-        Self { inner }
+    pub(crate) fn wrap(inner: AnyState) -> Self {
+        Self {
+            inner,
+            read_only: false,
+        }
+    }
+
+    /// A read-only view of `inner` (see the `read_only` field).
+    pub(crate) fn read_only(inner: AnyState) -> Self {
+        Self {
+            inner,
+            read_only: true,
+        }
+    }
+
+    /// The state, to change it; `ReadOnlyError` for a view.
+    fn writable(&mut self) -> PyResult<&mut AnyState> {
+        if self.read_only {
+            return Err(ReadOnlyError::new_err(format!(
+                "this {} is a read-only view of a Replica's state (it writes as {}): write \
+                 through the Replica, or take a writable copy with copy(replica=new_name)",
+                self.ty().kind,
+                self.inner.replica()
+            )));
+        }
+        Ok(&mut self.inner)
     }
 
     fn ty(&self) -> StateType {
@@ -128,7 +155,10 @@ impl State {
     /// A copy of the state.
     fn copy(&self, py: Python<'_>) -> Self {
         let inner = &self.inner;
-        Self::wrap(py.detach(|| inner.clone()))
+        Self {
+            inner: py.detach(|| inner.clone()),
+            read_only: self.read_only,
+        }
     }
 
     /// The causal context (a copy).
@@ -196,14 +226,14 @@ impl State {
         // another thread using either handle (the GIL is released in joins): RuntimeError
         let other = other.try_borrow()?;
         let mut this = slf.try_borrow_mut()?;
-        let (a, b) = (&mut this.inner, &other.inner);
+        let (a, b) = (this.writable()?, &other.inner);
         py.detach(|| a.join(b)).map_err(any_err)
     }
 
     /// Decodes delta or state bytes and joins them (the GIL is released); on any error the
     /// state is unchanged.
     fn join_bytes(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        let inner = &mut self.inner;
+        let inner = self.writable()?;
         py.detach(|| inner.join_bytes(data)).map_err(any_err)
     }
 
@@ -227,7 +257,10 @@ impl State {
         Ok(py
             .detach(|| inner.partition(parts))
             .into_iter()
-            .map(Self::wrap)
+            .map(|inner| Self {
+                inner,
+                read_only: self.read_only,
+            })
             .collect())
     }
 
@@ -236,31 +269,37 @@ impl State {
     /// MVMap: sets `key` to `value`.
     fn set(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (k, v) = (self.key(key)?, self.value(value)?);
-        self.inner.set(k, v).map(Self::wrap).map_err(any_err)
+        self.writable()?.set(k, v).map(Self::wrap).map_err(any_err)
     }
 
     /// MVMap, AWSet: removes `key` (what this replica has seen of it).
     fn remove(&mut self, key: &Bound<'_, PyAny>) -> PyResult<Self> {
         let k = self.key(key)?;
-        self.inner.remove(k).map(Self::wrap).map_err(any_err)
+        self.writable()?.remove(k).map(Self::wrap).map_err(any_err)
     }
 
     /// AWSet: adds `elem`.
     fn add(&mut self, elem: &Bound<'_, PyAny>) -> PyResult<Self> {
         let k = key_from_py(elem, self.ty().key, "element")?;
-        self.inner.add(k).map(Self::wrap).map_err(any_err)
+        self.writable()?.add(k).map(Self::wrap).map_err(any_err)
     }
 
     /// PNCounterMap: adds `n` to `key`'s counter.
     fn increment(&mut self, key: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.inner.increment(k, n).map(Self::wrap).map_err(any_err)
+        self.writable()?
+            .increment(k, n)
+            .map(Self::wrap)
+            .map_err(any_err)
     }
 
     /// PNCounterMap: subtracts `n` from `key`'s counter.
     fn decrement(&mut self, key: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.inner.decrement(k, n).map(Self::wrap).map_err(any_err)
+        self.writable()?
+            .decrement(k, n)
+            .map(Self::wrap)
+            .map_err(any_err)
     }
 
     /// LWWMap: sets `key` to `value` at `timestamp`.
@@ -272,7 +311,10 @@ impl State {
     ) -> PyResult<Self> {
         let (k, v) = (self.key(key)?, self.value(value)?);
         let ts = u64_from_py(timestamp, "timestamp")?;
-        self.inner.set_at(k, v, ts).map(Self::wrap).map_err(any_err)
+        self.writable()?
+            .set_at(k, v, ts)
+            .map(Self::wrap)
+            .map_err(any_err)
     }
 
     /// LWWMap: removes `key` at `timestamp` (a timestamped tombstone).
@@ -283,7 +325,10 @@ impl State {
     ) -> PyResult<Self> {
         let k = self.key(key)?;
         let ts = u64_from_py(timestamp, "timestamp")?;
-        self.inner.remove_at(k, ts).map(Self::wrap).map_err(any_err)
+        self.writable()?
+            .remove_at(k, ts)
+            .map(Self::wrap)
+            .map_err(any_err)
     }
 
     // --- batch mutators over Arrow arrays (the GIL is released while they run) ---
@@ -296,19 +341,19 @@ impl State {
         values: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let (k, v) = (import_array(keys, "keys")?, import_array(values, "values")?);
-        batch(py, &mut self.inner, |s| s.set_many(k.as_ref(), v.as_ref()))
+        batch(py, self.writable()?, |s| s.set_many(k.as_ref(), v.as_ref()))
     }
 
     /// MVMap, AWSet: `remove` for each key.
     fn remove_many(&mut self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
         let k = import_array(keys, "keys")?;
-        batch(py, &mut self.inner, |s| s.remove_many(k.as_ref()))
+        batch(py, self.writable()?, |s| s.remove_many(k.as_ref()))
     }
 
     /// AWSet: `add` for each element.
     fn add_many(&mut self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<Self> {
         let e = import_array(elems, "elements")?;
-        batch(py, &mut self.inner, |s| s.add_many(e.as_ref()))
+        batch(py, self.writable()?, |s| s.add_many(e.as_ref()))
     }
 
     /// PNCounterMap: `increment` for each pair of `keys` and `amounts` (uint64).
@@ -322,7 +367,7 @@ impl State {
             import_array(keys, "keys")?,
             import_array(amounts, "amounts")?,
         );
-        batch(py, &mut self.inner, |s| {
+        batch(py, self.writable()?, |s| {
             s.increment_many(k.as_ref(), n.as_ref())
         })
     }
@@ -338,7 +383,7 @@ impl State {
             import_array(keys, "keys")?,
             import_array(amounts, "amounts")?,
         );
-        batch(py, &mut self.inner, |s| {
+        batch(py, self.writable()?, |s| {
             s.decrement_many(k.as_ref(), n.as_ref())
         })
     }
@@ -354,7 +399,7 @@ impl State {
         let k = import_array(keys, "keys")?;
         let v = import_array(values, "values")?;
         let t = import_array(timestamps, "timestamps")?;
-        batch(py, &mut self.inner, |s| {
+        batch(py, self.writable()?, |s| {
             s.set_many_at(k.as_ref(), v.as_ref(), t.as_ref())
         })
     }
@@ -370,7 +415,7 @@ impl State {
             import_array(keys, "keys")?,
             import_array(timestamps, "timestamps")?,
         );
-        batch(py, &mut self.inner, |s| {
+        batch(py, self.writable()?, |s| {
             s.remove_many_at(k.as_ref(), t.as_ref())
         })
     }
@@ -379,17 +424,12 @@ impl State {
 
     /// Whether the key (element) is present.
     fn contains(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        self.inner.contains(&self.key(key)?).map_err(any_err)
+        read_contains(&self.inner, key)
     }
 
     /// MVMap: the concurrent values of `key` (empty when absent); LWWMap: 0 or 1 value.
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let values = self.inner.get(&self.key(key)?).map_err(any_err)?;
-        let items = values
-            .iter()
-            .map(|v| scalar_to_py(py, v))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        read_get(py, &self.inner, key)
     }
 
     /// LWWMap: `(timestamp, value)` of `key`, or `None` when absent.
@@ -398,18 +438,53 @@ impl State {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        match self
-            .inner
-            .get_with_timestamp(&self.key(key)?)
-            .map_err(any_err)?
-        {
-            Some((ts, v)) => Ok(Some((ts, scalar_to_py(py, &v)?))),
-            None => Ok(None),
-        }
+        read_get_with_timestamp(py, &self.inner, key)
     }
 
     /// PNCounterMap: the counter's value (0 when absent).
     fn value_of(&self, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-        self.inner.value(&self.key(key)?).map_err(any_err)
+        read_value(&self.inner, key)
     }
+}
+
+// --- reads of any state, shared with `Replica` (which reads its state in place) ---
+
+/// Whether `key` is present in `s`.
+pub(crate) fn read_contains(s: &AnyState, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let k = key_from_py(key, s.state_type().key, "key")?;
+    s.contains(&k).map_err(any_err)
+}
+
+/// The values of `key` in `s` (MVMap: the concurrent ones; LWWMap: 0 or 1).
+pub(crate) fn read_get<'py>(
+    py: Python<'py>,
+    s: &AnyState,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let k = key_from_py(key, s.state_type().key, "key")?;
+    let values = s.get(&k).map_err(any_err)?;
+    let items = values
+        .iter()
+        .map(|v| scalar_to_py(py, v))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// LWWMap: `(timestamp, value)` of `key` in `s`.
+pub(crate) fn read_get_with_timestamp<'py>(
+    py: Python<'py>,
+    s: &AnyState,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
+    let k = key_from_py(key, s.state_type().key, "key")?;
+    match s.get_with_timestamp(&k).map_err(any_err)? {
+        Some((ts, v)) => Ok(Some((ts, scalar_to_py(py, &v)?))),
+        None => Ok(None),
+    }
+}
+
+/// PNCounterMap: the counter of `key` in `s`.
+pub(crate) fn read_value(s: &AnyState, key: &Bound<'_, PyAny>) -> PyResult<i128> {
+    let k = key_from_py(key, s.state_type().key, "key")?;
+    s.value(&k).map_err(any_err)
 }

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["pluriverse._kinds", "pluriverse._version_vector", "pluriverse.vv"])
+@pytest.mark.parametrize("module", ["pluriverse._kinds", "pluriverse._version_vector", "pluriverse.vv", "pluriverse._replica", "pluriverse._sync"])
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -8,7 +8,25 @@ from __future__ import annotations
 
 import builtins
 
-__all__ = ["Error", "DecodeError", "KindError", "CounterOverflowError", "ShapeError"]
+__all__ = [
+    "Error",
+    "DecodeError",
+    "KindError",
+    "CounterOverflowError",
+    "ShapeError",
+    "ReadOnlyError",
+    "ReplicaError",
+    "ReplicaIOError",
+    "ReplicaLockedError",
+    "ReplicaExistsError",
+    "NotAReplicaError",
+    "CorruptError",
+    "ForeignClaimError",
+    "PoisonedError",
+    "ReplicaClosedError",
+    "SyncMessageError",
+    "ConfigError",
+]
 
 
 class Error(Exception):
@@ -33,3 +51,69 @@ class CounterOverflowError(Error, builtins.OverflowError):
 class ShapeError(Error, ValueError):
     """Arrays of the wrong shape or layout: columns of different lengths, a matrix that is not
     (N, R) or not C-contiguous, a read-only output."""
+
+
+class ReadOnlyError(Error, TypeError):
+    """A write to a read-only view: :attr:`pluriverse.Replica.state` is a snapshot that
+    carries the replica's incarnation, so writing to it would issue that incarnation's events
+    a second time. Write through the :class:`pluriverse.Replica`, or take a writable copy
+    under a new name with ``view.copy(replica="other")``."""
+
+
+class ReplicaError(Error):
+    """Base class of the errors of a replica directory (:class:`pluriverse.Replica`). Those
+    that name a directory have it as ``path``."""
+
+
+class ReplicaIOError(ReplicaError, OSError):
+    """A file operation on the replica directory failed (``errno`` and ``filename`` as for
+    any ``OSError``; ``path`` too). A failed write poisons the handle (:class:`PoisonedError`
+    afterwards): reopen the directory to continue."""
+
+
+class ReplicaLockedError(ReplicaError):
+    """The directory is open in another process or another handle: a replica directory has
+    one writer at a time."""
+
+
+class ReplicaExistsError(ReplicaError, FileExistsError):
+    """``Replica.create`` found a replica already in the directory (use ``Replica.open``)."""
+
+
+class NotAReplicaError(ReplicaError):
+    """The directory holds no replica (no ``replica.json``), or one of another format."""
+
+
+class CorruptError(ReplicaError):
+    """A file of the replica directory is damaged: a record in the middle of a log fails its
+    checksum, or a snapshot does not decode. ``file`` names the file and ``offset`` the byte
+    offset of the damaged record (0 for a snapshot); nothing is skipped silently. (A torn
+    *tail* of the newest log, left by a crash in the middle of a write, is not an error: it
+    is cut on open.)"""
+
+    file: object
+    offset: int
+
+
+class ForeignClaimError(ReplicaError):
+    """A delta given to ``Replica.apply`` claims events of this replica's current incarnation
+    beyond what it has issued: a forgery, or a copy of this replica writing as it."""
+
+
+class PoisonedError(ReplicaError):
+    """An earlier write to the log failed after the state in memory had changed; the handle
+    refuses everything until the directory is reopened (which replays what the log holds)."""
+
+
+class ReplicaClosedError(ReplicaError, ValueError):
+    """The replica handle was closed (``close()`` or the end of a ``with`` block)."""
+
+
+class SyncMessageError(DecodeError):
+    """A sync message that cannot be decoded, or one over ``max_message``: the peer is broken
+    or hostile. It is dropped; nothing else changes."""
+
+
+class ConfigError(Error, ValueError):
+    """A configuration that cannot work: a ``max_message`` too small for the state type, an
+    unknown durability."""
