@@ -113,6 +113,8 @@ pub(crate) enum Net {
     },
     /// Connection `id` ended.
     Down { peer: usize, id: u64, why: String },
+    /// A dial or the connection's start failed.
+    Failed { peer: usize, why: String },
     /// A sync message arrived on connection `id`.
     Message {
         peer: usize,
@@ -139,6 +141,7 @@ struct Slot {
     connects: u64,
     disconnects: u64,
     errors: u64,
+    failures: u64,
     last_error: Option<String>,
 }
 
@@ -211,6 +214,7 @@ impl Actor {
                     connects: 0,
                     disconnects: 0,
                     errors: 0,
+                    failures: 0,
                     last_error: None,
                 })
                 .collect(),
@@ -445,6 +449,11 @@ impl Actor {
                     let _ = p.connected.send(false);
                 }
             }
+            Net::Failed { peer, why } => {
+                let p = &mut self.peers[peer];
+                p.failures += 1;
+                p.last_error = Some(why);
+            }
             Net::Message { peer, id, bytes } => {
                 let p = &mut self.peers[peer];
                 if !p.live.as_ref().is_some_and(|l| l.id == id) {
@@ -525,6 +534,7 @@ impl Actor {
                     "messages_out": st.messages_out,
                     "rounds": st.rounds,
                     "errors": p.errors,
+                    "failed_dials": p.failures,
                     "last_error": p.last_error,
                 })
             })

@@ -68,6 +68,14 @@ pub(crate) fn router(app: App) -> Router {
 }
 
 async fn auth(State(app): State<App>, headers: HeaderMap, req: Request, next: Next) -> Response {
+    // a declared length over the bound is refused before the body is read
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return ApiError::new(413, format!("body over {MAX_BODY} bytes")).into_response();
+    }
     if let Some(token) = &app.token {
         let given = headers
             .get(header::AUTHORIZATION)

@@ -3,7 +3,10 @@
 //!
 //! # Framing
 //! Each side opens one unidirectional stream on a connection and writes every sync message
-//! on it as a 4-byte big-endian length and the message's bytes. A length over the sync
+//! on it as a 4-byte big-endian length and the message's bytes, after a hello frame of
+//! length 0 (the dialer waits for the acceptor's before it counts the connection as up:
+//! in TLS 1.3 a client's handshake completes before the server has checked the client's
+//! certificate, so without it a refused dialer would think itself connected for a moment). A length over the sync
 //! machine's message bound closes the connection (the peer is broken). One ordered stream
 //! is the simplest thing that is flow-controlled end to end: when the peer reads slowly,
 //! QUIC's stream window fills, the writer task waits, its bounded channel fills, and the
@@ -140,8 +143,16 @@ pub(crate) async fn dial_loop(
                     backoff = BACKOFF_MIN;
                 }
             }
-            Ok(Err(e)) => tracing::debug!(peer = %key.short(), %addr, "dial failed: {e}"),
-            Err(_) => tracing::debug!(peer = %key.short(), %addr, "dial timed out"),
+            Ok(Err(e)) => {
+                let why = format!("dial failed: {e}");
+                tracing::debug!(peer = %key.short(), %addr, "{why}");
+                let _ = shared.net.send(Net::Failed { peer, why }).await;
+            }
+            Err(_) => {
+                let why = "dial timed out".to_string();
+                tracing::debug!(peer = %key.short(), %addr, "{why}");
+                let _ = shared.net.send(Net::Failed { peer, why }).await;
+            }
         }
         if shared.net.is_closed() {
             return;
@@ -151,9 +162,52 @@ pub(crate) async fn dial_loop(
     }
 }
 
+/// Reads the accepting side's first frame on its stream: it opens the stream only once it
+/// has accepted our key (in TLS 1.3 the client's handshake ends before the server has
+/// checked the client's certificate), so a connection is up for the dialer only after it.
+async fn await_hello(conn: &quinn::Connection) -> Result<quinn::RecvStream, String> {
+    let mut r = conn.accept_uni().await.map_err(|e| e.to_string())?;
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await.map_err(|e| e.to_string())?;
+    if len != [0; 4] {
+        return Err("the peer's stream does not start with the hello frame".into());
+    }
+    Ok(r)
+}
+
 /// Carries sync messages on an established connection until it ends; tells the replica's
 /// owner when it is up and when it is down.
+///
+/// Each side's stream starts with a hello frame (length 0); empty frames carry no message.
 async fn run_connection(conn: quinn::Connection, peer: usize, dialed: bool, shared: &Shared) {
+    let incoming = if dialed {
+        match tokio::time::timeout(HANDSHAKE, await_hello(&conn)).await {
+            Ok(Ok(r)) => Some(r),
+            Ok(Err(e)) => {
+                let _ = shared
+                    .net
+                    .send(Net::Failed {
+                        peer,
+                        why: format!("refused by the peer: {e}"),
+                    })
+                    .await;
+                return;
+            }
+            Err(_) => {
+                conn.close(4u32.into(), b"no hello");
+                let _ = shared
+                    .net
+                    .send(Net::Failed {
+                        peer,
+                        why: "the peer sent no hello".into(),
+                    })
+                    .await;
+                return;
+            }
+        }
+    } else {
+        None
+    };
     let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
     let up = Net::Up {
@@ -169,6 +223,7 @@ async fn run_connection(conn: quinn::Connection, peer: usize, dialed: bool, shar
     }
     let writer = async {
         let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
+        s.write_all(&[0; 4]).await.map_err(|e| e.to_string())?;
         while let Some(m) = rx.recv().await {
             shared.room.notify_one();
             let len = u32::try_from(m.len()).map_err(|_| "message over 4 GiB".to_string())?;
@@ -180,11 +235,17 @@ async fn run_connection(conn: quinn::Connection, peer: usize, dialed: bool, shar
         Ok::<_, String>("replaced".to_string())
     };
     let reader = async {
-        let mut r = conn.accept_uni().await.map_err(|e| e.to_string())?;
+        let mut r = match incoming {
+            Some(r) => r,
+            None => conn.accept_uni().await.map_err(|e| e.to_string())?,
+        };
         loop {
             let mut len = [0u8; 4];
             r.read_exact(&mut len).await.map_err(|e| e.to_string())?;
             let n = u32::from_be_bytes(len) as usize;
+            if n == 0 {
+                continue;
+            }
             if n > shared.max_message {
                 conn.close(3u32.into(), b"message over the bound");
                 return Err(format!(
