@@ -456,7 +456,7 @@ impl Actor {
             }
             Net::Message { peer, id, bytes } => {
                 let p = &mut self.peers[peer];
-                if !p.live.as_ref().is_some_and(|l| l.id == id) {
+                if p.live.as_ref().is_none_or(|l| l.id != id) {
                     return; // from a connection being replaced
                 }
                 match p.sync.handle(now, &bytes) {
