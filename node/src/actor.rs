@@ -242,8 +242,8 @@ impl Actor {
     ) -> Result<(), ReplicaError> {
         let room = self.room.clone();
         loop {
+            // unbiased: a stream of writes does not starve the peers' messages, nor the reverse
             tokio::select! {
-                biased;
                 _ = &mut stop => break,
                 c = cmds.recv() => match c {
                     Some(c) => {

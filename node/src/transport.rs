@@ -19,7 +19,7 @@
 //! A node dials every peer that has an address whenever it has no connection with it,
 //! with jittered exponential backoff between failed attempts, and accepts connections
 //! from any pinned key. When both sides dial at once, both keep the connection dialed by
-//! the lower key (decided by the replica's owner, [`crate::actor`]).
+//! the lower key (decided by the replica's owner, the `actor` module).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
