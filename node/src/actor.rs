@@ -48,6 +48,8 @@ pub(crate) enum WriteOp {
     Increment(Scalar, u64),
     /// `PNCounterMap`: subtract.
     Decrement(Scalar, u64),
+    /// A batch ([`crate::batch`]): columns of keys and values, one write.
+    Many(crate::batch::Columns),
 }
 
 /// A refusal to show the HTTP client: a status code and a message.
@@ -78,8 +80,9 @@ fn replica_error(e: ReplicaError) -> ApiError {
 #[derive(Debug, Clone)]
 pub(crate) struct Dot {
     pub writer: ReplicaId,
-    /// The counter, `None` for a write that takes no dot (a remove, an outdated LWW write).
-    pub counter: Option<u64>,
+    /// The counters, `first..=last`; `None` for a write that takes no dot (a remove, an
+    /// outdated LWW write).
+    pub counters: Option<(u64, u64)>,
 }
 
 /// A command from the HTTP side.
@@ -356,6 +359,7 @@ impl Actor {
             WriteOp::Add(k) => s.add(k),
             WriteOp::Increment(k, n) => s.increment(k, n),
             WriteOp::Decrement(k, n) => s.decrement(k, n),
+            WriteOp::Many(c) => c.apply(s),
         });
         match r {
             Ok(w) => {
@@ -363,7 +367,7 @@ impl Actor {
                 Ok((
                     Dot {
                         writer: w.writer,
-                        counter: w.dots.map(|(_, last)| last),
+                        counters: w.dots,
                     },
                     w.delta,
                 ))

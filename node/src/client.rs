@@ -45,7 +45,8 @@ pub fn encode_segment(s: &str) -> String {
 }
 
 /// Sends one request to `addr` and reads the response, each socket operation bounded by
-/// `timeout`. `path` must be encoded already (see [`encode_segment`]).
+/// `timeout`. `path` must be encoded already (see [`encode_segment`]); a body is sent as
+/// JSON.
 ///
 /// # Errors
 /// I/O errors, timeouts, and a malformed response as [`io::ErrorKind::InvalidData`].
@@ -57,23 +58,41 @@ pub fn request(
     token: Option<&str>,
     timeout: Duration,
 ) -> io::Result<Response> {
+    let body = body.map(|b| (b.as_bytes(), "application/json"));
+    request_bytes(addr, method, path, body, token, timeout)
+}
+
+/// [`request`] with a body of any bytes and its content type (an Arrow IPC stream for
+/// `/batch`: `application/vnd.apache.arrow.stream`).
+///
+/// # Errors
+/// As [`request`].
+pub fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<(&[u8], &str)>,
+    token: Option<&str>,
+    timeout: Duration,
+) -> io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
-    let body = body.unwrap_or("");
+    let (body, ctype) = body.unwrap_or((&[], ""));
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
+        req.push_str(&format!("Content-Type: {ctype}\r\n"));
     }
     if let Some(t) = token {
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes())?;
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes)?;
     let mut raw = Vec::new();
     s.take(MAX_RESPONSE).read_to_end(&mut raw)?;
     parse(&raw)

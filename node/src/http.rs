@@ -2,7 +2,8 @@
 //!
 //! Every answer but `/metrics` is JSON; every refusal is `{"error": "..."}` with a 4xx
 //! code for bad input (400 bad key, value or body, 401 missing token, 404 no such route,
-//! 405 an operation the replica's kind does not have, 413 a body over 1 MiB) and 5xx when
+//! 405 an operation the replica's kind does not have, 413 a body over 1 MiB, 64 MiB for
+//! `/batch`) and 5xx when
 //! the replica cannot write (500 I/O, 503 poisoned or shutting down). The README lists the
 //! endpoints with curl examples.
 //!
@@ -54,6 +55,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/keys/{key}", get(read_key).put(put_key).delete(delete_key))
         .route("/keys/{key}/increment", post(increment))
         .route("/keys/{key}/decrement", post(decrement))
+        .route(
+            "/batch",
+            post(batch).layer(DefaultBodyLimit::max(crate::batch::MAX_BATCH_BODY)),
+        )
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .fallback(|| async {
@@ -73,8 +78,13 @@ async fn auth(State(app): State<App>, headers: HeaderMap, req: Request, next: Ne
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return ApiError::new(413, format!("body over {MAX_BODY} bytes")).into_response();
+    let max = if req.uri().path() == "/batch" {
+        crate::batch::MAX_BATCH_BODY
+    } else {
+        MAX_BODY
+    };
+    if declared.is_some_and(|n| n > max as u64) {
+        return ApiError::new(413, format!("body over {max} bytes")).into_response();
     }
     if let Some(token) = &app.token {
         let given = headers
@@ -170,10 +180,41 @@ fn wrong_kind(ty: StateType, what: &str) -> ApiError {
 
 async fn write(app: &App, op: WriteOp) -> ApiResult {
     let dot: Dot = ask(app, |reply| Cmd::Write { op, reply }).await??;
-    Ok(
-        axum::Json(json!({ "writer": show_id(&dot.writer), "counter": dot.counter }))
-            .into_response(),
-    )
+    Ok(axum::Json(json!({
+        "writer": show_id(&dot.writer),
+        "counter": dot.counters.map(|(_, last)| last),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct BatchQuery {
+    op: Option<String>,
+}
+
+async fn batch(
+    State(app): State<App>,
+    q: Result<Query<BatchQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let Query(q) = q.map_err(|e| ApiError::new(400, format!("query: {}", e.body_text())))?;
+    let b =
+        body.map_err(|e| ApiError::new(e.status().as_u16(), format!("body: {}", e.body_text())))?;
+    let cols = crate::batch::Columns::from_ipc(app.ty, q.op.as_deref(), &b)
+        .map_err(|e| ApiError::new(e.status, e.message))?;
+    let rows = cols.rows();
+    let dot: Dot = ask(&app, |reply| Cmd::Write {
+        op: WriteOp::Many(cols),
+        reply,
+    })
+    .await??;
+    Ok(axum::Json(json!({
+        "writer": show_id(&dot.writer),
+        "first": dot.counters.map(|(first, _)| first),
+        "last": dot.counters.map(|(_, last)| last),
+        "rows": rows,
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@
 //! | [`transport`] | QUIC: accepting, dialing with jittered backoff, message framing |
 //! | `actor` | the thread that owns the [`Replica`] and the peers' sync machines; group commit |
 //! | `http` | the HTTP API (axum): per-kind writes and reads, `/status`, `/metrics` |
+//! | [`batch`] | `POST /batch`: an Arrow IPC stream of keys and values, written as one write |
 //! | [`json`] | keys and values between text, JSON and [`Scalar`](pluriverse_any::Scalar) |
 //! | [`client`] | a small blocking HTTP client for the API (tests, harnesses) |
 //!
@@ -30,6 +31,7 @@
 //! ```
 
 mod actor;
+pub mod batch;
 pub mod client;
 pub mod error;
 mod http;

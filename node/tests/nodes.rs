@@ -528,3 +528,123 @@ fn concurrent_writes_are_group_committed_with_distinct_dots() {
     );
     rt.block_on(n.shutdown()).unwrap();
 }
+
+fn ipc(batches: &[arrow_array::RecordBatch]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &batches[0].schema()).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+    drop(w);
+    out
+}
+
+fn post_batch(h: SocketAddr, query: &str, body: &[u8]) -> Response {
+    pluriverse_node::client::request_bytes(
+        h,
+        "POST",
+        &format!("/batch{query}"),
+        Some((body, "application/vnd.apache.arrow.stream")),
+        None,
+        T,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_batch_is_one_write_and_reaches_the_peer_in_chunks() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
+    let rt = runtime();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    init(da.path(), "paris", mvmap()).unwrap();
+    let kb = init(db.path(), "tokyo", mvmap()).unwrap();
+    let a = start(&rt, da.path(), vec![accept_only(kb)]);
+    let b = start(&rt, db.path(), vec![pin(&a)]);
+    let batch = |lo: i64, n: i64| {
+        let k: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (lo..lo + n).map(|i| format!("b{i}")),
+        ));
+        let v: ArrayRef = Arc::new(Int64Array::from_iter_values(lo..lo + n));
+        RecordBatch::try_from_iter([("key", k), ("value", v)]).unwrap()
+    };
+    // three record batches, 6000 rows: one write, dots 1..=6000
+    let body = ipc(&[batch(0, 2000), batch(2000, 2000), batch(4000, 2000)]);
+    let w = ok(post_batch(a.http_addr(), "", &body));
+    assert_eq!(
+        (w["first"].as_u64(), w["last"].as_u64(), w["rows"].as_u64()),
+        (Some(1), Some(6000), Some(6000)),
+        "{w}"
+    );
+    await_convergence(&[&a, &b], Duration::from_secs(30));
+    assert_eq!(status(&b)["keys"], 6000);
+    assert_eq!(
+        ok(call(b.http_addr(), "GET", "/keys/b5999", None))["values"],
+        json!([5999])
+    );
+    // remove half of them in one batch
+    let k: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..3000).map(|i| format!("b{i}")),
+    ));
+    let rm = ipc(&[RecordBatch::try_from_iter([("key", k)]).unwrap()]);
+    let w = ok(post_batch(b.http_addr(), "?op=remove", &rm));
+    assert_eq!(w["rows"], 3000);
+    await_convergence(&[&a, &b], Duration::from_secs(30));
+    assert_eq!(status(&a)["keys"], 3000);
+
+    // bad batches: 4xx JSON, nothing written
+    let wrong_type = {
+        let k: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        let v: ArrayRef = Arc::new(UInt64Array::from(vec![1u64]));
+        ipc(&[RecordBatch::try_from_iter([("key", k), ("value", v)]).unwrap()])
+    };
+    let unknown = {
+        let k: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        let v: ArrayRef = Arc::new(Int64Array::from(vec![1]));
+        ipc(&[RecordBatch::try_from_iter([("key", k), ("vaule", v)]).unwrap()])
+    };
+    let nulls = {
+        let k: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+        let v: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+        ipc(&[RecordBatch::try_from_iter([("key", k), ("value", v)]).unwrap()])
+    };
+    let cut = body[..body.len() / 2].to_vec();
+    for (q, body, code, needle) in [
+        ("", b"not arrow".to_vec(), 400, "Arrow IPC"),
+        ("", cut, 400, "Arrow IPC"),
+        ("", wrong_type, 400, "expected Int64"),
+        ("", unknown, 400, "unknown column"),
+        ("", nulls, 400, "nulls"),
+        ("?op=increment", rm.clone(), 405, "no batch op"),
+    ] {
+        let r = post_batch(a.http_addr(), q, &body);
+        assert_eq!(r.status, code, "{needle}: {}", r.body);
+        let e = r.json().unwrap()["error"].as_str().unwrap().to_owned();
+        assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+    }
+    assert_eq!(status(&a)["keys"], 3000);
+    rt.block_on(b.shutdown()).unwrap();
+    rt.block_on(a.shutdown()).unwrap();
+
+    // a counter batch: `by` optional
+    let d = tempfile::tempdir().unwrap();
+    init(d.path(), "c", ty(Kind::PNCounterMap, KeyType::Int64, None)).unwrap();
+    let n = start(&rt, d.path(), vec![]);
+    let k: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 1]));
+    let by: ArrayRef = Arc::new(UInt64Array::from(vec![10u64, 20, 30]));
+    ok(post_batch(
+        n.http_addr(),
+        "",
+        &ipc(&[RecordBatch::try_from_iter([("key", k.clone()), ("by", by)]).unwrap()]),
+    ));
+    ok(post_batch(
+        n.http_addr(),
+        "?op=decrement",
+        &ipc(&[RecordBatch::try_from_iter([("key", k)]).unwrap()]),
+    ));
+    assert_eq!(ok(call(n.http_addr(), "GET", "/keys/1", None))["value"], 38);
+    assert_eq!(ok(call(n.http_addr(), "GET", "/keys/2", None))["value"], 19);
+    rt.block_on(n.shutdown()).unwrap();
+}
