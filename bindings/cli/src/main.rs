@@ -15,6 +15,8 @@ use pluriverse_sim::{
     Config, PartitionMode, Progress, Report, RestartMode, MAX_HEAL_ROUNDS, MAX_LOSS,
 };
 
+mod node_cmd;
+
 /// pluriverse: replicated data merged at the speed of memory
 #[derive(Parser)]
 #[command(
@@ -37,6 +39,8 @@ enum Command {
     Diff(DiffArgs),
     /// Kind, types, keys, entries, replicas, context and digest of a state file
     Inspect(InspectArgs),
+    /// Run a replica as a process: QUIC sync with pinned peers, a local HTTP API
+    Node(node_cmd::NodeArgs),
 }
 
 /// Options every command that reads state files takes.
@@ -206,6 +210,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge(a),
         Command::Diff(a) => diff(a),
         Command::Inspect(a) => inspect(a),
+        Command::Node(a) => node_cmd::node(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -253,7 +258,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let first = first.trim().trim_start_matches("error: ");
             let command = std::env::args()
                 .skip(1)
-                .find(|a| ["simulate", "merge", "diff", "inspect"].contains(&a.as_str()));
+                .find(|a| ["simulate", "merge", "diff", "inspect", "node"].contains(&a.as_str()));
             let help = command.map_or("pluriverse --help".to_string(), |c| {
                 format!("pluriverse {c} --help")
             });

@@ -1,0 +1,728 @@
+//! The replica's owner: one thread holds the [`Replica`] and every peer's sync machine, and
+//! takes commands (HTTP writes and reads) and network events over bounded channels.
+//!
+//! Writes are group-committed: the writes waiting in the channel are applied as one batch,
+//! the log is synced once (under [`Durability::Group`]), then every write of the batch is
+//! answered, each with the dot it was given, and its delta is pushed to the connected
+//! peers. Reads are answered after the batch too, so a read never shows a write that could
+//! still be lost. The thread runs its own single-threaded runtime so that `fdatasync` never
+//! stalls the network tasks.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use pluriverse::ReplicaId;
+use pluriverse_any::{AnyState, Kind, Scalar, StateType};
+use pluriverse_replica::sync::Peer;
+use pluriverse_replica::{Durability, Replica, ReplicaError};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use crate::identity::PublicKey;
+use crate::json::{scalar_json, show_id};
+use crate::peers::PeerSpec;
+use crate::tls::Refusals;
+
+/// Most commands taken into one group commit.
+const MAX_BATCH: usize = 512;
+/// How often the actor wakes with nothing to do (rounds are due, queues drained).
+const TICK: Duration = Duration::from_millis(20);
+
+/// A local write, as the HTTP API asks for it.
+#[derive(Debug, Clone)]
+pub(crate) enum WriteOp {
+    /// `MVMap`: set.
+    Set(Scalar, Scalar),
+    /// `LWWMap`: set at a timestamp.
+    SetAt(Scalar, Scalar, u64),
+    /// `MVMap`, `AWSet`: remove.
+    Remove(Scalar),
+    /// `LWWMap`: remove at a timestamp.
+    RemoveAt(Scalar, u64),
+    /// `AWSet`: add.
+    Add(Scalar),
+    /// `PNCounterMap`: add.
+    Increment(Scalar, u64),
+    /// `PNCounterMap`: subtract.
+    Decrement(Scalar, u64),
+    /// A batch ([`crate::batch`]): columns of keys and values, one write.
+    Many(crate::batch::Columns),
+}
+
+/// A refusal to show the HTTP client: a status code and a message.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+fn replica_error(e: ReplicaError) -> ApiError {
+    match e {
+        ReplicaError::State(e) => ApiError::new(400, e.to_string()),
+        ReplicaError::Poisoned => ApiError::new(503, e.to_string()),
+        e => ApiError::new(500, e.to_string()),
+    }
+}
+
+/// What a write was given.
+#[derive(Debug, Clone)]
+pub(crate) struct Dot {
+    pub writer: ReplicaId,
+    /// The counters, `first..=last`; `None` for a write that takes no dot (a remove, an
+    /// outdated LWW write).
+    pub counters: Option<(u64, u64)>,
+}
+
+/// A command from the HTTP side.
+pub(crate) enum Cmd {
+    Write {
+        op: WriteOp,
+        reply: oneshot::Sender<Result<Dot, ApiError>>,
+    },
+    /// Reads one key; the answer is the JSON document.
+    Read {
+        key: Scalar,
+        reply: oneshot::Sender<Result<Value, ApiError>>,
+    },
+    Status {
+        reply: oneshot::Sender<Value>,
+    },
+    Metrics {
+        reply: oneshot::Sender<String>,
+    },
+}
+
+/// An event from the network side.
+pub(crate) enum Net {
+    /// A connection with peer `peer` is established.
+    Up {
+        peer: usize,
+        id: u64,
+        dialed: bool,
+        conn: quinn::Connection,
+        tx: mpsc::Sender<Vec<u8>>,
+    },
+    /// Connection `id` ended.
+    Down { peer: usize, id: u64, why: String },
+    /// A dial or the connection's start failed.
+    Failed { peer: usize, why: String },
+    /// A sync message arrived on connection `id`.
+    Message {
+        peer: usize,
+        id: u64,
+        bytes: Vec<u8>,
+    },
+}
+
+struct Live {
+    id: u64,
+    dialed: bool,
+    conn: quinn::Connection,
+    tx: mpsc::Sender<Vec<u8>>,
+    since: SystemTime,
+}
+
+struct Slot {
+    spec: PeerSpec,
+    sync: Peer,
+    live: Option<Live>,
+    connected: watch::Sender<bool>,
+    last_message: Option<SystemTime>,
+    last_delta: Option<SystemTime>,
+    connects: u64,
+    disconnects: u64,
+    errors: u64,
+    failures: u64,
+    last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    writes: u64,
+    write_errors: u64,
+    merges: u64,
+    merge_errors: u64,
+    group_commits: u64,
+    reads: u64,
+}
+
+/// What the actor needs at start.
+pub(crate) struct Setup {
+    pub replica: Replica,
+    pub own: PublicKey,
+    pub peers: Vec<(PeerSpec, Peer, watch::Sender<bool>)>,
+    pub refusals: Arc<Refusals>,
+    pub room: Arc<Notify>,
+    pub quic_addr: std::net::SocketAddr,
+    pub http_addr: std::net::SocketAddr,
+}
+
+pub(crate) struct Actor {
+    replica: Replica,
+    ty: StateType,
+    own: PublicKey,
+    peers: Vec<Slot>,
+    counters: Counters,
+    refusals: Arc<Refusals>,
+    room: Arc<Notify>,
+    start: Instant,
+    started: SystemTime,
+    quic_addr: std::net::SocketAddr,
+    http_addr: std::net::SocketAddr,
+}
+
+/// Answers to send once the batch is durable.
+enum Reply {
+    Write(
+        oneshot::Sender<Result<Dot, ApiError>>,
+        Result<Dot, ApiError>,
+    ),
+    Read(
+        oneshot::Sender<Result<Value, ApiError>>,
+        Result<Value, ApiError>,
+    ),
+    Status(oneshot::Sender<Value>),
+    Metrics(oneshot::Sender<String>),
+}
+
+impl Actor {
+    pub(crate) fn new(s: Setup) -> Self {
+        let ty = s.replica.state().state_type();
+        Self {
+            replica: s.replica,
+            ty,
+            own: s.own,
+            peers: s
+                .peers
+                .into_iter()
+                .map(|(spec, sync, connected)| Slot {
+                    spec,
+                    sync,
+                    live: None,
+                    connected,
+                    last_message: None,
+                    last_delta: None,
+                    connects: 0,
+                    disconnects: 0,
+                    errors: 0,
+                    failures: 0,
+                    last_error: None,
+                })
+                .collect(),
+            counters: Counters::default(),
+            refusals: s.refusals,
+            room: s.room,
+            start: Instant::now(),
+            started: SystemTime::now(),
+            quic_addr: s.quic_addr,
+            http_addr: s.http_addr,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Runs until `stop` fires or every command sender is gone; then closes the replica
+    /// (syncing its log) and the connections, and returns the close's result.
+    pub(crate) async fn run(
+        mut self,
+        mut cmds: mpsc::Receiver<Cmd>,
+        mut net: mpsc::Receiver<Net>,
+        mut stop: oneshot::Receiver<()>,
+    ) -> Result<(), ReplicaError> {
+        let room = self.room.clone();
+        loop {
+            // unbiased: a stream of writes does not starve the peers' messages, nor the reverse
+            tokio::select! {
+                _ = &mut stop => break,
+                c = cmds.recv() => match c {
+                    Some(c) => {
+                        let mut batch = vec![c];
+                        while batch.len() < MAX_BATCH {
+                            match cmds.try_recv() {
+                                Ok(c) => batch.push(c),
+                                Err(_) => break,
+                            }
+                        }
+                        self.batch(batch);
+                    }
+                    None => break,
+                },
+                n = net.recv() => {
+                    if let Some(n) = n {
+                        self.net(n);
+                        // take what else is waiting, bounded, before pumping
+                        for _ in 0..MAX_BATCH {
+                            match net.try_recv() {
+                                Ok(n) => self.net(n),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                }
+                _ = room.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            self.pump();
+        }
+        for p in &mut self.peers {
+            if let Some(l) = p.live.take() {
+                l.conn.close(0u32.into(), b"shutdown");
+            }
+        }
+        self.replica.close()
+    }
+
+    /// Applies a batch of commands, syncs once, answers them all, pushes the deltas.
+    fn batch(&mut self, batch: Vec<Cmd>) {
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut deltas: Vec<AnyState> = Vec::new();
+        let mut wrote = false;
+        for c in batch {
+            match c {
+                Cmd::Write { op, reply } => {
+                    let r = self.write(op).map(|(dot, delta)| {
+                        deltas.push(delta);
+                        dot
+                    });
+                    wrote |= r.is_ok();
+                    replies.push(Reply::Write(reply, r));
+                }
+                Cmd::Read { key, reply } => {
+                    self.counters.reads += 1;
+                    let r = self.read(&key);
+                    replies.push(Reply::Read(reply, r));
+                }
+                Cmd::Status { reply } => replies.push(Reply::Status(reply)),
+                Cmd::Metrics { reply } => replies.push(Reply::Metrics(reply)),
+            }
+        }
+        if wrote && self.replica.options().durability == Durability::Group {
+            self.counters.group_commits += 1;
+            if let Err(e) = self.replica.sync() {
+                tracing::error!("group commit failed, writes of the batch refused: {e}");
+                let e = replica_error(e);
+                for r in &mut replies {
+                    if let Reply::Write(_, res @ Ok(_)) = r {
+                        self.counters.writes -= 1;
+                        self.counters.write_errors += 1;
+                        *res = Err(e.clone());
+                    }
+                }
+                deltas.clear();
+            }
+        }
+        for d in &deltas {
+            for p in &mut self.peers {
+                if p.live.is_some() {
+                    p.sync.push(d);
+                }
+            }
+        }
+        for r in replies {
+            match r {
+                Reply::Write(tx, r) => {
+                    let _ = tx.send(r);
+                }
+                Reply::Read(tx, r) => {
+                    let _ = tx.send(r);
+                }
+                Reply::Status(tx) => {
+                    let _ = tx.send(self.status());
+                }
+                Reply::Metrics(tx) => {
+                    let _ = tx.send(self.metrics());
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, op: WriteOp) -> Result<(Dot, AnyState), ApiError> {
+        let r = self.replica.write(|s| match op {
+            WriteOp::Set(k, v) => s.set(k, v),
+            WriteOp::SetAt(k, v, t) => s.set_at(k, v, t),
+            WriteOp::Remove(k) => s.remove(k),
+            WriteOp::RemoveAt(k, t) => s.remove_at(k, t),
+            WriteOp::Add(k) => s.add(k),
+            WriteOp::Increment(k, n) => s.increment(k, n),
+            WriteOp::Decrement(k, n) => s.decrement(k, n),
+            WriteOp::Many(c) => c.apply(s),
+        });
+        match r {
+            Ok(w) => {
+                self.counters.writes += 1;
+                Ok((
+                    Dot {
+                        writer: w.writer,
+                        counters: w.dots,
+                    },
+                    w.delta,
+                ))
+            }
+            Err(e) => {
+                self.counters.write_errors += 1;
+                Err(replica_error(e))
+            }
+        }
+    }
+
+    fn read(&self, key: &Scalar) -> Result<Value, ApiError> {
+        let s = self.replica.state();
+        let bad = |e: pluriverse_any::AnyError| ApiError::new(400, e.to_string());
+        let k = scalar_json(key);
+        Ok(match self.ty.kind {
+            Kind::MVMap => {
+                let vs: Vec<Value> = s.get(key).map_err(bad)?.iter().map(scalar_json).collect();
+                json!({ "key": k, "values": vs })
+            }
+            Kind::AWSet => json!({ "key": k, "present": s.contains(key).map_err(bad)? }),
+            Kind::PNCounterMap => {
+                let v = s.value(key).map_err(bad)?;
+                // beyond i64 a JSON number loses precision in most readers: text then
+                let v = i64::try_from(v).map_or_else(|_| json!(v.to_string()), |v| json!(v));
+                json!({ "key": k, "value": v })
+            }
+            Kind::LWWMap => match s.get_with_timestamp(key).map_err(bad)? {
+                Some((t, v)) => json!({ "key": k, "value": scalar_json(&v), "timestamp": t }),
+                None => json!({ "key": k, "value": null, "timestamp": null }),
+            },
+        })
+    }
+
+    fn net(&mut self, n: Net) {
+        let now = self.now();
+        match n {
+            Net::Up {
+                peer,
+                id,
+                dialed,
+                conn,
+                tx,
+            } => {
+                let own = self.own;
+                let p = &mut self.peers[peer];
+                // when both sides dial at once, both keep the connection dialed by the lower key
+                let preferred = |dialed: bool| dialed == (own < p.spec.key);
+                let adopt = match &p.live {
+                    None => true,
+                    Some(l) => preferred(dialed) || !preferred(l.dialed),
+                };
+                if !adopt {
+                    conn.close(1u32.into(), b"duplicate");
+                    return;
+                }
+                if let Some(old) = p.live.take() {
+                    old.conn.close(1u32.into(), b"duplicate");
+                }
+                tracing::info!(
+                    peer = %p.spec.key.short(),
+                    remote = %conn.remote_address(),
+                    dialed,
+                    "connected"
+                );
+                p.live = Some(Live {
+                    id,
+                    dialed,
+                    conn,
+                    tx,
+                    since: SystemTime::now(),
+                });
+                p.connects += 1;
+                p.sync.start_round();
+                let _ = p.connected.send(true);
+            }
+            Net::Down { peer, id, why } => {
+                let p = &mut self.peers[peer];
+                if p.live.as_ref().is_some_and(|l| l.id == id) {
+                    tracing::info!(peer = %p.spec.key.short(), "disconnected: {why}");
+                    p.live = None;
+                    p.disconnects += 1;
+                    let _ = p.connected.send(false);
+                }
+            }
+            Net::Failed { peer, why } => {
+                let p = &mut self.peers[peer];
+                p.failures += 1;
+                p.last_error = Some(why);
+            }
+            Net::Message { peer, id, bytes } => {
+                let p = &mut self.peers[peer];
+                if p.live.as_ref().is_none_or(|l| l.id != id) {
+                    return; // from a connection being replaced
+                }
+                match p.sync.handle(now, &bytes) {
+                    Ok(d) => {
+                        p.last_message = Some(SystemTime::now());
+                        if let Some(d) = d {
+                            match self.replica.apply(&d) {
+                                Ok(()) => {
+                                    self.counters.merges += 1;
+                                    p.last_delta = p.last_message;
+                                }
+                                Err(e) => {
+                                    self.counters.merge_errors += 1;
+                                    p.errors += 1;
+                                    tracing::warn!(peer = %p.spec.key.short(), "refused a delta: {e}");
+                                    p.last_error = Some(e.to_string());
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        p.errors += 1;
+                        tracing::warn!(peer = %p.spec.key.short(), "bad sync message: {e}");
+                        p.last_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves messages from the sync machines to the connections, while they have room.
+    fn pump(&mut self) {
+        let now = self.now();
+        let state = self.replica.state();
+        for p in &mut self.peers {
+            let Some(l) = &p.live else { continue };
+            while l.tx.capacity() > 0 {
+                let Some(m) = p.sync.poll_transmit(now, state) else {
+                    break;
+                };
+                if l.tx.try_send(m).is_err() {
+                    break; // the connection task is gone; its Down follows
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> Value {
+        let s = self.replica.state();
+        let vv: serde_json::Map<String, Value> = s
+            .version_vector()
+            .iter()
+            .map(|(r, c)| (show_id(r), json!(c)))
+            .collect();
+        let peers: Vec<Value> = self
+            .peers
+            .iter()
+            .map(|p| {
+                let st = p.sync.stats();
+                json!({
+                    "key": p.spec.key.to_string(),
+                    "address": p.spec.addr.map(|a| a.to_string()),
+                    "state": if p.live.is_some() { "connected" }
+                             else if p.spec.addr.is_some() { "connecting" }
+                             else { "waiting" },
+                    "connected_since": p.live.as_ref().map(|l| unix_ms(l.since)),
+                    "remote": p.live.as_ref().map(|l| l.conn.remote_address().to_string()),
+                    "last_sync": p.last_message.map(unix_ms),
+                    "last_delta": p.last_delta.map(unix_ms),
+                    "connects": p.connects,
+                    "disconnects": p.disconnects,
+                    "bytes_in": st.bytes_in,
+                    "bytes_out": st.bytes_out,
+                    "messages_in": st.messages_in,
+                    "messages_out": st.messages_out,
+                    "rounds": st.rounds,
+                    "errors": p.errors,
+                    "failed_dials": p.failures,
+                    "last_error": p.last_error,
+                })
+            })
+            .collect();
+        json!({
+            "name": show_id(self.replica.name()),
+            "incarnation": show_id(self.replica.writer()),
+            "public_key": self.own.to_string(),
+            "type": self.ty.to_string(),
+            "durability": format!("{:?}", self.replica.options().durability).to_lowercase(),
+            "quic": self.quic_addr.to_string(),
+            "http": self.http_addr.to_string(),
+            "started": unix_ms(self.started),
+            "version_vector": vv,
+            "digest": format!("{:032x}", s.digest()),
+            "keys": s.len(),
+            "entries": s.entry_count(),
+            "issued": self.replica.issued(),
+            "writes": self.counters.writes,
+            "merges": self.counters.merges,
+            "refused_handshakes": {
+                "inbound": self.refusals.inbound.load(Ordering::Relaxed),
+                "outbound": self.refusals.outbound.load(Ordering::Relaxed),
+            },
+            "peers": peers,
+        })
+    }
+
+    fn metrics(&self) -> String {
+        let s = self.replica.state();
+        let c = &self.counters;
+        let mut o = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+            let _ = writeln!(o, "# HELP pluriverse_{name} {help}");
+            let _ = writeln!(o, "# TYPE pluriverse_{name} {kind}");
+            for (labels, v) in samples {
+                let _ = writeln!(o, "pluriverse_{name}{labels} {v}");
+            }
+        };
+        let one = |v: f64| vec![(String::new(), v)];
+        metric(
+            "writes_total",
+            "counter",
+            "Local writes acknowledged.",
+            &one(c.writes as f64),
+        );
+        metric(
+            "write_errors_total",
+            "counter",
+            "Local writes refused.",
+            &one(c.write_errors as f64),
+        );
+        metric(
+            "reads_total",
+            "counter",
+            "Key reads served.",
+            &one(c.reads as f64),
+        );
+        metric(
+            "group_commits_total",
+            "counter",
+            "Log syncs, each acknowledging a batch of writes.",
+            &one(c.group_commits as f64),
+        );
+        metric(
+            "merges_total",
+            "counter",
+            "Deltas received from peers and joined.",
+            &one(c.merges as f64),
+        );
+        metric(
+            "merge_errors_total",
+            "counter",
+            "Deltas received from peers and refused.",
+            &one(c.merge_errors as f64),
+        );
+        metric(
+            "keys",
+            "gauge",
+            "Keys (elements) the replica holds.",
+            &one(s.len() as f64),
+        );
+        metric(
+            "entries",
+            "gauge",
+            "Entries the replica holds.",
+            &one(s.entry_count() as f64),
+        );
+        metric(
+            "log_bytes",
+            "gauge",
+            "Bytes in the replica's current log.",
+            &one(self.replica.log_bytes() as f64),
+        );
+        metric(
+            "refused_handshakes_total",
+            "counter",
+            "QUIC handshakes refused because the peer's key is not pinned (or not the one dialed).",
+            &[
+                (
+                    "{direction=\"inbound\"}".into(),
+                    self.refusals.inbound.load(Ordering::Relaxed) as f64,
+                ),
+                (
+                    "{direction=\"outbound\"}".into(),
+                    self.refusals.outbound.load(Ordering::Relaxed) as f64,
+                ),
+            ],
+        );
+        let per = |f: &dyn Fn(&Slot) -> f64| -> Vec<(String, f64)> {
+            self.peers
+                .iter()
+                .map(|p| (format!("{{peer=\"{}\"}}", p.spec.key), f(p)))
+                .collect()
+        };
+        metric(
+            "peer_connected",
+            "gauge",
+            "1 while a connection with the peer is up.",
+            &per(&|p| f64::from(u8::from(p.live.is_some()))),
+        );
+        metric(
+            "peer_connects_total",
+            "counter",
+            "Connections established with the peer.",
+            &per(&|p| p.connects as f64),
+        );
+        metric(
+            "peer_bytes_in_total",
+            "counter",
+            "Sync message bytes received from the peer.",
+            &per(&|p| p.sync.stats().bytes_in as f64),
+        );
+        metric(
+            "peer_bytes_out_total",
+            "counter",
+            "Sync message bytes sent to the peer.",
+            &per(&|p| p.sync.stats().bytes_out as f64),
+        );
+        metric(
+            "peer_messages_in_total",
+            "counter",
+            "Sync messages received from the peer.",
+            &per(&|p| p.sync.stats().messages_in as f64),
+        );
+        metric(
+            "peer_messages_out_total",
+            "counter",
+            "Sync messages sent to the peer.",
+            &per(&|p| p.sync.stats().messages_out as f64),
+        );
+        metric(
+            "peer_sync_rounds_total",
+            "counter",
+            "Anti-entropy rounds started with the peer.",
+            &per(&|p| p.sync.stats().rounds as f64),
+        );
+        metric(
+            "peer_errors_total",
+            "counter",
+            "Messages or deltas from the peer refused.",
+            &per(&|p| p.errors as f64),
+        );
+        metric(
+            "peer_last_sync_age_seconds",
+            "gauge",
+            "Seconds since the last message from the peer (-1: never).",
+            &per(&|p| {
+                p.last_message
+                    .and_then(|t| t.elapsed().ok())
+                    .map_or(-1.0, |d| d.as_secs_f64())
+            }),
+        );
+        o
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Index of each pinned key in the peer list.
+pub(crate) fn index(peers: &[PeerSpec]) -> HashMap<PublicKey, usize> {
+    peers.iter().enumerate().map(|(i, p)| (p.key, i)).collect()
+}
