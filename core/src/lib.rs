@@ -52,7 +52,3 @@ pub use replica::{ReplicaId, ReplicaTable};
 pub use store::{CausalStore, JoinPath};
 pub use version_vector::{Order, VersionVector};
 
-/// The README's Rust snippets, compiled and run as doc tests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

@@ -243,7 +243,7 @@ fn main() {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // restarts: one replica among five, reopened many times, writing once per open
-    let restarts = 2_000;
+    let restarts = 200;
     let _ = std::fs::remove_dir_all(&dir);
     let opts = Options {
         durability: Durability::Buffered,

@@ -20,3 +20,9 @@ pub mod sync;
 
 pub use dir::{Durability, Options, Replica, Written};
 pub use error::{ReplicaError, Result};
+
+/// The README's Rust snippets (the engine's, the replica's and the kernels'), compiled and
+/// run as doc tests of this crate, the one that sees all of them, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

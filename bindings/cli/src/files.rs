@@ -127,6 +127,9 @@ impl fmt::Display for FileError {
                         "the file is truncated or corrupt, or not a pluriverse state \
                          (the Arrow reader says: {m})"
                     ),
+                    AnyError::Core(pluriverse::Error::Decode(
+                        e @ (DecodeError::Truncated { .. } | DecodeError::Checksum { .. }),
+                    )) => write!(f, "the file is truncated or corrupt ({e})"),
                     AnyError::Core(pluriverse::Error::Decode(DecodeError::Empty)) => {
                         f.write_str("empty: not a pluriverse state (no Arrow schema)")
                     }

@@ -107,6 +107,8 @@ pub struct Peer {
     budget: u64,
     /// Bytes of an empty delta of the type: the fixed cost of a payload.
     empty_len: usize,
+    /// Bytes per entry of the payloads sent so far (an estimate for unencoded deltas).
+    entry_bytes: usize,
     /// Slices (or pushed deltas) waiting to go out together in one data message.
     data: Vec<(Option<Item>, AnyState, usize)>,
     /// Summary items waiting to go out together.
@@ -116,7 +118,7 @@ pub struct Peer {
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
 /// slice rather than split further.
-const LEAF: u64 = 32;
+const LEAF: u64 = 8;
 
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
@@ -151,6 +153,7 @@ impl Peer {
             window_bytes: 0,
             budget: (cfg.max_message / 64).max(1) as u64,
             empty_len: empty.len(),
+            entry_bytes: 64,
             data: Vec::new(),
             summaries: Vec::new(),
             stats: Stats::default(),
@@ -531,6 +534,10 @@ impl Peer {
         }
         let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
         if let Ok(payload) = joined.to_bytes() {
+            if joined.entry_count() > 0 {
+                let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
+                self.entry_bytes = (self.entry_bytes + per.max(8)) / 2;
+            }
             let m = Message::Data { items, payload };
             let len = message::DATA_FIXED
                 + m_items_len(&m)
@@ -573,6 +580,17 @@ impl Peer {
     /// Pushes a delta: one message, or slices of it when it exceeds the bound (up to 64;
     /// beyond that anti-entropy carries it).
     fn push_now(&mut self, delta: &AnyState) {
+        // a small delta joins the data message unencoded, its size estimated from the
+        // bytes per entry of what went out before (a join that comes out over the bound
+        // is sent piece by piece)
+        let est = self.empty_len
+            + delta.entry_count() * self.entry_bytes
+            + 64 * delta.replicas_seen().len();
+        if est + message::DATA_FIXED <= self.cfg.max_message / 2 {
+            self.stats.slices_out += 1;
+            self.add_data(None, delta.clone(), est);
+            return;
+        }
         let Ok(payload) = delta.to_bytes() else {
             return;
         };
