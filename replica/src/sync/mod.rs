@@ -34,7 +34,7 @@
 //!
 //! The message format is in [`message`].
 //!
-//! # Example: two replicas over a channel that loses a third of the messages, 2 KiB a message
+//! # Example: two replicas over a channel that loses a third of the messages at random, 2 KiB a message
 //! ```
 //! use std::time::Duration;
 //! use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
@@ -47,18 +47,17 @@
 //! }
 //! let cfg = Config { max_message: 2048, ..Config::default() };
 //! let (mut pa, mut pb) = (Peer::new(t, cfg).unwrap(), Peer::new(t, cfg).unwrap());
-//! let mut n = 0u64;
+//! let mut seed = 7u64;
+//! let mut lost = || { seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (seed >> 33) % 3 == 0 };
 //! for tick in 0..400u64 {
 //!     let now = Duration::from_millis(tick * 100);
 //!     while let Some(m) = pa.poll_transmit(now, &a) {
-//!         n += 1;
-//!         if n % 3 != 0 {
+//!         if !lost() {
 //!             if let Ok(Some(d)) = pb.handle(now, &m) { b.join(&d).unwrap(); }
 //!         }
 //!     }
 //!     while let Some(m) = pb.poll_transmit(now, &b) {
-//!         n += 1;
-//!         if n % 3 != 0 {
+//!         if !lost() {
 //!             if let Ok(Some(d)) = pa.handle(now, &m) { a.join(&d).unwrap(); }
 //!         }
 //!     }
