@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C face: builds libpluriverse (release), checks that the committed header equals the one
-# cbindgen generates, compiles the C tests, the example, the README snippet and the case-corpus
+# cbindgen generates, compiles the C tests, the example, the README snippets and the case-corpus
 # runner with gcc, and runs each plainly and under valgrind (no errors, no leaks).
 #
 #   bash scripts/test-c.sh           run everything; non-zero exit on any failure
@@ -86,6 +86,10 @@ sed -n '/<!-- snippet: compiled by scripts\/test-c.sh -->/,$p' bindings/c/README
 sed -n '/<!-- snippet: compiled and run by scripts\/test-c.sh -->/,$p' README.md |
     sed -n '/^```c$/,/^```$/p' | sed '1d' | sed '/^```$/,$d' >"$work/top_readme.c"
 [ -s "$work/top_readme.c" ] || fail "no C snippet found in README.md"
+# and its replicas-syncing program
+sed -n '/<!-- snippet: replicas, compiled and run by scripts\/test-c.sh -->/,$p' README.md |
+    sed -n '/^```c$/,/^```$/p' | sed '1d' | sed '/^```$/,$d' >"$work/top_readme_replicas.c"
+[ -s "$work/top_readme_replicas.c" ] || fail "no replicas C snippet found in README.md"
 
 programs=()
 build() { # name source...
@@ -101,6 +105,7 @@ done
 build example_merge bindings/c/examples/merge.c
 build readme_snippet "$work/readme_snippet.c"
 build top_readme "$work/top_readme.c"
+build top_readme_replicas "$work/top_readme_replicas.c"
 build corpus bindings/c/tests/corpus.c
 # the shared library links and runs too
 gcc "${cflags[@]}" bindings/c/examples/merge.c -L "$lib_dir" -Wl,-rpath,"$lib_dir" -lpluriverse "${libs[@]}" -o "$work/example_merge_shared"
@@ -109,6 +114,7 @@ args_for() {
     case "$1" in
     corpus) echo "$root/testdata" ;;
     test_decode_corpus) echo "$root/fuzz/seeds/decode" ;;
+    top_readme_replicas) echo "$(mktemp -d -p "$work") $(mktemp -d -p "$work")" ;;
     *) echo "" ;;
     esac
 }

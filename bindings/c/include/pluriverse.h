@@ -91,6 +91,42 @@ enum pv_status
      * Any other error (the message says what).
      */
     PV_ERROR = 6,
+    /**
+     * A replica directory is open in another process or through another handle: a
+     * directory has one writer at a time.
+     */
+    PV_LOCKED = 7,
+    /**
+     * A file of a replica directory is damaged (a log record in the middle of a log fails
+     * its checksum, a snapshot does not decode); the message names the file and the byte
+     * offset. Nothing is skipped silently.
+     */
+    PV_CORRUPT = 8,
+    /**
+     * The directory holds no replica (no `replica.json`), or one of a format this build
+     * does not read.
+     */
+    PV_NOT_A_REPLICA = 9,
+    /**
+     * `pv_replica_create` found a replica already in the directory.
+     */
+    PV_ALREADY_EXISTS = 10,
+    /**
+     * A file operation failed (the message names the file, the operation and the
+     * operating system's error).
+     */
+    PV_IO = 11,
+    /**
+     * A delta claims events of this replica's own incarnation that it never issued (a
+     * forgery, or a copy of the directory writing under the same incarnation); refused,
+     * nothing changed.
+     */
+    PV_FOREIGN_CLAIM = 12,
+    /**
+     * An earlier write to a replica's log failed; the handle refuses everything until the
+     * directory is opened again (which replays what the log holds).
+     */
+    PV_POISONED = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -131,6 +167,33 @@ typedef struct pv_mvmap pv_mvmap;
  * their delta as bytes to ship to the other replicas.
  */
 typedef struct pv_pncounter pv_pncounter;
+
+/**
+ * A replica that lives in a directory: a snapshot plus a checksummed append-only log of
+ * every write and received delta. It survives its process, writes under a fresh
+ * incarnation of its name at every open (so an event is never issued twice, whatever
+ * happened to the files), and is open through one handle at a time.
+ *
+ * Opaque: made by `pv_replica_create` or `pv_replica_open`, released by `pv_replica_close`
+ * (syncs first) or `pv_replica_free`. Reads (`pv_replica_get`, `pv_replica_digest`, ...)
+ * copy what they return out of the replica: nothing they give stays tied to it.
+ */
+typedef struct pv_replica pv_replica;
+
+/**
+ * The sync state machine for one peer: it takes the peer's messages (`pv_sync_handle`),
+ * gives the messages to send it (`pv_sync_poll_transmit`), and is given the time in
+ * milliseconds on any clock that does not go back (`now_ms`); it never does I/O and never
+ * changes a state itself. Make one per peer.
+ *
+ * Any message may be lost, duplicated, reordered or delayed: nothing needs a retransmit.
+ * Local writes' deltas are pushed (`pv_sync_push_*`); every `round_interval_ms` an
+ * anti-entropy round compares summaries and sends what differs, in messages of at most
+ * `max_message` bytes, each a valid delta on its own.
+ *
+ * Opaque: made by `pv_sync_new`, freed by `pv_sync_free`.
+ */
+typedef struct pv_sync pv_sync;
 
 /**
  * A list of values the library returns (the values of a key). Opaque: read it with
@@ -213,6 +276,88 @@ typedef struct pv_value {
 } pv_value;
 
 /**
+ * A record kind: one of the `PV_KIND_*` codes. 0 is no kind.
+ */
+typedef uint32_t pv_kind;
+
+/**
+ * What a write that returned `PV_OK` survives: one of the `PV_DURABILITY_*` codes. 0 is
+ * no setting.
+ */
+typedef uint32_t pv_durability;
+
+/**
+ * What a replica write did: the counters it was given (the events `writer:first` ..
+ * `writer:last` of the incarnation `pv_replica_writer` names) and whether it is durable
+ * against power loss yet.
+ */
+typedef struct pv_written {
+    /**
+     * The first counter the write took; 0 when it took none (a remove).
+     */
+    uint64_t first;
+    /**
+     * The last counter the write took (`first` for a single write); 0 when it took none.
+     */
+    uint64_t last;
+    /**
+     * Whether the write is durable against power loss now (`PV_DURABILITY_SYNCED`), or
+     * becomes so at the next `pv_replica_sync` (the other settings).
+     */
+    bool durable;
+} pv_written;
+
+/**
+ * What a `pv_sync` has done (`pv_sync_get_stats`).
+ */
+typedef struct pv_sync_stats {
+    /**
+     * Messages returned by `pv_sync_poll_transmit`.
+     */
+    uint64_t messages_out;
+    /**
+     * Their bytes.
+     */
+    uint64_t bytes_out;
+    /**
+     * Messages given to `pv_sync_handle`.
+     */
+    uint64_t messages_in;
+    /**
+     * Their bytes.
+     */
+    uint64_t bytes_in;
+    /**
+     * Anti-entropy rounds started.
+     */
+    uint64_t rounds;
+    /**
+     * Slices sent (chunks and pushed deltas).
+     */
+    uint64_t slices_out;
+    /**
+     * Deltas handed back to join.
+     */
+    uint64_t deltas_in;
+    /**
+     * Messages refused as malformed, of another type, or over a bound.
+     */
+    uint64_t bad_messages;
+    /**
+     * Messages dropped because the inbound budget of the round was spent.
+     */
+    uint64_t throttled;
+    /**
+     * Pieces of work dropped because the queue was full (a later round redoes them).
+     */
+    uint64_t dropped_work;
+    /**
+     * Slices that did not fit in a message even alone.
+     */
+    uint64_t oversized;
+} pv_sync_stats;
+
+/**
  * UTF-8 text (`data`, `len`; not NUL-terminated).
  */
 #define PV_TYPE_UTF8 1
@@ -241,6 +386,43 @@ typedef struct pv_value {
  * A boolean (`boolean`); values only.
  */
 #define PV_TYPE_BOOL 6
+
+/**
+ * `MVMap` (the kind of `pv_mvmap`): a multi-value register per key.
+ */
+#define PV_KIND_MVMAP 1
+
+/**
+ * `AWSet` (the kind of `pv_awset`): an add-wins set.
+ */
+#define PV_KIND_AWSET 2
+
+/**
+ * `PNCounterMap` (the kind of `pv_pncounter`): a counter per key.
+ */
+#define PV_KIND_PNCOUNTER 3
+
+/**
+ * `LWWMap` (the kind of `pv_lwwmap`): last writer wins per key.
+ */
+#define PV_KIND_LWWMAP 4
+
+/**
+ * The record is handed to the operating system before the write returns: it survives a
+ * crash or kill of the process, not a power loss.
+ */
+#define PV_DURABILITY_BUFFERED 1
+
+/**
+ * The log is `fdatasync`ed before the write returns: the write survives power loss.
+ */
+#define PV_DURABILITY_SYNCED 2
+
+/**
+ * Group commit: written as for `PV_DURABILITY_BUFFERED`, durable against power loss once
+ * `pv_replica_sync` returns (one `fdatasync` acknowledges a whole batch).
+ */
+#define PV_DURABILITY_GROUP 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -1154,6 +1336,570 @@ pv_status pv_pncounter_key_type(const struct pv_pncounter *pncounter, pv_type *o
 pv_status pv_pncounter_contains(const struct pv_pncounter *pncounter,
                                 struct pv_value key,
                                 bool *out);
+
+/**
+ * Creates a replica named `name` (`name_len` bytes, usually UTF-8 text) in the directory
+ * `path` (created if missing; it must not hold a replica yet) and opens it. Its states are
+ * of kind `kind` (a `PV_KIND_*` code) with keys of type `key_type` and, for
+ * `PV_KIND_MVMAP` and `PV_KIND_LWWMAP`, values of type `value_type` (`PV_TYPE_*` codes;
+ * pass 0 for the other kinds). `durability` (a `PV_DURABILITY_*` code) says what a write
+ * that returned `PV_OK` survives.
+ *
+ * A name is the replica's identity: give each directory its own. The handle writes as a
+ * fresh incarnation of it (`pv_replica_writer`).
+ *
+ * Returns `PV_OK` and the handle in `*out` (release it with `pv_replica_close` or
+ * `pv_replica_free`); `PV_ALREADY_EXISTS` when the directory holds a replica,
+ * `PV_LOCKED` when another handle has it open, `PV_IO` when a file cannot be made,
+ * `PV_INVALID_ARGUMENT` for NULL pointers, an empty path, or codes that are not a kind,
+ * key type, value type (or a value type given to a kind without values) or durability.
+ * On failure `*out` is NULL.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `name` points to `name_len` readable bytes;
+ * `out` is NULL or writable.
+ */
+pv_status pv_replica_create(const char *path,
+                            const uint8_t *name,
+                            size_t name_len,
+                            pv_kind kind,
+                            pv_type key_type,
+                            pv_type value_type,
+                            pv_durability durability,
+                            struct pv_replica **out);
+
+/**
+ * Opens the replica in the directory `path`: its newest snapshot plus the logs after it
+ * (a torn tail of the last log, left by a crash mid-write, is cut), under a fresh
+ * incarnation of its name. `durability` as in `pv_replica_create`.
+ *
+ * Returns `PV_OK` and the handle in `*out`; `PV_LOCKED` when another handle (in this or
+ * another process) has the directory open, `PV_NOT_A_REPLICA` when it holds no replica,
+ * `PV_CORRUPT` when a file is damaged (the message names the file and offset), `PV_IO`,
+ * `PV_INVALID_ARGUMENT` for NULL pointers, an empty path or a bad durability code. On
+ * failure `*out` is NULL and nothing in the directory changed.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+pv_status pv_replica_open(const char *path, pv_durability durability, struct pv_replica **out);
+
+/**
+ * Releases `replica` without syncing (what `Buffered` and `Group` writes not yet synced
+ * survive is what they would survive a crash of the process). NULL is fine. The directory
+ * can be opened again once this returns.
+ *
+ * # Safety
+ * `replica` is NULL or a live `pv_replica` from this library, freed only once and not used
+ * after.
+ */
+void pv_replica_free(struct pv_replica *replica);
+
+/**
+ * Syncs the log (as `pv_replica_sync`) and releases `replica`, which is freed whatever the
+ * status. NULL is fine (`PV_OK`).
+ *
+ * Returns `PV_OK`; `PV_IO` when the sync failed (writes not yet synced may then be lost
+ * to a power loss), `PV_POISONED` after an earlier failed write.
+ *
+ * # Safety
+ * As `pv_replica_free`.
+ */
+pv_status pv_replica_close(struct pv_replica *replica);
+
+/**
+ * Sets `key` to `value` in a replica of kind `PV_KIND_MVMAP` (as `pv_mvmap_set`), logged
+ * under the replica's durability before this returns.
+ *
+ * The delta to ship to peers goes to `*out_delta` as a new `pv_mvmap` (its bytes come from
+ * `pv_mvmap_to_bytes`, `pv_sync_push_mvmap` queues it; free it with `pv_mvmap_free`); what
+ * the write took goes to `*out_written`. Pass NULL for either when it is not wanted.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a replica of another kind or a key or value of
+ * another type, `PV_OVERFLOW` when the event counter is exhausted, `PV_IO` when the log
+ * cannot be written (the handle is then poisoned: reopen the directory),
+ * `PV_POISONED` after such a failure, `PV_INVALID_ARGUMENT` for a NULL handle or an
+ * invalid `pv_value`. On failure the replica is unchanged (but after `PV_IO`), `*out_delta`
+ * is NULL and `*out_written` is zero.
+ *
+ * # Safety
+ * `replica` is NULL or live and not used by another thread; `key` and `value` name
+ * readable bytes; `out_delta` and `out_written` are NULL or writable.
+ */
+pv_status pv_replica_mvmap_set(struct pv_replica *replica,
+                               struct pv_value key,
+                               struct pv_value value,
+                               struct pv_mvmap **out_delta,
+                               struct pv_written *out_written);
+
+/**
+ * Removes the values of `key` the replica has seen (as `pv_mvmap_remove`). Outputs and
+ * statuses as in `pv_replica_mvmap_set` (a remove takes no counter).
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_mvmap_remove(struct pv_replica *replica,
+                                  struct pv_value key,
+                                  struct pv_mvmap **out_delta,
+                                  struct pv_written *out_written);
+
+/**
+ * Adds `elem` to a replica of kind `PV_KIND_AWSET` (as `pv_awset_add`). The delta comes
+ * as a new `pv_awset`; outputs and statuses as in `pv_replica_mvmap_set`.
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_awset_add(struct pv_replica *replica,
+                               struct pv_value elem,
+                               struct pv_awset **out_delta,
+                               struct pv_written *out_written);
+
+/**
+ * Removes the adds of `elem` the replica has seen (as `pv_awset_remove`). Outputs and
+ * statuses as in `pv_replica_awset_add`.
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_awset_remove(struct pv_replica *replica,
+                                  struct pv_value elem,
+                                  struct pv_awset **out_delta,
+                                  struct pv_written *out_written);
+
+/**
+ * Adds `n` to the counter of `key` in a replica of kind `PV_KIND_PNCOUNTER` (as
+ * `pv_pncounter_increment`). The delta comes as a new `pv_pncounter`; outputs and
+ * statuses as in `pv_replica_mvmap_set` (`PV_OVERFLOW` also when the running total of
+ * increments would pass `UINT64_MAX`).
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_pncounter_increment(struct pv_replica *replica,
+                                         struct pv_value key,
+                                         uint64_t n,
+                                         struct pv_pncounter **out_delta,
+                                         struct pv_written *out_written);
+
+/**
+ * Subtracts `n` from the counter of `key` (as `pv_pncounter_decrement`). Outputs and
+ * statuses as in `pv_replica_pncounter_increment`.
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_pncounter_decrement(struct pv_replica *replica,
+                                         struct pv_value key,
+                                         uint64_t n,
+                                         struct pv_pncounter **out_delta,
+                                         struct pv_written *out_written);
+
+/**
+ * Sets `key` to `value` at `timestamp` in a replica of kind `PV_KIND_LWWMAP` (as
+ * `pv_lwwmap_set`). The delta comes as a new `pv_lwwmap`; outputs and statuses as in
+ * `pv_replica_mvmap_set`.
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_lwwmap_set(struct pv_replica *replica,
+                                struct pv_value key,
+                                struct pv_value value,
+                                uint64_t timestamp,
+                                struct pv_lwwmap **out_delta,
+                                struct pv_written *out_written);
+
+/**
+ * Removes `key` at `timestamp` (as `pv_lwwmap_remove`). Outputs and statuses as in
+ * `pv_replica_lwwmap_set`.
+ *
+ * # Safety
+ * As `pv_replica_mvmap_set`.
+ */
+pv_status pv_replica_lwwmap_remove(struct pv_replica *replica,
+                                   struct pv_value key,
+                                   uint64_t timestamp,
+                                   struct pv_lwwmap **out_delta,
+                                   struct pv_written *out_written);
+
+/**
+ * Joins a delta or whole state received from a peer, given as bytes (from
+ * `pv_sync_handle`, a `_to_bytes` or a mutator of any replica of the same type), into
+ * `replica` and logs it (buffered: a received delta lost to a power loss is fetched again
+ * by anti-entropy).
+ *
+ * Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
+ * another kind or types, `PV_FOREIGN_CLAIM` for a delta claiming events of this
+ * incarnation it never issued, `PV_IO` (the handle is then poisoned), `PV_POISONED`,
+ * `PV_INVALID_ARGUMENT` for NULL pointers. On failure (but `PV_IO`) the replica is
+ * unchanged.
+ *
+ * # Safety
+ * `replica` is NULL or live and not used by another thread; `bytes` points to `len`
+ * readable bytes.
+ */
+pv_status pv_replica_apply_bytes(struct pv_replica *replica, const uint8_t *bytes, size_t len);
+
+/**
+ * Makes every write so far durable against power loss (`fdatasync` of the log; nothing
+ * to do when nothing is unsynced). Under `PV_DURABILITY_GROUP` this acknowledges a batch.
+ *
+ * Returns `PV_OK`; `PV_IO` (the handle is then poisoned), `PV_POISONED`,
+ * `PV_INVALID_ARGUMENT` for a NULL handle.
+ *
+ * # Safety
+ * `replica` is NULL or live and not used by another thread.
+ */
+pv_status pv_replica_sync(struct pv_replica *replica);
+
+/**
+ * Folds the log into a new snapshot now (atomically: a kill at any point leaves a
+ * directory that opens to the same state). Replicas also fold by themselves when the log
+ * passes 64 MiB.
+ *
+ * Returns `PV_OK`; `PV_IO` (the handle is then poisoned; the directory still opens to the
+ * same state), `PV_POISONED`, `PV_INVALID_ARGUMENT` for a NULL handle.
+ *
+ * # Safety
+ * `replica` is NULL or live and not used by another thread.
+ */
+pv_status pv_replica_fold(struct pv_replica *replica);
+
+/**
+ * Writes the 128-bit digest of the replica's state into `out[0..16]`, big-endian (as
+ * `pv_mvmap_digest`): replicas that hold equal states have equal digests.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `replica` is NULL or live; `out` is NULL or writable for 16 bytes.
+ */
+pv_status pv_replica_digest(const struct pv_replica *replica, uint8_t *out);
+
+/**
+ * Writes the whole state of the replica as bytes (as `pv_mvmap_to_bytes`) into `*out`; free
+ * them with `pv_bytes_free`. `pv_<kind>_from_bytes` makes a handle of them: a copy for
+ * reads that the replica's later writes do not change.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers (`*out` is then `{NULL, 0}`).
+ *
+ * # Safety
+ * `replica` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_replica_to_bytes(const struct pv_replica *replica, struct pv_bytes *out);
+
+/**
+ * Writes the number of keys (elements, for a set) the replica holds into `*out`.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `replica` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_replica_len(const struct pv_replica *replica, size_t *out);
+
+/**
+ * Writes into `*out` whether the replica holds the key (or element) `key`.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT` for
+ * NULL pointers or an invalid `pv_value`.
+ *
+ * # Safety
+ * `replica` is NULL or live; `key` names readable bytes; `out` is NULL or writable.
+ */
+pv_status pv_replica_contains(const struct pv_replica *replica, struct pv_value key, bool *out);
+
+/**
+ * Writes the values of `key` into a new list `*out` (a copy: it outlives later writes and
+ * the replica itself): for `PV_KIND_MVMAP` the concurrent values (as `pv_mvmap_get`), for
+ * `PV_KIND_LWWMAP` the winning value, if any (as `pv_lwwmap_get`). Read it with
+ * `pv_values_len` and `pv_values_get`; free it with `pv_values_free`.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a replica of another kind or a key of another
+ * type, `PV_INVALID_ARGUMENT` for NULL pointers or an invalid `pv_value`. On failure
+ * `*out` is NULL.
+ *
+ * # Safety
+ * `replica` is NULL or live; `key` names readable bytes; `out` is NULL or writable.
+ */
+pv_status pv_replica_get(const struct pv_replica *replica,
+                         struct pv_value key,
+                         struct pv_values **out);
+
+/**
+ * Writes the value of the counter of `key` in a replica of kind `PV_KIND_PNCOUNTER` (as
+ * `pv_pncounter_value`; 0 when absent) into `*out`.
+ *
+ * Returns `PV_OK`; `PV_OVERFLOW` when the value does not fit `int64_t` (`*out` is then
+ * unchanged), `PV_TYPE_MISMATCH` for a replica of another kind or a key of another type,
+ * `PV_INVALID_ARGUMENT` for NULL pointers or an invalid `pv_value`.
+ *
+ * # Safety
+ * `replica` is NULL or live; `key` names readable bytes; `out` is NULL or writable.
+ */
+pv_status pv_replica_pncounter_value(const struct pv_replica *replica,
+                                     struct pv_value key,
+                                     int64_t *out);
+
+/**
+ * Writes the replica's kind (a `PV_KIND_*` code), key type and value type (`PV_TYPE_*`
+ * codes; 0 for the kinds without values) into `*out_kind`, `*out_key_type` and
+ * `*out_value_type`; pass NULL for any that is not wanted.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for a NULL handle or a misaligned output.
+ *
+ * # Safety
+ * `replica` is NULL or live; each output is NULL or writable.
+ */
+pv_status pv_replica_type(const struct pv_replica *replica,
+                          pv_kind *out_kind,
+                          pv_type *out_key_type,
+                          pv_type *out_value_type);
+
+/**
+ * Writes the replica's name (what `pv_replica_create` was given) into `*out`; free the
+ * bytes with `pv_bytes_free`.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers (`*out` is then `{NULL, 0}`).
+ *
+ * # Safety
+ * `replica` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_replica_name(const struct pv_replica *replica, struct pv_bytes *out);
+
+/**
+ * Writes the incarnation this handle writes as (`name#<16 hex digits>`, fresh at every
+ * open) into `*out`; free the bytes with `pv_bytes_free`. The counters of `pv_written` are
+ * this incarnation's.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers (`*out` is then `{NULL, 0}`).
+ *
+ * # Safety
+ * `replica` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_replica_writer(const struct pv_replica *replica, struct pv_bytes *out);
+
+/**
+ * Makes a sync state machine for states of kind `kind` (a `PV_KIND_*` code) with keys of
+ * type `key_type` and values of type `value_type` (0 for the kinds without values), as
+ * `pv_replica_create` takes them. Every message it sends or accepts is at most
+ * `max_message` bytes (0: 64 KiB; the smallest bound accepted depends on the
+ * types, 1.5 to 2 KiB, and the error message says it); a round of anti-entropy starts
+ * every `round_interval_ms` milliseconds (0: 1,000).
+ *
+ * Returns `PV_OK` and the handle in `*out` (free it with `pv_sync_free`);
+ * `PV_INVALID_ARGUMENT` for NULL pointers, codes that are not a kind, key or value type,
+ * or a `max_message` too small to hold the smallest message (the message says how many
+ * bytes are needed). On failure `*out` is NULL.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+pv_status pv_sync_new(pv_kind kind,
+                      pv_type key_type,
+                      pv_type value_type,
+                      size_t max_message,
+                      uint64_t round_interval_ms,
+                      struct pv_sync **out);
+
+/**
+ * Frees `sync`. NULL is fine.
+ *
+ * # Safety
+ * `sync` is NULL or a live `pv_sync` from this library, freed only once and not used after.
+ */
+void pv_sync_free(struct pv_sync *sync);
+
+/**
+ * Queues the delta of a local write (from `pv_replica_mvmap_set` and the like, or any
+ * `pv_mvmap` of the same types) to be sent to the peer: as one message, or as slices of it
+ * when it exceeds the bound. `delta` is copied; free it when convenient. Pushing is
+ * optional: anti-entropy finds what was not pushed, a round later.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a delta of other key or value types,
+ * `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `sync` is NULL or live and not used by another thread; `delta` is NULL or live.
+ */
+pv_status pv_sync_push_mvmap(struct pv_sync *sync, const struct pv_mvmap *delta);
+
+/**
+ * As `pv_sync_push_mvmap`, for a `pv_awset` delta.
+ *
+ * # Safety
+ * As `pv_sync_push_mvmap`.
+ */
+pv_status pv_sync_push_awset(struct pv_sync *sync, const struct pv_awset *delta);
+
+/**
+ * As `pv_sync_push_mvmap`, for a `pv_pncounter` delta.
+ *
+ * # Safety
+ * As `pv_sync_push_mvmap`.
+ */
+pv_status pv_sync_push_pncounter(struct pv_sync *sync, const struct pv_pncounter *delta);
+
+/**
+ * As `pv_sync_push_mvmap`, for a `pv_lwwmap` delta.
+ *
+ * # Safety
+ * As `pv_sync_push_mvmap`.
+ */
+pv_status pv_sync_push_lwwmap(struct pv_sync *sync, const struct pv_lwwmap *delta);
+
+/**
+ * Takes one message from the peer (`len` bytes, received at `now_ms`). When it carries a
+ * delta, its bytes go to `*out_delta` (free them with `pv_bytes_free`) for the caller to
+ * join: `pv_replica_apply_bytes`, or `pv_<kind>_merge_bytes` for a bare state. Otherwise
+ * `*out_delta` is `{NULL, 0}`. Replies are queued for `pv_sync_poll_transmit`. Pass NULL
+ * for `out_delta` only to drop what the message carries. `pv_sync_handle_replica` does
+ * the same and joins the delta into a replica without the bytes.
+ *
+ * Returns `PV_OK` (also for a message dropped because the round's inbound budget is
+ * spent); `PV_DECODE_ERROR` for a message that is malformed, corrupted, over the bound or
+ * carries a delta that does not decode, `PV_TYPE_MISMATCH` for one of other types,
+ * `PV_INVALID_ARGUMENT` for NULL pointers. A refused message is dropped and changes
+ * nothing but the counts of `pv_sync_stats`.
+ *
+ * # Safety
+ * `sync` is NULL or live and not used by another thread; `bytes` points to `len` readable
+ * bytes; `out_delta` is NULL or writable.
+ */
+pv_status pv_sync_handle(struct pv_sync *sync,
+                         uint64_t now_ms,
+                         const uint8_t *bytes,
+                         size_t len,
+                         struct pv_bytes *out_delta);
+
+/**
+ * Takes one message from the peer as `pv_sync_handle` does, and joins the delta it
+ * carries, if any, into `replica` (logged as `pv_replica_apply_bytes` logs it).
+ *
+ * Returns `PV_OK`; the statuses of `pv_sync_handle` for a refused message (the replica is
+ * then unchanged), and those of `pv_replica_apply_bytes` when the join fails.
+ *
+ * # Safety
+ * `sync` and `replica` are NULL or live and not used by another thread; `bytes` points to
+ * `len` readable bytes.
+ */
+pv_status pv_sync_handle_replica(struct pv_sync *sync,
+                                 uint64_t now_ms,
+                                 const uint8_t *bytes,
+                                 size_t len,
+                                 struct pv_replica *replica);
+
+/**
+ * Writes the next message to send to the peer, computed against the state of `replica` as
+ * it is now, into `*out` (free it with `pv_bytes_free`), or `{NULL, 0}` when there is
+ * nothing to send until the next round (`pv_sync_poll_timeout`) or the next message in:
+ * `out->len != 0` says whether a message was produced (a message is never empty). Call it
+ * in a loop until it gives nothing, whenever the transport can take messages: it is the
+ * sender's backpressure. A due round starts here.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers (`*out` is then `{NULL, 0}`).
+ *
+ * # Safety
+ * `sync` is NULL or live and not used by another thread; `replica` is NULL or live and not
+ * mutated during the call; `out` is NULL or writable.
+ */
+pv_status pv_sync_poll_transmit(struct pv_sync *sync,
+                                uint64_t now_ms,
+                                const struct pv_replica *replica,
+                                struct pv_bytes *out);
+
+/**
+ * As `pv_sync_poll_transmit`, against a bare state (`pv_mvmap`) rather than a replica;
+ * join what `pv_sync_handle` gives with `pv_mvmap_merge_bytes`.
+ *
+ * # Safety
+ * `sync` is NULL or live and not used by another thread; `state` is NULL or live and not
+ * mutated during the call; `out` is NULL or writable.
+ */
+pv_status pv_sync_poll_transmit_mvmap(struct pv_sync *sync,
+                                      uint64_t now_ms,
+                                      const struct pv_mvmap *state,
+                                      struct pv_bytes *out);
+
+/**
+ * As `pv_sync_poll_transmit_mvmap`, against a `pv_awset`.
+ *
+ * # Safety
+ * As `pv_sync_poll_transmit_mvmap`.
+ */
+pv_status pv_sync_poll_transmit_awset(struct pv_sync *sync,
+                                      uint64_t now_ms,
+                                      const struct pv_awset *state,
+                                      struct pv_bytes *out);
+
+/**
+ * As `pv_sync_poll_transmit_mvmap`, against a `pv_pncounter`.
+ *
+ * # Safety
+ * As `pv_sync_poll_transmit_mvmap`.
+ */
+pv_status pv_sync_poll_transmit_pncounter(struct pv_sync *sync,
+                                          uint64_t now_ms,
+                                          const struct pv_pncounter *state,
+                                          struct pv_bytes *out);
+
+/**
+ * As `pv_sync_poll_transmit_mvmap`, against a `pv_lwwmap`.
+ *
+ * # Safety
+ * As `pv_sync_poll_transmit_mvmap`.
+ */
+pv_status pv_sync_poll_transmit_lwwmap(struct pv_sync *sync,
+                                       uint64_t now_ms,
+                                       const struct pv_lwwmap *state,
+                                       struct pv_bytes *out);
+
+/**
+ * Writes into `*out_ms` when the next anti-entropy round is due, on the clock of `now_ms`
+ * (rounded up to a whole millisecond): the time to call `pv_sync_poll_transmit` again when
+ * no message comes in before. 0 before the first `pv_sync_poll_transmit` (a round is due
+ * at once).
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `sync` is NULL or live; `out_ms` is NULL or writable.
+ */
+pv_status pv_sync_poll_timeout(const struct pv_sync *sync, uint64_t *out_ms);
+
+/**
+ * Starts an anti-entropy round at the next `pv_sync_poll_transmit` (after a reconnect,
+ * say), whatever the interval.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for a NULL handle.
+ *
+ * # Safety
+ * `sync` is NULL or live and not used by another thread.
+ */
+pv_status pv_sync_start_round(struct pv_sync *sync);
+
+/**
+ * Writes into `*out` whether nothing is queued for the peer (no message waiting, no work
+ * pending).
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `sync` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_sync_is_idle(const struct pv_sync *sync, bool *out);
+
+/**
+ * Writes what `sync` has done so far into `*out`.
+ *
+ * Returns `PV_OK`; `PV_INVALID_ARGUMENT` for NULL pointers.
+ *
+ * # Safety
+ * `sync` is NULL or live; `out` is NULL or writable.
+ */
+pv_status pv_sync_get_stats(const struct pv_sync *sync, struct pv_sync_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

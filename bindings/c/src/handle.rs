@@ -78,7 +78,7 @@ pub(crate) unsafe fn write<T: KindHandle, R>(
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn out_handle<T>(out: *mut *mut T) -> FfiResult<()> {
+pub(crate) unsafe fn out_handle<T>(out: *mut *mut T) -> FfiResult<()> {
     check_ptr(out, "out")?;
     // SAFETY: out is non-NULL, aligned and writable (caller contract).
     unsafe { out.write(std::ptr::null_mut()) };
@@ -89,7 +89,7 @@ unsafe fn out_handle<T>(out: *mut *mut T) -> FfiResult<()> {
 ///
 /// # Safety
 /// `out` was checked by [`out_handle`].
-unsafe fn give_handle<T: KindHandle>(out: *mut *mut T, state: AnyState) {
+pub(crate) unsafe fn give_handle<T: KindHandle>(out: *mut *mut T, state: AnyState) {
     let h = T::wrap(Handle {
         state,
         poisoned: false,
@@ -173,7 +173,7 @@ pub(crate) unsafe fn free<T: KindHandle>(p: *mut T) {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn put<T>(out: *mut T, v: T) -> FfiResult<()> {
+pub(crate) unsafe fn put<T>(out: *mut T, v: T) -> FfiResult<()> {
     check_ptr(out, "out")?;
     // SAFETY: out is non-NULL, aligned and writable (caller contract).
     unsafe { out.write(v) };
@@ -184,7 +184,7 @@ unsafe fn put<T>(out: *mut T, v: T) -> FfiResult<()> {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn put_bytes(out: *mut pv_bytes, state: &AnyState) -> FfiResult<()> {
+pub(crate) unsafe fn put_bytes(out: *mut pv_bytes, state: &AnyState) -> FfiResult<()> {
     check_ptr(out, "out")?;
     let v = state.to_bytes().map_err(any_error)?;
     // SAFETY: out is non-NULL and writable (caller contract).

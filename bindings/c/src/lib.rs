@@ -6,7 +6,15 @@
 //! [`status::pv_status`], leaves a message for `pv_last_error()`, and takes its
 //! out-parameters last; every pointer is checked and every panic is caught at the
 //! boundary. This crate converts and calls; the merge logic lives in `pluriverse` and
-//! `pluriverse-any`.
+//! `pluriverse-any`, replicas and their sync in `pluriverse-replica`.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`status`], [`bytes`], [`value`] | status codes and `pv_last_error`; byte buffers; keys, values and type codes |
+//! | [`mvmap`], [`awset`], [`pncounter`], [`lwwmap`] | one handle per record kind (a state in memory) |
+//! | [`vv`] | batch version-vector kernels |
+//! | [`replica`] | `pv_replica`: a durable replica directory, its writes and reads |
+//! | [`sync`] | `pv_sync`: the sans-IO sync state machine for one peer |
 
 pub mod bytes;
 mod ptr;
@@ -19,3 +27,6 @@ mod handle;
 pub mod lwwmap;
 pub mod mvmap;
 pub mod pncounter;
+
+pub mod replica;
+pub mod sync;

@@ -35,6 +35,28 @@ pub enum pv_status {
     PV_PANIC = 5,
     /// Any other error (the message says what).
     PV_ERROR = 6,
+    /// A replica directory is open in another process or through another handle: a
+    /// directory has one writer at a time.
+    PV_LOCKED = 7,
+    /// A file of a replica directory is damaged (a log record in the middle of a log fails
+    /// its checksum, a snapshot does not decode); the message names the file and the byte
+    /// offset. Nothing is skipped silently.
+    PV_CORRUPT = 8,
+    /// The directory holds no replica (no `replica.json`), or one of a format this build
+    /// does not read.
+    PV_NOT_A_REPLICA = 9,
+    /// `pv_replica_create` found a replica already in the directory.
+    PV_ALREADY_EXISTS = 10,
+    /// A file operation failed (the message names the file, the operation and the
+    /// operating system's error).
+    PV_IO = 11,
+    /// A delta claims events of this replica's own incarnation that it never issued (a
+    /// forgery, or a copy of the directory writing under the same incarnation); refused,
+    /// nothing changed.
+    PV_FOREIGN_CLAIM = 12,
+    /// An earlier write to a replica's log failed; the handle refuses everything until the
+    /// directory is opened again (which replays what the log holds).
+    PV_POISONED = 13,
 }
 
 /// An error on its way to the boundary: the status to return and the message to keep.
@@ -150,6 +172,13 @@ pub extern "C" fn pv_status_str(status: u32) -> *const c_char {
         4 => c"PV_OVERFLOW",
         5 => c"PV_PANIC",
         6 => c"PV_ERROR",
+        7 => c"PV_LOCKED",
+        8 => c"PV_CORRUPT",
+        9 => c"PV_NOT_A_REPLICA",
+        10 => c"PV_ALREADY_EXISTS",
+        11 => c"PV_IO",
+        12 => c"PV_FOREIGN_CLAIM",
+        13 => c"PV_POISONED",
         _ => c"PV_UNKNOWN_STATUS",
     };
     s.as_ptr()
@@ -208,6 +237,8 @@ mod tests {
         };
         assert_eq!(name(0), "PV_OK");
         assert_eq!(name(pv_status::PV_ERROR as u32), "PV_ERROR");
+        assert_eq!(name(pv_status::PV_LOCKED as u32), "PV_LOCKED");
+        assert_eq!(name(pv_status::PV_POISONED as u32), "PV_POISONED");
         assert_eq!(name(99), "PV_UNKNOWN_STATUS");
         // SAFETY: as above.
         let v = unsafe { CStr::from_ptr(pv_version()) }.to_str().unwrap();
