@@ -51,4 +51,3 @@ pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
 pub use store::{CausalStore, JoinPath};
 pub use version_vector::{Order, VersionVector};
-
