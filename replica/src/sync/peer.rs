@@ -538,15 +538,9 @@ impl Peer {
                 let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
                 self.entry_bytes = (self.entry_bytes + per.max(8)) / 2;
             }
-            let m = Message::Data { items, payload };
-            let len = message::DATA_FIXED
-                + m_items_len(&m)
-                + match &m {
-                    Message::Data { payload, .. } => payload.len(),
-                    Message::Summary { .. } => 0,
-                };
-            if len <= self.cfg.max_message {
-                self.emit(m);
+            let bytes = Message::Data { items, payload }.encode();
+            if bytes.len() <= self.cfg.max_message {
+                self.out.push_back(bytes);
                 return;
             }
         }
@@ -668,13 +662,5 @@ fn shrink(next: u64, lo: u64, end: u64) -> u64 {
         next
     } else {
         lo + (end - lo) / 2
-    }
-}
-
-fn m_items_len(m: &Message) -> usize {
-    match m {
-        Message::Data { items, .. } | Message::Summary { items, .. } => {
-            items.iter().map(|i| message::item_len(&i.replica)).sum()
-        }
     }
 }
