@@ -1,4 +1,4 @@
-"""A naive model of the four record kinds, written from the CRDT semantics (DESIGN.md), for
+"""A naive model of the four record kinds, written from the CRDT semantics (docs/DESIGN.md), for
 checking the engine from Python. It shares no code and no output with the engine.
 
 A replica's model state is the set of events it has seen. A write is an event; its delta
