@@ -89,6 +89,29 @@ impl CausalContext {
         &self.dots
     }
 
+    /// The canonical replica order, the one every encoding and digest uses: the indices of
+    /// the replicas with at least one dot, sorted by name bytes. (Replicas without dots are
+    /// left out, so interning order and names seen only in passing change nothing.)
+    ///
+    /// ```
+    /// use pluriverse::{CausalContext, Dot};
+    /// let mut c = CausalContext::new();
+    /// c.insert(&Dot::new("b", 1));
+    /// c.insert(&Dot::new("a", 1));
+    /// let names: Vec<String> =
+    ///     c.canonical_order().iter().map(|&i| c.table().names()[i as usize].to_string()).collect();
+    /// assert_eq!(names, ["a", "b"]);
+    /// ```
+    pub fn canonical_order(&self) -> Vec<u32> {
+        let names = self.table.names();
+        let dots = self.dots.replicas();
+        let mut order: Vec<u32> = (0..names.len() as u32)
+            .filter(|&i| dots.get(i as usize).is_some_and(|d| !d.is_empty()))
+            .collect();
+        order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        order
+    }
+
     pub(crate) fn dots_mut(&mut self) -> &mut DotContext {
         &mut self.dots
     }
@@ -174,10 +197,11 @@ impl CausalContext {
     /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
         let names = self.table.names();
-        let mut order: Vec<usize> = (0..names.len())
-            .filter(|&i| !self.dots.replicas()[i].is_empty())
+        let order: Vec<usize> = self
+            .canonical_order()
+            .into_iter()
+            .map(|i| i as usize)
             .collect();
-        order.sort_by(|&a, &b| names[a].as_bytes().cmp(names[b].as_bytes()));
         let mut out = Vec::with_capacity(16 + order.len() * 32);
         out.extend_from_slice(CONTEXT_MAGIC);
         out.push(1);

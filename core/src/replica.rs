@@ -88,9 +88,9 @@ const LINEAR_NAMES: usize = 8;
 ///
 /// Indices are private to one state: two states may intern the same names in different
 /// orders. [`ReplicaTable::absorb`] maps another table's indices into this one, which is how
-/// states with different tables merge; [`ReplicaTable::canonical_ranks`] gives the
-/// name-sorted order that serialization and digests use, so neither depends on interning
-/// order.
+/// states with different tables merge; [`CausalContext::canonical_order`](crate::CausalContext::canonical_order)
+/// gives the name-sorted order that serialization and digests use, so neither depends on
+/// interning order.
 ///
 /// # Example
 /// ```
@@ -102,7 +102,6 @@ const LINEAR_NAMES: usize = 8;
 /// theirs.intern(&"b".into());
 /// let map = ours.absorb(&theirs);
 /// assert_eq!(map, vec![1, 0]); // their "c" is our 1, their "b" our 0
-/// assert_eq!(ours.canonical_ranks(), vec![0, 1]);
 /// ```
 #[derive(Clone, Default)]
 pub struct ReplicaTable {
@@ -169,16 +168,5 @@ impl ReplicaTable {
     /// Interns every name of `other`; returns, for each of `other`'s indices, our index.
     pub fn absorb(&mut self, other: &ReplicaTable) -> Vec<u32> {
         other.names.iter().map(|n| self.intern(n)).collect()
-    }
-
-    /// For each index, its rank among the names sorted by bytes.
-    pub fn canonical_ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
-        let mut rank = vec![0u32; order.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i as usize] = r as u32;
-        }
-        rank
     }
 }

@@ -508,9 +508,24 @@ fn parallel_full_join_case<K: pluriverse::Item + Ord>(key: impl Fn(u64) -> K) {
         .chain(eb.iter().filter(|e| ea.contains(e) || !seen(&a, &e.1)))
         .cloned()
         .collect();
+    // The parallel plan runs only on a pool of more than one thread: force one of four
+    // threads (a one-core machine's global pool would take the serial path), and check the
+    // serial path on a one-thread pool against the same formula.
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
     let mut full = a.clone();
-    full.join_with(b.store(), JoinPath::Full);
+    pool(4).install(|| {
+        assert_eq!(rayon::current_num_threads(), 4);
+        full.join_with(b.store(), JoinPath::Full)
+    });
     assert_eq!(engine_entries(&full), want);
+    let mut serial = a.clone();
+    pool(1).install(|| serial.join_with(b.store(), JoinPath::Full));
+    assert_eq!(engine_entries(&serial), want);
     let mut inc = a.clone();
     inc.join_with(b.store(), JoinPath::Incremental);
     assert_eq!(inc.digest(), full.digest());

@@ -94,10 +94,7 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
     let table = store.ctx.table();
     let dots = store.ctx.dots().replicas();
     // canonical table: the replicas with dots, sorted by name
-    let mut order: Vec<u32> = (0..table.len() as u32)
-        .filter(|&i| dots.get(i as usize).is_some_and(|d| !d.is_empty()))
-        .collect();
-    order.sort_by(|&a, &b| table.names()[a as usize].cmp(&table.names()[b as usize]));
+    let order = store.ctx.canonical_order();
     let mut canon = vec![u32::MAX; table.len()];
     for (rank, &i) in order.iter().enumerate() {
         canon[i as usize] = rank as u32;
