@@ -10,6 +10,13 @@
 //! | [`digest`] | order-independent 128-bit digests of row batches, per hash-prefix bucket too |
 //! | [`Isa`] | the instruction-set families and run-time detection |
 //!
+//! Not everything here is on the engine's hot path. The CRDT joins of the `pluriverse`
+//! crate plan over sorted columnar runs and use [`dots::DotContext`] for membership; they
+//! do not call [`dots::DotSet::join`] or [`dots::survivors`] (the join rule written as
+//! bitmap algebra, kept as a building block for callers that hold dot sets and as a
+//! reference formula), nor the [`vv`] matrices (a user-facing batch API for stores that
+//! keep one version vector per record).
+//!
 //! # Instruction sets
 //! Each version-vector kernel is written once over a small vector trait and instantiated
 //! for: a portable scalar fallback (every target), SSE2, AVX2 and AVX-512F (x86-64). The
