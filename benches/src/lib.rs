@@ -7,25 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pluriverse::MVMap;
 
-/// A small deterministic generator (SplitMix64), so bench inputs are identical run to run.
-#[derive(Clone, Debug)]
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A value in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
+/// The workspace's seeded generator, so bench inputs are identical run to run.
+pub use pluriverse_testkit::SplitMix64 as SplitMix;
 
 /// Two `rows x width` matrices of counters with realistic structure: counters near each
 /// other so rows are a mix of equal, before, after and concurrent.

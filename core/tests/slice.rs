@@ -4,20 +4,7 @@
 
 use pluriverse::{CausalStore, MVMap, ReplicaId};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // SplitMix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use pluriverse_testkit::SplitMix64 as Rng;
 
 /// Three replicas writing, removing and exchanging some deltas (not all: their states
 /// differ, with clouds in their contexts).

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{vv as oracle, Rng};
+use common::{vv as oracle, Counters, Rng};
 use pluriverse_kernels::vv::{self, KernelSet, AFTER, BEFORE, CONCURRENT, EQUAL};
 use pluriverse_kernels::{Counter, Isa, KernelError};
 

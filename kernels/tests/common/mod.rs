@@ -48,26 +48,17 @@ pub fn check_expected_families(
     Ok(())
 }
 
-/// SplitMix64: deterministic, seedable.
-#[derive(Clone, Debug)]
-pub struct Rng(pub u64);
+/// The workspace's seeded generator (SplitMix64).
+pub use pluriverse_testkit::SplitMix64 as Rng;
 
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-    pub fn bool(&mut self) -> bool {
-        self.next_u64() & 1 == 1
-    }
+/// Counters drawn for kernel inputs.
+pub trait Counters {
     /// A counter from a mix of distributions: small, near u64::MAX, full range, zero.
-    pub fn counter(&mut self) -> u64 {
+    fn counter(&mut self) -> u64;
+}
+
+impl Counters for Rng {
+    fn counter(&mut self) -> u64 {
         match self.below(6) {
             0 => 0,
             1 => u64::MAX - self.below(3),
