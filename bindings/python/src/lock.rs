@@ -55,11 +55,7 @@ impl<T: Send + Sync> Shared<T> {
     }
 
     /// A long write with the GIL released.
-    pub fn write_detached<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut T) -> R + Send,
-    ) -> R {
+    pub fn write_detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut T) -> R + Send) -> R {
         py.detach(|| f(&mut self.write_blocking()))
     }
 

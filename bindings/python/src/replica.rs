@@ -101,7 +101,10 @@ impl Replica {
     fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
         match self.ty.value {
             Some(t) => value_from_py(obj, t),
-            None => Err(KindError::new_err(format!("{} has no values", self.ty.kind))),
+            None => Err(KindError::new_err(format!(
+                "{} has no values",
+                self.ty.kind
+            ))),
         }
     }
 
@@ -457,7 +460,10 @@ impl Replica {
 
     /// Syncs and closes; a second close does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        match self.inner.write_detached(py, |r| r.take().map(Inner::close)) {
+        match self
+            .inner
+            .write_detached(py, |r| r.take().map(Inner::close))
+        {
             Some(done) => done.map_err(replica_err),
             None => Ok(()),
         }

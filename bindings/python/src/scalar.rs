@@ -54,7 +54,10 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<std::borrow:
 
 /// Bytes given as `bytes` (not copied), `bytearray`, `memoryview` or any other object with
 /// the buffer protocol (copied, so that a concurrent change cannot tear them).
-pub fn bytes_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<std::borrow::Cow<'a, [u8]>> {
+pub fn bytes_arg<'a>(
+    obj: &'a Bound<'_, PyAny>,
+    what: &str,
+) -> PyResult<std::borrow::Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(std::borrow::Cow::Borrowed(b.as_bytes()));
     }

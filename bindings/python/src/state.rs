@@ -77,7 +77,10 @@ impl State {
     fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<pluriverse_any::Scalar> {
         match self.ty.value {
             Some(t) => value_from_py(obj, t),
-            None => Err(KindError::new_err(format!("{} has no values", self.ty.kind))),
+            None => Err(KindError::new_err(format!(
+                "{} has no values",
+                self.ty.kind
+            ))),
         }
     }
 
@@ -194,7 +197,9 @@ impl State {
     /// The same state written to as `replica` (a copy).
     fn with_replica(&self, py: Python<'_>, replica: &Bound<'_, PyAny>) -> PyResult<Self> {
         let r = replica_from_py(replica)?;
-        Ok(Self::wrap(self.inner.read_detached(py, |s| s.with_replica(r))))
+        Ok(Self::wrap(
+            self.inner.read_detached(py, |s| s.with_replica(r)),
+        ))
     }
 
     /// A copy of the state.
@@ -560,7 +565,10 @@ pub(crate) fn values_to_py<'py>(
 }
 
 /// Refuses a `requested_schema` (an `arrow_schema` capsule) other than `schema`.
-fn check_requested_schema(requested: Option<&Bound<'_, PyAny>>, schema: &SchemaRef) -> PyResult<()> {
+fn check_requested_schema(
+    requested: Option<&Bound<'_, PyAny>>,
+    schema: &SchemaRef,
+) -> PyResult<()> {
     let Some(req) = requested.filter(|r| !r.is_none()) else {
         return Ok(());
     };

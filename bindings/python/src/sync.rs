@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{replica_err, KindError};
-use crate::replica::Replica;
 use crate::lock::Shared;
+use crate::replica::Replica;
 use crate::scalar::{any_err, bytes_arg};
 use crate::state::State;
 
@@ -96,12 +96,7 @@ impl Sync {
     }
 
     /// Takes one message from the peer; returns the delta it carries, if any.
-    fn handle(
-        &self,
-        py: Python<'_>,
-        now: f64,
-        data: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<State>> {
+    fn handle(&self, py: Python<'_>, now: f64, data: &Bound<'_, PyAny>) -> PyResult<Option<State>> {
         let now = time(now, "now")?;
         let data = bytes_arg(data, "data")?;
         let data: &[u8] = &data;
