@@ -13,7 +13,8 @@ if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
 "$PY" -m pip install --quiet --disable-pip-version-check \
-    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6 "dask[distributed]==2026.8.0"
+    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6 "dask[distributed]==2026.8.0" \
+    mypy==2.4.1 pandas==3.1.1
 
 # `maturin develop` builds in the workspace's target/ and installs the package in editable
 # mode (`pip install ./bindings/python` works too, but packs a wheel each time). The tests run
@@ -25,6 +26,9 @@ if [ "${PLURIVERSE_PY_RELEASE:-0}" = 1 ]; then
     "$VENV/bin/maturin" develop --release --quiet -m bindings/python/Cargo.toml 2>&1
 else
     echo "== Python: build the native module (debug) into $VENV"
+    echo "   note: a debug build runs about 25x slower than release; for real work build the"
+    echo "   optimized module: PLURIVERSE_PY_RELEASE=1 bash scripts/test-python.sh, or"
+    echo "   $VENV/bin/maturin develop --release -m bindings/python/Cargo.toml"
     CARGO_PROFILE_DEV_DEBUG=0 CARGO_INCREMENTAL=0 \
         "$VENV/bin/maturin" develop --quiet -m bindings/python/Cargo.toml 2>&1
 fi

@@ -7,7 +7,7 @@ use std::ffi::CStr;
 use arrow_array::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{make_array, Array, ArrayRef, RecordBatch, RecordBatchIterator};
-use arrow_schema::SchemaRef;
+use arrow_schema::{Schema, SchemaRef};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyTuple};
 
@@ -77,4 +77,23 @@ pub fn export_stream(
     let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
     let stream = FFI_ArrowArrayStream::new(Box::new(reader));
     PyCapsule::new_with_value(py, stream, STREAM)
+}
+
+/// The Arrow schema of an `arrow_schema` capsule (a `requested_schema`), or of an object
+/// with `__arrow_c_schema__` (a `pyarrow.Schema`).
+pub fn import_schema(obj: &Bound<'_, PyAny>) -> PyResult<Schema> {
+    let cap = if obj.hasattr("__arrow_c_schema__")? {
+        obj.call_method0("__arrow_c_schema__")?
+    } else {
+        obj.clone()
+    };
+    let cap = cap.cast::<PyCapsule>().map_err(|_| {
+        KindError::new_err("requested_schema must be an arrow_schema capsule or a schema")
+    })?;
+    let ptr = cap.pointer_checked(Some(SCHEMA))?;
+    // SAFETY: the capsule named "arrow_schema" holds a valid `struct ArrowSchema` that lives
+    // as long as `cap`, which outlives this borrow; it is only read (converted to a Schema).
+    let ffi = unsafe { &*(ptr.as_ptr() as *const FFI_ArrowSchema) };
+    Schema::try_from(ffi)
+        .map_err(|e| KindError::new_err(format!("requested_schema: cannot import it: {e}")))
 }

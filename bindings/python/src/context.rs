@@ -33,7 +33,9 @@ impl Context {
 
     /// Decodes `to_bytes()`; `DecodeError` for anything else.
     #[staticmethod]
-    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+    fn from_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = crate::scalar::bytes_arg(data, "data")?;
+        let data: &[u8] = &data;
         let inner = py
             .detach(|| CausalContext::from_bytes(data))
             .map_err(core_err)?;

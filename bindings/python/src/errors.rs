@@ -7,6 +7,8 @@ pyo3::import_exception!(pluriverse._errors, DecodeError);
 pyo3::import_exception!(pluriverse._errors, KindError);
 pyo3::import_exception!(pluriverse._errors, CounterOverflowError);
 pyo3::import_exception!(pluriverse._errors, ShapeError);
+pyo3::import_exception!(pluriverse._errors, TimestampError);
+pyo3::import_exception!(pluriverse._errors, EquivocationError);
 
 /// A core error as the Python exception that says what kind of problem it is.
 pub fn core_err(e: pluriverse::Error) -> PyErr {
@@ -17,6 +19,8 @@ pub fn core_err(e: pluriverse::Error) -> PyErr {
         E::CounterOverflow { .. } | E::ValueOverflow { .. } => CounterOverflowError::new_err(msg),
         E::LengthMismatch { .. } | E::Kernel(_) => ShapeError::new_err(msg),
         E::ArrowColumn { .. } => KindError::new_err(msg),
+        E::Equivocation { .. } => EquivocationError::new_err(msg),
+        E::ForeignClaim { .. } => ForeignClaimError::new_err(msg),
         _ => Error::new_err(msg),
     }
 }

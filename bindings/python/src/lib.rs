@@ -9,11 +9,13 @@ use pyo3::prelude::*;
 mod arrow;
 mod context;
 mod errors;
+mod lock;
 mod replica;
 mod scalar;
 mod state;
 mod sync;
 mod version_vector;
+mod view;
 mod vv;
 
 /// The module object: `pluriverse._native`.

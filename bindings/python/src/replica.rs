@@ -12,17 +12,25 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::arrow::import_array;
 use crate::errors::{replica_err, ConfigError, KindError, ReplicaClosedError};
-use crate::scalar::{any_err, key_from_py, u64_from_py, value_from_py};
-use crate::state::{read_contains, read_get, read_get_with_timestamp, read_value, State};
+use crate::lock::Shared;
+use crate::scalar::{
+    any_err, bytes_arg, key_from_py, scalar_to_py, timestamp_from_py, u64_from_py, value_from_py,
+};
+use crate::state::{values_to_py, State};
 use crate::version_vector::{replica_from_py, replica_to_py};
 
 /// A replica that lives in a directory (see `pluriverse.Replica`).
-#[pyclass(name = "Replica", module = "pluriverse._native")]
+///
+/// Frozen: the replica lives behind a read-write lock (`crate::lock`), so threads share a
+/// handle; reads run side by side, writes wait for each other and for the reads.
+#[pyclass(name = "Replica", module = "pluriverse._native", frozen)]
 pub struct Replica {
     /// `None` once closed.
-    inner: Option<Inner>,
+    pub(crate) inner: Shared<Option<Inner>>,
     /// The directory, kept for messages after close.
     dir: PathBuf,
+    /// The kind and types (they never change).
+    ty: StateType,
 }
 
 fn options(durability: &str, fold_bytes: Option<u64>) -> PyResult<Options> {
@@ -47,61 +55,75 @@ fn options(durability: &str, fold_bytes: Option<u64>) -> PyResult<Options> {
 }
 
 impl Replica {
-    fn live(&self) -> PyResult<&Inner> {
-        self.inner.as_ref().ok_or_else(|| self.closed())
-    }
-
-    fn live_mut(&mut self) -> PyResult<&mut Inner> {
-        match self.inner.as_mut() {
-            Some(r) => Ok(r),
-            None => Err(ReplicaClosedError::new_err(format!(
-                "the replica in {} is closed",
-                self.dir.display()
-            ))),
-        }
-    }
-
-    fn closed(&self) -> PyErr {
+    pub(crate) fn closed(&self) -> PyErr {
         ReplicaClosedError::new_err(format!("the replica in {} is closed", self.dir.display()))
     }
 
-    fn ty(&self) -> PyResult<StateType> {
-        Ok(self.live()?.state().state_type())
+    /// A short read of the open replica, with the GIL held.
+    pub(crate) fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&Inner) -> R) -> PyResult<R> {
+        self.inner
+            .read(py, |r| r.as_ref().map(f))
+            .ok_or_else(|| self.closed())
+    }
+
+    /// A long read of the open replica, with the GIL released.
+    pub(crate) fn with_detached<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Inner) -> R + Send,
+    ) -> PyResult<R> {
+        self.inner
+            .read_detached(py, |r| r.as_ref().map(f))
+            .ok_or_else(|| self.closed())
+    }
+
+    /// A change to the open replica, with the GIL released.
+    fn with_mut<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Inner) -> Result<R, ReplicaError> + Send,
+    ) -> PyResult<R> {
+        self.inner
+            .write_detached(py, |r| r.as_mut().map(f))
+            .ok_or_else(|| self.closed())?
+            .map_err(replica_err)
+    }
+
+    /// The kind and types.
+    pub(crate) fn ty(&self) -> StateType {
+        self.ty
     }
 
     fn key(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Scalar> {
-        key_from_py(obj, self.ty()?.key, what)
+        key_from_py(obj, self.ty.key, what)
     }
 
     fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
-        let ty = self.ty()?;
-        match ty.value {
+        match self.ty.value {
             Some(t) => value_from_py(obj, t),
-            None => Err(KindError::new_err(format!("{} has no values", ty.kind))),
+            None => Err(KindError::new_err(format!(
+                "{} has no values",
+                self.ty.kind
+            ))),
         }
     }
 
     /// Runs one mutator through `Replica::write` with the GIL released; returns its delta.
     fn write(
-        &mut self,
+        &self,
         py: Python<'_>,
         f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState> + Send,
     ) -> PyResult<State> {
-        let r = self.live_mut()?;
-        let w: Result<Written, ReplicaError> = py.detach(|| r.write(f));
-        w.map(|w| State::wrap(w.delta)).map_err(replica_err)
+        let w: Written = self.with_mut(py, |r| r.write(f))?;
+        Ok(State::wrap(w.delta))
     }
 
     fn from_inner(inner: Inner) -> Self {
         Self {
             dir: inner.dir().to_path_buf(),
-            inner: Some(inner),
+            ty: inner.state().state_type(),
+            inner: Shared::new(Some(inner)),
         }
-    }
-
-    /// The state, for the sync peer (`Sync.poll_transmit`).
-    pub(crate) fn state_ref(&self) -> PyResult<&AnyState> {
-        Ok(self.live()?.state())
     }
 }
 
@@ -153,12 +175,14 @@ impl Replica {
 
     /// The replica's name.
     fn name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(replica_to_py(py, self.live()?.name()))
+        let n = self.with(py, |r| r.name().clone())?;
+        Ok(replica_to_py(py, &n))
     }
 
     /// The incarnation this handle writes as (`name#<16 hex digits>`).
     fn writer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(replica_to_py(py, self.live()?.writer()))
+        let w = self.with(py, |r| r.writer().clone())?;
+        Ok(replica_to_py(py, &w))
     }
 
     /// The directory.
@@ -167,8 +191,8 @@ impl Replica {
     }
 
     /// The durability it was opened with.
-    fn durability(&self) -> PyResult<&'static str> {
-        Ok(match self.live()?.options().durability {
+    fn durability(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(match self.with(py, |r| r.options().durability)? {
             Durability::Buffered => "buffered",
             Durability::Synced => "synced",
             Durability::Group => "group",
@@ -176,59 +200,66 @@ impl Replica {
     }
 
     /// Whether `close` was called.
-    fn is_closed(&self) -> bool {
-        self.inner.is_none()
+    fn is_closed(&self, py: Python<'_>) -> bool {
+        self.inner.read(py, |r| r.is_none())
     }
 
     /// `(kind, key type, value type or None)`.
-    fn state_type(&self) -> PyResult<(&'static str, &'static str, Option<&'static str>)> {
-        let t = self.ty()?;
+    fn state_type(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<(&'static str, &'static str, Option<&'static str>)> {
+        let t = self.ty;
+        self.with(py, |_| ())?;
         Ok((t.kind.name(), t.key.name(), t.value.map(|v| v.name())))
     }
 
     /// The highest counter the current incarnation has issued.
-    fn issued(&self) -> PyResult<u64> {
-        Ok(self.live()?.issued())
+    fn issued(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |r| r.issued())
     }
 
     /// Bytes in the current log.
-    fn log_bytes(&self) -> PyResult<u64> {
-        Ok(self.live()?.log_bytes())
+    fn log_bytes(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |r| r.log_bytes())
     }
 
     /// A read-only copy of the state (the GIL is released while it is copied).
     fn state(&self, py: Python<'_>) -> PyResult<State> {
-        let s = self.live()?.state();
-        Ok(State::read_only(py.detach(|| s.clone())))
+        let s = self.with_detached(py, |r| r.state().clone())?;
+        Ok(State::read_only(s))
     }
 
     /// Number of keys (elements).
-    fn __len__(&self) -> PyResult<usize> {
-        Ok(self.live()?.state().len())
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |r| r.state().len())
     }
 
     /// The 128-bit digest of the state as 16 big-endian bytes.
     fn digest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let s = self.live()?.state();
-        let d = py.detach(|| s.digest_bytes());
+        let d = self.with_detached(py, |r| r.state().digest_bytes())?;
         Ok(PyBytes::new(py, &d))
     }
 
     /// The state's bytes (the state format).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let s = self.live()?.state();
-        let b = py.detach(|| s.to_bytes()).map_err(any_err)?;
+        let b = self
+            .with_detached(py, |r| r.state().to_bytes())?
+            .map_err(any_err)?;
         Ok(PyBytes::new(py, &b))
     }
 
     /// Whether the key (element) is present.
-    fn contains(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        read_contains(self.live()?.state(), key)
+    fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let k = self.key(key, "key")?;
+        self.with(py, |r| r.state().contains(&k))?.map_err(any_err)
     }
 
     /// The values of `key` (MVMap: the concurrent ones; LWWMap: 0 or 1).
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        read_get(py, self.live()?.state(), key)
+        let k = self.key(key, "key")?;
+        let values = self.with(py, |r| r.state().get(&k))?.map_err(any_err)?;
+        values_to_py(py, &values)
     }
 
     /// LWWMap: `(timestamp, value)` of `key`, or `None`.
@@ -237,19 +268,25 @@ impl Replica {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        read_get_with_timestamp(py, self.live()?.state(), key)
+        let k = self.key(key, "key")?;
+        let got = self
+            .with(py, |r| r.state().get_with_timestamp(&k))?
+            .map_err(any_err)?;
+        got.map(|(ts, v)| Ok((ts, scalar_to_py(py, &v)?)))
+            .transpose()
     }
 
     /// PNCounterMap: the counter of `key`.
-    fn value_of(&self, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-        read_value(self.live()?.state(), key)
+    fn value_of(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<i128> {
+        let k = self.key(key, "key")?;
+        self.with(py, |r| r.state().value(&k))?.map_err(any_err)
     }
 
     // --- writes: each is logged before it returns its delta ---
 
     /// MVMap: sets `key` to `value`.
     fn set(
-        &mut self,
+        &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
@@ -259,20 +296,20 @@ impl Replica {
     }
 
     /// MVMap, AWSet: removes `key`.
-    fn remove(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<State> {
+    fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<State> {
         let k = self.key(key, "key")?;
         self.write(py, |s| s.remove(k))
     }
 
     /// AWSet: adds `elem`.
-    fn add(&mut self, py: Python<'_>, elem: &Bound<'_, PyAny>) -> PyResult<State> {
+    fn add(&self, py: Python<'_>, elem: &Bound<'_, PyAny>) -> PyResult<State> {
         let k = self.key(elem, "element")?;
         self.write(py, |s| s.add(k))
     }
 
     /// PNCounterMap: adds `n` to `key`'s counter.
     fn increment(
-        &mut self,
+        &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
@@ -283,7 +320,7 @@ impl Replica {
 
     /// PNCounterMap: subtracts `n` from `key`'s counter.
     fn decrement(
-        &mut self,
+        &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
@@ -294,32 +331,32 @@ impl Replica {
 
     /// LWWMap: sets `key` to `value` at `timestamp`.
     fn set_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
         let (k, v) = (self.key(key, "key")?, self.value(value)?);
-        let ts = u64_from_py(timestamp, "timestamp")?;
+        let ts = timestamp_from_py(timestamp)?;
         self.write(py, |s| s.set_at(k, v, ts))
     }
 
     /// LWWMap: removes `key` at `timestamp`.
     fn remove_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
         let k = self.key(key, "key")?;
-        let ts = u64_from_py(timestamp, "timestamp")?;
+        let ts = timestamp_from_py(timestamp)?;
         self.write(py, |s| s.remove_at(k, ts))
     }
 
     /// MVMap: `set` for each pair (Arrow arrays).
     fn set_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
@@ -329,20 +366,20 @@ impl Replica {
     }
 
     /// MVMap, AWSet: `remove` for each key.
-    fn remove_many(&mut self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<State> {
+    fn remove_many(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<State> {
         let k = import_array(keys, "keys")?;
         self.write(py, |s| s.remove_many(k.as_ref()))
     }
 
     /// AWSet: `add` for each element.
-    fn add_many(&mut self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<State> {
+    fn add_many(&self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<State> {
         let e = import_array(elems, "elements")?;
         self.write(py, |s| s.add_many(e.as_ref()))
     }
 
     /// PNCounterMap: `increment` for each pair of keys and amounts.
     fn increment_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
@@ -356,7 +393,7 @@ impl Replica {
 
     /// PNCounterMap: `decrement` for each pair of keys and amounts.
     fn decrement_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
@@ -370,7 +407,7 @@ impl Replica {
 
     /// LWWMap: `set_at` for each triple.
     fn set_many_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
@@ -384,7 +421,7 @@ impl Replica {
 
     /// LWWMap: `remove_at` for each pair.
     fn remove_many_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
@@ -399,34 +436,35 @@ impl Replica {
     // --- received deltas, durability, lifecycle ---
 
     /// Joins a received delta (or state) and logs it.
-    fn apply(&mut self, py: Python<'_>, delta: &State) -> PyResult<()> {
-        let r = self.live_mut()?;
+    fn apply(&self, py: Python<'_>, delta: &State) -> PyResult<()> {
         let d = &delta.inner;
-        py.detach(|| r.apply(d)).map_err(replica_err)
+        self.with_mut(py, |r| r.apply(&d.read_blocking()))
     }
 
     /// Decodes a received delta's bytes and joins them.
-    fn apply_bytes(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        let r = self.live_mut()?;
-        py.detach(|| r.apply_bytes(data)).map_err(replica_err)
+    fn apply_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = bytes_arg(data, "data")?;
+        let data: &[u8] = &data;
+        self.with_mut(py, |r| r.apply_bytes(data))
     }
 
     /// `fdatasync`s the log: every write so far survives power loss.
-    fn sync(&mut self, py: Python<'_>) -> PyResult<()> {
-        let r = self.live_mut()?;
-        py.detach(|| r.sync()).map_err(replica_err)
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_mut(py, |r| r.sync())
     }
 
     /// Folds the log into a new snapshot.
-    fn fold(&mut self, py: Python<'_>) -> PyResult<()> {
-        let r = self.live_mut()?;
-        py.detach(|| r.fold()).map_err(replica_err)
+    fn fold(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_mut(py, |r| r.fold())
     }
 
     /// Syncs and closes; a second close does nothing.
-    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
-        match self.inner.take() {
-            Some(r) => py.detach(|| r.close()).map_err(replica_err),
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        match self
+            .inner
+            .write_detached(py, |r| r.take().map(Inner::close))
+        {
+            Some(done) => done.map_err(replica_err),
             None => Ok(()),
         }
     }

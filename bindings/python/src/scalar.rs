@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString};
 use pyo3::PyErr;
 
-use crate::errors::{core_err, CounterOverflowError, KindError};
+use crate::errors::{core_err, CounterOverflowError, KindError, TimestampError};
 
 /// An error of the any layer as the matching Python exception.
 pub fn any_err(e: AnyError) -> PyErr {
@@ -35,9 +35,41 @@ fn wrong(what: &str, expected: &str, obj: &Bound<'_, PyAny>) -> PyErr {
 
 fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     match obj.cast::<PyString>() {
-        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Ok(s) => Ok(utf8(s, what)?.into_owned()),
         Err(_) => Err(wrong(what, "str (utf8)", obj)),
     }
+}
+
+/// A `str` as UTF-8; `KindError` for one that has none (a lone surrogate such as
+/// `"\ud800"`, which `surrogateescape` and JSON decoders produce).
+pub fn utf8<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<std::borrow::Cow<'a, str>> {
+    s.to_cow().map_err(|_| {
+        KindError::new_err(format!(
+            "{what}: {} holds a lone surrogate and has no UTF-8 form (pass bytes, or a str \
+             without surrogates)",
+            s.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+/// Bytes given as `bytes` (not copied), `bytearray`, `memoryview` or any other object with
+/// the buffer protocol (copied, so that a concurrent change cannot tear them).
+pub fn bytes_arg<'a>(
+    obj: &'a Bound<'_, PyAny>,
+    what: &str,
+) -> PyResult<std::borrow::Cow<'a, [u8]>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(std::borrow::Cow::Borrowed(b.as_bytes()));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(std::borrow::Cow::Owned(b.to_vec()));
+    }
+    if !obj.is_instance_of::<PyString>() {
+        if let Ok(buf) = pyo3::buffer::PyBuffer::<u8>::get(obj) {
+            return Ok(std::borrow::Cow::Owned(buf.to_vec(obj.py())?));
+        }
+    }
+    Err(wrong(what, "bytes, bytearray or memoryview", obj))
 }
 
 fn bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
@@ -112,6 +144,21 @@ pub fn u64_from_py(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
     obj.extract::<u64>().map_err(|_| {
         CounterOverflowError::new_err(format!(
             "{what} must be in 0..2**64, got {}",
+            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+/// An LWW timestamp: an int in `0..2**64` (`TimestampError` outside).
+pub fn timestamp_from_py(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>()
+        || !(obj.is_instance_of::<PyInt>() || obj.hasattr("__index__")?)
+    {
+        return Err(wrong("timestamp", "int", obj));
+    }
+    obj.extract::<u64>().map_err(|_| {
+        TimestampError::new_err(format!(
+            "timestamp must be in 0..2**64, got {}",
             obj.repr().map(|r| r.to_string()).unwrap_or_default()
         ))
     })

@@ -5,20 +5,30 @@
 use std::str::FromStr;
 
 use arrow_array::ArrayRef;
+use arrow_schema::SchemaRef;
 use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyTuple};
 
-use crate::arrow::{export_array, export_stream, import_array};
+use crate::arrow::{export_array, export_stream, import_array, import_schema};
 use crate::context::Context;
 use crate::errors::{KindError, ReadOnlyError};
-use crate::scalar::{any_err, key_from_py, scalar_to_py, u64_from_py, value_from_py};
+use crate::lock::Shared;
+use crate::scalar::{
+    any_err, bytes_arg, key_from_py, scalar_to_py, timestamp_from_py, u64_from_py, value_from_py,
+};
 use crate::version_vector::{replica_from_py, replica_to_py, vv_to_py};
 
 /// One replica's state (or a delta) of any kind, key type and value type.
-#[pyclass(name = "State", module = "pluriverse._native")]
+///
+/// Frozen (no borrow flags): the state lives behind a read-write lock, so threads share a
+/// handle; reads run side by side, writes and joins wait for them, and long calls release
+/// the GIL while they wait and while they run (see `crate::lock`).
+#[pyclass(name = "State", module = "pluriverse._native", frozen)]
 pub struct State {
-    pub(crate) inner: AnyState,
+    pub(crate) inner: Shared<AnyState>,
+    /// The kind and types (they never change).
+    ty: StateType,
     /// A read-only view (`Replica.state`): it carries the replica's incarnation, so writing
     /// to it would issue that incarnation's dots a second time; mutators and joins refuse.
     read_only: bool,
@@ -27,7 +37,8 @@ pub struct State {
 impl State {
     pub(crate) fn wrap(inner: AnyState) -> Self {
         Self {
-            inner,
+            ty: inner.state_type(),
+            inner: Shared::new(inner),
             read_only: false,
         }
     }
@@ -35,39 +46,73 @@ impl State {
     /// A read-only view of `inner` (see the `read_only` field).
     pub(crate) fn read_only(inner: AnyState) -> Self {
         Self {
-            inner,
             read_only: true,
+            ..Self::wrap(inner)
         }
     }
 
-    /// The state, to change it; `ReadOnlyError` for a view.
-    fn writable(&mut self) -> PyResult<&mut AnyState> {
+    /// The kind and types.
+    pub(crate) fn ty(&self) -> StateType {
+        self.ty
+    }
+
+    /// `ReadOnlyError` for a view.
+    fn writable(&self, py: Python<'_>) -> PyResult<()> {
         if self.read_only {
+            let replica = self.inner.read(py, |s| s.replica().to_string());
             return Err(ReadOnlyError::new_err(format!(
-                "this {} is a read-only view of a Replica's state (it writes as {}): write \
-                 through the Replica, or take a writable copy with copy(replica=new_name)",
-                self.ty().kind,
-                self.inner.replica()
+                "this {} is a read-only view of a Replica's state (it writes as {replica}): \
+                 write through the Replica, or take a writable copy with \
+                 copy(replica=new_name)",
+                self.ty.kind,
             )));
         }
-        Ok(&mut self.inner)
-    }
-
-    fn ty(&self) -> StateType {
-        self.inner.state_type()
+        Ok(())
     }
 
     fn key(&self, obj: &Bound<'_, PyAny>) -> PyResult<pluriverse_any::Scalar> {
-        key_from_py(obj, self.ty().key, "key")
+        key_from_py(obj, self.ty.key, "key")
     }
 
     fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<pluriverse_any::Scalar> {
-        match self.ty().value {
+        match self.ty.value {
             Some(t) => value_from_py(obj, t),
             None => Err(KindError::new_err(format!(
                 "{} has no values",
-                self.ty().kind
+                self.ty.kind
             ))),
+        }
+    }
+
+    /// A single mutator (short: run with the GIL held, under the write lock).
+    fn mutate(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState>,
+    ) -> PyResult<Self> {
+        self.writable(py)?;
+        self.inner.write(py, f).map(Self::wrap).map_err(any_err)
+    }
+
+    /// A batch mutator (the GIL is released while it waits for the lock and while it runs).
+    fn batch(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState> + Send,
+    ) -> PyResult<Self> {
+        self.writable(py)?;
+        self.inner
+            .write_detached(py, f)
+            .map(Self::wrap)
+            .map_err(any_err)
+    }
+
+    /// The same state (a copy) with another read-only flag.
+    fn cloned(&self, py: Python<'_>, read_only: bool) -> Self {
+        let s = self.inner.read_detached(py, |s| s.clone());
+        Self {
+            read_only,
+            ..Self::wrap(s)
         }
     }
 }
@@ -75,15 +120,6 @@ impl State {
 /// Parses a kind name (`mvmap`, `awset`, `pncounter`, `lww`, or the class names).
 fn kind_from_str(s: &str) -> PyResult<Kind> {
     Kind::from_str(s).map_err(any_err)
-}
-
-/// Runs a batch mutator with the GIL released.
-fn batch(
-    py: Python<'_>,
-    state: &mut AnyState,
-    f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState> + Send,
-) -> PyResult<State> {
-    py.detach(|| f(state)).map(State::wrap).map_err(any_err)
 }
 
 #[pymethods]
@@ -108,18 +144,22 @@ impl State {
         Ok(Self::wrap(AnyState::new(ty, replica_from_py(replica)?)))
     }
 
-    /// Decodes state or delta bytes (the kind and types come from the bytes), written to as
-    /// `replica`; with `kind`, bytes of another kind raise `KindError`.
+    /// Decodes state or delta bytes (`bytes`, `bytearray`, `memoryview` or any buffer; the
+    /// kind and types come from the bytes), written to as `replica`; with `kind`, bytes of
+    /// another kind raise `KindError`. `read_only` makes a read-only view (unpickling one).
     #[staticmethod]
-    #[pyo3(signature = (data, replica, kind=None))]
+    #[pyo3(signature = (data, replica, kind=None, read_only=false))]
     fn from_bytes(
         py: Python<'_>,
-        data: &[u8],
+        data: &Bound<'_, PyAny>,
         replica: &Bound<'_, PyAny>,
         kind: Option<&str>,
+        read_only: bool,
     ) -> PyResult<Self> {
+        let data = bytes_arg(data, "data")?;
         let replica = replica_from_py(replica)?;
         let expected = kind.map(kind_from_str).transpose()?;
+        let data: &[u8] = &data;
         let inner = py
             .detach(|| {
                 let ty = StateType::of_bytes(data)?;
@@ -131,116 +171,174 @@ impl State {
                 AnyState::from_bytes(data, replica)
             })
             .map_err(any_err)?;
-        Ok(Self::wrap(inner))
+        Ok(Self {
+            read_only,
+            ..Self::wrap(inner)
+        })
     }
 
     /// `(kind, key type, value type or None)`, e.g. `("MVMap", "utf8", "int64")`.
     fn state_type(&self) -> (&'static str, &'static str, Option<&'static str>) {
-        let t = self.ty();
+        let t = self.ty;
         (t.kind.name(), t.key.name(), t.value.map(|v| v.name()))
+    }
+
+    /// Whether this is a read-only view.
+    fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The replica this handle writes as.
     fn replica<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        replica_to_py(py, self.inner.replica())
+        let r = self.inner.read(py, |s| s.replica().clone());
+        replica_to_py(py, &r)
     }
 
     /// The same state written to as `replica` (a copy).
-    fn with_replica(&self, replica: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn with_replica(&self, py: Python<'_>, replica: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let r = replica_from_py(replica)?;
         Ok(Self::wrap(
-            self.inner.with_replica(replica_from_py(replica)?),
+            self.inner.read_detached(py, |s| s.with_replica(r)),
         ))
     }
 
     /// A copy of the state.
     fn copy(&self, py: Python<'_>) -> Self {
-        let inner = &self.inner;
-        Self {
-            inner: py.detach(|| inner.clone()),
-            read_only: self.read_only,
-        }
+        self.cloned(py, self.read_only)
     }
 
     /// The causal context (a copy).
-    fn context(&self) -> Context {
+    fn context(&self, py: Python<'_>) -> Context {
         Context {
-            inner: self.inner.context().clone(),
+            inner: self.inner.read_detached(py, |s| s.context().clone()),
         }
     }
 
     /// The context's contiguous prefixes, as a dict.
     fn version_vector<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        vv_to_py(py, &self.inner.version_vector())
+        let vv = self.inner.read(py, |s| s.version_vector());
+        vv_to_py(py, &vv)
     }
 
     /// Number of keys (elements).
-    fn __len__(&self) -> usize {
-        self.inner.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.inner.read(py, |s| s.len())
     }
 
     /// Number of `(key, dot, value)` entries.
-    fn entry_count(&self) -> usize {
-        self.inner.entry_count()
+    fn entry_count(&self, py: Python<'_>) -> usize {
+        self.inner.read(py, |s| s.entry_count())
     }
 
     /// The 128-bit digest as 16 big-endian bytes.
     fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let inner = &self.inner;
-        let d = py.detach(|| inner.digest_bytes());
+        let d = self.inner.read_detached(py, |s| s.digest_bytes());
         PyBytes::new(py, &d)
     }
 
     /// The Arrow IPC stream bytes of the state.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let inner = &self.inner;
-        let bytes = py.detach(|| inner.to_bytes()).map_err(any_err)?;
+        let bytes = self
+            .inner
+            .read_detached(py, |s| s.to_bytes())
+            .map_err(any_err)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// Whether `other` holds the same content (kind, types, entries and context; the
+    /// replica a handle writes as is not content): equal canonical bytes, compared after the
+    /// digests (a quick refusal).
+    fn same_content(&self, py: Python<'_>, other: &Bound<'_, Self>) -> PyResult<bool> {
+        let other = other.get();
+        if std::ptr::eq(self, other) {
+            return Ok(true);
+        }
+        if self.ty != other.ty {
+            return Ok(false);
+        }
+        let bytes = |s: &State| s.inner.read_detached(py, |s| (s.digest(), s.to_bytes()));
+        let ((da, ba), (db, bb)) = (bytes(self), bytes(other));
+        if da != db {
+            return Ok(false);
+        }
+        Ok(ba.map_err(any_err)? == bb.map_err(any_err)?)
+    }
+
     /// The state as an Arrow record-batch stream capsule (the Arrow PyCapsule interface).
+    /// A `requested_schema` other than the state's own raises `KindError` (none is cast).
     #[pyo3(signature = (requested_schema=None))]
     fn __arrow_c_stream__<'py>(
         &self,
         py: Python<'py>,
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema; // the state's own schema is the only one offered
-        let inner = &self.inner;
-        let (schema, batches) = py.detach(|| inner.to_record_batches()).map_err(any_err)?;
+        let (schema, batches) = self
+            .inner
+            .read_detached(py, |s| s.to_record_batches())
+            .map_err(any_err)?;
+        check_requested_schema(requested_schema.as_ref(), &schema)?;
         export_stream(py, schema, batches)
+    }
+
+    /// The materialized view as an Arrow record-batch stream capsule: one row per key with
+    /// the value a reader sees (see `crate::view`).
+    #[pyo3(signature = (requested_schema=None))]
+    fn values_stream<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let batch = self.inner.read_detached(py, crate::view::materialize)?;
+        let schema = batch.schema();
+        check_requested_schema(requested_schema.as_ref(), &schema)?;
+        export_stream(py, schema, vec![batch])
     }
 
     /// The keys as an Arrow `(schema, array)` capsule pair.
     fn keys_capsules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let inner = &self.inner;
-        let keys: ArrayRef = py.detach(|| inner.keys());
+        let keys: ArrayRef = self.inner.read_detached(py, |s| s.keys());
         export_array(py, keys.as_ref())
     }
 
-    /// Joins a delta or whole state of the same type (the GIL is released).
-    fn join(slf: &Bound<'_, Self>, other: &Bound<'_, Self>) -> PyResult<()> {
-        if slf.is(other) {
+    /// Joins a delta or whole state of the same type (the GIL is released while it waits
+    /// for the locks and while it runs).
+    fn join(&self, py: Python<'_>, other: &Bound<'_, Self>) -> PyResult<()> {
+        let other = other.get();
+        if std::ptr::eq(self, other) {
             return Ok(()); // s ⊔ s = s
         }
-        let py = slf.py();
-        // another thread using either handle (the GIL is released in joins): RuntimeError
-        let other = other.try_borrow()?;
-        let mut this = slf.try_borrow_mut()?;
-        let (a, b) = (this.writable()?, &other.inner);
-        py.detach(|| a.join(b)).map_err(any_err)
+        self.writable(py)?;
+        let (a, b) = (&self.inner, &other.inner);
+        py.detach(|| {
+            // both locks, in address order (see `Shared::first_of`)
+            if a.first_of(b) {
+                let mut x = a.write_blocking();
+                let y = b.read_blocking();
+                x.join(&y)
+            } else {
+                let y = b.read_blocking();
+                let mut x = a.write_blocking();
+                x.join(&y)
+            }
+        })
+        .map_err(any_err)
     }
 
     /// Decodes delta or state bytes and joins them (the GIL is released); on any error the
     /// state is unchanged.
-    fn join_bytes(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        let inner = self.writable()?;
-        py.detach(|| inner.join_bytes(data)).map_err(any_err)
+    fn join_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.writable(py)?;
+        let data = bytes_arg(data, "data")?;
+        let data: &[u8] = &data;
+        self.inner
+            .write_detached(py, |s| s.join_bytes(data))
+            .map_err(any_err)
     }
 
     /// What a replica whose context is `context` lacks.
     fn delta_since(&self, py: Python<'_>, context: &Context) -> Self {
-        let (inner, ctx) = (&self.inner, &context.inner);
-        Self::wrap(py.detach(|| inner.delta_since(ctx)))
+        let ctx = &context.inner;
+        Self::wrap(self.inner.read_detached(py, |s| s.delta_since(ctx)))
     }
 
     /// Splits the state into `parts` states by key hash (partition `p` holds the keys with
@@ -253,13 +351,13 @@ impl State {
                 "parts must be at least 1",
             ));
         }
-        let inner = &self.inner;
-        Ok(py
-            .detach(|| inner.partition(parts))
+        Ok(self
+            .inner
+            .read_detached(py, |s| s.partition(parts))
             .into_iter()
             .map(|inner| Self {
-                inner,
                 read_only: self.read_only,
+                ..Self::wrap(inner)
             })
             .collect())
     }
@@ -267,98 +365,103 @@ impl State {
     // --- single mutators (each returns the delta) ---
 
     /// MVMap: sets `key` to `value`.
-    fn set(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn set(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let (k, v) = (self.key(key)?, self.value(value)?);
-        self.writable()?.set(k, v).map(Self::wrap).map_err(any_err)
+        self.mutate(py, |s| s.set(k, v))
     }
 
     /// MVMap, AWSet: removes `key` (what this replica has seen of it).
-    fn remove(&mut self, key: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
         let k = self.key(key)?;
-        self.writable()?.remove(k).map(Self::wrap).map_err(any_err)
+        self.mutate(py, |s| s.remove(k))
     }
 
     /// AWSet: adds `elem`.
-    fn add(&mut self, elem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let k = key_from_py(elem, self.ty().key, "element")?;
-        self.writable()?.add(k).map(Self::wrap).map_err(any_err)
+    fn add(&self, py: Python<'_>, elem: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let k = key_from_py(elem, self.ty.key, "element")?;
+        self.mutate(py, |s| s.add(k))
     }
 
     /// PNCounterMap: adds `n` to `key`'s counter.
-    fn increment(&mut self, key: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn increment(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        n: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.writable()?
-            .increment(k, n)
-            .map(Self::wrap)
-            .map_err(any_err)
+        self.mutate(py, |s| s.increment(k, n))
     }
 
     /// PNCounterMap: subtracts `n` from `key`'s counter.
-    fn decrement(&mut self, key: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn decrement(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        n: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.writable()?
-            .decrement(k, n)
-            .map(Self::wrap)
-            .map_err(any_err)
+        self.mutate(py, |s| s.decrement(k, n))
     }
 
     /// LWWMap: sets `key` to `value` at `timestamp`.
     fn set_at(
-        &mut self,
+        &self,
+        py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let (k, v) = (self.key(key)?, self.value(value)?);
-        let ts = u64_from_py(timestamp, "timestamp")?;
-        self.writable()?
-            .set_at(k, v, ts)
-            .map(Self::wrap)
-            .map_err(any_err)
+        let ts = timestamp_from_py(timestamp)?;
+        self.mutate(py, |s| s.set_at(k, v, ts))
     }
 
     /// LWWMap: removes `key` at `timestamp` (a timestamped tombstone).
     fn remove_at(
-        &mut self,
+        &self,
+        py: Python<'_>,
         key: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let k = self.key(key)?;
-        let ts = u64_from_py(timestamp, "timestamp")?;
-        self.writable()?
-            .remove_at(k, ts)
-            .map(Self::wrap)
-            .map_err(any_err)
+        let ts = timestamp_from_py(timestamp)?;
+        self.mutate(py, |s| s.remove_at(k, ts))
     }
 
     // --- batch mutators over Arrow arrays (the GIL is released while they run) ---
 
     /// MVMap: `set` for each pair of `keys` and `values`.
     fn set_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let (k, v) = (import_array(keys, "keys")?, import_array(values, "values")?);
-        batch(py, self.writable()?, |s| s.set_many(k.as_ref(), v.as_ref()))
+        self.batch(py, |s| s.set_many(k.as_ref(), v.as_ref()))
     }
 
     /// MVMap, AWSet: `remove` for each key.
-    fn remove_many(&mut self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn remove_many(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
         let k = import_array(keys, "keys")?;
-        batch(py, self.writable()?, |s| s.remove_many(k.as_ref()))
+        self.batch(py, |s| s.remove_many(k.as_ref()))
     }
 
     /// AWSet: `add` for each element.
-    fn add_many(&mut self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn add_many(&self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<Self> {
         let e = import_array(elems, "elements")?;
-        batch(py, self.writable()?, |s| s.add_many(e.as_ref()))
+        self.batch(py, |s| s.add_many(e.as_ref()))
     }
 
     /// PNCounterMap: `increment` for each pair of `keys` and `amounts` (uint64).
     fn increment_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
@@ -367,14 +470,12 @@ impl State {
             import_array(keys, "keys")?,
             import_array(amounts, "amounts")?,
         );
-        batch(py, self.writable()?, |s| {
-            s.increment_many(k.as_ref(), n.as_ref())
-        })
+        self.batch(py, |s| s.increment_many(k.as_ref(), n.as_ref()))
     }
 
     /// PNCounterMap: `decrement` for each pair of `keys` and `amounts` (uint64).
     fn decrement_many(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
@@ -383,14 +484,12 @@ impl State {
             import_array(keys, "keys")?,
             import_array(amounts, "amounts")?,
         );
-        batch(py, self.writable()?, |s| {
-            s.decrement_many(k.as_ref(), n.as_ref())
-        })
+        self.batch(py, |s| s.decrement_many(k.as_ref(), n.as_ref()))
     }
 
     /// LWWMap: `set_at` for each triple of `keys`, `values` and `timestamps` (uint64).
     fn set_many_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
@@ -399,14 +498,12 @@ impl State {
         let k = import_array(keys, "keys")?;
         let v = import_array(values, "values")?;
         let t = import_array(timestamps, "timestamps")?;
-        batch(py, self.writable()?, |s| {
-            s.set_many_at(k.as_ref(), v.as_ref(), t.as_ref())
-        })
+        self.batch(py, |s| s.set_many_at(k.as_ref(), v.as_ref(), t.as_ref()))
     }
 
     /// LWWMap: `remove_at` for each pair of `keys` and `timestamps` (uint64).
     fn remove_many_at(
-        &mut self,
+        &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
@@ -415,21 +512,22 @@ impl State {
             import_array(keys, "keys")?,
             import_array(timestamps, "timestamps")?,
         );
-        batch(py, self.writable()?, |s| {
-            s.remove_many_at(k.as_ref(), t.as_ref())
-        })
+        self.batch(py, |s| s.remove_many_at(k.as_ref(), t.as_ref()))
     }
 
-    // --- reads ---
+    // --- reads (under the read lock: they run side by side, and wait for a write) ---
 
     /// Whether the key (element) is present.
-    fn contains(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        read_contains(&self.inner, key)
+    fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let k = self.key(key)?;
+        self.inner.read(py, |s| s.contains(&k)).map_err(any_err)
     }
 
     /// MVMap: the concurrent values of `key` (empty when absent); LWWMap: 0 or 1 value.
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        read_get(py, &self.inner, key)
+        let k = self.key(key)?;
+        let values = self.inner.read(py, |s| s.get(&k)).map_err(any_err)?;
+        values_to_py(py, &values)
     }
 
     /// LWWMap: `(timestamp, value)` of `key`, or `None` when absent.
@@ -438,31 +536,27 @@ impl State {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        read_get_with_timestamp(py, &self.inner, key)
+        let k = self.key(key)?;
+        let got = self
+            .inner
+            .read(py, |s| s.get_with_timestamp(&k))
+            .map_err(any_err)?;
+        got.map(|(ts, v)| Ok((ts, scalar_to_py(py, &v)?)))
+            .transpose()
     }
 
     /// PNCounterMap: the counter's value (0 when absent).
-    fn value_of(&self, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-        read_value(&self.inner, key)
+    fn value_of(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<i128> {
+        let k = self.key(key)?;
+        self.inner.read(py, |s| s.value(&k)).map_err(any_err)
     }
 }
 
-// --- reads of any state, shared with `Replica` (which reads its state in place) ---
-
-/// Whether `key` is present in `s`.
-pub(crate) fn read_contains(s: &AnyState, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let k = key_from_py(key, s.state_type().key, "key")?;
-    s.contains(&k).map_err(any_err)
-}
-
-/// The values of `key` in `s` (MVMap: the concurrent ones; LWWMap: 0 or 1).
-pub(crate) fn read_get<'py>(
+/// Values as a Python list.
+pub(crate) fn values_to_py<'py>(
     py: Python<'py>,
-    s: &AnyState,
-    key: &Bound<'py, PyAny>,
+    values: &[pluriverse_any::Scalar],
 ) -> PyResult<Bound<'py, PyList>> {
-    let k = key_from_py(key, s.state_type().key, "key")?;
-    let values = s.get(&k).map_err(any_err)?;
     let items = values
         .iter()
         .map(|v| scalar_to_py(py, v))
@@ -470,21 +564,20 @@ pub(crate) fn read_get<'py>(
     PyList::new(py, items)
 }
 
-/// LWWMap: `(timestamp, value)` of `key` in `s`.
-pub(crate) fn read_get_with_timestamp<'py>(
-    py: Python<'py>,
-    s: &AnyState,
-    key: &Bound<'py, PyAny>,
-) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-    let k = key_from_py(key, s.state_type().key, "key")?;
-    match s.get_with_timestamp(&k).map_err(any_err)? {
-        Some((ts, v)) => Ok(Some((ts, scalar_to_py(py, &v)?))),
-        None => Ok(None),
+/// Refuses a `requested_schema` (an `arrow_schema` capsule) other than `schema`.
+fn check_requested_schema(
+    requested: Option<&Bound<'_, PyAny>>,
+    schema: &SchemaRef,
+) -> PyResult<()> {
+    let Some(req) = requested.filter(|r| !r.is_none()) else {
+        return Ok(());
+    };
+    let wanted = import_schema(req)?;
+    if wanted.fields() == schema.fields() {
+        return Ok(());
     }
-}
-
-/// PNCounterMap: the counter of `key` in `s`.
-pub(crate) fn read_value(s: &AnyState, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-    let k = key_from_py(key, s.state_type().key, "key")?;
-    s.value(&k).map_err(any_err)
+    Err(KindError::new_err(format!(
+        "requested_schema {wanted} differs from the state's schema {schema}: pluriverse \
+         offers only its own schema (cast the table after reading it)"
+    )))
 }

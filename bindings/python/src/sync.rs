@@ -4,21 +4,25 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
+use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 use pluriverse_replica::sync::{Config, Peer};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{replica_err, KindError};
+use crate::lock::Shared;
 use crate::replica::Replica;
-use crate::scalar::any_err;
+use crate::scalar::{any_err, bytes_arg};
 use crate::state::State;
 
 /// The sync state machine for one peer (see `pluriverse.Sync`).
-#[pyclass(name = "Sync", module = "pluriverse._native")]
+///
+/// Frozen: the peer lives behind a lock (`crate::lock`), so threads may share it (calls
+/// take turns).
+#[pyclass(name = "Sync", module = "pluriverse._native", frozen)]
 pub struct Sync {
-    inner: Peer,
+    inner: Shared<Peer>,
     ty: StateType,
 }
 
@@ -32,8 +36,7 @@ fn time(now: f64, what: &str) -> PyResult<Duration> {
 }
 
 impl Sync {
-    fn check(&self, s: &AnyState, what: &str) -> PyResult<()> {
-        let t = s.state_type();
+    fn check(&self, t: StateType, what: &str) -> PyResult<()> {
         if t == self.ty {
             Ok(())
         } else {
@@ -74,21 +77,31 @@ impl Sync {
             ..Config::default()
         };
         let inner = Peer::new(ty, cfg).map_err(replica_err)?;
-        Ok(Self { inner, ty })
+        Ok(Self {
+            inner: Shared::new(inner),
+            ty,
+        })
     }
 
     /// Queues a local write's delta for the peer.
-    fn push(&mut self, delta: &State) -> PyResult<()> {
-        self.check(&delta.inner, "the delta")?;
-        self.inner.push(&delta.inner);
+    fn push(&self, py: Python<'_>, delta: &State) -> PyResult<()> {
+        self.check(delta.ty(), "the delta")?;
+        let d = &delta.inner;
+        self.inner.write_detached(py, |peer| {
+            // a delta is small: a copy, so that the two locks are never held together
+            let d = d.read_blocking().clone();
+            peer.push(&d)
+        });
         Ok(())
     }
 
     /// Takes one message from the peer; returns the delta it carries, if any.
-    fn handle(&mut self, py: Python<'_>, now: f64, data: &[u8]) -> PyResult<Option<State>> {
+    fn handle(&self, py: Python<'_>, now: f64, data: &Bound<'_, PyAny>) -> PyResult<Option<State>> {
         let now = time(now, "now")?;
-        let peer = &mut self.inner;
-        py.detach(|| peer.handle(now, data))
+        let data = bytes_arg(data, "data")?;
+        let data: &[u8] = &data;
+        self.inner
+            .write_detached(py, |peer| peer.handle(now, data))
             .map(|d| d.map(State::wrap))
             .map_err(replica_err)
     }
@@ -96,24 +109,43 @@ impl Sync {
     /// The next message for the peer, computed against `source` (a native `Replica` or
     /// `State`), or `None`.
     fn poll_transmit<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         now: f64,
         source: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let now = time(now, "now")?;
+        let peer = &self.inner;
         let out = if let Ok(r) = source.cast::<Replica>() {
-            let r = r.try_borrow()?;
-            let s = r.state_ref()?;
-            self.check(s, "the replica")?;
-            let peer = &mut self.inner;
-            py.detach(|| peer.poll_transmit(now, s))
+            let r = r.get();
+            self.check(r.ty(), "the replica")?;
+            let src = &r.inner;
+            let out = py.detach(|| {
+                // both locks, in address order (see `Shared::first_of`)
+                let (mut p, s) = if peer.first_of(src) {
+                    let p = peer.write_blocking();
+                    (p, src.read_blocking())
+                } else {
+                    let s = src.read_blocking();
+                    (peer.write_blocking(), s)
+                };
+                s.as_ref().map(|s| p.poll_transmit(now, s.state()))
+            });
+            out.ok_or_else(|| r.closed())?
         } else if let Ok(st) = source.cast::<State>() {
-            let st = st.try_borrow()?;
-            self.check(&st.inner, "the state")?;
-            let peer = &mut self.inner;
-            let s = &st.inner;
-            py.detach(|| peer.poll_transmit(now, s))
+            let st = st.get();
+            self.check(st.ty(), "the state")?;
+            let src = &st.inner;
+            py.detach(|| {
+                let (mut p, s) = if peer.first_of(src) {
+                    let p = peer.write_blocking();
+                    (p, src.read_blocking())
+                } else {
+                    let s = src.read_blocking();
+                    (peer.write_blocking(), s)
+                };
+                p.poll_transmit(now, &s)
+            })
         } else {
             return Err(KindError::new_err(format!(
                 "poll_transmit reads a Replica or a state, not {}",
@@ -124,23 +156,25 @@ impl Sync {
     }
 
     /// When the next round is due (float seconds), or `None` before the first poll.
-    fn poll_timeout(&self) -> Option<f64> {
-        self.inner.poll_timeout().map(|d| d.as_secs_f64())
+    fn poll_timeout(&self, py: Python<'_>) -> Option<f64> {
+        self.inner
+            .read(py, |p| p.poll_timeout())
+            .map(|d| d.as_secs_f64())
     }
 
     /// Starts a round at the next `poll_transmit`, whatever the interval.
-    fn start_round(&mut self) {
-        self.inner.start_round();
+    fn start_round(&self, py: Python<'_>) {
+        self.inner.write(py, |p| p.start_round());
     }
 
     /// Whether nothing is queued.
-    fn is_idle(&self) -> bool {
-        self.inner.is_idle()
+    fn is_idle(&self, py: Python<'_>) -> bool {
+        self.inner.read(py, |p| p.is_idle())
     }
 
     /// The counters of what it has done, as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.stats();
+        let s = self.inner.read(py, |p| p.stats().clone());
         let d = PyDict::new(py);
         for (k, v) in [
             ("messages_out", s.messages_out),
@@ -161,8 +195,8 @@ impl Sync {
     }
 
     /// `(max_message, round_interval, max_inbound, max_queue)`.
-    fn config(&self) -> (usize, f64, usize, usize) {
-        let c = self.inner.config();
+    fn config(&self, py: Python<'_>) -> (usize, f64, usize, usize) {
+        let c = self.inner.read(py, |p| *p.config());
         (
             c.max_message,
             c.round_interval.as_secs_f64(),

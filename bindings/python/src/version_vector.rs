@@ -9,7 +9,9 @@ use crate::errors::KindError;
 /// A replica name from a Python `str` or `bytes`.
 pub fn replica_from_py(obj: &Bound<'_, PyAny>) -> PyResult<ReplicaId> {
     if let Ok(s) = obj.cast::<PyString>() {
-        Ok(ReplicaId::from(s.to_str()?))
+        Ok(ReplicaId::from(
+            crate::scalar::utf8(s, "a replica name")?.as_ref(),
+        ))
     } else if let Ok(b) = obj.cast::<PyBytes>() {
         Ok(ReplicaId::from(b.as_bytes()))
     } else {

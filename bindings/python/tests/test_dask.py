@@ -136,7 +136,7 @@ def test_distributed_merge_equals_the_single_machine_merge(client: Any, tmp_path
     single = a.copy()
     single.merge(b)
     for path, expected in zip(out, single.partition(parts)):  # part for part, bytes equal
-        assert Path(path).read_bytes() == expected.to_bytes()
+        assert pdask.read_part(Path(path).read_bytes())[1] == expected.to_bytes()
     back = pdask.read_partitioned(tmp_path / "ab", "a")
     assert back.digest() == single.digest()
     assert back.to_bytes() == single.to_bytes()
@@ -216,7 +216,7 @@ def test_a_worker_killed_mid_merge_changes_nothing(client: Any, tmp_path: Path) 
     single = a.copy()
     single.merge(b)
     for path, expected in zip(out, single.partition(6)):
-        assert Path(path).read_bytes() == expected.to_bytes()
+        assert pdask.read_part(Path(path).read_bytes())[1] == expected.to_bytes()
 
 
 @pytest.mark.parametrize("bad", ["a", "b"])
@@ -238,7 +238,7 @@ def test_a_corrupt_partition_fails_the_merge_by_name(client: Any, tmp_path: Path
     expected = single.partition(4)
     assert not (out / "part-00002.arrow").exists()
     for p in (0, 1, 3):  # whole merged partitions
-        assert (out / f"part-{p:05d}.arrow").read_bytes() == expected[p].to_bytes()
+        assert pdask.read_part((out / f"part-{p:05d}.arrow").read_bytes())[1] == expected[p].to_bytes()
 
 
 def test_mismatched_partitions_are_refused(client: Any, tmp_path: Path) -> None:
@@ -267,3 +267,83 @@ def test_readme_example_runs(client: Any, tmp_path: Path, monkeypatch: Any) -> N
     assert code, "no python example in the README's 'Beyond one machine' section"
     monkeypatch.chdir(tmp_path)
     exec(compile(code.group(1), str(README), "exec"), {"__name__": "readme"})
+
+
+# --- issue 13: part files say which partition they are; writes keep modes, follow links ---
+
+
+def test_swapped_part_files_are_refused(tmp_path: Path) -> None:
+    a, b = _replicas(2000)
+    pdask.write_partitioned(a, tmp_path / "a", parts=4)
+    d = tmp_path / "a"
+    p1, p2 = (d / "part-00001.arrow").read_bytes(), (d / "part-00002.arrow").read_bytes()
+    (d / "part-00001.arrow").write_bytes(p2)  # copied into each other's slots
+    (d / "part-00002.arrow").write_bytes(p1)
+    with pytest.raises(pdask.PartitionError, match=r"part-00001\.arrow holds partition 2 of 4") as err:
+        pdask.read_partitioned(d, "z")
+    assert err.value.partition == 1
+    # a part of a state partitioned another way, in the right slot number
+    pdask.write_partitioned(b, tmp_path / "b8", parts=8)
+    (d / "part-00001.arrow").write_bytes(p1)
+    (d / "part-00002.arrow").write_bytes((tmp_path / "b8" / "part-00002.arrow").read_bytes())
+    with pytest.raises(pdask.PartitionError, match="partition 2 of 8, not 2 of 4"):
+        pdask.read_partitioned(d, "z")
+    (d / "part-00002.arrow").write_bytes(a.partition(4)[2].to_bytes())  # bare state bytes
+    with pytest.raises(pdask.PartitionError, match="no PLVPART1 header"):
+        pdask.read_partitioned(d, "z")
+    (d / "part-00002.arrow").write_bytes(p2[:-10])  # cut short
+    with pytest.raises(pdask.PartitionError, match="cut short"):
+        pdask.read_partitioned(d, "z")
+    (d / "part-00002.arrow").write_bytes(p2)
+    assert pdask.read_partitioned(d, "z").to_bytes() == a.to_bytes()
+
+
+def test_hash_ranges_tile_the_hash_space() -> None:
+    for n in (1, 3, 7, 16, 1000):
+        ranges = [pdask.hash_range(p, n) for p in range(n)]
+        assert ranges[0][0] == 0 and ranges[-1][1] == 2**64
+        for p, (lo, hi) in enumerate(ranges):
+            assert (lo * n) >> 64 == p and ((hi - 1) * n) >> 64 == p  # both ends inside
+            assert lo == 0 or ((lo - 1) * n) >> 64 == p - 1  # and nothing below is
+            assert p == n - 1 or hi == ranges[p + 1][0]
+
+
+def test_rewrites_keep_the_mode_and_follow_symlinks(tmp_path: Path) -> None:
+    a, b = _replicas(500)
+    out = tmp_path / "out"
+    pdask.write_partitioned(a, out, parts=2)
+    os.chmod(out / "part-00000.arrow", 0o600)
+    real = tmp_path / "elsewhere.arrow"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o640)
+    os.remove(out / "part-00001.arrow")
+    os.symlink(real, out / "part-00001.arrow")
+    pdask.write_partitioned(b, out, parts=2)
+    assert (os.stat(out / "part-00000.arrow").st_mode & 0o777) == 0o600
+    assert os.path.islink(out / "part-00001.arrow")  # the link stays, its target is replaced
+    assert (os.stat(real).st_mode & 0o777) == 0o640
+    assert pdask.read_part(real.read_bytes())[1] == b.partition(2)[1].to_bytes()
+    assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]
+    assert pdask.read_partitioned(out, "z").to_bytes() == b.to_bytes()
+
+
+def test_merge_into_a_file_is_a_partition_error(client: Any, tmp_path: Path) -> None:
+    a, b = _replicas(300)
+    pdask.write_partitioned(a, tmp_path / "a", parts=2)
+    pdask.write_partitioned(b, tmp_path / "b", parts=2)
+    (tmp_path / "taken").write_bytes(b"a file where the output directory goes")
+    with pytest.raises(pdask.PartitionError, match="output directory"):
+        pdask.merge(client, [tmp_path / "a", tmp_path / "b"], tmp_path / "taken")
+    assert (tmp_path / "taken").read_bytes().startswith(b"a file")
+
+
+def test_merge_refuses_a_swapped_part_on_the_cluster(client: Any, tmp_path: Path) -> None:
+    a, b = _replicas(2000)
+    pdask.write_partitioned(a, tmp_path / "a", parts=4)
+    pdask.write_partitioned(b, tmp_path / "b", parts=4)
+    d = tmp_path / "b"
+    p0, p3 = (d / "part-00000.arrow").read_bytes(), (d / "part-00003.arrow").read_bytes()
+    (d / "part-00000.arrow").write_bytes(p3)
+    (d / "part-00003.arrow").write_bytes(p0)
+    with pytest.raises(pdask.PartitionError, match=r"holds partition 3 of 4, not 0 of 4"):
+        pdask.merge(client, [tmp_path / "a", d], tmp_path / "m")

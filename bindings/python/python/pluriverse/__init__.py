@@ -37,6 +37,8 @@ from ._errors import (
     ReplicaLockedError,
     ShapeError,
     SyncMessageError,
+    TimestampError,
+    EquivocationError,
 )
 from ._kinds import AWSet, Delta, Key, LWWMap, MVMap, PNCounterMap, Value
 from ._replica import Durability, Replica
@@ -65,6 +67,8 @@ __all__ = [
     "KindError",
     "CounterOverflowError",
     "ShapeError",
+    "TimestampError",
+    "EquivocationError",
     "ReadOnlyError",
     "ReplicaError",
     "ReplicaIOError",

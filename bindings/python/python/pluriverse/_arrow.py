@@ -3,7 +3,7 @@ for the native module, and type names for the record kinds."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Mapping, Sequence, Tuple, Union
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -66,8 +66,17 @@ def to_array(x: Any, name: str, what: str) -> Any:
         return x
     if hasattr(x, "__arrow_c_array__") and not hasattr(x, "__array_interface__"):
         return x  # another Arrow producer (polars, nanoarrow, ...): its type is checked natively
-    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
-        raise KindError(f"{what} must be a list, numpy array or pyarrow array, not {type(x).__name__}")
+    if isinstance(x, Mapping):
+        raise KindError(
+            f"{what} is a {type(x).__name__}: pass its keys and values apart (list(d), list(d.values())), "
+            "or the mapping itself to set_many(mapping) / increment_many(mapping)"
+        )
+    if isinstance(x, (str, bytes, bytearray, memoryview)):
+        raise KindError(f"{what} must be a list, numpy array, pyarrow array or iterable, not {type(x).__name__}")
+    if not hasattr(x, "__len__"):
+        if not hasattr(x, "__iter__"):
+            raise KindError(f"{what} must be a list, numpy array, pyarrow array or iterable, not {type(x).__name__}")
+        x = list(x)  # a generator or another iterable: consumed once
     try:
         return pa.array(x, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
@@ -80,11 +89,19 @@ def to_array_or_repeat(x: Any, length: int, name: str, what: str) -> Any:
     """As :func:`to_array`, and a single int becomes ``length`` copies of itself."""
     if isinstance(x, int) and not isinstance(x, bool):
         if not 0 <= x < 2**64:
-            from ._errors import CounterOverflowError
+            from ._errors import CounterOverflowError, TimestampError
 
-            raise CounterOverflowError(f"{what} must be in 0..2**64, got {x}")
+            error = TimestampError if what == "timestamps" else CounterOverflowError
+            raise error(f"{what} must be in 0..2**64, got {x}")
         return pa.repeat(pa.scalar(x, _ARROW[name]), length)
     return to_array(x, name, what)
+
+
+def split_mapping(x: Any, what: str) -> Tuple[Any, Any]:
+    """A mapping's keys and values as two lists (the batch form of ``set_many(mapping)``)."""
+    if not isinstance(x, Mapping):
+        raise KindError(f"{what} must be a mapping, not {type(x).__name__}")
+    return list(x.keys()), list(x.values())
 
 
 def length(x: Any, what: str) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Tuple, Union
 
 from . import _native
+from ._errors import KindError
 from ._version_vector import Replica, VersionVector
 
 __all__ = ["CausalContext"]
@@ -31,12 +32,22 @@ class CausalContext:
         c._inner = inner
         return c
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickles as the canonical bytes."""
+        return (CausalContext.from_bytes, (self.to_bytes(),))
+
+    def __copy__(self) -> CausalContext:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: Any) -> CausalContext:
+        return self
+
     def to_bytes(self) -> bytes:
         """The context's canonical bytes (equal contexts give equal bytes)."""
         return self._inner.to_bytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> CausalContext:
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> CausalContext:
         """Decodes :meth:`to_bytes`; raises :class:`pluriverse.DecodeError` for anything else."""
         return cls._wrap(_native.CausalContext.from_bytes(data))
 
@@ -44,15 +55,28 @@ class CausalContext:
         """For each replica, the highest counter up to which every event has been seen."""
         return VersionVector(self._inner.version_vector())
 
-    def __contains__(self, dot: Tuple[Replica, int]) -> bool:
-        """Whether the event ``(replica, counter)`` has been seen."""
+    def __contains__(self, dot: object) -> bool:
+        """Whether the event ``(replica, counter)`` has been seen; ``False`` for anything
+        that is not such a pair (a counter outside ``0..2**64``, a name that is neither
+        ``str`` nor ``bytes``), as for a ``set``."""
+        if not isinstance(dot, tuple) or len(dot) != 2:
+            return False
         replica, counter = dot
-        return self._inner.contains(replica, counter)
+        if not isinstance(replica, (str, bytes)) or isinstance(counter, bool) or not isinstance(counter, int):
+            return False
+        if not 0 <= counter < 2**64:
+            return False
+        try:
+            return self._inner.contains(replica, counter)  # type: ignore[no-any-return]
+        except KindError:  # a str with a lone surrogate: no replica has that name
+            return False
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CausalContext) and self._inner == other._inner
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """Contexts are immutable, so hashable: by their canonical bytes."""
+        return hash(self.to_bytes())
 
     def __repr__(self) -> str:
         return f"CausalContext({self.version_vector().to_dict()!r})"

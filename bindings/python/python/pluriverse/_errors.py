@@ -14,6 +14,8 @@ __all__ = [
     "KindError",
     "CounterOverflowError",
     "ShapeError",
+    "TimestampError",
+    "EquivocationError",
     "ReadOnlyError",
     "ReplicaError",
     "ReplicaIOError",
@@ -51,6 +53,15 @@ class CounterOverflowError(Error, builtins.OverflowError):
 class ShapeError(Error, ValueError):
     """Arrays of the wrong shape or layout: columns of different lengths, a matrix that is not
     (N, R) or not C-contiguous, a read-only output."""
+
+
+class TimestampError(Error, ValueError):
+    """An ``LWWMap`` timestamp outside ``0..2**64`` (timestamps are unsigned 64-bit)."""
+
+
+class EquivocationError(Error, ValueError):
+    """A join met one event (dot) bound to two different contents, another key or value on
+    each side: a replica equivocated, or the input is forged. Nothing was joined."""
 
 
 class ReadOnlyError(Error, TypeError):
@@ -96,8 +107,9 @@ class CorruptError(ReplicaError):
 
 
 class ForeignClaimError(ReplicaError):
-    """A delta given to ``Replica.apply`` claims events of this replica's current incarnation
-    beyond what it has issued: a forgery, or a copy of this replica writing as it."""
+    """A delta claims events of the joining replica (for ``Replica.apply``: of its current
+    incarnation) beyond what it has issued: a forgery, a copy of this replica writing as it,
+    or this state is a rollback. Nothing was joined."""
 
 
 class PoisonedError(ReplicaError):

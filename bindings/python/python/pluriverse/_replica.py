@@ -249,9 +249,13 @@ class Replica:
         """Number of keys (elements)."""
         return len(self._inner)
 
-    def __contains__(self, key: Key) -> bool:
-        """Whether ``key`` (an element, for an ``AWSet``) is present."""
-        return self._inner.contains(key)  # type: ignore[no-any-return]
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` (an element, for an ``AWSet``) is present; ``False`` for a key
+        that cannot be one (another type, out of range), as for a ``dict``."""
+        try:
+            return self._inner.contains(key)  # type: ignore[no-any-return]
+        except KindError:
+            return False
 
     def get(self, key: Key, default: Any = None) -> Any:
         """``MVMap``: the list of concurrent values of ``key`` (empty when absent).

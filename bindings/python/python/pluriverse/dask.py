@@ -2,8 +2,14 @@
 
 A state too big for one machine (or one merge too slow for it) is kept as a *partitioned
 state*: a directory of ``part-00000.arrow``, ``part-00001.arrow``, ... where file ``p`` holds
-the Arrow IPC state bytes of partition ``p`` of the state (:meth:`MVMap.partition` and its
-kin: keys split by hash). Part ``p`` of the merge of two states is the merge of their parts
+partition ``p`` of the state (:meth:`MVMap.partition` and its kin: keys split by hash).
+
+A partition file says which partition it is: a header line ``PLVPART1 {json}\n`` (the
+partition index ``partition``, the count ``parts``, the hash range ``[lo, hi)`` of its keys,
+and the ``length`` of what follows) and then the Arrow IPC state bytes (:func:`read_part`
+splits them). Every read checks the header against the file's slot and the directory's
+partition count, so a file copied into the wrong slot or from a state partitioned another
+way fails with :class:`PartitionError` instead of merging into a wrong result. Part ``p`` of the merge of two states is the merge of their parts
 ``p``, so :func:`merge` joins replicas partition by partition, one Dask task per partition,
 and the result is a partitioned state equal, part for part, to partitioning the
 single-machine merge. Each task runs the native join (the GIL is released while it runs).
@@ -19,7 +25,9 @@ client but file names and digests, and the client itself needs no access to the 
 
 Every file is written atomically: to a hidden temporary file in the same directory
 (``.part-00000.arrow.tmp-...``), flushed and fsync'ed, then renamed over the final name (and
-the directory fsync'ed). A reader never sees a partly written partition file, whatever
+the directory fsync'ed). A file that existed keeps its permission bits (a ``0600`` file stays
+``0600``; a new one gets the default mode under the umask), and a symlink is followed: the
+file it points to is replaced, in its own directory, and the link stays. A reader never sees a partly written partition file, whatever
 happens to the worker; a task rerun after its worker died removes the temporary files the
 dead attempt left, and a successful :func:`merge` leaves none.
 
@@ -36,8 +44,10 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
+import stat
 import uuid
 from typing import Any, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
@@ -50,6 +60,8 @@ __all__ = [
     "PartitionError",
     "PARTITION_FILE",
     "partition_file",
+    "hash_range",
+    "read_part",
     "write_partitioned",
     "read_partitioned",
     "merge",
@@ -62,6 +74,8 @@ __all__ = [
 PARTITION_FILE = "part-{:05d}.arrow"
 """The name of partition ``p``'s file in a partitioned state's directory (``.format(p)``)."""
 
+_MAGIC = b"PLVPART1 "
+_MAX_HEADER = 4096
 _PART_RE = re.compile(r"^part-(\d{5,})\.arrow$")
 _TMP_MARK = ".tmp-"
 _WORK_REPLICA = "pluriverse.dask"  # the replica a task's handle writes as: never writes
@@ -89,6 +103,46 @@ class PartitionError(Error, ValueError):
 def partition_file(directory: PathLike, partition: int) -> str:
     """The path of partition ``partition``'s file in ``directory``."""
     return os.path.join(os.fspath(directory), PARTITION_FILE.format(partition))
+
+
+def hash_range(partition: int, parts: int) -> Tuple[int, int]:
+    """The 64-bit key hashes ``[lo, hi)`` of partition ``partition`` of ``parts``: those
+    ``h`` with ``h * parts >> 64 == partition``."""
+    if not 0 <= partition < parts:
+        raise ValueError(f"partition {partition} is not in 0..{parts}")
+    def ceil(x: int) -> int:  # the smallest h with h * parts >> 64 >= x
+        return -((-x << 64) // parts)
+
+    return ceil(partition), ceil(partition + 1)
+
+
+def _header(partition: int, parts: int, length: int) -> bytes:
+    lo, hi = hash_range(partition, parts)
+    meta = {"partition": partition, "parts": parts, "hash_range": [lo, hi], "length": length}
+    return _MAGIC + json.dumps(meta, separators=(",", ":")).encode() + b"\n"
+
+
+def read_part(data: bytes) -> Tuple[dict, bytes]:  # type: ignore[type-arg]
+    """Splits the bytes of a partition file into its header (a dict: ``partition``,
+    ``parts``, ``hash_range``, ``length``) and the Arrow IPC state bytes;
+    :class:`PartitionError` if they are not a whole partition file."""
+    if not data.startswith(_MAGIC):
+        raise PartitionError("not a partition file (no PLVPART1 header: written by something else)")
+    end = data.find(b"\n", 0, _MAX_HEADER)
+    if end < 0:
+        raise PartitionError("not a partition file (its header has no end)")
+    try:
+        meta = json.loads(data[len(_MAGIC) : end])
+        p, n, (lo, hi), length = meta["partition"], meta["parts"], meta["hash_range"], meta["length"]
+        ok = all(isinstance(x, int) and not isinstance(x, bool) for x in (p, n, lo, hi, length))
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok or not 0 <= p < n or [lo, hi] != list(hash_range(p, n)):
+        raise PartitionError("not a partition file (its header is malformed)")
+    body = data[end + 1 :]
+    if len(body) != length:
+        raise PartitionError(f"a partition file cut short or padded: {len(body)} bytes of state where the header says {length}")
+    return meta, body
 
 
 # --- files (these run on the workers, and in write_partitioned / read_partitioned) ---
@@ -123,10 +177,19 @@ def _fsync_dir(directory: str) -> None:
 
 def _write_atomic(path: str, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file in the same directory: written,
-    fsync'ed and renamed, so ``path`` holds either its old content or all of ``data``."""
+    fsync'ed and renamed, so ``path`` holds either its old content or all of ``data``. A
+    symlink is followed (its target is replaced and the link stays); an existing file keeps
+    its permission bits."""
+    path = os.path.realpath(path)
+    try:
+        mode: Optional[int] = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
     tmp = _temp_prefix(path) + uuid.uuid4().hex
     try:
         with open(tmp, "xb") as f:
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -148,8 +211,26 @@ def _read(path: str, partition: int) -> bytes:
         raise PartitionError(f"partition {partition}: cannot read {path}: {e}", path, partition) from None
 
 
-def _decode(path: str, partition: int) -> Any:
-    data = _read(path, partition)
+def _state_bytes(path: str, partition: int, parts: int) -> bytes:
+    """The state bytes of partition file ``path``, after checking that its header names
+    partition ``partition`` of ``parts``."""
+    try:
+        meta, body = read_part(_read(path, partition))
+    except PartitionError as e:
+        raise PartitionError(f"partition {partition}: {path}: {e}", path, partition) from None
+    if (meta["partition"], meta["parts"]) != (partition, parts):
+        raise PartitionError(
+            f"partition {partition}: {path} holds partition {meta['partition']} of {meta['parts']}, "
+            f"not {partition} of {parts} (a file copied into the wrong slot, or from a state "
+            "partitioned another way)",
+            path,
+            partition,
+        )
+    return body
+
+
+def _decode(path: str, partition: int, parts: int) -> Any:
+    data = _state_bytes(path, partition, parts)
     try:
         return _native.State.from_bytes(data, _WORK_REPLICA)
     except Error as e:
@@ -182,32 +263,45 @@ def _list_partitions(directory: str) -> List[str]:
     return [os.path.join(directory, found[p]) for p in range(n)]
 
 
-def _merge_part(partition: int, inputs: Sequence[str], output: str) -> bytes:
+def _merge_part(partition: int, parts: int, inputs: Sequence[str], output: str) -> bytes:
     """The task of :func:`merge`: joins partition ``partition`` of every input and writes
     the result atomically to ``output``; returns its digest."""
     _remove_temps(output)
-    state = _decode(inputs[0], partition)
+    state = _decode(inputs[0], partition, parts)
     for path in inputs[1:]:
-        data = _read(path, partition)
+        data = _state_bytes(path, partition, parts)
         try:
             state.join_bytes(data)  # decode + join in the native code, GIL released
         except Error as e:
             raise PartitionError(
                 f"partition {partition}: cannot merge {path}: {e}", path, partition
             ) from None
-    _write_atomic(output, state.to_bytes())
+    _write_part(output, partition, parts, state.to_bytes())
     return state.digest()  # type: ignore[no-any-return]
 
 
-def _digest_part(partition: int, path: str) -> bytes:
-    return _decode(path, partition).digest()  # type: ignore[no-any-return]
+def _write_part(path: str, partition: int, parts: int, body: bytes) -> None:
+    """Writes a partition file (header and state bytes) atomically; an ``OSError`` becomes
+    a :class:`PartitionError` naming the file."""
+    try:
+        _write_atomic(path, _header(partition, parts, len(body)) + body)
+    except OSError as e:
+        raise PartitionError(f"partition {partition}: cannot write {path}: {e}", path, partition) from None
+
+
+def _digest_part(partition: int, parts: int, path: str) -> bytes:
+    return _decode(path, partition, parts).digest()  # type: ignore[no-any-return]
 
 
 def _prepare_output(output: str, parts: int) -> None:
     """Creates ``output``; refuses one that holds partition files a merge into ``parts``
     partitions would not overwrite (they would make a wrong partitioned state)."""
-    os.makedirs(output, exist_ok=True)
-    for name in os.listdir(output):
+    try:
+        os.makedirs(output, exist_ok=True)
+        names = os.listdir(output)
+    except OSError as e:  # a file in the way (FileExistsError), no permission, ...
+        raise PartitionError(f"cannot use {output} as the output directory: {e}", output) from None
+    for name in names:
         m = _PART_RE.match(name)
         if m and int(m.group(1)) >= parts:
             path = os.path.join(output, name)
@@ -244,7 +338,7 @@ def write_partitioned(state: _State, directory: PathLike, parts: int) -> List[st
     paths = []
     for p, part in enumerate(state.partition(parts)):
         path = partition_file(d, p)
-        _write_atomic(path, part.to_bytes())
+        _write_part(path, p, parts, part.to_bytes())
         paths.append(path)
     return paths
 
@@ -254,9 +348,10 @@ def read_partitioned(directory: PathLike, replica: Replica, kind: Optional[Type[
     hold, or ``kind``: :class:`pluriverse.KindError` for another), written to as ``replica``.
     :class:`PartitionError` names a missing or unreadable partition file."""
     paths = _list_partitions(os.fspath(directory))
-    state = _decode(paths[0], 0)
+    n = len(paths)
+    state = _decode(paths[0], 0, n)
     for p, path in enumerate(paths[1:], start=1):
-        data = _read(path, p)
+        data = _state_bytes(path, p, n)
         try:
             state.join_bytes(data)
         except Error as e:
@@ -332,6 +427,7 @@ def merge(client: Any, inputs: Sequence[PathLike], output: PathLike, *, progress
         client.submit(
             _merge_part,
             p,
+            parts,
             [listing[p] for listing in listings],
             partition_file(out, p),
             key=f"pluriverse-merge-{uuid.uuid4().hex}-{p}",
@@ -354,7 +450,7 @@ def partition_digests(client: Any, directory: PathLike, *, progress: bool = Fals
     """The digest (16 bytes) of each partition of a partitioned state, computed on the
     cluster, in partition order."""
     (paths,) = _partitions_on_cluster(client, [os.fspath(directory)])
-    futures = [client.submit(_digest_part, p, path, pure=False) for p, path in enumerate(paths)]
+    futures = [client.submit(_digest_part, p, len(paths), path, pure=False) for p, path in enumerate(paths)]
     return _run_all(client, futures, progress)
 
 
