@@ -179,6 +179,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)>;
     fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn>;
     fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64;
+    fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)>;
     fn keys(&self) -> ArrayRef;
     fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>>;
     fn contains(&self, key: &Scalar) -> Result<bool>;
@@ -332,6 +333,9 @@ macro_rules! common_dyn {
             budget: u64,
         ) -> Vec<(u64, u64)> {
             self.store().split_range(replica, lo, hi, budget)
+        }
+        fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+            self.store().split_even(replica, lo, hi, parts)
         }
         fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
             self.store().first_part(replica, lo, hi, budget)
@@ -907,6 +911,12 @@ impl AnyState {
         budget: u64,
     ) -> Vec<(u64, u64)> {
         self.inner.split_range(replica, lo, hi, budget)
+    }
+
+    /// At most `parts` consecutive ranges covering `lo..=hi` with about equal live
+    /// entries, in O(parts log entries); see [`pluriverse::CausalStore::split_even`].
+    pub fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+        self.inner.split_even(replica, lo, hi, parts)
     }
 
     /// The end of the first part of `lo..=hi` split at `budget` units, found from the

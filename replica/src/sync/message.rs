@@ -12,7 +12,7 @@
 //! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes |
 //!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
-//! which must exist; `1`: a name follows), [the name], then `lo - base` (the wrapping difference,
+//! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
 //! zigzag-coded: `(d << 1) ^ (d >> 63)` as signed) where `base` is 1 for a new name and the
 //! previous item's `hi + 1` (wrapping) for the same one,
 //! `hi - lo`, `width - seen` where `width = hi - lo + 1` (wrapping: the whole range
@@ -426,7 +426,15 @@ impl<'a> Reader<'a> {
                 Some(p) => (p.replica.clone(), p.hi.wrapping_add(1)),
                 None => return Err(bad("the first item refers to an item before it".into())),
             },
-            1 => (self.name()?, 1),
+            1 => {
+                let name = self.name()?;
+                if prev.is_some_and(|p| p.replica == name) {
+                    return Err(bad(
+                        "a name repeating the item before (not canonical)".into()
+                    ));
+                }
+                (name, 1)
+            }
             t => return Err(bad(format!("bad item tag {t}"))),
         };
         let lo = base.wrapping_add(unzigzag(self.varint()?));

@@ -122,6 +122,9 @@ pub struct Peer {
 /// slice rather than split further.
 const LEAF: u64 = 8;
 
+/// Parts a differing range is split into.
+const FANOUT: u64 = 16;
+
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
 
@@ -456,8 +459,7 @@ impl Peer {
             self.stream(replica, lo, hi);
             return;
         }
-        let per = (units / 16).max(1);
-        let mut parts = state.split_range(&replica, lo, hi, per);
+        let mut parts = state.split_even(&replica, lo, hi, FANOUT);
         if parts.len() < 2 && hi > lo {
             let mid = lo + (hi - lo) / 2;
             parts = vec![(lo, mid), (mid + 1, hi)];
