@@ -479,17 +479,15 @@ impl<K: Item, V: Item> Run<K, V> {
             let (sb, eb) = (span.start.div_ceil(BLOCK), span.end / BLOCK);
             if sb >= eb {
                 // within one block (or two partial ones)
-                for p in span.clone() {
-                    add(ids[p] as usize);
-                }
+                ids[span.clone()].iter().for_each(|&row| add(row as usize));
                 return (0, 0);
             }
-            for p in span.start..sb * BLOCK {
-                add(ids[p] as usize);
-            }
-            for p in eb * BLOCK..span.end {
-                add(ids[p] as usize);
-            }
+            ids[span.start..sb * BLOCK]
+                .iter()
+                .for_each(|&row| add(row as usize));
+            ids[eb * BLOCK..span.end]
+                .iter()
+                .for_each(|&row| add(row as usize));
             (
                 s.pre_live[eb] - s.pre_live[sb],
                 s.pre_sum[eb].wrapping_sub(s.pre_sum[sb]),
@@ -523,10 +521,11 @@ impl<K: Item, V: Item> Run<K, V> {
                 .partition_point(|&x| x <= target)
                 .checked_sub(1)?;
             let mut rank = s.pre_live[b];
-            for p in b * BLOCK..((b + 1) * BLOCK).min(ids.len()) {
-                if live(p) {
+            let end = ((b + 1) * BLOCK).min(ids.len());
+            for (p, &row) in ids.iter().enumerate().take(end).skip(b * BLOCK) {
+                if self.is_live(row as usize) {
                     if rank == target {
-                        return (p < span.end).then(|| self.counter[ids[p] as usize]);
+                        return (p < span.end).then(|| self.counter[row as usize]);
                     }
                     rank += 1;
                 }

@@ -314,7 +314,7 @@ impl<'a> Reader<'a> {
     fn array(&mut self, field: &Field, rows: usize) -> Result<ArrayRef, DecodeError> {
         let valid: Option<Vec<bool>> = if field.is_nullable() {
             let bits = self.take(rows.div_ceil(8), "validity bitmap")?;
-            if rows % 8 != 0 && bits.last().is_some_and(|&b| b >> (rows % 8) != 0) {
+            if !rows.is_multiple_of(8) && bits.last().is_some_and(|&b| b >> (rows % 8) != 0) {
                 return Err(DecodeError::NotCanonical("validity bitmap padding"));
             }
             Some((0..rows).map(|i| bits[i / 8] >> (i % 8) & 1 == 1).collect())

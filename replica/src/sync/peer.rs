@@ -123,7 +123,7 @@ pub struct Peer {
 const LEAF: u64 = 8;
 
 /// Parts a differing range is split into.
-const FANOUT: u64 = 16;
+const FANOUT: u64 = 8;
 
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
