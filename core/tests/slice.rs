@@ -127,3 +127,83 @@ fn equal_summaries_exactly_when_slices_are_equal() {
         }
     }
 }
+
+/// The cached range sums of long runs (built on first use, kept in step with the rows
+/// later joins delete, cloned with the store) against the naive sums of the live entries,
+/// after every step of a history of writes, removals, joins and clones; and the even split
+/// tiles its range.
+#[test]
+fn cached_range_sums_match_the_naive_ones_at_every_step() {
+    let mut rng = Rng(99);
+    let mut a: MVMap<u64, u64> = MVMap::new("a");
+    let mut b: MVMap<u64, u64> = MVMap::new("b");
+    // long runs (over the 256 rows below which runs are scanned)
+    a.set_many(&(0..3000).collect::<Vec<_>>(), &[1; 3000])
+        .unwrap();
+    b.set_many(&(2000..2600).collect::<Vec<_>>(), &[2; 600])
+        .unwrap();
+    let names: Vec<ReplicaId> = ["a", "b"].iter().map(|n| ReplicaId::from(*n)).collect();
+    let check = |s: &CausalStore<u64, u64>, rng: &mut Rng, step: u64| {
+        for name in &names {
+            for _ in 0..16 {
+                let lo = 1 + rng.below(3800);
+                let hi = if rng.below(8) == 0 {
+                    u64::MAX
+                } else {
+                    lo + rng.below(1500)
+                };
+                let cached = s.range_summary(name, lo, hi);
+                assert_eq!(
+                    cached,
+                    s.range_summary_naive(name, lo, hi),
+                    "step {step} {name} {lo}..={hi}"
+                );
+                let (live, _) = s.range_size(name, lo, hi);
+                assert_eq!(live, cached.live);
+                let parts = s.split_even(name, lo, hi, 16);
+                assert_eq!(parts[0].0, lo);
+                assert_eq!(parts.last().unwrap().1, hi);
+                assert!(parts
+                    .windows(2)
+                    .all(|w| w[0].1 + 1 == w[1].0 && w[0].0 <= w[0].1));
+                let total: u64 = parts.iter().map(|&(l, h)| s.range_size(name, l, h).0).sum();
+                assert_eq!(total, live);
+            }
+        }
+    };
+    let mut clones: Vec<MVMap<u64, u64>> = vec![];
+    for step in 0..40 {
+        match rng.below(5) {
+            0 | 1 => {
+                // removals: rows of the long runs are deleted in place
+                for _ in 0..1 + rng.below(40) {
+                    let d = a.remove(&rng.below(3000));
+                    if rng.below(2) == 0 {
+                        b.join(&d);
+                    }
+                }
+            }
+            2 => {
+                // a batch long enough to be a run of its own, overwriting some keys
+                let start = rng.below(3000);
+                let keys: Vec<u64> = (start..start + 300).collect();
+                let d = b.set_many(&keys, &vec![step; 300]).unwrap();
+                a.join(&d);
+            }
+            3 => {
+                let d = a.set_many(&[rng.below(4000)], &[step]).unwrap();
+                b.join(&d);
+            }
+            _ => {
+                clones.push(a.clone());
+                a.join(b.store());
+            }
+        }
+        check(a.store(), &mut rng, step);
+        check(b.store(), &mut rng, step);
+    }
+    // clones kept their own sums while the original moved on
+    for c in &clones {
+        check(c.store(), &mut rng, 999);
+    }
+}

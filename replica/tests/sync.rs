@@ -236,6 +236,30 @@ fn tight_message_bound_and_heavy_loss() {
     }
 }
 
+#[test]
+fn every_kind_converges_under_a_datagram_sized_bound() {
+    let sch = Schedule {
+        replicas: 3,
+        writes: 300,
+        keys: 60,
+        loss: 0.3,
+        dup: 0.2,
+        max_delay: 6,
+        partition: true,
+        restarts: true,
+        max_message: 1200,
+    };
+    for seed in 20..22 {
+        for kind in Kind::ALL {
+            let o = run(seed, kind, &sch);
+            eprintln!(
+                "1,200 B, seed {seed} {kind}: converged {} ticks after the writes, {} messages, {} bytes",
+                o.ticks_to_converge, o.messages, o.bytes
+            );
+        }
+    }
+}
+
 /// Drives two peers over a lossless link until both states are equal; returns bytes and
 /// messages.
 fn sync_pair(a: &mut AnyState, b: &mut AnyState, cfg: Config) -> (u64, u64, u64) {
@@ -372,6 +396,106 @@ fn hostile_messages_are_refused_and_change_nothing() {
     while let Some(m) = po.poll_transmit(now, &o) {
         if m[4] == 2 {
             assert!(pb.handle(now, &m).is_err());
+        }
+    }
+}
+
+/// Data messages whose framing and checksum are right but whose compact payload is hostile:
+/// cut, flipped, extended, or crafted (huge counts, non-minimal varints, a row outside the
+/// context, trailing bytes). Each is refused with an error or decodes to a valid delta that
+/// re-encodes to exactly its payload (canonical); none panics or allocates beyond its size.
+#[test]
+fn hostile_compact_payloads_are_refused() {
+    use pluriverse_replica::sync::message::Message;
+    let now = Duration::ZERO;
+    let mut rng = Rng(11);
+    for kind in Kind::ALL {
+        let ty = state_type(kind);
+        let cfg = Config {
+            max_message: 1200,
+            ..Config::default()
+        };
+        let mut a = AnyState::new(ty, "a");
+        let mut pa = Peer::new(ty, cfg).unwrap();
+        for t in 0..40 {
+            let d = write(&mut a, &mut rng, t + 1, 30);
+            pa.push(&d);
+        }
+        let mut data = vec![];
+        while let Some(m) = pa.poll_transmit(now, &a) {
+            if let Message::Data {
+                ty: mt,
+                items,
+                payload,
+            } = Message::decode(&m, 1200).unwrap()
+            {
+                assert_eq!(mt, ty);
+                data.push((items, payload));
+            }
+        }
+        assert!(!data.is_empty());
+        let mut pb = Peer::new(ty, cfg).unwrap();
+        let mut tried = 0;
+        let mut crafted: Vec<Vec<u8>> = vec![
+            vec![0x80, 0x80, 0x80, 0x80, 0x01],       // a huge name count
+            vec![0x00, 0xff, 0xff, 0xff, 0xff, 0x0f], // no names, a huge row count
+            vec![0x80, 0x00, 0x00],                   // a non-minimal varint
+            vec![0x00, 0x00, 0x00],                   // an empty state and a trailing byte
+            vec![0x01, 0x01, b'x', 0x01, 0x00, 0x01], // a row count with no rows
+        ];
+        for (items, payload) in &data {
+            for _ in 0..200 {
+                let mut p = payload.clone();
+                match rng.below(3) {
+                    0 => p.truncate(rng.below(p.len() as u64) as usize),
+                    1 => {
+                        let i = rng.below(p.len() as u64) as usize;
+                        p[i] ^= 1 << rng.below(8);
+                    }
+                    _ => p.extend((0..1 + rng.below(8)).map(|_| rng.next() as u8)),
+                }
+                crafted.push(p);
+            }
+            for p in crafted.drain(..) {
+                if p.is_empty() {
+                    continue;
+                }
+                let m = Message::Data {
+                    ty,
+                    items: items.clone(),
+                    payload: p.clone(),
+                }
+                .encode();
+                if m.len() > 1200 {
+                    continue;
+                }
+                tried += 1;
+                match pb.handle(now, &m) {
+                    Err(_) => {}
+                    Ok(Some(d)) => {
+                        assert_eq!(d.state_type(), ty);
+                        assert_eq!(
+                            d.to_compact(),
+                            p,
+                            "{kind}: an accepted payload is canonical"
+                        );
+                    }
+                    Ok(None) => panic!("a data message handed back no delta"),
+                }
+            }
+        }
+        assert!(tried > 100);
+        assert!(pb.stats().bad_messages > 0, "{kind}");
+        // the unaltered payloads still decode to what was sent
+        for (items, payload) in &data {
+            let m = Message::Data {
+                ty,
+                items: items.clone(),
+                payload: payload.clone(),
+            }
+            .encode();
+            let d = pb.handle(now, &m).unwrap().unwrap();
+            assert_eq!(&d.to_compact(), payload);
         }
     }
 }

@@ -167,6 +167,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>>;
     fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)>;
     fn to_bytes(&self) -> Result<Vec<u8>>;
+    fn to_compact(&self) -> Vec<u8>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
@@ -178,6 +179,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)>;
     fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn>;
     fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64;
+    fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)>;
     fn keys(&self) -> ArrayRef;
     fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>>;
     fn contains(&self, key: &Scalar) -> Result<bool>;
@@ -279,6 +281,9 @@ macro_rules! common_dyn {
         fn to_bytes(&self) -> Result<Vec<u8>> {
             Ok(Self::to_bytes(self)?)
         }
+        fn to_compact(&self) -> Vec<u8> {
+            self.store().to_compact()
+        }
         fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
             Ok(self.store().to_record_batches()?)
         }
@@ -328,6 +333,9 @@ macro_rules! common_dyn {
             budget: u64,
         ) -> Vec<(u64, u64)> {
             self.store().split_range(replica, lo, hi, budget)
+        }
+        fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+            self.store().split_even(replica, lo, hi, parts)
         }
         fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
             self.store().first_part(replica, lo, hi, budget)
@@ -554,12 +562,18 @@ fn construct(ty: StateType, args: ConstructArgs<'_>) -> Result<Box<dyn Dyn>> {
 enum ConstructArgs<'a> {
     Empty(ReplicaId),
     Bytes(&'a [u8], ReplicaId, &'a Limits),
+    Compact(&'a [u8], ReplicaId, &'a Limits),
 }
 
 /// The constructors the typed kinds share.
 trait Construct: Dyn + Sized {
     fn empty(replica: ReplicaId) -> Self;
     fn decode(bytes: &[u8], replica: ReplicaId, limits: &Limits) -> pluriverse::Result<Self>;
+    fn decode_compact(
+        bytes: &[u8],
+        replica: ReplicaId,
+        limits: &Limits,
+    ) -> pluriverse::Result<Self>;
 }
 
 macro_rules! construct_impl {
@@ -572,6 +586,16 @@ macro_rules! construct_impl {
                 Ok(Self::from_store(
                     replica,
                     pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?,
+                ))
+            }
+            fn decode_compact(
+                bytes: &[u8],
+                replica: ReplicaId,
+                limits: &Limits,
+            ) -> pluriverse::Result<Self> {
+                Ok(Self::from_store(
+                    replica,
+                    pluriverse::CausalStore::from_compact_with_limits(bytes, limits)?,
                 ))
             }
         }
@@ -587,6 +611,7 @@ impl ConstructArgs<'_> {
         Ok(match self {
             ConstructArgs::Empty(r) => Box::new(T::empty(r)),
             ConstructArgs::Bytes(b, r, l) => Box::new(T::decode(b, r, l)?),
+            ConstructArgs::Compact(b, r, l) => Box::new(T::decode_compact(b, r, l)?),
         })
     }
 }
@@ -753,6 +778,44 @@ impl AnyState {
         self.inner.to_bytes()
     }
 
+    /// The state in the compact encoding of the sync protocol's payloads: its content
+    /// without a schema, for a reader that knows the type
+    /// ([`pluriverse::wire::encode_compact`]).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::wire::Limits;
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// let d = a.add(Scalar::Int64(5)).unwrap();
+    /// let bytes = d.to_compact();
+    /// assert!(bytes.len() < d.to_bytes().unwrap().len() / 20);
+    /// let back = AnyState::from_compact_with_limits(t, &bytes, "b", &Limits::default()).unwrap();
+    /// assert_eq!(back.digest(), d.digest());
+    /// ```
+    pub fn to_compact(&self) -> Vec<u8> {
+        self.inner.to_compact()
+    }
+
+    /// The state of type `ty` in `bytes` written by [`AnyState::to_compact`], within
+    /// `limits`, written to as `replica`.
+    ///
+    /// # Errors
+    /// [`AnyError::Core`] with the decode error naming what is wrong with the bytes (see
+    /// [`pluriverse::wire::decode_compact_with_limits`]).
+    pub fn from_compact_with_limits(
+        ty: StateType,
+        bytes: &[u8],
+        replica: impl Into<ReplicaId>,
+        limits: &Limits,
+    ) -> Result<Self> {
+        Ok(Self::wrap(construct(
+            ty,
+            ConstructArgs::Compact(bytes, replica.into(), limits),
+        )?))
+    }
+
     /// The state as Arrow record batches.
     ///
     /// # Errors
@@ -848,6 +911,12 @@ impl AnyState {
         budget: u64,
     ) -> Vec<(u64, u64)> {
         self.inner.split_range(replica, lo, hi, budget)
+    }
+
+    /// At most `parts` consecutive ranges covering `lo..=hi` with about equal live
+    /// entries, in O(parts log entries); see [`pluriverse::CausalStore::split_even`].
+    pub fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+        self.inner.split_even(replica, lo, hi, parts)
     }
 
     /// The end of the first part of `lo..=hi` split at `budget` units, found from the

@@ -1184,6 +1184,26 @@ impl<K: crate::wire::ArrowItem, V: crate::wire::Cells> CausalStore<K, V> {
         Ok(crate::wire::decode_store_with_limits(bytes, limits)?)
     }
 
+    /// The state in the compact encoding of the sync protocol's payloads
+    /// ([`crate::wire::encode_compact`]): the content without a schema, for peers that
+    /// know the type.
+    pub fn to_compact(&self) -> Vec<u8> {
+        crate::wire::encode_compact(self)
+    }
+
+    /// A state from [`CausalStore::to_compact`] bytes of the same kind and types, within
+    /// `limits`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Decode`] naming what is wrong with the bytes (see
+    /// [`crate::wire::decode_compact_with_limits`]).
+    pub fn from_compact_with_limits(
+        bytes: &[u8],
+        limits: &crate::wire::Limits,
+    ) -> crate::Result<Self> {
+        Ok(crate::wire::decode_compact_with_limits(bytes, limits)?)
+    }
+
     /// The state as Arrow record batches (schema and rows as in [`crate::wire`]).
     ///
     /// # Errors

@@ -3,9 +3,11 @@
 
 use std::cmp::Ordering;
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use roaring::RoaringBitmap;
+
+use super::slice::live_hash;
 
 use crate::item::{gather_col, Item, ItemCol};
 
@@ -35,6 +37,9 @@ pub(crate) struct Run<K: Item, V: Item> {
     /// its top bits, so a key lookup reads one slot and a bucket of a few rows instead of
     /// bisecting the whole hash column (a cache miss per step).
     dir: OnceLock<(u32, Vec<u32>)>,
+    /// For runs longer than [`SCAN_ROWS`], built on the first range summary: sums over
+    /// the dot index that make a range's summary cost O(log rows) (see [`DotSums`]).
+    sums: SumsCell,
 }
 
 impl<K: Item, V: Item> Default for Run<K, V> {
@@ -48,7 +53,108 @@ impl<K: Item, V: Item> Default for Run<K, V> {
             deleted: RoaringBitmap::new(),
             by_dot: OnceLock::new(),
             dir: OnceLock::new(),
+            sums: SumsCell::default(),
         }
+    }
+}
+
+/// Positions of [`Run::by_dot`] per block of [`DotSums`].
+const BLOCK: usize = 32;
+
+/// Sums over a run's dot index ([`Run::by_dot`]) for range summaries: per block of
+/// [`BLOCK`] positions, the live rows and the wrapping sum of their `live_hash`, with
+/// prefix sums over the blocks, so that the live part of a range's summary costs two
+/// searches of the index and two partial blocks.
+///
+/// Exact by construction, never stale: the sums are those of the rows live when they
+/// were last brought up to date, and `deleted` is the set they reflect. A run's rows never
+/// change once built (a row inserted into a short run resets the cell), only `deleted`
+/// grows; every use compares it with the run's and, when it grew, takes the new rows out
+/// of their blocks (O(new rows + blocks)); any other difference rebuilds the sums.
+#[derive(Clone, Debug)]
+pub(crate) struct DotSums {
+    /// Row -> its position in `by_dot`.
+    pos: Vec<u32>,
+    block_live: Vec<u32>,
+    block_sum: Vec<u128>,
+    /// `pre_live[b]`, `pre_sum[b]`: the sums of blocks `0..b`.
+    pre_live: Vec<u64>,
+    pre_sum: Vec<u128>,
+    /// The deleted rows the sums reflect.
+    deleted: RoaringBitmap,
+}
+
+impl DotSums {
+    fn build<K: Item, V: Item>(run: &Run<K, V>) -> Self {
+        let ids = run.by_dot();
+        let mut pos = vec![0u32; ids.len()];
+        for (p, &row) in ids.iter().enumerate() {
+            pos[row as usize] = p as u32;
+        }
+        let blocks = ids.len().div_ceil(BLOCK);
+        let (mut block_live, mut block_sum) = (vec![0u32; blocks], vec![0u128; blocks]);
+        for (p, &row) in ids.iter().enumerate() {
+            if run.is_live(row as usize) {
+                block_live[p / BLOCK] += 1;
+                block_sum[p / BLOCK] =
+                    block_sum[p / BLOCK].wrapping_add(live_hash(run.counter[row as usize]));
+            }
+        }
+        let mut s = Self {
+            pos,
+            block_live,
+            block_sum,
+            pre_live: vec![],
+            pre_sum: vec![],
+            deleted: run.deleted.clone(),
+        };
+        s.prefix();
+        s
+    }
+
+    fn prefix(&mut self) {
+        let n = self.block_live.len();
+        self.pre_live = Vec::with_capacity(n + 1);
+        self.pre_sum = Vec::with_capacity(n + 1);
+        let (mut l, mut h) = (0u64, 0u128);
+        for b in 0..n {
+            self.pre_live.push(l);
+            self.pre_sum.push(h);
+            l += u64::from(self.block_live[b]);
+            h = h.wrapping_add(self.block_sum[b]);
+        }
+        self.pre_live.push(l);
+        self.pre_sum.push(h);
+    }
+
+    /// Brings the sums up to date with `run`'s deleted rows.
+    fn refresh<K: Item, V: Item>(&mut self, run: &Run<K, V>) {
+        if self.pos.len() != run.rows() || !self.deleted.is_subset(&run.deleted) {
+            *self = Self::build(run);
+            return;
+        }
+        if self.deleted.len() == run.deleted.len() {
+            return;
+        }
+        for row in &run.deleted - &self.deleted {
+            let b = self.pos[row as usize] as usize / BLOCK;
+            self.block_live[b] -= 1;
+            self.block_sum[b] =
+                self.block_sum[b].wrapping_sub(live_hash(run.counter[row as usize]));
+        }
+        self.prefix();
+        self.deleted = run.deleted.clone();
+    }
+}
+
+/// The lazily built [`DotSums`] of a run (cloned with the run).
+#[derive(Debug, Default)]
+struct SumsCell(Mutex<Option<DotSums>>);
+
+impl Clone for SumsCell {
+    fn clone(&self) -> Self {
+        let inner = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Self(Mutex::new(inner))
     }
 }
 
@@ -193,6 +299,7 @@ impl<K: Item, V: Item> Run<K, V> {
             deleted: RoaringBitmap::new(),
             by_dot: OnceLock::new(),
             dir: OnceLock::new(),
+            sums: SumsCell::default(),
         }
     }
 
@@ -221,6 +328,7 @@ impl<K: Item, V: Item> Run<K, V> {
         }
         self.by_dot = OnceLock::new();
         self.dir = OnceLock::new();
+        self.sums = SumsCell::default();
         at
     }
 
@@ -340,6 +448,92 @@ impl<K: Item, V: Item> Run<K, V> {
         start..end.max(start)
     }
 
+    /// Runs `f` on the run's [`DotSums`], built or brought up to date first.
+    fn with_sums<R>(&self, f: impl FnOnce(&DotSums, &[u32]) -> R) -> R {
+        let ids = self.by_dot();
+        let mut cell = self.sums.0.lock().unwrap_or_else(|e| e.into_inner());
+        match cell.as_mut() {
+            Some(s) => s.refresh(self),
+            None => *cell = Some(DotSums::build(self)),
+        }
+        let sums = cell.as_ref().map(|s| f(s, ids));
+        sums.unwrap_or_else(|| unreachable!("the sums were just built"))
+    }
+
+    /// The live rows of `replica` with counters in `lo..=hi`: how many, and the wrapping
+    /// sum of their `live_hash`. O(log rows) for long runs (through [`DotSums`]).
+    pub fn live_sum(&self, replica: u32, lo: u64, hi: u64) -> (u64, u128) {
+        let mut acc = (0u64, 0u128);
+        let mut add = |row: usize| {
+            if self.is_live(row) {
+                acc.0 += 1;
+                acc.1 = acc.1.wrapping_add(live_hash(self.counter[row]));
+            }
+        };
+        if self.rows() <= SCAN_ROWS {
+            self.for_dots_in(replica, lo, hi, |row| add(row as usize));
+            return acc;
+        }
+        let span = self.dot_range(replica, lo, hi);
+        let (l, h) = self.with_sums(|s, ids| {
+            let (sb, eb) = (span.start.div_ceil(BLOCK), span.end / BLOCK);
+            if sb >= eb {
+                // within one block (or two partial ones)
+                ids[span.clone()].iter().for_each(|&row| add(row as usize));
+                return (0, 0);
+            }
+            ids[span.start..sb * BLOCK]
+                .iter()
+                .for_each(|&row| add(row as usize));
+            ids[eb * BLOCK..span.end]
+                .iter()
+                .for_each(|&row| add(row as usize));
+            (
+                s.pre_live[eb] - s.pre_live[sb],
+                s.pre_sum[eb].wrapping_sub(s.pre_sum[sb]),
+            )
+        });
+        (acc.0 + l, acc.1.wrapping_add(h))
+    }
+
+    /// The counter of the `k`-th (from 0) live row of `replica` in `lo..=hi`, by counter;
+    /// `None` when there are at most `k`. O(log rows) for long runs.
+    pub fn kth_live(&self, replica: u32, lo: u64, hi: u64, k: u64) -> Option<u64> {
+        if self.rows() <= SCAN_ROWS {
+            let mut c: Vec<u64> = vec![];
+            self.for_dots_in(replica, lo, hi, |row| {
+                if self.is_live(row as usize) {
+                    c.push(self.counter[row as usize]);
+                }
+            });
+            c.sort_unstable();
+            return c.as_slice().get(k as usize).copied();
+        }
+        let span = self.dot_range(replica, lo, hi);
+        self.with_sums(|s, ids| {
+            let live = |p: usize| self.is_live(ids[p] as usize);
+            // the rank of the wanted row among all live rows of the index
+            let b0 = span.start / BLOCK;
+            let before = (b0 * BLOCK..span.start).filter(|&p| live(p)).count() as u64;
+            let target = s.pre_live[b0] + before + k;
+            let b = s
+                .pre_live
+                .partition_point(|&x| x <= target)
+                .checked_sub(1)?;
+            let mut rank = s.pre_live[b];
+            let end = ((b + 1) * BLOCK).min(ids.len());
+            for (p, &row) in ids.iter().enumerate().take(end).skip(b * BLOCK) {
+                if self.is_live(row as usize) {
+                    if rank == target {
+                        return (p < span.end).then(|| self.counter[row as usize]);
+                    }
+                    rank += 1;
+                }
+            }
+            None
+        })
+    }
+
     /// Sorts rows by the full sort key (used after replica indices were remapped).
     pub fn sort(&mut self) {
         if (1..self.rows()).all(|i| self.cmp_rows(i - 1, self, i).is_le()) {
@@ -364,6 +558,13 @@ impl<K: Item, V: Item> Run<K, V> {
             + self.deleted.serialized_size()
             + self.by_dot.get().map_or(0, |v| v.capacity() * 4)
             + self.dir.get().map_or(0, |d| d.1.capacity() * 4)
+            + self
+                .sums
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map_or(0, |s| s.pos.capacity() * 4 + s.block_live.len() * 44)
     }
 }
 

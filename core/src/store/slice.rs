@@ -67,7 +67,7 @@ fn run_hash(first: u64, last: u64) -> u128 {
     xxh3_128_with_seed(&b, SEED_RUN)
 }
 
-fn live_hash(counter: u64) -> u128 {
+pub(crate) fn live_hash(counter: u64) -> u128 {
     xxh3_128_with_seed(&counter.to_le_bytes(), SEED_LIVE)
 }
 
@@ -137,8 +137,39 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     }
 
     /// The fingerprint of the slice over `replica`'s counters `lo..=hi`; see
-    /// [`RangeSummary`]. Costs the dots of the range (runs of the context, live entries).
+    /// [`RangeSummary`]. Costs the runs of the context in the range, and for the live
+    /// entries O(log entries) per run of the store: each long run keeps sums of its dot
+    /// index, built on first use and kept in step with the rows later joins delete, so a
+    /// sync round's summaries cost what differs, not what the store holds.
     pub fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+        self.summary_with(replica, lo, hi, |r, lo, hi| {
+            self.runs.iter().fold((0, 0), |(n, h), run| {
+                let (m, g) = run.live_sum(r, lo, hi);
+                (n + m, h.wrapping_add(g))
+            })
+        })
+    }
+
+    /// [`Self::range_summary`] computed naively from the live entries of the range, for
+    /// tests of the cached sums.
+    #[doc(hidden)]
+    pub fn range_summary_naive(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+        self.summary_with(replica, lo, hi, |r, lo, hi| {
+            self.live_rows_in(r, lo, hi)
+                .into_iter()
+                .fold((0, 0), |(n, h), (c, _, _)| {
+                    (n + 1, h.wrapping_add(live_hash(c)))
+                })
+        })
+    }
+
+    fn summary_with(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        live: impl FnOnce(u32, u64, u64) -> (u64, u128),
+    ) -> RangeSummary {
         let Some(r) = self.ctx.table().get(replica) else {
             return RangeSummary::default();
         };
@@ -151,11 +182,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             s.seen += last - first + 1;
             fp_runs = fp_runs.wrapping_add(run_hash(first, last));
         }
-        let mut fp_live = 0u128;
-        for (c, _, _) in self.live_rows_in(r, lo, hi) {
-            s.live += 1;
-            fp_live = fp_live.wrapping_add(live_hash(c));
-        }
+        let (n, fp_live) = if lo.max(1) <= hi {
+            live(r, lo.max(1), hi)
+        } else {
+            (0, 0)
+        };
+        s.live = n;
         let mut b = [0u8; 48];
         b[..16].copy_from_slice(&fp_runs.to_le_bytes());
         b[16..32].copy_from_slice(&fp_live.to_le_bytes());
@@ -175,7 +207,59 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             .dots()
             .get(r)
             .map_or(0, |d| clipped_runs(d, lo, hi).len() as u64);
-        (self.live_rows_in(r, lo, hi).len() as u64, runs)
+        let live = self.runs.iter().map(|run| run.live_sum(r, lo, hi).0).sum();
+        (live, runs)
+    }
+
+    /// Splits `lo..=hi` into at most `parts` consecutive ranges covering it, holding about
+    /// equal numbers of this store's live entries of `replica` (by quantiles of the run
+    /// holding most of them, O(parts log entries); small ranges are split exactly by
+    /// [`Self::split_range`]). The split the sync protocol recurses on.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::MVMap;
+    /// let mut a: MVMap<u64, u64> = MVMap::new("a");
+    /// a.set_many(&(0..10_000).collect::<Vec<_>>(), &[0; 10_000]).unwrap();
+    /// let me = "a".into();
+    /// let parts = a.store().split_even(&me, 1, u64::MAX, 16);
+    /// assert_eq!(parts.len(), 16);
+    /// assert!(parts.windows(2).all(|w| w[0].1 + 1 == w[1].0));
+    /// assert!(parts.iter().all(|&(lo, hi)| (600..=650).contains(&a.store().range_size(&me, lo, hi).0)));
+    /// ```
+    pub fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+        let lo = lo.max(1);
+        let parts = parts.max(2);
+        if lo > hi {
+            return vec![];
+        }
+        let Some(r) = self.ctx.table().get(replica) else {
+            return vec![(lo, hi)];
+        };
+        let counts: Vec<u64> = self
+            .runs
+            .iter()
+            .map(|run| run.live_sum(r, lo, hi).0)
+            .collect();
+        let best = (0..counts.len()).max_by_key(|&i| counts[i]);
+        let n = best.map_or(0, |i| counts[i]);
+        if n < 16 * parts {
+            let (live, runs) = self.range_size(replica, lo, hi);
+            return self.split_range(replica, lo, hi, (live + runs).div_ceil(parts).max(1));
+        }
+        let run = &self.runs[best.unwrap_or(0)];
+        let mut out = Vec::with_capacity(parts as usize);
+        let mut start = lo;
+        for k in 1..parts {
+            if let Some(c) = run.kth_live(r, lo, hi, k * n / parts) {
+                if c > start {
+                    out.push((start, c - 1));
+                    start = c;
+                }
+            }
+        }
+        out.push((start, hi));
+        out
     }
 
     /// Splits `lo..=hi` into consecutive ranges covering it, each holding at most about

@@ -82,6 +82,58 @@ fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
     Schema::new(fields).with_metadata(meta)
 }
 
+/// A store's canonical layout (see the module docs), shared by the Arrow stream and the
+/// compact sync payload (`wire::compact`).
+pub(crate) struct Canonical<'a, K: ArrowItem, V: Cells> {
+    /// The store's replica indices of the replicas with dots, sorted by name.
+    pub order: Vec<u32>,
+    /// Per store replica index, its rank in `order` (`u32::MAX` for replicas without dots).
+    pub canon: Vec<u32>,
+    /// The context of the replicas of `order`, in the `wire::context` encoding.
+    pub context: Vec<u8>,
+    /// The store's entries in one run.
+    pub run: std::borrow::Cow<'a, Run<K, V>>,
+    /// Rows of `run` in canonical order: key groups in store order, each sorted by (name
+    /// rank, counter).
+    pub rows: Vec<usize>,
+}
+
+impl<'a, K: ArrowItem, V: Cells> Canonical<'a, K, V> {
+    pub(crate) fn of(store: &'a CausalStore<K, V>) -> Self {
+        let table = store.ctx.table();
+        let dots = store.ctx.dots().replicas();
+        // canonical table: the replicas with dots, sorted by name
+        let order = store.ctx.canonical_order();
+        let mut canon = vec![u32::MAX; table.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            canon[i as usize] = rank as u32;
+        }
+        let context =
+            context::encode(&order.iter().map(|&i| &dots[i as usize]).collect::<Vec<_>>());
+        let run = store.merged_cow();
+        let mut rows: Vec<usize> = (0..run.rows()).collect();
+        let mut start = 0;
+        while start < rows.len() {
+            let mut end = start + 1;
+            while end < rows.len()
+                && run.hash[end] == run.hash[start]
+                && run.keys.cmp_at(end, &run.keys, start).is_eq()
+            {
+                end += 1;
+            }
+            rows[start..end].sort_by_key(|&i| (canon[run.replica[i] as usize], run.counter[i]));
+            start = end;
+        }
+        Self {
+            order,
+            canon,
+            context,
+            run,
+            rows,
+        }
+    }
+}
+
 /// The store as Arrow record batches in the canonical layout (see the module docs). The
 /// schema's metadata holds everything but `pluriverse.checksum`, which covers the IPC bytes
 /// and is added by [`encode_store`].
@@ -91,32 +143,9 @@ fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
 pub fn to_record_batches<K: ArrowItem, V: Cells>(
     store: &CausalStore<K, V>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let table = store.ctx.table();
-    let dots = store.ctx.dots().replicas();
-    // canonical table: the replicas with dots, sorted by name
-    let order = store.ctx.canonical_order();
-    let mut canon = vec![u32::MAX; table.len()];
-    for (rank, &i) in order.iter().enumerate() {
-        canon[i as usize] = rank as u32;
-    }
-    let ctx_bytes = context::encode(&order.iter().map(|&i| &dots[i as usize]).collect::<Vec<_>>());
-    let run = store.merged_cow();
-    let schema = Arc::new(schema::<K, V>(base64::encode(&ctx_bytes), run.rows()));
-
-    // rows in canonical order: key groups in store order, each sorted by (name rank, counter)
-    let mut rows: Vec<usize> = (0..run.rows()).collect();
-    let mut start = 0;
-    while start < rows.len() {
-        let mut end = start + 1;
-        while end < rows.len()
-            && run.hash[end] == run.hash[start]
-            && run.keys.cmp_at(end, &run.keys, start).is_eq()
-        {
-            end += 1;
-        }
-        rows[start..end].sort_by_key(|&i| (canon[run.replica[i] as usize], run.counter[i]));
-        start = end;
-    }
+    let c = Canonical::of(store);
+    let (table, order, canon, run, rows) = (store.ctx.table(), &c.order, &c.canon, &c.run, &c.rows);
+    let schema = Arc::new(schema::<K, V>(base64::encode(&c.context), run.rows()));
     let names: ArrayRef = Arc::new(BinaryArray::from_iter_values(
         order.iter().map(|&i| table.names()[i as usize].as_bytes()),
     ));
@@ -691,15 +720,28 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
         }
         None => vec![],
     };
-    if names.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(DecodeError::Replicas("names not sorted and unique"));
-    }
     let ctx_text = schema
         .metadata()
         .get(META_CONTEXT)
         .ok_or(DecodeError::Context("missing"))?;
     let ctx_bytes = base64::decode(ctx_text).ok_or(DecodeError::Context("not canonical base64"))?;
-    let dots: Vec<ReplicaDots> = context::decode(&ctx_bytes, names.len(), limits)?;
+    assemble(run, names, &ctx_bytes, limits)
+}
+
+/// The store of decoded rows (`hash` not filled yet), sorted unique `names` and their
+/// context in the `wire::context` encoding, with every invariant checked: the names, the
+/// context, and per row its replica index, counter, dot in the context, uniqueness and
+/// canonical order. Shared by the Arrow stream and the compact sync payload.
+pub(crate) fn assemble<K: ArrowItem, V: Cells>(
+    mut run: Run<K, V>,
+    names: Vec<ReplicaId>,
+    ctx_bytes: &[u8],
+    limits: &Limits,
+) -> Result<CausalStore<K, V>, DecodeError> {
+    if names.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(DecodeError::Replicas("names not sorted and unique"));
+    }
+    let dots: Vec<ReplicaDots> = context::decode(ctx_bytes, names.len(), limits)?;
     let dots = DotContext::from_replicas(dots);
 
     // rows: valid dots, in the context, unique, canonical order (and, for the kinds that

@@ -77,6 +77,7 @@
 mod base64;
 mod codec;
 mod columns;
+mod compact;
 mod context;
 
 use std::fmt;
@@ -87,6 +88,7 @@ pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
 pub use columns::{items_from_arrow, ArrowItem, Cells};
+pub use compact::{decode_compact_with_limits, encode_compact};
 pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
 
 /// Format version written to `pluriverse.format` (the only one this build reads).

@@ -1,37 +1,60 @@
 //! The sync messages and their bytes.
 //!
-//! # Format (version 1)
-//! Every message starts with the magic `PLS`, the version byte `1` and a type byte; all
-//! integers are little-endian; a *name* is a `u16` length and that many bytes; a *summary*
-//! is `seen: u64, live: u64, fingerprint: u128` ([`RangeSummary`]).
+//! # Format (version 2)
+//! Every message starts with the magic `PLS`, the version byte `2` and a type byte, and ends
+//! with a checksum: the xxh3-64 of every byte before it, 8 bytes little-endian. Integers
+//! are LEB128 varints (7 bits a byte, low first, minimal, at most 10 bytes) unless said
+//! otherwise; a *name* is a varint length (1 to [`MAX_NAME`]) and that many bytes.
 //!
 //! | type | body |
 //! |---|---|
-//! | `1` summary | flags `u8` (bit 0: a cover follows), [cover: `after` and `upto` as optional names (a `u8` 0/1 then the name)], `count: u16`, then `count` items: name, `lo: u64`, `hi: u64`, summary |
-//! | `2` data | `count: u16`, then `count` items (as in a summary), then the rest of the message: a delta in the state format (Arrow IPC stream): the join of the sender's slices over the items' ranges, or with no items, pushed local writes |
+//! | `1` summary | flags `u8` (bit 0: a cover follows), [cover: `after` and `upto` as optional names (a `u8` 0/1 then the name)], `count`, then `count` items |
+//! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes |
+//!
+//! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
+//! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
+//! zigzag-coded: `(d << 1) ^ (d >> 63)` as signed) where `base` is 1 for a new name and the
+//! previous item's `hi + 1` (wrapping) for the same one,
+//! `hi - lo`, `width - seen` where `width = hi - lo + 1` (wrapping: the whole range
+//! `1..=u64::MAX` has width `u64::MAX`), `seen - live`, and the 128-bit fingerprint as 16
+//! bytes little-endian ([`RangeSummary`]). Dense ranges thus cost about 23 bytes an item.
+//!
+//! State type codes: kind `0` MVMap, `1` AWSet, `2` PNCounterMap, `3` LWWMap; key `0` utf8,
+//! `1` binary, `2` int64, `3` uint64; value `0` none, `1` utf8, `2` binary, `3` int64,
+//! `4` float64, `5` bool.
 //!
 //! A summary with a cover lists, for every replica of the sender whose name is in
 //! `(after, upto]` (an absent bound is open), the summary of its whole counter range
 //! `1..=u64::MAX`: a replica of the receiver in the interval but not listed is one the
 //! sender has seen nothing of.
 //!
-//! Decoding checks every length against the message and refuses trailing bytes; a message
-//! over the configured bound is refused before it is read.
+//! Decoding checks the bound first (a message over it is refused before it is read), then
+//! the checksum, then every length and count against the bytes left (before anything is
+//! allocated), and refuses trailing bytes and non-minimal varints; the payload is decoded
+//! by [`pluriverse::wire::decode_compact_with_limits`], which checks as much.
+//!
+//! Version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
+//! repeated the Arrow schema (about 1.5 KB) in every data message, so a datagram-sized bound
+//! could not carry one.
 
 use pluriverse::store::RangeSummary;
 use pluriverse::ReplicaId;
+use pluriverse_any::{KeyType, Kind, StateType, ValueType};
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{ReplicaError, Result};
 
 const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// The longest replica name a message carries.
 pub const MAX_NAME: usize = 1024;
-/// Bytes of one summary item besides its name.
-pub(crate) const ITEM_FIXED: usize = 2 + 8 + 8 + 8 + 8 + 16;
-/// Bytes of a data message besides its items and payload.
-pub(crate) const DATA_FIXED: usize = 5 + 2;
+/// Bytes of the header (magic, version, type) and the checksum.
+pub(crate) const FRAME: usize = 5 + 8;
+/// Bytes of a data message besides its items and payload (at most).
+pub(crate) const DATA_FIXED: usize = FRAME + 3 + 3;
+/// Bytes of a summary message besides its cover and items (at most).
+pub(crate) const SUMMARY_FIXED: usize = FRAME + 1 + 3;
 
 /// One range's summary in a summary message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,35 +98,120 @@ pub enum Message {
     /// A delta: the sender's slices over some ranges (with the sender's summaries of
     /// them), or pushed local writes (no items).
     Data {
+        /// The type of the delta (both peers sync this type).
+        ty: StateType,
         /// The ranges the payload holds the sender's slices of, and its summaries of them.
         items: Vec<Item>,
-        /// A delta in the state format.
+        /// A delta in the compact encoding ([`pluriverse::wire::encode_compact`]).
         payload: Vec<u8>,
     },
 }
 
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Bytes of `v` as a varint.
+#[inline]
+pub(crate) fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
 fn put_name(out: &mut Vec<u8>, n: &ReplicaId) {
     let b = n.as_bytes();
-    out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+    put_varint(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
-fn put_summary(out: &mut Vec<u8>, s: &RangeSummary) {
-    out.extend_from_slice(&s.seen.to_le_bytes());
-    out.extend_from_slice(&s.live.to_le_bytes());
-    out.extend_from_slice(&s.fingerprint.to_le_bytes());
+/// A wrapping difference as an unsigned varint value: small either way.
+fn zigzag(d: u64) -> u64 {
+    (d << 1) ^ ((d as i64 >> 63) as u64)
 }
 
-fn put_item(out: &mut Vec<u8>, it: &Item) {
-    put_name(out, &it.replica);
-    out.extend_from_slice(&it.lo.to_le_bytes());
-    out.extend_from_slice(&it.hi.to_le_bytes());
-    put_summary(out, &it.summary);
+fn unzigzag(z: u64) -> u64 {
+    (z >> 1) ^ (z & 1).wrapping_neg()
 }
 
-/// Encoded size of a summary item.
-pub(crate) fn item_len(name: &ReplicaId) -> usize {
-    ITEM_FIXED + name.as_bytes().len()
+/// The width field of a range (`hi - lo + 1`, wrapping).
+fn width(lo: u64, hi: u64) -> u64 {
+    (hi - lo).wrapping_add(1)
+}
+
+/// The item's fields after the name, as encoded after `prev` (the item before it in the
+/// same message, if any): `(same name, lo - base, hi - lo, width - seen, seen - live)`.
+fn fields(it: &Item, prev: Option<&Item>) -> (bool, u64, u64, u64, u64) {
+    let same = prev.is_some_and(|p| p.replica == it.replica);
+    let base = match prev {
+        Some(p) if same => p.hi.wrapping_add(1),
+        _ => 1,
+    };
+    (
+        same,
+        zigzag(it.lo.wrapping_sub(base)),
+        it.hi - it.lo,
+        width(it.lo, it.hi).wrapping_sub(it.summary.seen),
+        it.summary.seen - it.summary.live,
+    )
+}
+
+/// Encoded size of `it` after `prev` (see [`Message::encode`]).
+pub(crate) fn item_len(it: &Item, prev: Option<&Item>) -> usize {
+    let (same, a, b, c, d) = fields(it, prev);
+    let name = if same {
+        0
+    } else {
+        let n = it.replica.as_bytes().len();
+        varint_len(n as u64) + n
+    };
+    1 + name + varint_len(a) + varint_len(b) + varint_len(c) + varint_len(d) + 16
+}
+
+/// The most an item of replica `name` takes, whatever comes before it.
+pub(crate) fn item_max(name: &ReplicaId) -> usize {
+    1 + 2 + name.as_bytes().len() + 4 * 10 + 16
+}
+
+fn put_items(out: &mut Vec<u8>, items: &[Item]) {
+    put_varint(out, items.len() as u64);
+    let mut prev: Option<&Item> = None;
+    for it in items {
+        let (same, a, b, c, d) = fields(it, prev);
+        out.push(u8::from(!same));
+        if !same {
+            put_name(out, &it.replica);
+        }
+        for v in [a, b, c, d] {
+            put_varint(out, v);
+        }
+        out.extend_from_slice(&it.summary.fingerprint.to_le_bytes());
+        prev = Some(it);
+    }
+}
+
+fn type_code(ty: StateType) -> [u8; 3] {
+    let pos = |found: Option<usize>| found.unwrap_or(0) as u8;
+    [
+        pos(Kind::ALL.iter().position(|&k| k == ty.kind)),
+        pos(KeyType::ALL.iter().position(|&k| k == ty.key)),
+        ty.value
+            .map_or(0, |v| 1 + pos(ValueType::ALL.iter().position(|&x| x == v))),
+    ]
+}
+
+fn type_of(code: &[u8]) -> Result<StateType> {
+    let unknown = || bad(format!("unknown state type code {code:?}"));
+    let kind = *Kind::ALL.get(code[0] as usize).ok_or_else(unknown)?;
+    let key = *KeyType::ALL.get(code[1] as usize).ok_or_else(unknown)?;
+    let value = match code[2] {
+        0 => None,
+        v => Some(*ValueType::ALL.get(v as usize - 1).ok_or_else(unknown)?),
+    };
+    StateType::new(kind, key, value).map_err(|_| unknown())
 }
 
 impl Message {
@@ -136,20 +244,17 @@ impl Message {
                         }
                     }
                 }
-                out.extend_from_slice(&(items.len() as u16).to_le_bytes());
-                for it in items {
-                    put_item(&mut out, it);
-                }
+                put_items(&mut out, items);
             }
-            Message::Data { items, payload } => {
+            Message::Data { ty, items, payload } => {
                 out.push(2);
-                out.extend_from_slice(&(items.len() as u16).to_le_bytes());
-                for it in items {
-                    put_item(&mut out, it);
-                }
+                out.extend_from_slice(&type_code(*ty));
+                put_items(&mut out, items);
                 out.extend_from_slice(payload);
             }
         }
+        let sum = xxh3_64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
         out
     }
 
@@ -157,8 +262,9 @@ impl Message {
     ///
     /// # Errors
     /// [`ReplicaError::Message`] naming what is wrong: too long, bad magic or version, a
-    /// length past the end, an empty or over-long name, an empty range, trailing bytes.
-    /// The payload of a chunk or delta is not decoded here.
+    /// checksum mismatch, a length past the end, an empty or over-long name, an empty range,
+    /// a summary that cannot be, a non-minimal varint, trailing bytes, an unknown state type.
+    /// The payload of a data message is not decoded here.
     pub fn decode(bytes: &[u8], max_len: usize) -> Result<Self> {
         if bytes.len() > max_len {
             return Err(bad(format!(
@@ -166,16 +272,32 @@ impl Message {
                 bytes.len()
             )));
         }
-        let mut r = Reader { b: bytes, at: 0 };
-        if r.take(3)? != MAGIC {
+        if bytes.len() < FRAME {
+            return Err(bad(format!(
+                "{} bytes: too short for a message",
+                bytes.len()
+            )));
+        }
+        if &bytes[..3] != MAGIC {
             return Err(bad("not a pluriverse sync message (bad magic)".into()));
         }
-        let v = r.u8()?;
+        let v = bytes[3];
         if v != VERSION {
             return Err(bad(format!(
                 "protocol version {v} (this build speaks {VERSION})"
             )));
         }
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        let mut declared = [0u8; 8];
+        declared.copy_from_slice(sum);
+        let declared = u64::from_le_bytes(declared);
+        let computed = xxh3_64(body);
+        if declared != computed {
+            return Err(bad(format!(
+                "checksum mismatch (declared {declared:016x}, computed {computed:016x})"
+            )));
+        }
+        let mut r = Reader { b: body, at: 4 };
         let m = match r.u8()? {
             1 => {
                 let flags = r.u8()?;
@@ -203,11 +325,13 @@ impl Message {
                 Message::Summary { cover, items }
             }
             2 => {
+                let ty = type_of(r.take(3)?)?;
                 let items = r.items()?;
                 if r.done() {
                     return Err(bad("a data message without a delta".into()));
                 }
                 Message::Data {
+                    ty,
                     items,
                     payload: r.b[r.at..].to_vec(),
                 }
@@ -249,63 +373,91 @@ impl<'a> Reader<'a> {
     fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
-    fn u16(&mut self) -> Result<u16> {
-        let mut a = [0u8; 2];
-        a.copy_from_slice(self.take(2)?);
-        Ok(u16::from_le_bytes(a))
+    fn varint(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let byte = self.u8()?;
+            if i == 9 && byte > 1 {
+                return Err(bad("varint beyond u64::MAX".into()));
+            }
+            v |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                if byte == 0 && i > 0 {
+                    return Err(bad("varint not minimal".into()));
+                }
+                return Ok(v);
+            }
+        }
+        Err(bad("varint longer than 10 bytes".into()))
     }
-    fn u64(&mut self) -> Result<u64> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn u128(&mut self) -> Result<u128> {
+    fn fingerprint(&mut self) -> Result<u128> {
         let mut a = [0u8; 16];
         a.copy_from_slice(self.take(16)?);
         Ok(u128::from_le_bytes(a))
     }
     fn name(&mut self) -> Result<ReplicaId> {
-        let n = self.u16()? as usize;
-        if n == 0 || n > MAX_NAME {
+        let n = self.varint()?;
+        if n == 0 || n > MAX_NAME as u64 {
             return Err(bad(format!(
                 "replica name of {n} bytes (1 to {MAX_NAME} allowed)"
             )));
         }
-        Ok(ReplicaId::from(self.take(n)?))
+        Ok(ReplicaId::from(self.take(n as usize)?))
     }
     fn items(&mut self) -> Result<Vec<Item>> {
-        let n = self.u16()? as usize;
-        // each item takes at least ITEM_FIXED bytes: no allocation beyond the input
-        if n * ITEM_FIXED > self.rest() {
+        let n = self.varint()?;
+        // each item takes at least 21 bytes: no allocation beyond the input
+        if n.saturating_mul(21) > self.rest() as u64 {
             return Err(bad(format!(
                 "{n} items cannot fit in {} bytes",
                 self.rest()
             )));
         }
-        let mut items = Vec::with_capacity(n);
+        let mut items: Vec<Item> = Vec::with_capacity(n as usize);
         for _ in 0..n {
-            items.push(self.item()?);
+            let it = self.item(items.last())?;
+            items.push(it);
         }
         Ok(items)
     }
-    fn item(&mut self) -> Result<Item> {
-        let replica = self.name()?;
-        let lo = self.u64()?;
-        let hi = self.u64()?;
-        if lo == 0 || lo > hi {
-            return Err(bad(format!("empty or invalid range {lo}..={hi}")));
-        }
-        let summary = RangeSummary {
-            seen: self.u64()?,
-            live: self.u64()?,
-            fingerprint: self.u128()?,
+    fn item(&mut self, prev: Option<&Item>) -> Result<Item> {
+        let (replica, base) = match self.u8()? {
+            0 => match prev {
+                Some(p) => (p.replica.clone(), p.hi.wrapping_add(1)),
+                None => return Err(bad("the first item refers to an item before it".into())),
+            },
+            1 => {
+                let name = self.name()?;
+                if prev.is_some_and(|p| p.replica == name) {
+                    return Err(bad(
+                        "a name repeating the item before (not canonical)".into()
+                    ));
+                }
+                (name, 1)
+            }
+            t => return Err(bad(format!("bad item tag {t}"))),
         };
-        if summary.live > summary.seen || summary.seen > hi - lo + 1 {
-            return Err(bad(format!(
-                "summary of {lo}..={hi} claims {} seen and {} live",
-                summary.seen, summary.live
-            )));
+        let lo = base.wrapping_add(unzigzag(self.varint()?));
+        if lo == 0 {
+            return Err(bad("a range starting at counter 0".into()));
         }
+        let hi = lo
+            .checked_add(self.varint()?)
+            .ok_or_else(|| bad("range end beyond u64::MAX".into()))?;
+        let w = width(lo, hi);
+        let seen = w.checked_sub(self.varint()?).ok_or_else(|| {
+            bad(format!(
+                "summary of {lo}..={hi} claims more dots than it has"
+            ))
+        })?;
+        let live = seen
+            .checked_sub(self.varint()?)
+            .ok_or_else(|| bad(format!("summary of {lo}..={hi} claims more live than seen")))?;
+        let summary = RangeSummary {
+            seen,
+            live,
+            fingerprint: self.fingerprint()?,
+        };
         Ok(Item {
             replica,
             lo,

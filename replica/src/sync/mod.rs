@@ -23,8 +23,15 @@
 //!   nothing of is streamed to it as slices; a differing range small enough is answered
 //!   with the receiver's slice (and the sender answers with its own if it still differs
 //!   after joining); a larger one is split at the receiver's data and the parts' summaries
-//!   go back, recursively. Bytes and round trips follow what differs, not what the state
-//!   holds.
+//!   go back, recursively (eight parts of about equal live entries). Bytes and round trips
+//!   follow what differs, not what the state holds, and so does the work: a range's
+//!   summary costs O(log entries) per run of the store (each long run keeps sums over its
+//!   dot index, built once and kept in step with the rows later joins delete; see
+//!   [`pluriverse::store::slice`]), not a pass over the range.
+//! - **Compact.** Data messages carry their delta in the compact encoding
+//!   ([`pluriverse::wire::encode_compact`]): no Arrow schema per message (both peers know
+//!   the type), so a one-entry delta costs tens of bytes and a 1,200-byte bound carries
+//!   dozens of entries a message. Every message is checksummed.
 //! - **Loss.** Nothing is retransmitted and nothing needs to be: the next round finds what
 //!   is still missing. Messages carry no sequence numbers and need no order.
 //! - **Bounds.** Every message is at most [`Config::max_message`] bytes (a datagram-sized

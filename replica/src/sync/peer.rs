@@ -113,12 +113,17 @@ pub struct Peer {
     data: Vec<(Option<Item>, AnyState, usize)>,
     /// Summary items waiting to go out together.
     summaries: Vec<Item>,
+    /// Their message's encoded size.
+    summaries_len: usize,
     stats: Stats,
 }
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
 /// slice rather than split further.
 const LEAF: u64 = 8;
+
+/// Parts a differing range is split into.
+const FANOUT: u64 = 8;
 
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
@@ -130,12 +135,16 @@ impl Peer {
     /// [`ReplicaError::Config`] when `max_message` cannot hold an empty delta of `ty` in a
     /// data message, or a summary of one replica with the longest name.
     pub fn new(ty: StateType, cfg: Config) -> Result<Self> {
-        let empty = AnyState::new(ty, RECEIVED).to_bytes()?;
+        let empty = AnyState::new(ty, RECEIVED).to_compact();
         let need = (message::DATA_FIXED
-            + message::item_len(&ReplicaId::from(vec![0u8; 64]))
+            + message::item_max(&ReplicaId::from(vec![0u8; 64]))
             + empty.len()
             + 256)
-            .max(16 + message::item_len(&ReplicaId::from(vec![0u8; message::MAX_NAME])));
+            .max(
+                message::SUMMARY_FIXED
+                    + message::item_max(&ReplicaId::from(vec![0u8; message::MAX_NAME]))
+                    + 16,
+            );
         if cfg.max_message < need {
             return Err(ReplicaError::Config(format!(
                 "max_message {} is too small for {ty}: at least {need} bytes",
@@ -156,6 +165,7 @@ impl Peer {
             entry_bytes: 64,
             data: Vec::new(),
             summaries: Vec::new(),
+            summaries_len: message::SUMMARY_FIXED,
             stats: Stats::default(),
         })
     }
@@ -245,7 +255,16 @@ impl Peer {
                 }
                 Ok(None)
             }
-            Message::Data { items, payload } => {
+            Message::Data { ty, items, payload } => {
+                if ty != self.ty {
+                    self.stats.bad_messages += 1;
+                    return Err(ReplicaError::State(
+                        pluriverse_any::AnyError::TypeMismatch {
+                            expected: self.ty,
+                            found: ty,
+                        },
+                    ));
+                }
                 let d = self.decode(&payload)?;
                 for it in items {
                     self.enqueue(Work::Answer(it));
@@ -256,20 +275,8 @@ impl Peer {
     }
 
     fn decode(&mut self, payload: &[u8]) -> Result<AnyState> {
-        let d = AnyState::from_bytes_with_limits(payload, RECEIVED, &self.cfg.limits)
-            .map_err(ReplicaError::State)
-            .and_then(|d| {
-                if d.state_type() == self.ty {
-                    Ok(d)
-                } else {
-                    Err(ReplicaError::State(
-                        pluriverse_any::AnyError::TypeMismatch {
-                            expected: self.ty,
-                            found: d.state_type(),
-                        },
-                    ))
-                }
-            });
+        let d = AnyState::from_compact_with_limits(self.ty, payload, RECEIVED, &self.cfg.limits)
+            .map_err(ReplicaError::State);
         match d {
             Ok(d) => {
                 self.stats.deltas_in += 1;
@@ -379,14 +386,27 @@ impl Peer {
     fn round(&mut self, state: &AnyState) {
         let mut names = state.replicas_seen();
         names.sort();
-        // magic, version, type, flags, count; each bound a tag, a length and the name
-        let bound = |n: &Option<ReplicaId>| 3 + n.as_ref().map_or(0, |n| n.as_bytes().len());
+        // a cover bound: a tag, then a name
+        let bound = |n: &Option<ReplicaId>| {
+            1 + n.as_ref().map_or(0, |n| {
+                let b = n.as_bytes().len();
+                message::varint_len(b as u64) + b
+            })
+        };
         let mut after: Option<ReplicaId> = None;
         let mut items: Vec<Item> = Vec::new();
         let mut used = 0;
         for name in names {
-            let len = message::item_len(&name);
-            let total = 8 + bound(&after) + 3 + name.as_bytes().len() + used + len;
+            let item = Item {
+                summary: state.range_summary(&name, 1, u64::MAX),
+                replica: name,
+                lo: 1,
+                hi: u64::MAX,
+            };
+            let len = message::item_len(&item, items.last());
+            // the cover's `upto` is this item's name if the message ends with it
+            let upto = bound(&Some(item.replica.clone()));
+            let total = message::SUMMARY_FIXED + bound(&after) + upto + used + len;
             if total > self.cfg.max_message && !items.is_empty() {
                 let upto = items.last().map(|i| i.replica.clone());
                 let cover = Cover {
@@ -398,16 +418,11 @@ impl Peer {
                     items: std::mem::take(&mut items),
                 });
                 after = upto;
-                used = 0;
+                used = message::item_len(&item, None);
+            } else {
+                used += len;
             }
-            let summary = state.range_summary(&name, 1, u64::MAX);
-            used += len;
-            items.push(Item {
-                replica: name,
-                lo: 1,
-                hi: u64::MAX,
-                summary,
-            });
+            items.push(item);
         }
         self.emit(Message::Summary {
             cover: Some(Cover { after, upto: None }),
@@ -444,8 +459,7 @@ impl Peer {
             self.stream(replica, lo, hi);
             return;
         }
-        let per = (units / 16).max(1);
-        let mut parts = state.split_range(&replica, lo, hi, per);
+        let mut parts = state.split_even(&replica, lo, hi, FANOUT);
         if parts.len() < 2 && hi > lo {
             let mid = lo + (hi - lo) / 2;
             parts = vec![(lo, mid), (mid + 1, hi)];
@@ -473,16 +487,14 @@ impl Peer {
         summary: RangeSummary,
     ) -> bool {
         let slice = state.slice(replica, lo, hi);
-        let Ok(len) = slice.to_bytes().map(|b| b.len()) else {
-            return false;
-        };
+        let len = slice.to_compact().len();
         let item = Item {
             replica: replica.clone(),
             lo,
             hi,
             summary,
         };
-        let whole = message::DATA_FIXED + message::item_len(replica) + len;
+        let whole = message::DATA_FIXED + message::item_max(replica) + len;
         if whole > self.cfg.max_message {
             self.budget = (self.budget / 2).max(1);
             return false;
@@ -505,7 +517,7 @@ impl Peer {
                 + data
                     .iter()
                     .map(|(i, _, l)| {
-                        i.as_ref().map_or(0, |i| message::item_len(&i.replica))
+                        i.as_ref().map_or(0, |i| message::item_max(&i.replica))
                             + l.saturating_sub(empty)
                     })
                     .sum::<usize>()
@@ -533,24 +545,23 @@ impl Peer {
             }
         }
         let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
-        if let Ok(payload) = joined.to_bytes() {
-            if joined.entry_count() > 0 {
-                let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
-                self.entry_bytes = (self.entry_bytes + per.max(8)) / 2;
-            }
-            let bytes = Message::Data { items, payload }.encode();
-            if bytes.len() <= self.cfg.max_message {
-                self.out.push_back(bytes);
-                return;
-            }
+        let payload = joined.to_compact();
+        if joined.entry_count() > 0 {
+            let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
+            self.entry_bytes = (self.entry_bytes + per.max(4)) / 2;
+        }
+        let ty = self.ty;
+        let bytes = Message::Data { ty, items, payload }.encode();
+        if bytes.len() <= self.cfg.max_message {
+            self.out.push_back(bytes);
+            return;
         }
         for (item, d, _) in data {
-            if let Ok(payload) = d.to_bytes() {
-                self.emit(Message::Data {
-                    items: item.into_iter().collect(),
-                    payload,
-                });
-            }
+            self.emit(Message::Data {
+                ty,
+                items: item.into_iter().collect(),
+                payload: d.to_compact(),
+            });
         }
     }
 
@@ -585,9 +596,7 @@ impl Peer {
             self.add_data(None, delta.clone(), est);
             return;
         }
-        let Ok(payload) = delta.to_bytes() else {
-            return;
-        };
+        let payload = delta.to_compact();
         if payload.len() + message::DATA_FIXED <= self.cfg.max_message {
             self.stats.slices_out += 1;
             self.add_data(None, delta.clone(), payload.len());
@@ -600,8 +609,8 @@ impl Peer {
                 let mut end = delta.first_part(&name, lo, u64::MAX, self.budget);
                 loop {
                     let part = delta.slice(&name, lo, end);
-                    match part.to_bytes() {
-                        Ok(p) if p.len() + message::DATA_FIXED <= self.cfg.max_message => {
+                    match part.to_compact() {
+                        p if p.len() + message::DATA_FIXED <= self.cfg.max_message => {
                             self.stats.slices_out += 1;
                             self.add_data(None, part, p.len());
                             sent += 1;
@@ -631,19 +640,19 @@ impl Peer {
     /// Queues summaries of ranges (no cover) for the next summary message.
     fn send_summaries(&mut self, items: Vec<Item>) {
         for it in items {
-            let used: usize = 8 + self
-                .summaries
-                .iter()
-                .map(|i| message::item_len(&i.replica))
-                .sum::<usize>();
-            if used + message::item_len(&it.replica) > self.cfg.max_message {
+            let len = message::item_len(&it, self.summaries.last());
+            if self.summaries_len + len > self.cfg.max_message {
                 self.flush_summaries();
+                self.summaries_len = message::SUMMARY_FIXED + message::item_len(&it, None);
+            } else {
+                self.summaries_len += len;
             }
             self.summaries.push(it);
         }
     }
 
     fn flush_summaries(&mut self) {
+        self.summaries_len = message::SUMMARY_FIXED;
         if !self.summaries.is_empty() {
             let items = std::mem::take(&mut self.summaries);
             self.emit(Message::Summary { cover: None, items });

@@ -1,0 +1,142 @@
+//! Hostile bytes against the sync protocol's decoders: the message framing (header,
+//! checksum, summary items, covers, the data header) and the compact payload of every kind
+//! and key/value type, both as they are and re-sealed with a correct checksum (so that the
+//! fuzzer gets past the checksum to the structure behind it). Never a panic; an accepted
+//! message re-encodes to exactly its own bytes; a delta a peer hands back is of its type
+//! and re-encodes to its payload; an accepted compact payload re-encodes to itself.
+
+use std::time::Duration;
+
+use pluriverse::wire::Limits;
+use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
+use pluriverse_replica::sync::message::Message;
+use pluriverse_replica::sync::{Config, Peer};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A type per kind and key type, and every value type for the kinds with values.
+pub fn types() -> Vec<StateType> {
+    let mut out = vec![];
+    for kind in Kind::ALL {
+        for key in KeyType::ALL {
+            if kind.has_values() {
+                for v in ValueType::ALL {
+                    out.push(StateType::new(kind, key, Some(v)).unwrap());
+                }
+            } else {
+                out.push(StateType::new(kind, key, None).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn sealed(body: &[u8]) -> Vec<u8> {
+    let mut m = body.to_vec();
+    m.extend_from_slice(&xxh3_64(body).to_le_bytes());
+    m
+}
+
+fn one_message(bytes: &[u8]) {
+    let Ok(m) = Message::decode(bytes, 1 << 16) else {
+        return;
+    };
+    assert_eq!(
+        m.encode(),
+        bytes,
+        "an accepted message re-encodes to itself"
+    );
+    if let Message::Data { ty, payload, .. } = &m {
+        let cfg = Config::default();
+        let mut p = Peer::new(*ty, cfg).expect("the default bound fits every type");
+        if let Ok(Some(d)) = p.handle(Duration::ZERO, bytes) {
+            assert_eq!(d.state_type(), *ty);
+            assert_eq!(&d.to_compact(), payload, "an accepted payload is canonical");
+        }
+    }
+}
+
+/// Runs one input: panics on any broken promise.
+pub fn check(data: &[u8]) {
+    one_message(data);
+    one_message(&sealed(data));
+    // the bytes as a compact payload of a few types (the first byte picks them)
+    let all = types();
+    let pick = data.first().map_or(0, |&b| b as usize);
+    for ty in [all[pick % all.len()], all[(pick / 7) % all.len()]] {
+        let limits = Limits::default();
+        if let Ok(s) =
+            AnyState::from_compact_with_limits(ty, &data[1.min(data.len())..], "f", &limits)
+        {
+            assert_eq!(
+                s.to_compact(),
+                &data[1.min(data.len())..],
+                "{ty}: canonical payload"
+            );
+        }
+    }
+}
+
+/// Real messages of a short sync of every kind (summaries with covers, split ranges, data
+/// messages with items and pushed writes).
+pub fn seeds() -> Vec<Vec<u8>> {
+    let mut out = vec![];
+    for (i, ty) in types().into_iter().enumerate().step_by(5) {
+        let cfg = Config {
+            max_message: 1200,
+            ..Config::default()
+        };
+        let mut a = AnyState::new(ty, "a");
+        let mut b = AnyState::new(ty, "b");
+        let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+        for k in 0..20u64 {
+            let d = write(&mut a, k + i as u64);
+            pa.push(&d);
+            write(&mut b, k * 3);
+        }
+        let now = Duration::ZERO;
+        for _ in 0..3 {
+            while let Some(m) = pa.poll_transmit(now, &a) {
+                if let Ok(Some(d)) = pb.handle(now, &m) {
+                    b.join(&d).unwrap();
+                }
+                out.push(m);
+            }
+            while let Some(m) = pb.poll_transmit(now, &b) {
+                if let Ok(Some(d)) = pa.handle(now, &m) {
+                    a.join(&d).unwrap();
+                }
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+fn write(s: &mut AnyState, k: u64) -> AnyState {
+    use pluriverse_any::Scalar;
+    let ty = s.state_type();
+    let key = match ty.key {
+        KeyType::Utf8 => Scalar::Utf8(format!("k{k}")),
+        KeyType::Binary => Scalar::Binary(vec![k as u8, 1]),
+        KeyType::Int64 => Scalar::Int64(k as i64 - 5),
+        KeyType::UInt64 => Scalar::UInt64(k),
+    };
+    let value = match ty.value {
+        Some(ValueType::Utf8) => Scalar::Utf8(format!("v{k}")),
+        Some(ValueType::Binary) => Scalar::Binary(vec![k as u8]),
+        Some(ValueType::Int64) => Scalar::Int64(-(k as i64)),
+        Some(ValueType::Float64) => Scalar::Float64(k as f64 / 3.0),
+        Some(ValueType::Bool) => Scalar::Bool(k % 2 == 0),
+        None => Scalar::Int64(0),
+    };
+    match ty.kind {
+        Kind::MVMap if k % 5 == 4 => s.remove(key),
+        Kind::MVMap => s.set(key, value),
+        Kind::AWSet if k % 5 == 4 => s.remove(key),
+        Kind::AWSet => s.add(key),
+        Kind::PNCounterMap => s.increment(key, 1 + k % 3),
+        Kind::LWWMap if k % 5 == 4 => s.remove_at(key, k + 1),
+        Kind::LWWMap => s.set_at(key, value, k + 1),
+    }
+    .unwrap()
+}
