@@ -456,6 +456,9 @@ impl Drop for Cleanup {
     }
 }
 
+/// The `PUBKEY@PROXY` peers node `i` dials.
+type PeersOf<'a> = dyn Fn(usize, &[NodeProc], &[Vec<Option<Proxy>>]) -> Vec<String> + 'a;
+
 struct Cluster {
     bin: PathBuf,
     nodes: Vec<NodeProc>,
@@ -546,7 +549,7 @@ impl Cluster {
         phase: Instant,
         shared: &Shared,
         r: &mut Report,
-        peers_of: &dyn Fn(usize, &[NodeProc], &[Vec<Option<Proxy>>]) -> Vec<String>,
+        peers_of: &PeersOf<'_>,
     ) -> Result<(), String> {
         let mut contested = 0u32;
         for (t, ev) in schedule {
