@@ -126,7 +126,7 @@ fn write(s: &mut AnyState, k: u64) -> AnyState {
         Some(ValueType::Binary) => Scalar::Binary(vec![k as u8]),
         Some(ValueType::Int64) => Scalar::Int64(-(k as i64)),
         Some(ValueType::Float64) => Scalar::Float64(k as f64 / 3.0),
-        Some(ValueType::Bool) => Scalar::Bool(k % 2 == 0),
+        Some(ValueType::Bool) => Scalar::Bool(k.is_multiple_of(2)),
         None => Scalar::Int64(0),
     };
     match ty.kind {

@@ -146,6 +146,10 @@ struct Slot {
     errors: u64,
     failures: u64,
     last_error: Option<String>,
+    /// The arrival time ([`Peer::peer_summaries`]) of the peer's summaries last compared.
+    summaries_seen: Option<Duration>,
+    /// When the peer's summaries last equalled our state.
+    agreed: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -219,6 +223,8 @@ impl Actor {
                     errors: 0,
                     failures: 0,
                     last_error: None,
+                    summaries_seen: None,
+                    agreed: None,
                 })
                 .collect(),
             counters: Counters::default(),
@@ -463,7 +469,15 @@ impl Actor {
                 if p.live.as_ref().is_none_or(|l| l.id != id) {
                     return; // from a connection being replaced
                 }
-                match p.sync.handle(now, &bytes) {
+                let r = p.sync.handle(now, &bytes);
+                let (at, _) = p.sync.peer_summaries();
+                if at != p.summaries_seen {
+                    p.summaries_seen = at;
+                    if behind(self.replica.state(), &p.sync) == Some((true, 0)) {
+                        p.agreed = Some(Instant::now());
+                    }
+                }
+                match r {
                     Ok(d) => {
                         p.last_message = Some(SystemTime::now());
                         if let Some(d) = d {
@@ -520,6 +534,10 @@ impl Actor {
             .iter()
             .map(|p| {
                 let st = p.sync.stats();
+                let (in_sync, behind_dots) = match behind(s, &p.sync) {
+                    Some((eq, n)) => (json!(eq), json!(n)),
+                    None => (Value::Null, Value::Null),
+                };
                 json!({
                     "key": p.spec.key.to_string(),
                     "address": p.spec.addr.map(|a| a.to_string()),
@@ -537,6 +555,9 @@ impl Actor {
                     "messages_in": st.messages_in,
                     "messages_out": st.messages_out,
                     "rounds": st.rounds,
+                    "in_sync": in_sync,
+                    "behind_dots": behind_dots,
+                    "lag_seconds": p.agreed.map(|t| t.elapsed().as_secs_f64()),
                     "errors": p.errors,
                     "failed_dials": p.failures,
                     "last_error": p.last_error,
@@ -553,6 +574,11 @@ impl Actor {
             "http": self.http_addr.to_string(),
             "started": unix_ms(self.started),
             "version_vector": vv,
+            "context": {
+                "replicas": vv.len(),
+                "cloud_dots": s.context().cloud_len(),
+                "compact": s.context().is_compact(),
+            },
             "digest": format!("{:032x}", s.digest()),
             "keys": s.len(),
             "entries": s.entry_count(),
@@ -697,6 +723,18 @@ impl Actor {
             &per(&|p| p.sync.stats().rounds as f64),
         );
         metric(
+            "peer_behind_dots",
+            "gauge",
+            "Dots this node holds that the peer lacked as of its last summaries (per replica, seen dots beyond the peer's; -1: no summary yet).",
+            &per(&|p| behind(s, &p.sync).map_or(-1.0, |(_, n)| n as f64)),
+        );
+        metric(
+            "peer_lag_seconds",
+            "gauge",
+            "Convergence lag: seconds since the peer's summaries last equalled this node's state (at most about a round while in sync; -1: not since start).",
+            &per(&|p| p.agreed.map_or(-1.0, |t| t.elapsed().as_secs_f64())),
+        );
+        metric(
             "peer_errors_total",
             "counter",
             "Messages or deltas from the peer refused.",
@@ -714,6 +752,37 @@ impl Actor {
         );
         o
     }
+}
+
+/// How far behind `peer` is, as of its last summaries: whether they equal `state`'s (every
+/// replica's summary alike, none missing on either side) and the dots `state` holds that
+/// they lack (per replica, the seen dots beyond the peer's). `None` before any summary.
+/// Costs a summary of each replica's whole range: the dots of the state.
+fn behind(state: &AnyState, peer: &Peer) -> Option<(bool, u64)> {
+    let (at, theirs) = peer.peer_summaries();
+    at?;
+    let mut equal = true;
+    let mut lack = 0u64;
+    let names = state.replicas_seen();
+    for name in &names {
+        let ours = state.range_summary(name, 1, u64::MAX);
+        match theirs.get(name) {
+            Some(t) if *t == ours => {}
+            Some(t) => {
+                equal = false;
+                lack += ours.seen.saturating_sub(t.seen);
+            }
+            None => {
+                equal &= ours.is_empty();
+                lack += ours.seen;
+            }
+        }
+    }
+    // a replica the peer knows and we do not
+    equal &= theirs
+        .iter()
+        .all(|(n, t)| t.is_empty() || names.contains(n));
+    Some((equal, lack))
 }
 
 /// Milliseconds since the Unix epoch.

@@ -15,6 +15,7 @@ use pluriverse_sim::{
     Config, PartitionMode, Progress, Report, RestartMode, MAX_HEAL_ROUNDS, MAX_LOSS,
 };
 
+mod cluster_cmd;
 mod node_cmd;
 
 /// pluriverse: replicated data merged at the speed of memory
@@ -22,7 +23,7 @@ mod node_cmd;
 #[command(
     name = "pluriverse",
     version,
-    after_help = "exit status: 0 success (simulate: verdict PASS), 1 failure, 2 usage error"
+    after_help = "exit status: 0 success (simulate, cluster: verdict PASS), 1 failure, 2 usage error"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,8 @@ enum Command {
     Inspect(InspectArgs),
     /// Run a replica as a process: QUIC sync with pinned peers, a local HTTP API
     Node(node_cmd::NodeArgs),
+    /// Node processes on a lossy local network with kill -9, checked by a model of the acknowledged writes
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 /// Options every command that reads state files takes.
@@ -211,6 +214,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => diff(a),
         Command::Inspect(a) => inspect(a),
         Command::Node(a) => node_cmd::node(a),
+        Command::Cluster(a) => cluster_cmd::cluster(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -256,9 +260,9 @@ fn clap_error(e: clap::Error) -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.trim().trim_start_matches("error: ");
-            let command = std::env::args()
-                .skip(1)
-                .find(|a| ["simulate", "merge", "diff", "inspect", "node"].contains(&a.as_str()));
+            let command = std::env::args().skip(1).find(|a| {
+                ["simulate", "merge", "diff", "inspect", "node", "cluster"].contains(&a.as_str())
+            });
             let help = command.map_or("pluriverse --help".to_string(), |c| {
                 format!("pluriverse {c} --help")
             });

@@ -1,6 +1,6 @@
 //! [`Peer`]: the per-peer sync state machine.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use pluriverse::store::RangeSummary;
@@ -116,6 +116,10 @@ pub struct Peer {
     /// Their message's encoded size.
     summaries_len: usize,
     stats: Stats,
+    /// The peer's latest top-level summary of each replica it listed, and when the last
+    /// message of them arrived ([`Peer::peer_summaries`]; at most `max_queue` names).
+    theirs: BTreeMap<ReplicaId, RangeSummary>,
+    theirs_at: Option<Duration>,
 }
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
@@ -167,12 +171,22 @@ impl Peer {
             summaries: Vec::new(),
             summaries_len: message::SUMMARY_FIXED,
             stats: Stats::default(),
+            theirs: BTreeMap::new(),
+            theirs_at: None,
         })
     }
 
     /// What it has done so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// What the peer last said it holds: its top-level summary (whole counter range) of
+    /// each replica it listed in its summaries with a cover, and when the last of those
+    /// arrived (`None` before any). A caller compares them with
+    /// `state.range_summary(name, 1, u64::MAX)` to tell how far behind the peer is.
+    pub fn peer_summaries(&self) -> (Option<Duration>, &BTreeMap<ReplicaId, RangeSummary>) {
+        (self.theirs_at, &self.theirs)
     }
 
     /// The configuration.
@@ -242,6 +256,15 @@ impl Peer {
         };
         match msg {
             Message::Summary { cover, items } => {
+                if let Some(cover) = &cover {
+                    self.theirs.retain(|n, _| !cover.contains(n));
+                    for it in items.iter().filter(|i| i.lo == 1 && i.hi == u64::MAX) {
+                        if self.theirs.len() < self.cfg.max_queue {
+                            self.theirs.insert(it.replica.clone(), it.summary);
+                        }
+                    }
+                    self.theirs_at = Some(now);
+                }
                 let listed: Vec<ReplicaId> = if cover.is_some() {
                     items.iter().map(|i| i.replica.clone()).collect()
                 } else {

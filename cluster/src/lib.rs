@@ -1,0 +1,818 @@
+//! A real local cluster of pluriverse nodes on a lossy network, as `pluriverse cluster`
+//! runs it: node processes on 127.0.0.1 with their peer traffic through seeded UDP fault
+//! proxies, concurrent writes over HTTP, SIGKILLs and restarts (some from an old copy of
+//! the node's directory), partitions and a heal, then a check of the final states against
+//! a plain model of what the clients were told.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`proxy`] | the UDP fault proxy: loss, duplication, delay and reordering, partitions |
+//! | [`plan`] | the nemesis's schedule, drawn from the seed |
+//! | [`procs`] | node processes: init, run, SIGKILL, SIGTERM, copies of their directories |
+//! | [`check`] | the model of the acknowledged writes and the final check |
+//! | [`report`] | what a run did and its verdict |
+//!
+//! The proxy and the harness are test equipment: the node crate knows nothing of them.
+//!
+//! # A run
+//! 1. `node init` N directories; one proxy per directed pair of nodes (node A dials node
+//!    B at the proxy for A->B); `node run` each with its peers at their proxies.
+//! 2. The write phase: on every node, client threads write their own keys over HTTP (set,
+//!    sometimes remove), one request at a time, recording each answer (the dot it
+//!    returned) or its failure; meanwhile the nemesis follows the seeded schedule: copies
+//!    of running nodes' directories, partitions (and, right after each starts, one write of
+//!    a fresh key on each side: concurrent by construction), SIGKILLs and restarts from the
+//!    node's own directory or its old copy. Before a restore from a copy the nemesis
+//!    pauses the node's clients and waits until every acknowledged write is held by some
+//!    other node (by their version vectors): restoring an old copy is a rollback of that
+//!    disk, and an acknowledged write that only it held would be lost by the operator, not
+//!    by the system.
+//! 3. The heal: every node up, every proxy unblocked (loss, duplication and delay stay);
+//!    the harness waits until every node's `/status` reports the same digest, failing
+//!    loudly after the timeout.
+//! 4. The check: a sample of keys read over HTTP, each node stopped by SIGTERM (exit 0
+//!    required), its directory opened, and every final state held against the model
+//!    ([`check`]).
+//!
+//! # Example
+//! ```no_run
+//! use pluriverse_cluster::{run, Config};
+//! let cfg = Config { nodes: 3, seed: 7, ..Config::default() };
+//! let report = run(&cfg, "target/debug/pluriverse".as_ref());
+//! assert!(report.passed(), "{}", report.text());
+//! ```
+
+pub mod check;
+pub mod plan;
+pub mod procs;
+pub mod proxy;
+pub mod report;
+pub mod rng;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pluriverse_any::AnyState;
+use pluriverse_node::client::{encode_segment, request};
+use serde::Serialize;
+use serde_json::Value;
+
+use check::{Outcome, Write};
+use plan::{Event, PartitionMode};
+use procs::NodeProc;
+use proxy::{Faults, Proxy};
+pub use report::Report;
+use rng::Rng;
+
+/// How a cluster run goes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Node processes (2 to 16).
+    pub nodes: usize,
+    /// Seed of every random choice (faults, schedule, workload).
+    pub seed: u64,
+    /// Probability that the proxies drop a datagram.
+    pub loss: f64,
+    /// Probability that they deliver one twice.
+    pub dup: f64,
+    /// Each datagram waits up to this long (uniformly), so datagrams reorder.
+    #[serde(serialize_with = "report::millis")]
+    pub delay: Duration,
+    /// How the network partitions.
+    pub partition: PartitionMode,
+    /// How many partitions (each heals before the next).
+    pub partitions: u32,
+    /// SIGKILLs during the write phase.
+    pub kills: u32,
+    /// The write phase.
+    #[serde(serialize_with = "report::seconds")]
+    pub duration: Duration,
+    /// Client threads per node, each writing its own keys.
+    pub writers: usize,
+    /// The nodes' anti-entropy round (`node run --round-ms`).
+    pub round_ms: u64,
+    /// How long the nodes may take to agree after the heal.
+    #[serde(serialize_with = "report::seconds")]
+    pub converge_timeout: Duration,
+    /// Where the nodes' directories go (a fresh folder under it; the system's temporary
+    /// folder by default).
+    pub root: Option<PathBuf>,
+    /// Keep the directories and logs after the run.
+    pub keep: bool,
+}
+
+impl Default for Config {
+    /// 3 nodes, seed 1, 20% loss, 5% duplication, up to 20 ms of delay, 2 partitions of
+    /// either sort, 3 kills, a 4-second write phase, 2 writers per node, 200 ms rounds, 60 s
+    /// to converge.
+    fn default() -> Self {
+        Self {
+            nodes: 3,
+            seed: 1,
+            loss: 0.2,
+            dup: 0.05,
+            delay: Duration::from_millis(20),
+            partition: PartitionMode::Mixed,
+            partitions: 2,
+            kills: 3,
+            duration: Duration::from_secs(4),
+            writers: 2,
+            round_ms: 200,
+            converge_timeout: Duration::from_secs(60),
+            root: None,
+            keep: false,
+        }
+    }
+}
+
+/// How long one HTTP request may take.
+const HTTP: Duration = Duration::from_secs(5);
+/// How long a restore from a copy waits for what only the node holds to be held elsewhere.
+const REPLICATION_WAIT: Duration = Duration::from_secs(20);
+/// How long after equal digests the harness waits for every peer's lag metric to say so
+/// (a connection cut by a kill comes back after QUIC's idle timeout and the dialer's
+/// backoff). Not part of the verdict: a pair of connected peers is sometimes seen
+/// exchanging nothing for longer while the digests agree through the third node (under
+/// investigation); the report lists them.
+const LAG_WAIT: Duration = Duration::from_secs(5);
+
+/// What the client threads and the nemesis share.
+struct Shared {
+    history: Mutex<Vec<Write>>,
+    stop: AtomicBool,
+    /// Per node: clients hold off (a restore from a copy is coming).
+    paused: Vec<AtomicBool>,
+    /// Per node: requests in flight.
+    inflight: Vec<AtomicUsize>,
+    /// Per node: bumped at each restore from a copy (clients start fresh keys).
+    generation: Vec<AtomicU64>,
+    /// Per node: its HTTP address (changes at each start).
+    http: Vec<Mutex<std::net::SocketAddr>>,
+}
+
+/// Runs a cluster with the `pluriverse` binary at `bin` and returns what happened; the
+/// verdict is [`Report::passed`]. Every wait is bounded; the processes and proxies are gone
+/// when it returns (the directories too, unless `keep`).
+pub fn run(cfg: &Config, bin: &Path) -> Report {
+    let start = Instant::now();
+    let mut r = Report::new(cfg.clone());
+    if let Err(e) = run_into(cfg, bin, &mut r) {
+        r.error = Some(e);
+    }
+    r.wall = start.elapsed();
+    r
+}
+
+fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
+    if !(2..=16).contains(&cfg.nodes) {
+        return Err(format!("{} nodes: a cluster has 2 to 16", cfg.nodes));
+    }
+    let n = cfg.nodes;
+    let mut rng = Rng::new(cfg.seed);
+    let base = cfg.root.clone().unwrap_or_else(std::env::temp_dir);
+    let root = base.join(format!(
+        "pluriverse-cluster-{}-{}-{}",
+        std::process::id(),
+        cfg.seed,
+        rng::Rng::new(pluriverse_replica::identity::random_u64()).next_u64() % 1_000_000
+    ));
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    r.root = Some(root.display().to_string());
+    let _cleanup = Cleanup {
+        root: root.clone(),
+        keep: cfg.keep,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    // nodes
+    let keys: Vec<Result<String, String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..n)
+            .map(|i| {
+                let dir = root.join(format!("n{i}"));
+                sc.spawn(move || procs::init(bin, &dir, &format!("n{i}")))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("node init panicked".into()))
+            })
+            .collect()
+    });
+    let mut nodes = Vec::with_capacity(n);
+    for (i, key) in keys.into_iter().enumerate() {
+        let name = format!("n{i}");
+        nodes.push(NodeProc::new(
+            name.clone(),
+            root.join(&name),
+            key?,
+            root.join(format!("{name}.log")),
+        ));
+    }
+    // one proxy per directed pair: proxies[i][j] carries what node i dials node j with
+    let faults = Faults {
+        loss: cfg.loss,
+        dup: cfg.dup,
+        delay: cfg.delay,
+    };
+    let lifetime = cfg.duration + cfg.converge_timeout + Duration::from_secs(120);
+    let mut proxies: Vec<Vec<Option<Proxy>>> = Vec::new();
+    for i in 0..n {
+        let mut row = Vec::new();
+        for j in 0..n {
+            row.push(if i == j {
+                None
+            } else {
+                let seed = rng.next_u64();
+                Some(
+                    rt.block_on(Proxy::start(None, faults, seed, lifetime))
+                        .map_err(|e| format!("proxy: {e}"))?,
+                )
+            });
+        }
+        proxies.push(row);
+    }
+    let peers_of = |i: usize, nodes: &[NodeProc], proxies: &[Vec<Option<Proxy>>]| -> Vec<String> {
+        (0..n)
+            .filter(|&j| j != i)
+            .filter_map(|j| {
+                proxies[i][j]
+                    .as_ref()
+                    .map(|p| format!("{}@{}", nodes[j].key, p.addr()))
+            })
+            .collect()
+    };
+    let mut cl = Cluster {
+        bin: bin.to_path_buf(),
+        nodes,
+        proxies,
+        round_ms: cfg.round_ms,
+    };
+    let all: Vec<usize> = (0..n).collect();
+    let peers: Vec<Vec<String>> = all
+        .iter()
+        .map(|&i| peers_of(i, &cl.nodes, &cl.proxies))
+        .collect();
+    cl.start_all(&all, &peers)?;
+    let shared = Arc::new(Shared {
+        history: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+        paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        inflight: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+        generation: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        http: cl.nodes.iter().map(|p| Mutex::new(p.http)).collect(),
+    });
+    let schedule = plan::plan(
+        &mut rng,
+        n,
+        cfg.duration,
+        cfg.partition,
+        cfg.partitions,
+        cfg.kills,
+    );
+    // the write phase
+    let phase = Instant::now();
+    let mut clients = Vec::new();
+    for i in 0..n {
+        for w in 0..cfg.writers {
+            let s = shared.clone();
+            let name = cl.nodes[i].name.clone();
+            let rng = rng.fork();
+            clients.push(std::thread::spawn(move || client(&s, i, w, &name, rng)));
+        }
+    }
+    let nemesis = cl.nemesis(&schedule, phase, &shared, r, &peers_of);
+    if let Some(rest) = cfg.duration.checked_sub(phase.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    shared.stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        let _ = c.join();
+    }
+    r.write_phase = phase.elapsed();
+    nemesis?;
+    // the heal: every node up, every proxy open
+    let down: Vec<usize> = (0..n).filter(|&i| !cl.nodes[i].is_up()).collect();
+    let peers: Vec<Vec<String>> = down
+        .iter()
+        .map(|&i| peers_of(i, &cl.nodes, &cl.proxies))
+        .collect();
+    cl.start_all(&down, &peers)?;
+    r.faults.restarts += down.len() as u64;
+    cl.block(&vec![false; n]);
+    let healed = Instant::now();
+    let digest = cl.await_digests(cfg.converge_timeout, r)?;
+    r.convergence.converged = true;
+    r.convergence.after_heal = healed.elapsed();
+    r.convergence.digest = format!("{digest:032x}");
+    // the lag metric: with equal digests, every peer's next summaries equal ours
+    let t0 = Instant::now();
+    let statuses = loop {
+        let mut ss = Vec::with_capacity(n);
+        for p in &cl.nodes {
+            ss.push(p.status(HTTP)?);
+        }
+        let synced = ss.iter().all(|s| {
+            s["peers"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .all(|p| p["in_sync"] == Value::Bool(true) && p["behind_dots"] == 0)
+            })
+        });
+        if synced {
+            r.convergence.lag_zero_after = Some(t0.elapsed());
+            break ss;
+        }
+        if t0.elapsed() > LAG_WAIT {
+            let mut behind = Vec::new();
+            for (p, s) in cl.nodes.iter().zip(&ss) {
+                for q in s["peers"].as_array().into_iter().flatten() {
+                    if q["in_sync"] != Value::Bool(true) || q["behind_dots"] != 0 {
+                        let name = cl
+                            .nodes
+                            .iter()
+                            .find(|x| Some(x.key.as_str()) == q["key"].as_str())
+                            .map_or("?", |x| x.name.as_str());
+                        behind.push(format!(
+                            "{} sees {name} {} in_sync={} behind={} connects={} last_error={}",
+                            p.name,
+                            q["state"],
+                            q["in_sync"],
+                            q["behind_dots"],
+                            q["connects"],
+                            q["last_error"]
+                        ));
+                    }
+                }
+            }
+            r.convergence.lag_behind = behind;
+            break ss;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for (p, s) in cl.nodes.iter().zip(&statuses) {
+        r.nodes
+            .push(report::NodeReport::from_status(p, s, &cl.nodes));
+    }
+    for i in 0..n {
+        for j in 0..n {
+            if let Some(p) = &cl.proxies[i][j] {
+                r.proxies.push(report::ProxyReport {
+                    from: cl.nodes[i].name.clone(),
+                    to: cl.nodes[j].name.clone(),
+                    stats: p.stats(),
+                });
+            }
+        }
+    }
+    let history = std::mem::take(&mut *shared.history.lock().unwrap_or_else(|e| e.into_inner()));
+    r.writes = report::Writes::of(&history);
+    // reads over HTTP, a seeded sample, compared later with the states
+    let mut keys: Vec<&str> = history.iter().map(|w| w.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut reads = Vec::new();
+    for _ in 0..keys.len().min(40) {
+        let k = keys[rng.below(keys.len() as u64) as usize];
+        let i = rng.below(n as u64) as usize;
+        let path = format!("/keys/{}", encode_segment(k));
+        let v = request(cl.nodes[i].http, "GET", &path, None, None, HTTP)
+            .map_err(|e| format!("GET {path} of {}: {e}", cl.nodes[i].name))
+            .and_then(|resp| procs::ok_json(&resp))?;
+        let mut vals: Vec<i64> = v["values"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        vals.sort_unstable();
+        reads.push((i, k.to_owned(), vals));
+    }
+    // SIGTERM, then the directories themselves
+    let mut states = Vec::with_capacity(n);
+    let stopped: Vec<Result<(), String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = cl
+            .nodes
+            .iter_mut()
+            .map(|p| sc.spawn(move || p.terminate(Duration::from_secs(15))))
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("terminate panicked".into()))
+            })
+            .collect()
+    });
+    r.check_extra
+        .extend(stopped.into_iter().filter_map(Result::err));
+    for p in &cl.nodes {
+        let rep = pluriverse_replica::Replica::open(&p.dir, pluriverse_replica::Options::default())
+            .map_err(|e| format!("opening {}'s directory after SIGTERM: {e}", p.name))?;
+        let s: AnyState = rep.state().clone();
+        rep.close()
+            .map_err(|e| format!("closing {}'s directory: {e}", p.name))?;
+        if s.digest() != digest {
+            r.check_extra.push(format!(
+                "{}'s directory opens to digest {:032x}, its /status said {digest:032x}",
+                p.name,
+                s.digest()
+            ));
+        }
+        states.push(s);
+    }
+    for (i, k, vals) in &reads {
+        let mut want: Vec<i64> = check::entries(&states[*i])
+            .ok()
+            .and_then(|m| m.get(k).map(|es| es.iter().map(|e| e.value).collect()))
+            .unwrap_or_default();
+        want.sort_unstable();
+        if want != *vals {
+            r.check_extra.push(format!(
+                "GET /keys/{k} of {} answered {vals:?}; its state holds {want:?}",
+                cl.nodes[*i].name
+            ));
+        }
+    }
+    r.http_reads = reads.len() as u64;
+    let names: Vec<String> = cl.nodes.iter().map(|p| p.name.clone()).collect();
+    r.check = check::check(&history, &names, &states);
+    Ok(())
+}
+
+/// Removes the run's folder at the end unless asked to keep it.
+struct Cleanup {
+    root: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// The `PUBKEY@PROXY` peers node `i` dials.
+type PeersOf<'a> = dyn Fn(usize, &[NodeProc], &[Vec<Option<Proxy>>]) -> Vec<String> + 'a;
+
+struct Cluster {
+    bin: PathBuf,
+    nodes: Vec<NodeProc>,
+    proxies: Vec<Vec<Option<Proxy>>>,
+    round_ms: u64,
+}
+
+impl Cluster {
+    /// Starts node `i` and points the proxies that lead to it at its new port.
+    fn start(&mut self, i: usize, peers: &[String]) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match self.nodes[i].start(&self.bin, peers, self.round_ms) {
+                Ok(()) => {
+                    let q = self.nodes[i].quic;
+                    for row in &self.proxies {
+                        if let Some(p) = &row[i] {
+                            p.set_target(q);
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Starts several nodes at once (processes start slowly on a loaded machine).
+    fn start_all(&mut self, which: &[usize], peers: &[Vec<String>]) -> Result<(), String> {
+        let bin = &self.bin;
+        let round = self.round_ms;
+        let mut picked: Vec<(&mut NodeProc, &Vec<String>)> = self
+            .nodes
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, p)| which.iter().position(|w| *w == i).map(|k| (p, &peers[k])))
+            .collect();
+        let rs: Vec<Result<(), String>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = picked
+                .iter_mut()
+                .map(|(p, ps)| {
+                    sc.spawn(move || {
+                        let mut last = Ok(());
+                        for _ in 0..3 {
+                            last = p.start(bin, ps, round);
+                            if last.is_ok() {
+                                break;
+                            }
+                        }
+                        last
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("start panicked".into())))
+                .collect()
+        });
+        rs.into_iter().collect::<Result<(), String>>()?;
+        for &i in which {
+            let q = self.nodes[i].quic;
+            for row in &self.proxies {
+                if let Some(p) = &row[i] {
+                    p.set_target(q);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks every proxy between nodes on different sides.
+    fn block(&self, side: &[bool]) {
+        for (i, row) in self.proxies.iter().enumerate() {
+            for (j, p) in row.iter().enumerate() {
+                if let Some(p) = p {
+                    p.set_blocked(side[i] != side[j]);
+                }
+            }
+        }
+    }
+
+    /// Follows the schedule, every event of it (a wait for replication before a restore
+    /// makes the write phase run longer than planned).
+    #[allow(clippy::too_many_arguments)]
+    fn nemesis(
+        &mut self,
+        schedule: &[(Duration, Event)],
+        phase: Instant,
+        shared: &Shared,
+        r: &mut Report,
+        peers_of: &PeersOf<'_>,
+    ) -> Result<(), String> {
+        let mut contested = 0u32;
+        for (t, ev) in schedule {
+            let now = phase.elapsed();
+            if *t > now {
+                std::thread::sleep(*t - now);
+            }
+            match ev {
+                Event::Copy(i) => {
+                    let p = &mut self.nodes[*i];
+                    if !p.is_up() {
+                        continue;
+                    }
+                    let to = p
+                        .dir
+                        .with_file_name(format!("{}-copy{}", p.name, r.faults.copies));
+                    procs::copy_dir(&p.dir, &to)
+                        .map_err(|e| format!("copying {}: {e}", p.dir.display()))?;
+                    p.copy = Some(to);
+                    r.faults.copies += 1;
+                }
+                Event::Partition(side) => {
+                    self.block(side);
+                    r.faults.partitions += 1;
+                    // one write of a fresh key on each side: concurrent by construction
+                    let key = format!("contested{contested}");
+                    contested += 1;
+                    for (chain, want) in [true, false].into_iter().enumerate() {
+                        let Some(i) = (0..self.nodes.len())
+                            .find(|&i| side[i] == want && self.nodes[i].is_up())
+                        else {
+                            continue;
+                        };
+                        let value = (1i64 << 40) + i64::from(contested) * 16 + chain as i64;
+                        let w = put(
+                            &self.nodes[i].name,
+                            self.nodes[i].http,
+                            &key,
+                            chain as u32,
+                            Some(value),
+                        );
+                        lock(&shared.history).push(w);
+                    }
+                }
+                Event::Heal => self.block(&vec![false; self.nodes.len()]),
+                Event::Kill {
+                    node,
+                    down,
+                    from_copy,
+                } => {
+                    let i = *node;
+                    if !self.nodes[i].is_up() {
+                        continue;
+                    }
+                    let restore = *from_copy && self.nodes[i].copy.is_some();
+                    let mut restore_ok = restore;
+                    if restore {
+                        shared.paused[i].store(true, Ordering::SeqCst);
+                        let t0 = Instant::now();
+                        while shared.inflight[i].load(Ordering::SeqCst) > 0
+                            && t0.elapsed() < HTTP * 2
+                        {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        restore_ok = self.await_replicated(i, shared);
+                        if !restore_ok {
+                            r.faults.restores_refused += 1;
+                        }
+                    }
+                    self.nodes[i].kill();
+                    r.faults.kills += 1;
+                    std::thread::sleep(*down);
+                    if restore_ok {
+                        let p = &self.nodes[i];
+                        let copy = p.copy.clone().unwrap_or_default();
+                        std::fs::remove_dir_all(&p.dir)
+                            .map_err(|e| format!("removing {}: {e}", p.dir.display()))?;
+                        procs::copy_dir(&copy, &p.dir)
+                            .map_err(|e| format!("restoring {}: {e}", copy.display()))?;
+                        shared.generation[i].fetch_add(1, Ordering::SeqCst);
+                        r.faults.restores_from_copy += 1;
+                    }
+                    let peers = peers_of(i, &self.nodes, &self.proxies);
+                    self.start(i, &peers)?;
+                    *lock(&shared.http[i]) = self.nodes[i].http;
+                    shared.paused[i].store(false, Ordering::SeqCst);
+                    r.faults.restarts += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every acknowledged write is in the version vector of some node other
+    /// than `x`; false after [`REPLICATION_WAIT`].
+    fn await_replicated(&self, x: usize, shared: &Shared) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < REPLICATION_WAIT {
+            let mut need: HashMap<String, u64> = HashMap::new();
+            for w in lock(&shared.history).iter() {
+                if let Outcome::Acked {
+                    writer,
+                    counter: Some(c),
+                } = &w.outcome
+                {
+                    let e = need.entry(writer.clone()).or_default();
+                    *e = (*e).max(*c);
+                }
+            }
+            let mut have: HashMap<String, u64> = HashMap::new();
+            for (j, p) in self.nodes.iter().enumerate() {
+                if j == x || !p.is_up() {
+                    continue;
+                }
+                if let Ok(s) = p.status(HTTP) {
+                    if let Some(vv) = s["version_vector"].as_object() {
+                        for (k, v) in vv {
+                            let e = have.entry(k.clone()).or_default();
+                            *e = (*e).max(v.as_u64().unwrap_or(0));
+                        }
+                    }
+                }
+            }
+            if need
+                .iter()
+                .all(|(w, c)| have.get(w).is_some_and(|h| h >= c))
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Polls every node's digest until they agree; an error naming them after `limit`.
+    fn await_digests(&self, limit: Duration, r: &mut Report) -> Result<u128, String> {
+        let t0 = Instant::now();
+        loop {
+            let mut ds = Vec::new();
+            for p in &self.nodes {
+                let d = p.status(HTTP).ok().and_then(|s| {
+                    s["digest"]
+                        .as_str()
+                        .and_then(|d| u128::from_str_radix(d, 16).ok())
+                });
+                ds.push(d);
+            }
+            r.convergence.polls += 1;
+            if let Some(Some(d)) = ds.first() {
+                if ds.iter().all(|x| *x == Some(*d)) {
+                    return Ok(*d);
+                }
+            }
+            if t0.elapsed() >= limit {
+                let shown: Vec<String> = self
+                    .nodes
+                    .iter()
+                    .zip(&ds)
+                    .map(|(p, d)| {
+                        format!(
+                            "{}: {}",
+                            p.name,
+                            d.map_or("no answer".into(), |d| format!("{d:032x}"))
+                        )
+                    })
+                    .collect();
+                return Err(format!(
+                    "no convergence within {:.0} s of the heal: digests {}",
+                    limit.as_secs_f64(),
+                    shown.join(", ")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One write over HTTP and how it ended.
+fn put(node: &str, http: std::net::SocketAddr, key: &str, chain: u32, value: Option<i64>) -> Write {
+    let path = format!("/keys/{}", encode_segment(key));
+    let resp = match value {
+        Some(v) => request(
+            http,
+            "PUT",
+            &path,
+            Some(&format!("{{\"value\":{v}}}")),
+            None,
+            HTTP,
+        ),
+        None => request(http, "DELETE", &path, None, None, HTTP),
+    };
+    let outcome = match resp
+        .ok()
+        .filter(|r| r.status == 200)
+        .and_then(|r| r.json().ok())
+    {
+        Some(j) => match j["writer"].as_str() {
+            Some(w) => Outcome::Acked {
+                writer: w.to_owned(),
+                counter: j["counter"].as_u64(),
+            },
+            None => Outcome::Unknown,
+        },
+        None => Outcome::Unknown,
+    };
+    Write {
+        node: node.to_owned(),
+        key: key.to_owned(),
+        chain,
+        value,
+        outcome,
+    }
+}
+
+/// A client thread: writes its own keys on node `i`, one request at a time, until stopped.
+fn client(s: &Shared, i: usize, w: usize, name: &str, mut rng: Rng) {
+    let mut pool: Vec<String> = Vec::new();
+    let mut next = 0u64;
+    let mut generation = 0;
+    let mut seq = 0i64;
+    while !s.stop.load(Ordering::SeqCst) {
+        s.inflight[i].fetch_add(1, Ordering::SeqCst);
+        if s.paused[i].load(Ordering::SeqCst) {
+            s.inflight[i].fetch_sub(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        let g = s.generation[i].load(Ordering::SeqCst);
+        if g != generation {
+            // restored from an old copy: the old keys may be behind; start fresh ones
+            generation = g;
+            pool.clear();
+        }
+        let fresh = pool.is_empty() || (pool.len() < 8 && rng.chance(0.3));
+        let key = if fresh {
+            next += 1;
+            let k = format!("{name}.g{g}.w{w}.k{next}");
+            pool.push(k.clone());
+            k
+        } else {
+            pool[rng.below(pool.len() as u64) as usize].clone()
+        };
+        seq += 1;
+        let value = if !fresh && rng.chance(0.1) {
+            None
+        } else {
+            Some(((i as i64) << 48) + ((w as i64) << 40) + seq)
+        };
+        let http = *lock(&s.http[i]);
+        let wr = put(name, http, &key, 0, value);
+        s.inflight[i].fetch_sub(1, Ordering::SeqCst);
+        let unknown = wr.outcome == Outcome::Unknown;
+        lock(&s.history).push(wr);
+        if unknown {
+            // the chain ends: the key is never written again
+            pool.retain(|k| *k != key);
+            std::thread::sleep(Duration::from_millis(100));
+        } else {
+            std::thread::sleep(Duration::from_micros(rng.below(4000)));
+        }
+    }
+}
