@@ -165,7 +165,8 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn len(&self) -> usize;
     fn digest(&self) -> u128;
     fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>>;
-    fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)>;
+    fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>>;
+    fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)>;
     fn to_bytes(&self) -> Result<Vec<u8>>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
@@ -269,9 +270,12 @@ macro_rules! common_dyn {
         fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
             Ok(self.store().bucket_digests(bits)?)
         }
-        fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
+        fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
+            Ok(self.store().sparse_bucket_digests(bits)?)
+        }
+        fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
             self.store()
-                .key_digests(bits, selected)
+                .key_digests_in(bits, buckets)
                 .into_iter()
                 .map(|(k, d)| (k.to_scalar(), d))
                 .collect()
@@ -741,8 +745,18 @@ impl AnyState {
         self.inner.bucket_digests(bits)
     }
 
-    pub(crate) fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
-        self.inner.key_digests(bits, selected)
+    /// The digests of the buckets that hold entries, as `(bucket, digest)` in bucket order;
+    /// see [`pluriverse::CausalStore::sparse_bucket_digests`]. Memory proportional to the
+    /// entries, whatever `bits`.
+    ///
+    /// # Errors
+    /// As [`AnyState::bucket_digests`].
+    pub fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
+        self.inner.sparse_bucket_digests(bits)
+    }
+
+    pub(crate) fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
+        self.inner.key_digests_in(bits, buckets)
     }
 
     /// The state as Arrow IPC stream bytes (the documented format of `pluriverse::wire`).
