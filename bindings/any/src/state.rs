@@ -171,6 +171,8 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
+    fn join_checked(&mut self, other: &dyn Dyn) -> Result<()>;
+    fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
     fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>>;
     fn replicas_seen(&self) -> Vec<ReplicaId>;
@@ -305,6 +307,26 @@ macro_rules! common_dyn {
             }
             let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
             Ok(Self::try_join(self, &other)?)
+        }
+        fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
+            match other.as_any().downcast_ref::<Self>() {
+                Some(o) => Ok(Self::join_checked(self, o.store())?),
+                None => Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found: other.state_type(),
+                }),
+            }
+        }
+        fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+            let found = StateType::of_bytes(bytes)?;
+            if found != Dyn::state_type(self) {
+                return Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found,
+                });
+            }
+            let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
+            Ok(Self::join_checked(self, &other)?)
         }
         fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
             Box::new(Self::from_store(
@@ -799,6 +821,43 @@ impl AnyState {
     /// As [`AnyState::join_bytes`].
     pub fn join_bytes_with_limits(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
         self.inner.join_bytes(bytes, limits)
+    }
+
+    /// [`AnyState::join`] for input that is not trusted: also refuses a context claiming
+    /// dots of this handle's replica beyond what this state knows it issued (a forgery, or
+    /// this state is a rollback: [`pluriverse::Error::ForeignClaim`]); see
+    /// [`pluriverse::CausalStore::join_checked`].
+    ///
+    /// # Errors
+    /// [`pluriverse::Error::ForeignClaim`], [`pluriverse::Error::Equivocation`], or as
+    /// [`AnyState::join`]; the state is unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyError, AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::UInt64, None).unwrap();
+    /// let mut me = AnyState::new(t, "me");
+    /// me.add(Scalar::UInt64(1)).unwrap();
+    /// let old = me.clone();
+    /// me.add(Scalar::UInt64(2)).unwrap();
+    /// let mut rolled_back = old.clone();
+    /// let err = rolled_back.join_checked(&me).unwrap_err();
+    /// assert!(matches!(err, AnyError::Core(pluriverse::Error::ForeignClaim { .. })));
+    /// assert_eq!(rolled_back.digest(), old.digest(), "unchanged");
+    /// let mut peer = AnyState::new(t, "peer");
+    /// peer.join_checked(&me).unwrap();
+    /// ```
+    pub fn join_checked(&mut self, other: &AnyState) -> Result<()> {
+        self.inner.join_checked(other.inner.as_ref())
+    }
+
+    /// [`AnyState::join_bytes_with_limits`] refusing claims on this handle's own dots, as
+    /// [`AnyState::join_checked`]. What the faces' merges of bytes call.
+    ///
+    /// # Errors
+    /// As [`AnyState::join_bytes`] and [`AnyState::join_checked`]; the state is unchanged.
+    pub fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        self.inner.join_bytes_checked(bytes, limits)
     }
 
     /// What a replica whose context is `peer` lacks (joining it there gives what joining
