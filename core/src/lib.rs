@@ -9,6 +9,7 @@
 //! | [`replica`] | [`ReplicaId`] (user-chosen names) and [`ReplicaTable`] (per-state interning to dense `u32`) |
 //! | [`dot`] | [`Dot`]: one event, `(replica, counter)` |
 //! | [`version_vector`] | [`VersionVector`] and [`Order`] (`equal`, `before`, `after`, `concurrent`) |
+//! | [`stability`] | [`Stability`]: what every replica has seen (frontier) and what some replica has seen (horizon), from the peers' version vectors; drives [`LWWMap::collect_tombstones`] |
 //! | [`context`] | [`CausalContext`]: a version vector plus a roaring dot cloud |
 //! | [`item`] | key and value types ([`Item`]) and their columns |
 //! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
@@ -35,6 +36,7 @@ mod error;
 pub mod item;
 pub mod kinds;
 pub mod replica;
+pub mod stability;
 pub mod store;
 pub mod version_vector;
 pub mod wire;
@@ -49,5 +51,6 @@ pub use kinds::mvmap::{MVMap, MVMapDelta};
 pub use kinds::pncounter::{PNCounterDelta, PNCounterMap};
 pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
+pub use stability::Stability;
 pub use store::{CausalStore, JoinPath};
 pub use version_vector::{Order, VersionVector};

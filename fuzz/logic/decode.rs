@@ -1,7 +1,10 @@
 //! Hostile bytes against every decoder: state and delta bytes of every kind and type (the
 //! Arrow IPC wrapper, the replica table, the context, the columns), context bytes, and the
 //! join of bytes into a live state. Never a panic; a rejected input leaves the target
-//! byte-identical; an accepted input re-encodes to exactly its own bytes (canonical).
+//! byte-identical; an accepted input re-encodes to exactly its own bytes (canonical), and
+//! every cut of it at a message boundary, with or without an end marker patched on, is
+//! refused (a structured generator of issue 13's truncations from whatever the fuzzer finds
+//! valid). The checked join refuses what the plain one does, changing nothing.
 
 use pluriverse::CausalContext;
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
@@ -52,6 +55,7 @@ pub fn check(data: &[u8]) {
         );
         assert_eq!(again.digest(), s.digest());
         assert_eq!(Some(s.state_type()), claimed);
+        cuts_are_refused(data, s.state_type());
     }
 
     // joined into a live state: refused bytes change nothing
@@ -62,7 +66,8 @@ pub fn check(data: &[u8]) {
     });
     let mut t = target(ty);
     let before = t.to_bytes().unwrap();
-    match t.join_bytes(data) {
+    let plain = t.join_bytes(data);
+    match &plain {
         Ok(()) => {
             let after = t.to_bytes().expect("a joined state encodes");
             let back = AnyState::from_bytes(&after, "x").expect("a joined state decodes");
@@ -75,6 +80,23 @@ pub fn check(data: &[u8]) {
         ),
     }
 
+    // the checked join (what the C face's merges call): refused bytes change nothing, and
+    // it refuses no more than the plain join but claims on the target's own dots
+    let mut c = target(ty);
+    match c.join_bytes_checked(data, &pluriverse::wire::Limits::default()) {
+        Ok(()) => assert_eq!(c.digest(), t.digest(), "checked and plain joins agree"),
+        Err(e) => {
+            assert_eq!(c.to_bytes().unwrap(), before, "a refused checked join");
+            if plain.is_ok() {
+                let claim = matches!(
+                    e,
+                    pluriverse_any::AnyError::Core(pluriverse::Error::ForeignClaim { .. })
+                );
+                assert!(claim, "the checked join refused more than claims: {e}");
+            }
+        }
+    }
+
     // context bytes
     if let Ok(c) = CausalContext::from_bytes(data) {
         let once = c.to_bytes();
@@ -85,6 +107,42 @@ pub fn check(data: &[u8]) {
             once,
             "context re-encoding is a fixed point"
         );
+    }
+}
+
+/// Truncation at message boundaries, structurally, for an accepted stream (issue 13: a copy
+/// cut after a complete record batch decoded as valid and deleted the rows it lacked). Every
+/// IPC message starts 8-byte aligned with the continuation marker `FF FF FF FF`; every
+/// strict prefix ending before one (a cut between messages, the end-of-stream marker
+/// dropped), and each such prefix with an end-of-stream marker patched on, must be refused,
+/// and joining it must leave a live state unchanged. A marker found inside a body only adds
+/// another cut, which must be refused too.
+fn cuts_are_refused(data: &[u8], ty: StateType) {
+    const EOS: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+    let mut t = target(ty);
+    let before = t.to_bytes().unwrap();
+    let boundaries = (8..data.len())
+        .step_by(8)
+        .filter(|&i| data[i..].starts_with(&[0xFF; 4]));
+    for cut in boundaries.take(64) {
+        let mut patched = data[..cut].to_vec();
+        patched.extend_from_slice(&EOS);
+        for bad in [&data[..cut], &patched[..]] {
+            if bad == data {
+                continue; // the cut before the end marker, patched back: the stream itself
+            }
+            assert!(
+                AnyState::from_bytes(bad, "fuzz").is_err(),
+                "a stream cut at byte {cut} of {} was accepted",
+                data.len()
+            );
+            assert!(t.join_bytes(bad).is_err(), "joined a cut at {cut}");
+            assert_eq!(
+                t.to_bytes().unwrap(),
+                before,
+                "a refused cut changed the state"
+            );
+        }
     }
 }
 

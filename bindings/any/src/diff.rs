@@ -30,7 +30,9 @@ impl Diff {
 }
 
 /// Compares `a` and `b` (of the same type) with `2^bits` bucket digests; only the keys of
-/// differing buckets are listed, so equal regions cost one digest comparison.
+/// differing buckets are listed, so equal regions cost one digest comparison. Only buckets
+/// holding entries are materialized: memory and time are proportional to the entries, not
+/// to `2^bits`.
 ///
 /// # Errors
 /// [`AnyError::TypeMismatch`] for states of different types; `bits` above 24.
@@ -55,12 +57,37 @@ pub fn diff(a: &AnyState, b: &AnyState, bits: u32) -> Result<Diff> {
             found: b.state_type(),
         });
     }
-    let da = a.bucket_digests(bits)?;
-    let db = b.bucket_digests(bits)?;
-    let selected: Vec<bool> = da.iter().zip(&db).map(|(x, y)| x != y).collect();
-    let differing_buckets = selected.iter().filter(|&&s| s).count();
-    let ka = a.key_digests(bits, &selected);
-    let kb = b.key_digests(bits, &selected);
+    // the buckets that hold entries on either side, merged in bucket order: memory and time
+    // proportional to the entries, not to 2^bits (empty buckets are equal on both sides)
+    let da = a.sparse_bucket_digests(bits)?;
+    let db = b.sparse_bucket_digests(bits)?;
+    let mut differing: Vec<u32> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < da.len() || j < db.len() {
+        let left_first = match (da.get(i), db.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if x.1 != y.1 {
+                    differing.push(x.0);
+                }
+                i += 1;
+                j += 1;
+                continue;
+            }
+            (Some(x), Some(y)) => x.0 < y.0,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if left_first {
+            differing.push(da[i].0);
+            i += 1;
+        } else {
+            differing.push(db[j].0);
+            j += 1;
+        }
+    }
+    let differing_buckets = differing.len();
+    let ka = a.key_digests_in(bits, &differing);
+    let kb = b.key_digests_in(bits, &differing);
     // both lists are in the stores' (hash, key) order; match keys through a map
     let mut right: std::collections::HashMap<String, (usize, u128)> = kb
         .iter()
@@ -79,7 +106,7 @@ pub fn diff(a: &AnyState, b: &AnyState, bits: u32) -> Result<Diff> {
     rest.sort_unstable();
     let only_right = rest.into_iter().map(|(i, _)| kb[i].0.clone()).collect();
     Ok(Diff {
-        buckets: da.len(),
+        buckets: 1usize << bits,
         differing_buckets,
         only_left,
         only_right,

@@ -165,12 +165,15 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn len(&self) -> usize;
     fn digest(&self) -> u128;
     fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>>;
-    fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)>;
+    fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>>;
+    fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)>;
     fn to_bytes(&self) -> Result<Vec<u8>>;
     fn to_compact(&self) -> Vec<u8>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
+    fn join_checked(&mut self, other: &dyn Dyn) -> Result<()>;
+    fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn>;
     fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>>;
     fn replicas_seen(&self) -> Vec<ReplicaId>;
@@ -271,9 +274,12 @@ macro_rules! common_dyn {
         fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
             Ok(self.store().bucket_digests(bits)?)
         }
-        fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
+        fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
+            Ok(self.store().sparse_bucket_digests(bits)?)
+        }
+        fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
             self.store()
-                .key_digests(bits, selected)
+                .key_digests_in(bits, buckets)
                 .into_iter()
                 .map(|(k, d)| (k.to_scalar(), d))
                 .collect()
@@ -306,6 +312,26 @@ macro_rules! common_dyn {
             }
             let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
             Ok(Self::try_join(self, &other)?)
+        }
+        fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
+            match other.as_any().downcast_ref::<Self>() {
+                Some(o) => Ok(Self::join_checked(self, o.store())?),
+                None => Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found: other.state_type(),
+                }),
+            }
+        }
+        fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+            let found = StateType::of_bytes(bytes)?;
+            if found != Dyn::state_type(self) {
+                return Err(AnyError::TypeMismatch {
+                    expected: Dyn::state_type(self),
+                    found,
+                });
+            }
+            let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
+            Ok(Self::join_checked(self, &other)?)
         }
         fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
             Box::new(Self::from_store(
@@ -766,8 +792,18 @@ impl AnyState {
         self.inner.bucket_digests(bits)
     }
 
-    pub(crate) fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(Scalar, u128)> {
-        self.inner.key_digests(bits, selected)
+    /// The digests of the buckets that hold entries, as `(bucket, digest)` in bucket order;
+    /// see [`pluriverse::CausalStore::sparse_bucket_digests`]. Memory proportional to the
+    /// entries, whatever `bits`.
+    ///
+    /// # Errors
+    /// As [`AnyState::bucket_digests`].
+    pub fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
+        self.inner.sparse_bucket_digests(bits)
+    }
+
+    pub(crate) fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
+        self.inner.key_digests_in(bits, buckets)
     }
 
     /// The state as Arrow IPC stream bytes (the documented format of `pluriverse::wire`).
@@ -848,6 +884,43 @@ impl AnyState {
     /// As [`AnyState::join_bytes`].
     pub fn join_bytes_with_limits(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
         self.inner.join_bytes(bytes, limits)
+    }
+
+    /// [`AnyState::join`] for input that is not trusted: also refuses a context claiming
+    /// dots of this handle's replica beyond what this state knows it issued (a forgery, or
+    /// this state is a rollback: [`pluriverse::Error::ForeignClaim`]); see
+    /// [`pluriverse::CausalStore::join_checked`].
+    ///
+    /// # Errors
+    /// [`pluriverse::Error::ForeignClaim`], [`pluriverse::Error::Equivocation`], or as
+    /// [`AnyState::join`]; the state is unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyError, AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::UInt64, None).unwrap();
+    /// let mut me = AnyState::new(t, "me");
+    /// me.add(Scalar::UInt64(1)).unwrap();
+    /// let old = me.clone();
+    /// me.add(Scalar::UInt64(2)).unwrap();
+    /// let mut rolled_back = old.clone();
+    /// let err = rolled_back.join_checked(&me).unwrap_err();
+    /// assert!(matches!(err, AnyError::Core(pluriverse::Error::ForeignClaim { .. })));
+    /// assert_eq!(rolled_back.digest(), old.digest(), "unchanged");
+    /// let mut peer = AnyState::new(t, "peer");
+    /// peer.join_checked(&me).unwrap();
+    /// ```
+    pub fn join_checked(&mut self, other: &AnyState) -> Result<()> {
+        self.inner.join_checked(other.inner.as_ref())
+    }
+
+    /// [`AnyState::join_bytes_with_limits`] refusing claims on this handle's own dots, as
+    /// [`AnyState::join_checked`]. What the faces' merges of bytes call.
+    ///
+    /// # Errors
+    /// As [`AnyState::join_bytes`] and [`AnyState::join_checked`]; the state is unchanged.
+    pub fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        self.inner.join_bytes_checked(bytes, limits)
     }
 
     /// What a replica whose context is `peer` lacks (joining it there gives what joining

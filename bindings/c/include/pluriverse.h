@@ -127,6 +127,12 @@ enum pv_status
      * directory is opened again (which replays what the log holds).
      */
     PV_POISONED = 13,
+    /**
+     * One event (dot) is bound to two contents: the bytes or state joined hold another key
+     * or value for a dot this state holds (proof that a replica equivocated, or that the
+     * bytes were forged); refused, nothing changed.
+     */
+    PV_EQUIVOCATION = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -615,7 +621,10 @@ pv_status pv_awset_to_bytes(const struct pv_awset *awset, struct pv_bytes *out);
  * commutative, associative and idempotent.
  *
  * Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
- * another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+ * another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+ * handle's replica beyond what `awset` knows it issued (a forgery, or `awset` is an old
+ * copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+ * `awset` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
  * `awset` is unchanged.
  *
  * # Safety
@@ -628,7 +637,8 @@ pv_status pv_awset_merge_bytes(struct pv_awset *awset, const uint8_t *bytes, siz
  * Joins the whole state of `other` into `awset` (as `pv_awset_merge_bytes` of its bytes, without
  * the bytes). `other` may be `awset` itself (nothing changes).
  *
- * Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key types differ,
+ * Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+ * `pv_awset_merge_bytes`, `PV_TYPE_MISMATCH` when the key types differ,
  * `PV_INVALID_ARGUMENT` for NULL pointers. On failure `awset` is unchanged.
  *
  * # Safety
@@ -823,7 +833,10 @@ pv_status pv_lwwmap_to_bytes(const struct pv_lwwmap *lwwmap, struct pv_bytes *ou
  * commutative, associative and idempotent.
  *
  * Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
- * another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+ * another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+ * handle's replica beyond what `lwwmap` knows it issued (a forgery, or `lwwmap` is an old
+ * copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+ * `lwwmap` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
  * `lwwmap` is unchanged.
  *
  * # Safety
@@ -836,7 +849,8 @@ pv_status pv_lwwmap_merge_bytes(struct pv_lwwmap *lwwmap, const uint8_t *bytes, 
  * Joins the whole state of `other` into `lwwmap` (as `pv_lwwmap_merge_bytes` of its bytes, without
  * the bytes). `other` may be `lwwmap` itself (nothing changes).
  *
- * Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key or value types differ,
+ * Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+ * `pv_lwwmap_merge_bytes`, `PV_TYPE_MISMATCH` when the key or value types differ,
  * `PV_INVALID_ARGUMENT` for NULL pointers. On failure `lwwmap` is unchanged.
  *
  * # Safety
@@ -1030,7 +1044,10 @@ pv_status pv_mvmap_to_bytes(const struct pv_mvmap *mvmap, struct pv_bytes *out);
  * commutative, associative and idempotent.
  *
  * Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
- * another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+ * another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+ * handle's replica beyond what `mvmap` knows it issued (a forgery, or `mvmap` is an old
+ * copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+ * `mvmap` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
  * `mvmap` is unchanged.
  *
  * # Safety
@@ -1043,7 +1060,8 @@ pv_status pv_mvmap_merge_bytes(struct pv_mvmap *mvmap, const uint8_t *bytes, siz
  * Joins the whole state of `other` into `mvmap` (as `pv_mvmap_merge_bytes` of its bytes, without
  * the bytes). `other` may be `mvmap` itself (nothing changes).
  *
- * Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key or value types differ,
+ * Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+ * `pv_mvmap_merge_bytes`, `PV_TYPE_MISMATCH` when the key or value types differ,
  * `PV_INVALID_ARGUMENT` for NULL pointers. On failure `mvmap` is unchanged.
  *
  * # Safety
@@ -1186,7 +1204,7 @@ pv_status pv_pncounter_decrement(struct pv_pncounter *pncounter,
  * replicas; 0 when absent) into `*out`.
  *
  * Returns `PV_OK`; `PV_OVERFLOW` when the value does not fit `int64_t` (`*out` is then
- * unchanged), `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT` for
+ * unchanged; `pv_pncounter_value_i128` reads any value), `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT` for
  * NULL pointers or an invalid `pv_value`.
  *
  * # Safety
@@ -1195,6 +1213,28 @@ pv_status pv_pncounter_decrement(struct pv_pncounter *pncounter,
 pv_status pv_pncounter_value(const struct pv_pncounter *pncounter,
                              struct pv_value key,
                              int64_t *out);
+
+/**
+ * Writes the value of the counter of `key` over its whole range (the sum over replicas of
+ * `uint64_t` totals can pass `int64_t`): the upper 64 bits, signed, into `*out_hi`, the
+ * lower 64 bits into `*out_lo`, so the value is `out_hi * 2^64 + out_lo`. With gcc or
+ * clang: `(__int128)(((unsigned __int128)(uint64_t)hi << 64) | lo)`; a value that fits
+ * `int64_t` has `hi` 0 (or -1 when negative) and `(int64_t)lo` the value.
+ *
+ * Two halves rather than `__int128`: that type is not standard C (MSVC lacks it) and its
+ * calling convention between Rust and C has differed across compiler versions.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT`
+ * for NULL pointers or an invalid `pv_value` (the outputs are then unchanged).
+ *
+ * # Safety
+ * `pncounter` is NULL or live; `key` names readable bytes; `out_hi`, `out_lo` are NULL or
+ * writable.
+ */
+pv_status pv_pncounter_value_i128(const struct pv_pncounter *pncounter,
+                                  struct pv_value key,
+                                  int64_t *out_hi,
+                                  uint64_t *out_lo);
 
 /**
  * Frees `pncounter`. NULL is fine.
@@ -1240,7 +1280,10 @@ pv_status pv_pncounter_to_bytes(const struct pv_pncounter *pncounter, struct pv_
  * commutative, associative and idempotent.
  *
  * Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
- * another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+ * another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+ * handle's replica beyond what `pncounter` knows it issued (a forgery, or `pncounter` is an old
+ * copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+ * `pncounter` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
  * `pncounter` is unchanged.
  *
  * # Safety
@@ -1255,7 +1298,8 @@ pv_status pv_pncounter_merge_bytes(struct pv_pncounter *pncounter,
  * Joins the whole state of `other` into `pncounter` (as `pv_pncounter_merge_bytes` of its bytes, without
  * the bytes). `other` may be `pncounter` itself (nothing changes).
  *
- * Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key types differ,
+ * Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+ * `pv_pncounter_merge_bytes`, `PV_TYPE_MISMATCH` when the key types differ,
  * `PV_INVALID_ARGUMENT` for NULL pointers. On failure `pncounter` is unchanged.
  *
  * # Safety
@@ -1642,6 +1686,22 @@ pv_status pv_replica_get(const struct pv_replica *replica,
 pv_status pv_replica_pncounter_value(const struct pv_replica *replica,
                                      struct pv_value key,
                                      int64_t *out);
+
+/**
+ * `pv_pncounter_value_i128` for a replica: the value of the counter of `key` over its whole
+ * range as two halves, `out_hi * 2^64 + out_lo`.
+ *
+ * Returns `PV_OK`; `PV_TYPE_MISMATCH` for a key of another type or a replica of another
+ * kind, `PV_INVALID_ARGUMENT` for NULL pointers or an invalid `pv_value`.
+ *
+ * # Safety
+ * `replica` is NULL or live; `key` names readable bytes; `out_hi`, `out_lo` are NULL or
+ * writable.
+ */
+pv_status pv_replica_pncounter_value_i128(const struct pv_replica *replica,
+                                          struct pv_value key,
+                                          int64_t *out_hi,
+                                          uint64_t *out_lo);
 
 /**
  * Writes the replica's kind (a `PV_KIND_*` code), key type and value type (`PV_TYPE_*`

@@ -159,7 +159,10 @@ pub unsafe extern "C" fn pv_awset_to_bytes(
 /// commutative, associative and idempotent.
 ///
 /// Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
-/// another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+/// another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+/// handle's replica beyond what `awset` knows it issued (a forgery, or `awset` is an old
+/// copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+/// `awset` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
 /// `awset` is unchanged.
 ///
 /// # Safety
@@ -180,7 +183,8 @@ pub unsafe extern "C" fn pv_awset_merge_bytes(
 /// Joins the whole state of `other` into `awset` (as `pv_awset_merge_bytes` of its bytes, without
 /// the bytes). `other` may be `awset` itself (nothing changes).
 ///
-/// Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key types differ,
+/// Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+/// `pv_awset_merge_bytes`, `PV_TYPE_MISMATCH` when the key types differ,
 /// `PV_INVALID_ARGUMENT` for NULL pointers. On failure `awset` is unchanged.
 ///
 /// # Safety

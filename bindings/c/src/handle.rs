@@ -180,6 +180,25 @@ pub(crate) unsafe fn put<T>(out: *mut T, v: T) -> FfiResult<()> {
     Ok(())
 }
 
+/// Writes a 128-bit value as its two 64-bit halves: `*out_hi` the upper half (signed),
+/// `*out_lo` the lower half, so the value is `out_hi * 2^64 + out_lo`. Both are checked
+/// before either is written.
+///
+/// # Safety
+/// `out_hi` and `out_lo` are NULL or writable.
+pub(crate) unsafe fn put_i128(out_hi: *mut i64, out_lo: *mut u64, v: i128) -> FfiResult<()> {
+    check_ptr(out_hi, "out_hi")?;
+    check_ptr(out_lo, "out_lo")?;
+    // two's complement halves: the shift keeps the sign, the cast keeps the low bits
+    let (hi, lo) = ((v >> 64) as i64, v as u64);
+    // SAFETY: both are non-NULL, aligned and writable (caller contract).
+    unsafe {
+        out_hi.write(hi);
+        out_lo.write(lo);
+    }
+    Ok(())
+}
+
 /// Serializes `state` into `out` (checked non-NULL, cleared first).
 ///
 /// # Safety
@@ -217,7 +236,12 @@ pub(crate) unsafe fn merge_bytes<T: KindHandle>(
     // SAFETY: forwarded contract.
     let bytes = unsafe { ptr::bytes(bytes, len, "bytes") }?;
     // SAFETY: forwarded contract.
-    unsafe { write(p, |s| s.join_bytes(bytes).map_err(any_error)) }
+    unsafe {
+        write(p, |s| {
+            s.join_bytes_checked(bytes, &pluriverse::wire::Limits::default())
+                .map_err(any_error)
+        })
+    }
 }
 
 /// The body of `pv_<kind>_merge`.
@@ -233,7 +257,7 @@ pub(crate) unsafe fn merge<T: KindHandle>(p: *mut T, other: *const T) -> FfiResu
     // SAFETY: forwarded contract; other differs from p, so the two borrows are disjoint.
     let o = unsafe { read(other) }?;
     // SAFETY: forwarded contract.
-    unsafe { write(p, |s| s.join(o).map_err(any_error)) }
+    unsafe { write(p, |s| s.join_checked(o).map_err(any_error)) }
 }
 
 /// The body of `pv_<kind>_context`.

@@ -185,7 +185,10 @@ pub unsafe extern "C" fn pv_mvmap_to_bytes(
 /// commutative, associative and idempotent.
 ///
 /// Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
-/// another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+/// another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+/// handle's replica beyond what `mvmap` knows it issued (a forgery, or `mvmap` is an old
+/// copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+/// `mvmap` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
 /// `mvmap` is unchanged.
 ///
 /// # Safety
@@ -206,7 +209,8 @@ pub unsafe extern "C" fn pv_mvmap_merge_bytes(
 /// Joins the whole state of `other` into `mvmap` (as `pv_mvmap_merge_bytes` of its bytes, without
 /// the bytes). `other` may be `mvmap` itself (nothing changes).
 ///
-/// Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key or value types differ,
+/// Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+/// `pv_mvmap_merge_bytes`, `PV_TYPE_MISMATCH` when the key or value types differ,
 /// `PV_INVALID_ARGUMENT` for NULL pointers. On failure `mvmap` is unchanged.
 ///
 /// # Safety

@@ -113,7 +113,7 @@ pub unsafe extern "C" fn pv_pncounter_decrement(
 /// replicas; 0 when absent) into `*out`.
 ///
 /// Returns `PV_OK`; `PV_OVERFLOW` when the value does not fit `int64_t` (`*out` is then
-/// unchanged), `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT` for
+/// unchanged; `pv_pncounter_value_i128` reads any value), `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT` for
 /// NULL pointers or an invalid `pv_value`.
 ///
 /// # Safety
@@ -138,6 +138,39 @@ pub unsafe extern "C" fn pv_pncounter_value(
         })?;
         out.write(v);
         Ok(())
+    })
+}
+
+/// Writes the value of the counter of `key` over its whole range (the sum over replicas of
+/// `uint64_t` totals can pass `int64_t`): the upper 64 bits, signed, into `*out_hi`, the
+/// lower 64 bits into `*out_lo`, so the value is `out_hi * 2^64 + out_lo`. With gcc or
+/// clang: `(__int128)(((unsigned __int128)(uint64_t)hi << 64) | lo)`; a value that fits
+/// `int64_t` has `hi` 0 (or -1 when negative) and `(int64_t)lo` the value.
+///
+/// Two halves rather than `__int128`: that type is not standard C (MSVC lacks it) and its
+/// calling convention between Rust and C has differed across compiler versions.
+///
+/// Returns `PV_OK`; `PV_TYPE_MISMATCH` for a key of another type, `PV_INVALID_ARGUMENT`
+/// for NULL pointers or an invalid `pv_value` (the outputs are then unchanged).
+///
+/// # Safety
+/// `pncounter` is NULL or live; `key` names readable bytes; `out_hi`, `out_lo` are NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn pv_pncounter_value_i128(
+    pncounter: *const pv_pncounter,
+    key: pv_value,
+    out_hi: *mut i64,
+    out_lo: *mut u64,
+) -> pv_status {
+    // SAFETY: forwarded contract (see # Safety).
+    guard("pv_pncounter_value_i128", || unsafe {
+        let state = handle::read(pncounter)?;
+        check_ptr(out_hi, "out_hi")?;
+        check_ptr(out_lo, "out_lo")?;
+        let key = handle::scalar(key, "key")?;
+        let v = state.value(&key).map_err(any_error)?;
+        handle::put_i128(out_hi, out_lo, v)
     })
 }
 
@@ -199,7 +232,10 @@ pub unsafe extern "C" fn pv_pncounter_to_bytes(
 /// commutative, associative and idempotent.
 ///
 /// Returns `PV_OK`; `PV_DECODE_ERROR` for bad bytes, `PV_TYPE_MISMATCH` for bytes of
-/// another kind or key/value types, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
+/// another kind or key/value types, `PV_FOREIGN_CLAIM` when they claim events of this
+/// handle's replica beyond what `pncounter` knows it issued (a forgery, or `pncounter` is an old
+/// copy: write under a new replica name), `PV_EQUIVOCATION` when they bind an event
+/// `pncounter` holds to other contents, `PV_INVALID_ARGUMENT` for NULL pointers. On failure
 /// `pncounter` is unchanged.
 ///
 /// # Safety
@@ -220,7 +256,8 @@ pub unsafe extern "C" fn pv_pncounter_merge_bytes(
 /// Joins the whole state of `other` into `pncounter` (as `pv_pncounter_merge_bytes` of its bytes, without
 /// the bytes). `other` may be `pncounter` itself (nothing changes).
 ///
-/// Returns `PV_OK`; `PV_TYPE_MISMATCH` when the key types differ,
+/// Returns `PV_OK`; `PV_FOREIGN_CLAIM` and `PV_EQUIVOCATION` as for
+/// `pv_pncounter_merge_bytes`, `PV_TYPE_MISMATCH` when the key types differ,
 /// `PV_INVALID_ARGUMENT` for NULL pointers. On failure `pncounter` is unchanged.
 ///
 /// # Safety

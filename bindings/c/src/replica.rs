@@ -795,6 +795,33 @@ pub unsafe extern "C" fn pv_replica_pncounter_value(
     })
 }
 
+/// `pv_pncounter_value_i128` for a replica: the value of the counter of `key` over its whole
+/// range as two halves, `out_hi * 2^64 + out_lo`.
+///
+/// Returns `PV_OK`; `PV_TYPE_MISMATCH` for a key of another type or a replica of another
+/// kind, `PV_INVALID_ARGUMENT` for NULL pointers or an invalid `pv_value`.
+///
+/// # Safety
+/// `replica` is NULL or live; `key` names readable bytes; `out_hi`, `out_lo` are NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn pv_replica_pncounter_value_i128(
+    replica: *const pv_replica,
+    key: pv_value,
+    out_hi: *mut i64,
+    out_lo: *mut u64,
+) -> pv_status {
+    // SAFETY: forwarded contract (see # Safety).
+    guard("pv_replica_pncounter_value_i128", || unsafe {
+        let r = read(replica)?;
+        check_ptr(out_hi, "out_hi")?;
+        check_ptr(out_lo, "out_lo")?;
+        let key = handle::scalar(key, "key")?;
+        let v = r.state().value(&key).map_err(any_error)?;
+        handle::put_i128(out_hi, out_lo, v)
+    })
+}
+
 /// Writes the replica's kind (a `PV_KIND_*` code), key type and value type (`PV_TYPE_*`
 /// codes; 0 for the kinds without values) into `*out_kind`, `*out_key_type` and
 /// `*out_value_type`; pass NULL for any that is not wanted.

@@ -57,6 +57,10 @@ pub enum pv_status {
     /// An earlier write to a replica's log failed; the handle refuses everything until the
     /// directory is opened again (which replays what the log holds).
     PV_POISONED = 13,
+    /// One event (dot) is bound to two contents: the bytes or state joined hold another key
+    /// or value for a dot this state holds (proof that a replica equivocated, or that the
+    /// bytes were forged); refused, nothing changed.
+    PV_EQUIVOCATION = 14,
 }
 
 /// An error on its way to the boundary: the status to return and the message to keep.
@@ -179,6 +183,7 @@ pub extern "C" fn pv_status_str(status: u32) -> *const c_char {
         11 => c"PV_IO",
         12 => c"PV_FOREIGN_CLAIM",
         13 => c"PV_POISONED",
+        14 => c"PV_EQUIVOCATION",
         _ => c"PV_UNKNOWN_STATUS",
     };
     s.as_ptr()
@@ -239,6 +244,8 @@ mod tests {
         assert_eq!(name(pv_status::PV_ERROR as u32), "PV_ERROR");
         assert_eq!(name(pv_status::PV_LOCKED as u32), "PV_LOCKED");
         assert_eq!(name(pv_status::PV_POISONED as u32), "PV_POISONED");
+        assert_eq!(name(pv_status::PV_EQUIVOCATION as u32), "PV_EQUIVOCATION");
+        assert_eq!(name(15), "PV_UNKNOWN_STATUS");
         assert_eq!(name(99), "PV_UNKNOWN_STATUS");
         // SAFETY: as above.
         let v = unsafe { CStr::from_ptr(pv_version()) }.to_str().unwrap();

@@ -203,6 +203,8 @@ pub(crate) fn any_error(e: AnyError) -> Fail {
         | AnyError::TypeMismatch { .. }
         | AnyError::ScalarType { .. } => pv_status::PV_TYPE_MISMATCH,
         AnyError::UnknownType(_) => pv_status::PV_INVALID_ARGUMENT,
+        AnyError::Core(E::ForeignClaim { .. }) => pv_status::PV_FOREIGN_CLAIM,
+        AnyError::Core(E::Equivocation { .. }) => pv_status::PV_EQUIVOCATION,
         _ => pv_status::PV_ERROR,
     };
     Fail::new(status, e.to_string())

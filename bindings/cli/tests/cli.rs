@@ -631,3 +631,33 @@ fn simulate_reports_the_faults_that_happened() {
     assert_eq!(f["blocked_by_partition"], j["net"]["blocked_by_partition"]);
     assert_eq!(j["verdict"], "PASS");
 }
+
+#[test]
+fn diff_at_24_bits_runs_in_a_small_address_space() {
+    // issue 13: `diff --bits 24` took 1 GB on empty states; under a 400 MB address-space
+    // limit (ulimit -v) it must still answer, since its memory follows the data
+    let dir = Dir::new("diff-bits");
+    let (pa, _, _) = two_states(&dir);
+    let empty = dir.path("empty.arrow");
+    std::fs::write(&empty, AnyState::new(mv_type(), "e").to_bytes().unwrap()).unwrap();
+    let limited = |a: &str, b: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 400000 && exec \"$0\" diff --bits 24 \"$1\" \"$2\"")
+            .args([env!("CARGO_BIN_EXE_pluriverse"), a, b])
+            .output()
+            .unwrap()
+    };
+    let o = limited(&empty, &empty);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out} {err}");
+    assert!(out.starts_with("0 of 16,777,216 buckets differ"), "{out}");
+    assert!(out.contains("the states are equal"), "{out}");
+    let o = limited(&pa, &empty);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out} {err}");
+    assert!(
+        out.starts_with("2 of 16,777,216 buckets differ; 2 keys only in"),
+        "{out}"
+    );
+}

@@ -5,8 +5,9 @@ use std::cmp::Ordering;
 use pluriverse_kernels::dots::DotContext;
 
 use crate::error::{Error, Result};
-use crate::item::Item;
+use crate::item::{Item, ItemCol};
 use crate::replica::ReplicaId;
+use crate::stability::Stability;
 use crate::store::run::Run;
 use crate::store::CausalStore;
 
@@ -26,6 +27,12 @@ pub type LWWMapDelta<K, V> = CausalStore<K, LwwCell<V>>;
 /// that would lose to the value this replica already holds changes nothing and returns an
 /// empty delta. Writes that are concurrent (neither saw the other) are both kept until a
 /// later write that has seen them replaces them; reads always show the winner.
+///
+/// A remove is an entry (a tombstone), even for a key this replica never saw: a concurrent
+/// write with a lower timestamp may still arrive and must lose. Tombstones go away through
+/// [`LWWMap::collect_tombstones`] once every replica has seen them (causal stability), which
+/// the layer that knows the peers' version vectors calls; the sync protocol does not call it
+/// yet, so without that call tombstones stay.
 ///
 /// # Example
 /// ```
@@ -230,6 +237,103 @@ impl<K: Item, V: Item> LWWMap<K, V> {
     /// Whether no key holds a value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Drops the tombstones no replica can need any more, and with each the writes of its
+    /// key that it beats; returns how many entries were dropped. Their dots stay in the
+    /// context, so a copy of a dropped entry arriving later is discarded (as a removed
+    /// entry is), and a replica joining this state drops its copies too.
+    ///
+    /// A remove must leave a tombstone even for a key this replica never saw: a concurrent
+    /// `set` with a lower timestamp may still be on its way, and it must lose when it
+    /// arrives. A tombstone `t` (dot `d`, timestamp `T`) is dropped only when no such write
+    /// can exist any more:
+    /// - `d` is in `stability`'s frontier: every replica has seen `t`;
+    /// - this state's context covers `stability`'s horizon (else nothing is dropped): every
+    ///   write concurrent with `t` was issued before its writer saw `t`, so it is in the
+    ///   horizon, hence already here;
+    /// - `T <= timestamp_floor`, where the caller promises that no replica will write a
+    ///   timestamp at or below `timestamp_floor` any more (a replica that dropped `t` no
+    ///   longer knows that a write below `T` should lose). With clock timestamps: the
+    ///   smallest clock last heard from the replicas, less the clock skew allowed.
+    ///
+    /// Who calls it: the layer that knows the peers' version vectors (the replica and its
+    /// sync protocol), after anti-entropy rounds; a state on its own cannot know them.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::{LWWMap, ReplicaId, Stability};
+    /// let mut a: LWWMap<u64, u64> = LWWMap::new("a");
+    /// let mut b: LWWMap<u64, u64> = LWWMap::new("b");
+    /// let late = b.set(7, 1, 10).unwrap(); // concurrent, not delivered yet
+    /// let rm = a.remove(7, 20).unwrap();
+    /// b.join(&rm);
+    /// // a has not heard from b since b wrote: nothing is stable yet
+    /// let heard = |m: &LWWMap<u64, u64>| m.context().version_vector();
+    /// let (na, nb) = (ReplicaId::from("a"), ReplicaId::from("b"));
+    /// let (va, vb) = (heard(&a), heard(&b));
+    /// let s = Stability::from_peers([(&na, &va), (&nb, &vb)]);
+    /// assert_eq!(a.collect_tombstones(&s, 100), 0, "the horizon holds b's write, a lacks it");
+    /// a.join(&late);
+    /// assert_eq!(a.collect_tombstones(&s, 100), 2, "the tombstone and the write it beats");
+    /// assert_eq!((a.entry_count(), a.get(&7)), (0, None));
+    /// a.join(&late); // a copy arriving again is discarded
+    /// assert_eq!(a.get(&7), None);
+    /// ```
+    pub fn collect_tombstones(&mut self, stability: &Stability, timestamp_floor: u64) -> usize {
+        let ctx = &self.store.ctx;
+        let prefix = ctx.version_vector();
+        if stability.horizon().iter().any(|(r, c)| prefix.get(r) < c) {
+            return 0;
+        }
+        let frontier: Vec<u64> = ctx
+            .table()
+            .names()
+            .iter()
+            .map(|n| stability.frontier().get(n))
+            .collect();
+        let m = self.store.merged_cow();
+        let mut dropped = DotContext::new();
+        let mut count = 0usize;
+        let mut start = 0;
+        while start < m.rows() {
+            let mut end = start + 1;
+            while end < m.rows()
+                && m.hash[end] == m.hash[start]
+                && m.keys.cmp_at(start, &m.keys, end).is_eq()
+            {
+                end += 1;
+            }
+            let write = |i: usize| {
+                let (ts, tomb) = (m.values.0[i], m.values.1 .0[i]);
+                (ts, m.replica[i], m.counter[i], tomb)
+            };
+            // the key's largest droppable tombstone, if any
+            let best = (start..end)
+                .map(write)
+                .filter(|&(ts, r, c, tomb)| {
+                    tomb && ts <= timestamp_floor && c <= frontier[r as usize]
+                })
+                .max_by(|a, b| self.cmp_writes((a.0, a.1, a.2), (b.0, b.1, b.2)));
+            if let Some((ts, r, c, _)) = best {
+                for (wts, wr, wc, _) in (start..end).map(write) {
+                    if self.cmp_writes((wts, wr, wc), (ts, r, c)).is_le() {
+                        dropped.insert(wr, wc);
+                        count += 1;
+                    }
+                }
+            }
+            start = end;
+        }
+        if count == 0 {
+            return 0;
+        }
+        drop(m);
+        // a delta with no entries whose context holds the dropped dots: joined, it removes
+        // them, as a remove does; the context is unchanged (they are already in it)
+        let removal = self.store.local_delta(Run::default(), dropped);
+        self.store.join(&removal);
+        count
     }
 }
 

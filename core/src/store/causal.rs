@@ -1119,10 +1119,71 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         Ok(b.iter().map(Digest::finish).collect())
     }
 
+    /// [`Self::bucket_digests`] of the buckets that hold entries only, as `(bucket, digest)`
+    /// in bucket order: memory and time proportional to the entries, not to `2^bits` (an
+    /// empty bucket's digest is the same for every store, so comparing two stores' lists
+    /// finds the same differing buckets as comparing the full vectors).
+    ///
+    /// # Errors
+    /// As [`Self::bucket_digests`].
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::AWSet;
+    /// let mut s: AWSet<u64> = AWSet::new("a");
+    /// s.add_many(&[1, 2, 3]).unwrap();
+    /// let sparse = s.store().sparse_bucket_digests(24).unwrap();
+    /// assert!(sparse.len() <= 3);
+    /// let dense = s.store().bucket_digests(8).unwrap();
+    /// for (b, d) in s.store().sparse_bucket_digests(8).unwrap() {
+    ///     assert_eq!(dense[b as usize], d);
+    /// }
+    /// ```
+    pub fn sparse_bucket_digests(&self, bits: u32) -> crate::Result<Vec<(u32, u128)>> {
+        let max = pluriverse_kernels::digest::MAX_BUCKET_BITS;
+        if bits > max {
+            return Err(pluriverse_kernels::KernelError::BucketBits { bits, max }.into());
+        }
+        let m = self.merged_cow();
+        let seed = Self::type_seed();
+        let mut buf = Vec::with_capacity(64);
+        let mut out: Vec<(u32, u128)> = Vec::new();
+        let mut cur: Option<(u32, Digest)> = None;
+        for i in 0..m.rows() {
+            // bits <= 24: a bucket fits u32
+            let b = pluriverse_kernels::digest::bucket_of(m.hash[i], bits) as u32;
+            match cur.as_mut() {
+                Some((cb, d)) if *cb == b => d.add_hash(self.entry_hash(&m, i, seed, &mut buf)),
+                _ => {
+                    if let Some((cb, d)) = cur.take() {
+                        out.push((cb, d.finish()));
+                    }
+                    let mut d = Digest::new();
+                    d.add_hash(self.entry_hash(&m, i, seed, &mut buf));
+                    cur = Some((b, d));
+                }
+            }
+        }
+        if let Some((cb, d)) = cur {
+            out.push((cb, d.finish()));
+        }
+        Ok(out)
+    }
+
+    /// [`Self::key_digests`] for the buckets listed in `buckets` (sorted, as
+    /// [`Self::sparse_bucket_digests`] gives them): no `2^bits` table.
+    pub fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(K, u128)> {
+        self.key_digests_where(bits, |b| buckets.binary_search(&(b as u32)).is_ok())
+    }
+
     /// Per distinct key whose bucket (as in [`Self::bucket_digests`]) is selected by
     /// `selected`, the digest of that key's entries, in the store's `(hash, key)` order.
     /// Comparing two stores' lists names the keys where they differ.
     pub fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(K, u128)> {
+        self.key_digests_where(bits, |b| selected.get(b).copied().unwrap_or(false))
+    }
+
+    fn key_digests_where(&self, bits: u32, selected: impl Fn(usize) -> bool) -> Vec<(K, u128)> {
         let bits = bits.min(pluriverse_kernels::digest::MAX_BUCKET_BITS);
         let m = self.merged_cow();
         let mut out: Vec<(K, u128)> = Vec::new();
@@ -1130,8 +1191,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut buf = Vec::with_capacity(64);
         let seed = Self::type_seed();
         for i in 0..m.rows() {
-            let b = pluriverse_kernels::digest::bucket_of(m.hash[i], bits);
-            if !selected.get(b).copied().unwrap_or(false) {
+            if !selected(pluriverse_kernels::digest::bucket_of(m.hash[i], bits)) {
                 continue;
             }
             let same_key = cur.as_ref().is_some_and(|(start, _)| {
