@@ -29,6 +29,10 @@ use crate::tls::Refusals;
 /// Most commands taken into one group commit.
 const MAX_BATCH: usize = 512;
 /// How often the actor wakes with nothing to do (rounds are due, queues drained).
+/// How long after a connection comes up another one from the same peer still counts as a
+/// simultaneous dial (beyond it, the older connection is stale).
+const SIMULTANEOUS_DIAL: Duration = Duration::from_secs(2);
+
 const TICK: Duration = Duration::from_millis(20);
 
 /// A local write, as the HTTP API asks for it.
@@ -420,11 +424,21 @@ impl Actor {
             } => {
                 let own = self.own;
                 let p = &mut self.peers[peer];
-                // when both sides dial at once, both keep the connection dialed by the lower key
+                // When both sides dial at once, both keep the connection dialed by the lower
+                // key. A connection that arrives while ours has been up for a while is no
+                // simultaneous dial: the peer dials only when it has no connection to us, so
+                // ours is stale (the peer restarted, or lost it in a partition) and the new
+                // one wins, whichever side dialed it.
                 let preferred = |dialed: bool| dialed == (own < p.spec.key);
                 let adopt = match &p.live {
                     None => true,
-                    Some(l) => preferred(dialed) || !preferred(l.dialed),
+                    Some(l) => {
+                        preferred(dialed)
+                            || !preferred(l.dialed)
+                            || l.since
+                                .elapsed()
+                                .map_or(true, |age| age > SIMULTANEOUS_DIAL)
+                    }
                 };
                 if !adopt {
                     conn.close(1u32.into(), b"duplicate");
