@@ -174,10 +174,10 @@ fn put_array(out: &mut Vec<u8>, a: &dyn Array) {
 /// use pluriverse::MVMap;
 /// let mut m: MVMap<String, i64> = MVMap::new("a");
 /// let d = m.set_many(&["x".to_string()], &[7]).unwrap();
-/// let bytes = encode_compact(d.store());
+/// let bytes = encode_compact(&d);
 /// assert!(bytes.len() < 16);
 /// let back = decode_compact_with_limits::<String, i64>(&bytes, &Limits::default()).unwrap();
-/// assert_eq!(back.digest(), d.store().digest());
+/// assert_eq!(back.digest(), d.digest());
 /// assert!(decode_compact_with_limits::<String, i64>(&bytes[..bytes.len() - 1], &Limits::default()).is_err());
 /// ```
 pub fn decode_compact_with_limits<K: ArrowItem, V: Cells>(
