@@ -19,13 +19,6 @@ pub enum Error {
         /// What overflowed.
         what: &'static str,
     },
-    /// A replica index in encoded data points past the replica table.
-    UnknownReplica {
-        /// The index found.
-        index: u64,
-        /// The table's length.
-        replicas: usize,
-    },
     /// A batch mutator was given columns of different lengths.
     LengthMismatch {
         /// Which column disagrees.
@@ -78,10 +71,6 @@ impl fmt::Display for Error {
                 "counter of replica {replica} would overflow u64; rejoin under a new replica name"
             ),
             Self::ValueOverflow { what } => write!(f, "{what} would overflow u64"),
-            Self::UnknownReplica { index, replicas } => write!(
-                f,
-                "replica index {index} is out of range for a table of {replicas} replicas"
-            ),
             Self::LengthMismatch {
                 what,
                 expected,

@@ -185,12 +185,24 @@ fn lock(dir: &Path) -> Result<File> {
         .write(true)
         .open(&p)
         .map_err(io(&p, "open"))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(fs::TryLockError::WouldBlock) => Err(ReplicaError::Locked { dir: dir.into() }),
-        Err(fs::TryLockError::Error(e)) => Err(io(&p, "lock")(e)),
+    // A holder that goes away within a moment is waited for: a process that another
+    // thread of ours forked holds a copy of a descriptor we closed until it execs, and the
+    // lock lives as long as any copy does. A real second holder is reported after ~0.1 s.
+    for attempt in 0..LOCK_ATTEMPTS {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(fs::TryLockError::WouldBlock) if attempt + 1 < LOCK_ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => break,
+            Err(fs::TryLockError::Error(e)) => return Err(io(&p, "lock")(e)),
+        }
     }
+    Err(ReplicaError::Locked { dir: dir.into() })
 }
+
+/// How many times [`lock`] tries before reporting [`ReplicaError::Locked`].
+const LOCK_ATTEMPTS: u32 = 10;
 
 impl Replica {
     /// Creates a replica named `name` of type `ty` in `dir` (created if missing; it must not
@@ -223,8 +235,10 @@ impl Replica {
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|e| ReplicaError::Config(format!("replica.json: {e}")))?;
         write_atomic(dir, &meta_path, &json)?;
-        drop(_lock);
-        Self::open(dir, opts)
+        // Keep the lock: releasing it and taking it again in `open` would race with any
+        // process another thread forks meanwhile (the child holds a copy of the locked
+        // descriptor until it execs, and the second `try_lock` would see it as a holder).
+        Self::open_locked(dir.to_path_buf(), _lock, opts)
     }
 
     /// Opens the replica in `dir`: the newest snapshot plus the logs after it, under a fresh
@@ -240,11 +254,20 @@ impl Replica {
             dir: dir.clone(),
             why,
         };
-        let meta_path = dir.join(META);
-        if !meta_path.exists() {
+        if !dir.join(META).exists() {
             return Err(not(format!("no {META}")));
         }
-        let _lock = lock(&dir)?;
+        let lock = lock(&dir)?;
+        Self::open_locked(dir, lock, opts)
+    }
+
+    /// [`Replica::open`] once the directory's lock is held.
+    fn open_locked(dir: PathBuf, _lock: File, opts: Options) -> Result<Self> {
+        let not = |why: String| ReplicaError::NotAReplica {
+            dir: dir.clone(),
+            why,
+        };
+        let meta_path = dir.join(META);
         let meta_bytes = fs::read(&meta_path).map_err(io(&meta_path, "read"))?;
         let meta: Meta =
             serde_json::from_slice(&meta_bytes).map_err(|e| not(format!("{META}: {e}")))?;

@@ -242,6 +242,41 @@ fn a_second_process_is_refused_while_one_has_the_directory() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A process forked by another thread holds a copy of every descriptor until it execs,
+/// locked ones included: closing a replica and opening it again (or creating one, which
+/// used to release its lock and take it again) must not see that copy as a second holder.
+#[test]
+fn opening_while_another_thread_forks_children_is_not_refused_as_locked() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forker = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                Command::new("true").status().unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let started = Instant::now();
+    let mut rounds = 0;
+    while rounds < 300 && started.elapsed() < Duration::from_secs(4) {
+        let dir = tmp("forks");
+        let r = Replica::create(&dir, "paris", mvmap(), Options::default())
+            .unwrap_or_else(|e| panic!("create, round {rounds}: {e}"));
+        r.close().unwrap();
+        let r = Replica::open(&dir, Options::default())
+            .unwrap_or_else(|e| panic!("reopen, round {rounds}: {e}"));
+        drop(r);
+        std::fs::remove_dir_all(&dir).unwrap();
+        rounds += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let forks = forker.join().unwrap();
+    assert!(rounds >= 20 && forks > 0, "{rounds} rounds, {forks} forks");
+}
+
 /// Writes `n` records with buffered durability; returns the log file and the file's size
 /// after each write (read from the file system).
 fn write_records(dir: &Path, n: usize) -> (PathBuf, Vec<(u64, String, i64)>) {

@@ -192,7 +192,7 @@ pub(crate) fn value_code(t: ValueType) -> pv_type {
 pub(crate) fn any_error(e: AnyError) -> Fail {
     use pluriverse::Error as E;
     let status = match &e {
-        AnyError::Core(E::Decode(_) | E::UnknownReplica { .. }) => pv_status::PV_DECODE_ERROR,
+        AnyError::Core(E::Decode(_)) => pv_status::PV_DECODE_ERROR,
         AnyError::Core(E::CounterOverflow { .. } | E::ValueOverflow { .. }) => {
             pv_status::PV_OVERFLOW
         }

@@ -15,7 +15,7 @@ pub fn core_err(e: pluriverse::Error) -> PyErr {
     use pluriverse::Error as E;
     let msg = e.to_string();
     match e {
-        E::Decode(_) | E::UnknownReplica { .. } => DecodeError::new_err(msg),
+        E::Decode(_) => DecodeError::new_err(msg),
         E::CounterOverflow { .. } | E::ValueOverflow { .. } => CounterOverflowError::new_err(msg),
         E::LengthMismatch { .. } | E::Kernel(_) => ShapeError::new_err(msg),
         E::ArrowColumn { .. } => KindError::new_err(msg),
