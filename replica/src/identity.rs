@@ -29,9 +29,26 @@ pub const SEPARATOR: u8 = b'#';
 /// assert_eq!(a.as_bytes().len(), "paris".len() + 17);
 /// ```
 pub fn fresh_incarnation(name: &ReplicaId) -> ReplicaId {
+    incarnation(name, random_u64())
+}
+
+/// The incarnation of `name` numbered `bits`: `name#` and `bits` as 16 hex digits.
+/// [`fresh_incarnation`] draws `bits` from the operating system; a simulator draws them
+/// from its seed so that a run replays exactly. Two incarnations of one name are distinct
+/// exactly when their bits are, so bits must never repeat for a name (64 random bits
+/// do not, in practice).
+///
+/// # Example
+/// ```
+/// use pluriverse_replica::identity::{base_name, incarnation};
+/// let a = incarnation(&"paris".into(), 0xbeef);
+/// assert_eq!(a, "paris#000000000000beef".into());
+/// assert_eq!(base_name(&a), Some("paris".into()));
+/// ```
+pub fn incarnation(name: &ReplicaId, bits: u64) -> ReplicaId {
     let mut v = name.as_bytes().to_vec();
     v.push(SEPARATOR);
-    v.extend_from_slice(format!("{:016x}", random_u64()).as_bytes());
+    v.extend_from_slice(format!("{bits:016x}").as_bytes());
     ReplicaId::from(v)
 }
 

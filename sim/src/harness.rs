@@ -1,39 +1,29 @@
 //! The run: the seeded workload and fault schedule, the heal, and the bookkeeping the
-//! oracle needs. Replicas see only bytes ([`crate::replica`]); the network sees only who
-//! sends how many bytes to whom ([`crate::net`]); what each message carries in the
-//! oracle's terms travels beside it, as a [`Note`], never on the wire.
+//! oracle needs. Replicas talk only through the library's sync protocol
+//! ([`crate::replica`]); the network sees only who sends how many bytes to whom
+//! ([`crate::net`]); who sent a message and when travels beside it, as a [`Note`], never on
+//! the wire, and the oracle credits a replica only with the deltas it was handed.
 
-use std::ops::Range;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pluriverse::ReplicaId;
-use pluriverse_any::{Kind, StateType};
+use pluriverse_any::{AnyState, Kind, StateType};
+use pluriverse_replica::{identity, sync};
 
-use crate::net::{self, Msg, Network, Restart};
-use crate::oracle::Oracle;
-use crate::replica::{JoinStats, Merge, Replica};
-use crate::report::{Convergence, Faults, FinalState, Joins, Merges, Report, Writes};
-use crate::rng::Rng;
+use crate::net::{self, Msg, Network, Restart, RestartKind};
+use crate::oracle::{Oracle, Snapshot};
+use crate::replica::{add_sync_stats, message_type, JoinStats, Merge, MessageType, Replica};
+use crate::report::{Convergence, Faults, FinalState, Joins, Merges, Protocol, Report, Writes};
+use crate::rng::{self, Rng};
 use crate::{state_type, Config, Op, Progress};
 
-/// What a message carries, in the oracle's terms.
-#[derive(Debug, Clone)]
-enum Note {
-    /// A gossiped delta carrying these events.
-    Delta { events: Range<u32> },
-    /// An anti-entropy request sent by oracle slot `slot` at step `at`: its context is what
-    /// that slot knew then.
-    AeRequest { slot: u32, at: u32 },
-    /// A reply from slot `slot`: what it knew at step `as_of` among the first `upto` events,
-    /// less what the request (from `asked_by` at step `asked_at`) said was known.
-    AeReply {
-        slot: u32,
-        as_of: u32,
-        upto: u32,
-        asked_by: u32,
-        asked_at: u32,
-    },
+/// Who sent a message: the oracle slot of the sender, and the oracle step at which the
+/// harness took it from the sender's protocol.
+#[derive(Debug, Clone, Copy)]
+struct Note {
+    slot: u32,
+    step: u32,
 }
 
 /// A replica's place in the run: its current incarnation and what the harness tracks.
@@ -48,29 +38,90 @@ struct Node {
     last_ts: u64,
     /// Joins of earlier incarnations.
     past: JoinStats,
+    /// Protocol work of earlier incarnations.
+    past_sync: sync::Stats,
 }
 
 struct Sim<'a> {
     cfg: &'a Config,
     ty: StateType,
+    sync: sync::Config,
     nodes: Vec<Node>,
     net: Network<Note>,
     oracle: Oracle,
     rng: Rng,
     delta_records: u64,
+    slice_records: u64,
     batches: u64,
     written: u64,
+    proto: Protocol,
+    /// Old copies of replicas' directories, by restart (taken at its `copy_at`).
+    copies: Vec<Option<(AnyState, Snapshot)>>,
+}
+
+/// The time the protocol is given at `tick`.
+fn now(tick: u32) -> Duration {
+    Duration::from_millis(tick as u64 * 10)
 }
 
 impl Sim<'_> {
-    fn send(&mut self, from: usize, to: usize, bytes: Arc<Vec<u8>>, note: Note, tick: u32) {
-        let msg = Msg {
-            from,
-            to,
-            bytes,
-            note,
+    /// Every live replica's protocol gets to send: all it has, or `link_rate` messages
+    /// per peer and tick.
+    fn poll(&mut self, tick: u32) {
+        let n = self.nodes.len();
+        let rate = if self.cfg.link_rate == 0 {
+            usize::MAX
+        } else {
+            self.cfg.link_rate as usize
         };
-        self.net.send(msg, tick);
+        for i in 0..n {
+            if self.nodes[i].down.is_some() {
+                continue;
+            }
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                for _ in 0..rate {
+                    let Some(bytes) = self.nodes[i].replica.poll_transmit(j, now(tick)) else {
+                        break;
+                    };
+                    self.count(&bytes);
+                    let note = Note {
+                        slot: self.nodes[i].slot,
+                        step: self.oracle.step(),
+                    };
+                    let msg = Msg {
+                        from: i,
+                        to: j,
+                        bytes: Arc::new(bytes),
+                        note,
+                    };
+                    self.net.send(msg, tick);
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, bytes: &[u8]) {
+        let p = &mut self.proto;
+        let len = bytes.len() as u64;
+        p.largest_message = p.largest_message.max(len);
+        match message_type(bytes) {
+            Some(MessageType::Summary) => {
+                p.summaries += 1;
+                p.summary_bytes += len;
+            }
+            Some(MessageType::Offer) => {
+                p.offers += 1;
+                p.offer_bytes += len;
+            }
+            Some(MessageType::Plain) => {
+                p.plain += 1;
+                p.plain_bytes += len;
+            }
+            None => {}
+        }
     }
 
     fn deliver(&mut self, tick: u32) {
@@ -84,51 +135,22 @@ impl Sim<'_> {
             self.net.stats.delivered += 1;
             self.net.stats.bytes_delivered += msg.bytes.len() as u64;
             // our own messages are always valid; a refused one changes nothing
-            let replies = node.replica.handle(&msg.bytes).unwrap_or_default();
-            let slot = node.slot;
-            match msg.note {
-                Note::Delta { events } => {
-                    self.delta_records += events.len() as u64;
-                    self.oracle.receive_events(slot, events);
-                }
-                Note::AeRequest {
-                    slot: asked_by,
-                    at: asked_at,
-                } => {
-                    let (as_of, upto) = (self.oracle.step(), self.oracle.events());
-                    for r in replies {
-                        let note = Note::AeReply {
-                            slot,
-                            as_of,
-                            upto,
-                            asked_by,
-                            asked_at,
-                        };
-                        self.send(to, msg.from, Arc::new(r), note, tick);
-                    }
-                }
-                Note::AeReply {
-                    slot: from,
-                    as_of,
-                    upto,
-                    asked_by,
-                    asked_at,
-                } => {
-                    self.oracle
-                        .receive_reply(slot, from, as_of, upto, (asked_by, asked_at));
+            let delta = match node.replica.handle(msg.from, now(tick), &msg.bytes) {
+                Ok(d) => d,
+                // a delta the merge refused was still handed over: the oracle credits it
+                Err(refused) => refused.delta,
+            };
+            if let Some(d) = delta {
+                let slot = node.slot;
+                self.oracle.credit(slot, msg.note.slot, msg.note.step, &d);
+                let records = d.entry_count() as u64;
+                if message_type(&msg.bytes) == Some(MessageType::Offer) {
+                    self.slice_records += records;
+                } else {
+                    self.delta_records += records;
                 }
             }
         }
-    }
-
-    fn ae_request(&mut self, from: usize, to: usize, tick: u32) {
-        let node = &mut self.nodes[from];
-        let bytes = Arc::new(node.replica.ae_request());
-        let note = Note::AeRequest {
-            slot: node.slot,
-            at: self.oracle.step(),
-        };
-        self.send(from, to, bytes, note, tick);
     }
 
     /// Picks up to `n` distinct keys for replica `i`.
@@ -152,7 +174,7 @@ impl Sim<'_> {
         out
     }
 
-    /// Replica `i` writes one batch of up to `n` records and gossips its delta.
+    /// Replica `i` writes one batch of up to `n` records; its protocol pushes the delta.
     fn write(&mut self, i: usize, n: usize, tick: u32) {
         let keys = self.pick_keys(i, n);
         if keys.is_empty() {
@@ -187,39 +209,75 @@ impl Sim<'_> {
             (Kind::LWWMap, false) => Op::LSet,
             (Kind::LWWMap, true) => Op::LRemove,
         };
-        let bytes = match node.replica.write(op, &keys, &values, &ts) {
-            Ok(b) => Arc::new(b),
+        let delta = match node.replica.write(op, &keys, &values, &ts) {
+            Ok(d) => d,
             // the workload never overflows a counter or mistypes a column
             Err(e) => unreachable!("a local write failed: {e}"),
         };
-        let events = self.oracle.issue(node.slot, op, &keys, &values, &ts);
+        self.oracle
+            .issue(node.slot, op, &keys, &values, &ts, &delta);
         self.written += keys.len() as u64;
         self.batches += 1;
-        for to in 0..self.nodes.len() {
-            if to != i {
-                let note = Note::Delta {
-                    events: events.clone(),
-                };
-                self.send(i, to, bytes.clone(), note, tick);
-            }
+    }
+
+    /// Replica `i` comes back as `replica` under the oracle slot `slot`.
+    fn replace(&mut self, i: usize, replica: Replica, slot: u32) {
+        let node = &mut self.nodes[i];
+        let old = std::mem::replace(&mut node.replica, replica);
+        node.past.add(&old.stats());
+        add_sync_stats(&mut node.past_sync, &old.sync_stats());
+        node.slot = slot;
+    }
+
+    fn new_replica(&self, i: usize, state: AnyState) -> Replica {
+        match Replica::from_state(state, self.cfg.merge, i, self.nodes.len(), self.sync) {
+            Ok(r) => r,
+            // the configuration was accepted for replica 0 already
+            Err(e) => unreachable!("the protocol refused its configuration: {e}"),
         }
     }
 
-    /// Replica `i` comes back after losing its state: empty, under the next epoch of its
-    /// name (the broken `NoEpoch` merge keeps the old name), as a new oracle slot.
-    fn rejoin_empty(&mut self, i: usize) {
-        let node = &mut self.nodes[i];
-        if self.cfg.merge != Merge::NoEpoch {
-            node.epoch += 1;
+    /// Replica `i` comes back up after restart `k`: with its state and name (fresh
+    /// protocol state machines: a process restart); empty, under the next epoch of its
+    /// name; or from the old copy of its directory, under a fresh incarnation (what
+    /// `pluriverse_replica::Replica::open` does after a restore). The broken `NoEpoch`
+    /// keeps the old name.
+    fn come_back(&mut self, i: usize, r: &Restart, k: usize) {
+        match r.kind {
+            RestartKind::Keep => {
+                let state = self.nodes[i].replica.state().clone();
+                let slot = self.nodes[i].slot;
+                let rep = self.new_replica(i, state);
+                self.replace(i, rep, slot);
+            }
+            RestartKind::Lose => {
+                let node = &mut self.nodes[i];
+                if self.cfg.merge != Merge::NoEpoch {
+                    node.epoch += 1;
+                }
+                let name = name(&node.base, node.epoch);
+                node.last_ts = 0;
+                let slot = self.oracle.add_slot(name.clone());
+                let rep = self.new_replica(i, AnyState::new(self.ty, name));
+                self.replace(i, rep, slot);
+            }
+            RestartKind::OldCopy => {
+                let Some((state, snap)) = self.copies[k].take() else {
+                    unreachable!("the copy is taken before the restart");
+                };
+                let name = if self.cfg.merge == Merge::NoEpoch {
+                    state.replica().clone()
+                } else {
+                    // what `pluriverse_replica::Replica::open` does, with the bits drawn
+                    // from the run's seed so that a run replays exactly
+                    let base = ReplicaId::from(self.nodes[i].base.as_str());
+                    identity::incarnation(&base, self.rng.next_u64())
+                };
+                let slot = self.oracle.restore(snap, name.clone());
+                let rep = self.new_replica(i, state.with_replica(name));
+                self.replace(i, rep, slot);
+            }
         }
-        let name = name(&node.base, node.epoch);
-        let old = std::mem::replace(
-            &mut node.replica,
-            Replica::new(self.ty, name.clone(), self.cfg.merge),
-        );
-        add_stats(&mut node.past, old.stats());
-        node.slot = self.oracle.add_slot(name);
-        node.last_ts = 0;
     }
 
     /// How many replicas' digests differ from replica 0's (0: converged, bytes checked).
@@ -237,14 +295,10 @@ impl Sim<'_> {
             .filter(|n| n.replica.state().to_bytes().ok() != b0)
             .count()
     }
-}
 
-fn add_stats(acc: &mut JoinStats, s: JoinStats) {
-    acc.deltas += s.deltas;
-    acc.delta_time += s.delta_time;
-    acc.replies += s.replies;
-    acc.reply_time += s.reply_time;
-    acc.refused += s.refused;
+    fn idle(&self) -> bool {
+        self.net.is_idle() && self.nodes.iter().all(|n| n.replica.is_idle())
+    }
 }
 
 fn name(base: &str, epoch: u64) -> ReplicaId {
@@ -256,13 +310,20 @@ fn name(base: &str, epoch: u64) -> ReplicaId {
     }
 }
 
+/// The most ticks one heal round may take before the run gives up on it (a protocol that
+/// never goes quiet).
+const MAX_ROUND_TICKS: u32 = 2_000;
+
 /// Runs one simulation; `progress` hears where it is.
+///
+/// # Panics
+/// When the protocol refuses `cfg.max_message` for the kind (below about 1.1 KB).
 pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     let start = Instant::now();
-    let mut rng = Rng::new(cfg.seed);
+    let mut rng = rng::seeded(cfg.seed);
     let n = cfg.replicas.max(1);
     let ty = state_type(cfg.kind);
-    let mut network = Network::new(rng.fork(), n, cfg.loss, cfg.dup, cfg.max_delay);
+    let mut network = Network::new(rng::fork(&mut rng), n, cfg.loss, cfg.dup, cfg.max_delay);
     network.partitions = net::partitions(&mut rng, cfg.partition, n, cfg.write_ticks);
     let restarts: Vec<Restart> = net::restarts(&mut rng, cfg.restarts, n, cfg.write_ticks);
     let mut cfg_keys = cfg.clone();
@@ -270,32 +331,47 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         // about two writes per key
         cfg_keys.keys_per_replica = (cfg.records / n as u64 / 2).max(4);
     }
+    // rounds only when the harness starts them; no inbound bound that the sweep's small
+    // states could reach
+    let sync = sync::Config {
+        max_message: cfg.max_message,
+        round_interval: Duration::from_secs(1 << 40),
+        max_inbound: usize::MAX / 4,
+        ..sync::Config::default()
+    };
     let mut oracle = Oracle::new(cfg.kind);
     let nodes = (0..n)
         .map(|i| {
             let base = format!("r{i}");
             let id = ReplicaId::from(base.as_str());
+            let replica = Replica::new(ty, id.clone(), cfg.merge, i, n, sync)
+                .unwrap_or_else(|e| panic!("max_message {}: {e}", cfg.max_message));
             Node {
-                slot: oracle.add_slot(id.clone()),
-                replica: Replica::new(ty, id, cfg.merge),
+                slot: oracle.add_slot(id),
+                replica,
                 base,
                 epoch: 0,
                 down: None,
                 last_ts: 0,
                 past: JoinStats::default(),
+                past_sync: sync::Stats::default(),
             }
         })
         .collect();
     let mut sim = Sim {
         cfg: &cfg_keys,
         ty,
+        sync,
         nodes,
         net: network,
         oracle,
-        rng: rng.fork(),
+        rng: rng::fork(&mut rng),
         delta_records: 0,
+        slice_records: 0,
         batches: 0,
         written: 0,
+        proto: Protocol::default(),
+        copies: vec![None; restarts.len()],
     };
     let mut faults = Faults {
         partitions_scheduled: sim.net.partitions.len() as u32,
@@ -303,11 +379,18 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         ..Faults::default()
     };
 
-    // write phase: every live replica writes a batch per tick, gossips it, and now and
-    // then runs anti-entropy with a random peer
+    // write phase: every live replica writes a batch per tick (its protocol pushes it),
+    // and now and then starts an anti-entropy round with a random peer
     let per_tick = (cfg.records / (n as u64 * cfg.write_ticks.max(1) as u64)).max(1) as usize;
     let mut tick = 0u32;
     while sim.written < cfg.records {
+        for (k, rs) in restarts.iter().enumerate() {
+            if rs.kind == RestartKind::OldCopy && rs.copy_at == tick {
+                let node = &sim.nodes[rs.replica];
+                let copy = node.replica.state().clone();
+                sim.copies[k] = Some((copy, sim.oracle.snapshot(node.slot)));
+            }
+        }
         // a replica that is down already ignores a second restart; only the restart that
         // took it down brings it back
         for (k, rs) in restarts.iter().enumerate().filter(|(_, r)| r.at == tick) {
@@ -315,8 +398,12 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             if node.down.is_none() {
                 node.down = Some(k);
                 faults.restarts += 1;
-                if rs.lose_state {
-                    faults.restarts_state_lost += 1;
+                match rs.kind {
+                    RestartKind::Keep => {}
+                    RestartKind::Lose => faults.restarts_state_lost += 1,
+                    RestartKind::OldCopy => faults.restarts_old_copy += 1,
+                }
+                if rs.kind != RestartKind::Keep {
                     sim.oracle.kill_slot(node.slot);
                 }
             }
@@ -324,9 +411,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         for (k, rs) in restarts.iter().enumerate().filter(|(_, r)| r.back == tick) {
             if sim.nodes[rs.replica].down == Some(k) {
                 sim.nodes[rs.replica].down = None;
-                if rs.lose_state {
-                    sim.rejoin_empty(rs.replica);
-                }
+                sim.come_back(rs.replica, rs, k);
             }
         }
         for i in 0..n {
@@ -339,11 +424,12 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             for i in 0..n {
                 if sim.nodes[i].down.is_none() {
                     let peer = (i + 1 + sim.rng.below(n as u64 - 1) as usize) % n;
-                    sim.ae_request(i, peer, tick);
+                    sim.nodes[i].replica.start_round(peer);
                 }
             }
         }
         sim.deliver(tick);
+        sim.poll(tick);
         tick += 1;
         progress(Progress::Writing {
             done: sim.written,
@@ -361,15 +447,15 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     sim.net.heavy_tail = false;
     for i in 0..n {
         if let Some(k) = sim.nodes[i].down.take() {
-            if restarts[k].lose_state {
-                sim.rejoin_empty(i);
-            }
+            let rs = restarts[k].clone();
+            sim.come_back(i, &rs, k);
         }
     }
-    // drain what is still in flight, then anti-entropy rounds: everyone asks everyone
+    // drain what is still in flight, then anti-entropy rounds: everyone with everyone
     let drain_until = sim.net.last_due().unwrap_or(tick);
     while tick <= drain_until {
         sim.deliver(tick);
+        sim.poll(tick);
         progress(Progress::Draining {
             tick,
             until: drain_until,
@@ -391,14 +477,24 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         for i in 0..n {
             for j in 0..n {
                 if i != j {
-                    sim.ae_request(i, j, tick);
+                    sim.nodes[i].replica.start_round(j);
                 }
             }
         }
-        while !sim.net.is_idle() {
+        let began = tick;
+        loop {
+            sim.poll(tick);
+            if sim.idle() {
+                break;
+            }
+            if tick - began > MAX_ROUND_TICKS {
+                sim.proto.rounds_cut += 1;
+                break;
+            }
             sim.deliver(tick);
             tick += 1;
         }
+        sim.proto.heal_ticks += u64::from(tick - began);
         differing = sim.differing();
         if differing == 0 {
             rounds = Some(round);
@@ -420,10 +516,26 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             .collect(),
     };
     let mut joins = JoinStats::default();
+    let mut st = sync::Stats::default();
     for node in &sim.nodes {
-        add_stats(&mut joins, node.past);
-        add_stats(&mut joins, node.replica.stats());
+        joins.add(&node.past);
+        joins.add(&node.replica.stats());
+        add_sync_stats(&mut st, &node.past_sync);
+        add_sync_stats(&mut st, &node.replica.sync_stats());
     }
+    let proto = Protocol {
+        max_message: cfg.max_message as u64,
+        messages: st.messages_out,
+        bytes: st.bytes_out,
+        rounds: st.rounds,
+        slices: st.slices_out,
+        deltas_handed: st.deltas_in,
+        bad_messages: st.bad_messages,
+        throttled: st.throttled,
+        dropped_work: st.dropped_work,
+        oversized: st.oversized,
+        ..sim.proto
+    };
     Report {
         config: cfg.clone(),
         writes: Writes {
@@ -439,12 +551,13 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             },
             anti_entropy: Joins {
                 count: joins.replies,
-                records: 0,
+                records: sim.slice_records,
                 time: joins.reply_time,
             },
             refused: joins.refused,
         },
         net: sim.net.stats.clone(),
+        protocol: proto,
         faults: Faults {
             blocked_down: sim.net.stats.blocked_down,
             ..faults

@@ -2,16 +2,20 @@
 //! independent oracle: a test harness, not a binding.
 //!
 //! Replicas are each the primary for their own keys (plus a few hot keys everyone writes);
-//! they gossip deltas and run anti-entropy over a network that loses, duplicates, delays,
-//! reorders and partitions messages, while replicas restart (with their state, or without
-//! it under a new epoch). Everything is drawn from one seed. After the faults heal,
-//! anti-entropy runs until every replica holds byte-identical state; then the [`oracle`]
-//! — a plain model that knows nothing of the engine — checks the values, the counters and
-//! the causal context.
+//! they talk only through the library's sans-IO sync protocol
+//! ([`pluriverse_replica::sync`]: pushed deltas, anti-entropy rounds of range summaries,
+//! slices of what differs, every message under a bound) over a network that loses,
+//! duplicates, delays, reorders and partitions messages and may carry only so many
+//! messages per tick on a link, while replicas restart (with their state, without it under
+//! a new epoch, or from an old copy of their directory under a fresh incarnation).
+//! Everything is drawn from one seed. After the faults heal, anti-entropy runs until every
+//! replica holds byte-identical state; then the [`oracle`] — a plain model that knows
+//! nothing of the engine and credits a replica only with the deltas it was handed — checks
+//! the values, the counters and the causal context.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`replica`] | what a replica does with a message: bytes in, messages to send out (the seam a sync protocol replaces) |
+//! | [`replica`] | a replica: its state, one protocol state machine per peer, and how it joins (the broken merges too) |
 //! | [`net`] | what the network does to messages: loss, duplication, delay, partitions; restart schedules |
 //! | [`harness`] | the run: workload, fault schedule, heal, and the bookkeeping the oracle needs |
 //! | [`oracle`] | the model of the semantics the final state is checked against |
@@ -37,7 +41,7 @@ pub mod rng;
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 
 pub use harness::run;
-pub use net::{PartitionMode, RestartMode};
+pub use net::{PartitionMode, RestartKind, RestartMode};
 pub use replica::Merge;
 pub use report::Report;
 
@@ -113,6 +117,13 @@ pub struct Config {
     pub max_rounds: Option<u32>,
     /// How replicas merge (the broken ones exist to test the checker).
     pub merge: Merge,
+    /// The sync protocol's message bound, in bytes (the protocol refuses less than about
+    /// 1.1 KB, what a summary of a replica with the longest name takes; 1,200 fits a
+    /// datagram).
+    pub max_message: usize,
+    /// Messages a link carries per tick and direction (0: any number): a large difference
+    /// then takes many ticks to ship, and faults land in the middle of it.
+    pub link_rate: u32,
 }
 
 impl Default for Config {
@@ -135,6 +146,8 @@ impl Default for Config {
             remove_share: 0.2,
             max_rounds: None,
             merge: Merge::Correct,
+            max_message: 64 << 10,
+            link_rate: 0,
         }
     }
 }
@@ -142,9 +155,10 @@ impl Default for Config {
 impl Config {
     /// The anti-entropy rounds the heal may take: [`Config::max_rounds`] when set, else
     /// enough that every ordered pair of replicas has, with probability `1 - 1e-6`,
-    /// completed one request and reply: a pair fails a round with probability
-    /// `q = 1 - (1 - loss)^2`, so `rounds = ln(1e-6 / (n (n - 1))) / ln(q)`, at least 40,
-    /// at most [`MAX_HEAL_ROUNDS`].
+    /// completed one exchange of three messages (the protocol's summary, the slice that
+    /// answers it, and the slice that answers that): a pair fails a round with
+    /// probability `q = 1 - (1 - loss)^3`, so `rounds = ln(1e-6 / (n (n - 1))) / ln(q)`,
+    /// at least 40, at most [`MAX_HEAL_ROUNDS`].
     ///
     /// # Example
     /// ```
@@ -158,7 +172,7 @@ impl Config {
             return r;
         }
         let n = self.replicas.max(2) as f64;
-        let q = 1.0 - (1.0 - self.loss.clamp(0.0, 1.0)).powi(2);
+        let q = 1.0 - (1.0 - self.loss.clamp(0.0, 1.0)).powi(3);
         if q <= 0.0 {
             return 40;
         }

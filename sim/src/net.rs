@@ -20,6 +20,9 @@ pub enum PartitionMode {
     Asymmetric,
     /// A mix of the above, several times.
     Random,
+    /// Many short partitions of any of the above kinds, one to three ticks each, all
+    /// through the write phase: with a bounded link rate they cut transfers in the middle.
+    Flapping,
 }
 
 impl PartitionMode {
@@ -31,6 +34,7 @@ impl PartitionMode {
             "split" => Self::Split,
             "asymmetric" | "asym" => Self::Asymmetric,
             "random" => Self::Random,
+            "flapping" => Self::Flapping,
             _ => return None,
         })
     }
@@ -43,6 +47,7 @@ impl PartitionMode {
             Self::Split => "split",
             Self::Asymmetric => "asymmetric",
             Self::Random => "random",
+            Self::Flapping => "flapping",
         }
     }
 }
@@ -56,17 +61,21 @@ pub enum RestartMode {
     KeepState,
     /// Replicas go down and come back empty, under a new epoch of their name.
     LoseState,
-    /// Both kinds.
+    /// Replicas go down and come back from an old copy of their directory (their state as
+    /// it was some ticks earlier), under a fresh incarnation of their name.
+    OldCopy,
+    /// All three kinds.
     Mixed,
 }
 
 impl RestartMode {
-    /// Parses `none`, `keep`, `lose` or `mixed`.
+    /// Parses `none`, `keep`, `lose`, `old` or `mixed`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "none" => Self::None,
             "keep" => Self::KeepState,
             "lose" => Self::LoseState,
+            "old" | "old-copy" => Self::OldCopy,
             "mixed" => Self::Mixed,
             _ => return None,
         })
@@ -78,6 +87,7 @@ impl RestartMode {
             Self::None => "none",
             Self::KeepState => "keep",
             Self::LoseState => "lose",
+            Self::OldCopy => "old",
             Self::Mixed => "mixed",
         }
     }
@@ -108,6 +118,17 @@ pub struct Partition {
     pub blocked_messages: u64,
 }
 
+/// What a replica comes back with after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartKind {
+    /// Its state and name.
+    Keep,
+    /// Nothing: empty, under a new epoch of its name.
+    Lose,
+    /// The copy of its state taken at [`Restart::copy_at`], under a fresh incarnation.
+    OldCopy,
+}
+
 /// One restart of a replica.
 #[derive(Debug, Clone)]
 pub struct Restart {
@@ -117,32 +138,44 @@ pub struct Restart {
     pub at: u32,
     /// The tick it comes back.
     pub back: u32,
-    /// Whether it comes back empty, under a new epoch.
-    pub lose_state: bool,
+    /// What it comes back with.
+    pub kind: RestartKind,
+    /// For [`RestartKind::OldCopy`]: the tick the copy is taken (at most `at`).
+    pub copy_at: u32,
 }
 
 /// Draws the partitions of a run of `ticks` ticks over `n` replicas.
 pub fn partitions(rng: &mut Rng, mode: PartitionMode, n: usize, ticks: u32) -> Vec<Partition> {
+    let mode_all = mode;
     if n < 2 || ticks < 4 {
         return vec![];
     }
     let count = match mode {
         PartitionMode::None => 0,
         PartitionMode::Random => 1 + rng.below(3) as usize,
+        PartitionMode::Flapping => 3 + rng.below(4) as usize,
         _ => 1,
     };
     let mut out = vec![];
     for _ in 0..count {
         let mode = match mode {
-            PartitionMode::Random => match rng.below(3) {
+            PartitionMode::Random | PartitionMode::Flapping => match rng.below(3) {
                 0 => PartitionMode::IsolateOne,
                 1 => PartitionMode::Split,
                 _ => PartitionMode::Asymmetric,
             },
             m => m,
         };
-        let start = rng.below(ticks as u64 / 2) as u32;
-        let end = (start + 2 + rng.below(ticks as u64 / 2) as u32).min(ticks);
+        let (start, end) = if let PartitionMode::Flapping = mode_all {
+            let start = rng.below(ticks as u64) as u32;
+            (start, (start + 1 + rng.below(3) as u32).min(ticks))
+        } else {
+            let start = rng.below(ticks as u64 / 2) as u32;
+            (
+                start,
+                (start + 2 + rng.below(ticks as u64 / 2) as u32).min(ticks),
+            )
+        };
         // group: the replicas on one side
         let mut side = vec![false; n];
         match mode {
@@ -184,15 +217,26 @@ pub fn restarts(rng: &mut Rng, mode: RestartMode, n: usize, ticks: u32) -> Vec<R
     (0..count)
         .map(|_| {
             let at = 1 + rng.below(ticks as u64 - 2) as u32;
-            Restart {
-                replica: rng.below(n as u64) as usize,
-                at,
-                back: at + 1 + rng.below(ticks as u64 / 4 + 1) as u32,
-                lose_state: match mode {
-                    RestartMode::KeepState => false,
-                    RestartMode::LoseState => true,
-                    _ => rng.chance(0.5),
+            let replica = rng.below(n as u64) as usize;
+            let back = at + 1 + rng.below(ticks as u64 / 4 + 1) as u32;
+            let kind = match mode {
+                RestartMode::KeepState => RestartKind::Keep,
+                RestartMode::LoseState => RestartKind::Lose,
+                RestartMode::OldCopy => RestartKind::OldCopy,
+                _ => match rng.below(3) {
+                    0 => RestartKind::Keep,
+                    1 => RestartKind::Lose,
+                    _ => RestartKind::OldCopy,
                 },
+            };
+            // the copy is a few ticks old, or from the very start
+            let copy_at = at.saturating_sub(1 + rng.below(ticks as u64 / 2) as u32);
+            Restart {
+                replica,
+                at,
+                back,
+                kind,
+                copy_at,
             }
         })
         .collect()

@@ -1,127 +1,38 @@
-//! What a replica does with a message: decode it once at the edge, join it or answer it,
-//! and return the messages to send back. Nothing here knows of the network, the clock,
-//! the fault schedule or the oracle; the harness in [`crate::harness`] does.
-//!
-//! The wire format is one tag byte followed by the payload:
-//!
-//! | tag | message | payload |
-//! |---|---|---|
-//! | `1` | [`Message::Delta`] | a delta of local writes (a state, Arrow IPC stream) |
-//! | `2` | [`Message::AeRequest`] | the 16-byte little-endian digest of the sender's state, then its causal context |
-//! | `3` | [`Message::AeReply`] | `delta_since` of the requester's context (a state, Arrow IPC stream) |
+//! What a replica does: its state, one sync state machine
+//! ([`pluriverse_replica::sync::Peer`]) per peer, and how it joins what those hand it.
+//! Bytes in, bytes out; nothing here knows of the network, the fault schedule or the
+//! oracle (the harness in [`crate::harness`] does). The wire format is the library's
+//! ([`pluriverse_replica::sync::message`]): the simulator has no protocol of its own.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use arrow_array::{Int64Array, UInt64Array};
-use pluriverse::{CausalContext, Order, ReplicaId};
+use pluriverse::{Order, ReplicaId};
 use pluriverse_any::{AnyError, AnyState, StateType};
+use pluriverse_replica::sync::{self, Peer};
 
 use crate::Op;
 
-const TAG_DELTA: u8 = 1;
-const TAG_AE_REQUEST: u8 = 2;
-const TAG_AE_REPLY: u8 = 3;
-
-/// A message between replicas, decoded (it borrows the bytes it came in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Message<'a> {
-    /// Gossip: the delta of a batch of local writes.
-    Delta(&'a [u8]),
-    /// Anti-entropy, step 1: "here is what I have seen".
-    AeRequest {
-        /// The digest of the sender's state (equal digests: nothing to send).
-        digest: u128,
-        /// The sender's causal context, encoded.
-        context: &'a [u8],
-    },
-    /// Anti-entropy, step 2: what the requester lacks.
-    AeReply(&'a [u8]),
-}
-
-/// Bytes that are not a [`Message`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WireError {
-    /// No bytes at all.
-    Empty,
-    /// An unknown tag byte.
-    Tag(u8),
-    /// An anti-entropy request shorter than its digest.
-    Short,
-}
-
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("empty message"),
-            Self::Tag(t) => write!(f, "unknown message tag {t}"),
-            Self::Short => f.write_str("anti-entropy request shorter than its digest"),
-        }
-    }
-}
-
-impl std::error::Error for WireError {}
-
-impl<'a> Message<'a> {
-    /// Decodes a message (the payload is checked when it is used).
-    ///
-    /// # Errors
-    /// [`WireError`] when the framing is wrong.
-    ///
-    /// # Example
-    /// ```
-    /// use pluriverse_sim::replica::Message;
-    /// let bytes = Message::AeRequest { digest: 7, context: b"ctx" }.encode();
-    /// assert_eq!(Message::decode(&bytes), Ok(Message::AeRequest { digest: 7, context: b"ctx" }));
-    /// assert!(Message::decode(&[9]).is_err());
-    /// ```
-    pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
-        let (&tag, rest) = bytes.split_first().ok_or(WireError::Empty)?;
-        match tag {
-            TAG_DELTA => Ok(Self::Delta(rest)),
-            TAG_AE_REPLY => Ok(Self::AeReply(rest)),
-            TAG_AE_REQUEST => {
-                let (digest, context) = rest.split_at_checked(16).ok_or(WireError::Short)?;
-                let mut d = [0u8; 16];
-                d.copy_from_slice(digest);
-                Ok(Self::AeRequest {
-                    digest: u128::from_le_bytes(d),
-                    context,
-                })
-            }
-            t => Err(WireError::Tag(t)),
-        }
-    }
-
-    /// Encodes the message.
-    pub fn encode(&self) -> Vec<u8> {
-        match *self {
-            Self::Delta(b) => [&[TAG_DELTA][..], b].concat(),
-            Self::AeReply(b) => [&[TAG_AE_REPLY][..], b].concat(),
-            Self::AeRequest { digest, context } => {
-                [&[TAG_AE_REQUEST][..], &digest.to_le_bytes(), context].concat()
-            }
-        }
-    }
-}
-
-/// How a replica merges what it receives. Everything but [`Merge::Correct`] is a
-/// deliberately broken merge that the oracle must catch.
+/// How a replica merges the deltas its peers hand it. Everything but [`Merge::Correct`] is
+/// a deliberately broken merge that the oracle must catch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Merge {
     /// The engine's join.
     Correct,
-    /// Broken: keep whichever state's version vector dominates; on concurrent states keep
-    /// your own (concurrent writes are lost).
+    /// Broken: keep whichever clock dominates: a received delta whose version vector
+    /// dominates the state's replaces it; any other delta is dropped (concurrent writes
+    /// are lost).
     DominatingClock,
-    /// Broken: ignore deltas that carry no entries, i.e. pure removals (their context is
-    /// dropped).
+    /// Broken: join only a delta's live entries, dropping the rest of its context: what
+    /// it says was removed or overwritten (pure removals and the dead part of every
+    /// slice) never arrives.
     DropRemoveContext,
-    /// Broken: replace the state with whatever arrives.
+    /// Broken: replace the state with whatever delta arrives.
     Overwrite,
-    /// Broken: a replica that lost its state comes back under its old name and reuses
-    /// counters it already issued (the harness keeps the name; the merge is the engine's).
+    /// Broken: a replica that lost its state, or came back from an old copy, keeps its old
+    /// name and reuses counters it already issued (the harness keeps the name; the merge is
+    /// the engine's).
     NoEpoch,
 }
 
@@ -135,36 +46,69 @@ impl Merge {
     ];
 }
 
-/// Joins done and time spent, by what was joined.
+/// Joins done and time spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JoinStats {
-    /// Gossiped deltas decoded and joined.
+    /// Deltas of local writes pushed by peers, joined.
     pub deltas: u64,
-    /// Time spent on them.
+    /// Time spent on them (decode + join).
     pub delta_time: Duration,
-    /// Anti-entropy replies decoded and joined.
+    /// Anti-entropy slices (offers) joined.
     pub replies: u64,
     /// Time spent on them.
     pub reply_time: Duration,
-    /// Messages refused (bad framing or bad bytes; the state is unchanged).
+    /// Messages refused (bad bytes, or a join the engine refused; the state is unchanged).
     pub refused: u64,
 }
 
-/// One replica: a state under a name, and what it does with messages.
+impl JoinStats {
+    /// Adds `other` to these.
+    pub fn add(&mut self, other: &JoinStats) {
+        self.deltas += other.deltas;
+        self.delta_time += other.delta_time;
+        self.replies += other.replies;
+        self.reply_time += other.reply_time;
+        self.refused += other.refused;
+    }
+}
+
+/// A message [`Replica::handle`] refused.
+#[derive(Debug)]
+pub struct Refused {
+    /// The delta the protocol handed over, when it was the join that refused it.
+    pub delta: Option<AnyState>,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// One replica: a state under a name, a [`Peer`] per other replica, and a [`Merge`].
 ///
 /// # Example
 /// ```
+/// use std::time::Duration;
 /// use pluriverse_any::Kind;
 /// use pluriverse_sim::replica::{Merge, Replica};
 /// use pluriverse_sim::{state_type, Op};
 /// let ty = state_type(Kind::MVMap);
-/// let mut a = Replica::new(ty, "a".into(), Merge::Correct);
-/// let mut b = Replica::new(ty, "b".into(), Merge::Correct);
-/// let gossip = a.write(Op::Set, &[1, 2], &[10, 20], &[]).unwrap();
-/// assert!(b.handle(&gossip).unwrap().is_empty()); // a delta needs no answer
-/// // anti-entropy: b asks a, a answers with what b lacks (nothing now)
-/// let request = b.ae_request();
-/// assert!(a.handle(&request).unwrap().is_empty());
+/// let cfg = pluriverse_replica::sync::Config::default();
+/// let mut a = Replica::new(ty, "a".into(), Merge::Correct, 0, 2, cfg).unwrap();
+/// let mut b = Replica::new(ty, "b".into(), Merge::Correct, 1, 2, cfg).unwrap();
+/// a.write(Op::Set, &[1, 2], &[10, 20], &[]).unwrap();
+/// let now = Duration::ZERO;
+/// for _ in 0..4 {
+///     while let Some(m) = a.poll_transmit(1, now) {
+///         b.handle(0, now, &m).unwrap();
+///     }
+///     while let Some(m) = b.poll_transmit(0, now) {
+///         a.handle(1, now, &m).unwrap();
+///     }
+/// }
 /// assert_eq!(a.digest(), b.digest());
 /// ```
 pub struct Replica {
@@ -172,17 +116,49 @@ pub struct Replica {
     merge: Merge,
     digest: Option<u128>,
     stats: JoinStats,
+    /// `peers[j]`: the sync state machine towards replica `j` (`None` for itself).
+    peers: Vec<Option<Peer>>,
 }
 
 impl Replica {
-    /// An empty replica named `name`.
-    pub fn new(ty: StateType, name: ReplicaId, merge: Merge) -> Self {
-        Self {
-            state: AnyState::new(ty, name),
+    /// An empty replica named `name`, number `me` of `n`, syncing with every other one.
+    ///
+    /// # Errors
+    /// The protocol's, when `cfg` does not fit the state type.
+    pub fn new(
+        ty: StateType,
+        name: ReplicaId,
+        merge: Merge,
+        me: usize,
+        n: usize,
+        cfg: sync::Config,
+    ) -> pluriverse_replica::Result<Self> {
+        Self::from_state(AnyState::new(ty, name), merge, me, n, cfg)
+    }
+
+    /// A replica holding `state` (a copy of a state taken earlier, say), written as the
+    /// name the state carries, with fresh sync state machines.
+    ///
+    /// # Errors
+    /// As [`Replica::new`].
+    pub fn from_state(
+        state: AnyState,
+        merge: Merge,
+        me: usize,
+        n: usize,
+        cfg: sync::Config,
+    ) -> pluriverse_replica::Result<Self> {
+        let ty = state.state_type();
+        let peers = (0..n)
+            .map(|j| (j != me).then(|| Peer::new(ty, cfg)).transpose())
+            .collect::<pluriverse_replica::Result<_>>()?;
+        Ok(Self {
+            state,
             merge,
             digest: None,
             stats: JoinStats::default(),
-        }
+            peers,
+        })
     }
 
     /// The replica's state.
@@ -195,23 +171,40 @@ impl Replica {
         self.stats
     }
 
+    /// What its sync state machines did so far, summed.
+    pub fn sync_stats(&self) -> sync::Stats {
+        let mut s = sync::Stats::default();
+        for p in self.peers.iter().flatten() {
+            add_sync_stats(&mut s, p.stats());
+        }
+        s
+    }
+
     /// The digest of its state (cached until the state changes).
     pub fn digest(&mut self) -> u128 {
         *self.digest.get_or_insert_with(|| self.state.digest())
     }
 
-    /// The anti-entropy request this replica sends a peer.
-    pub fn ae_request(&mut self) -> Vec<u8> {
-        let context = self.state.context().to_bytes();
-        Message::AeRequest {
-            digest: self.digest(),
-            context: &context,
-        }
-        .encode()
+    /// Whether no sync state machine has anything queued.
+    pub fn is_idle(&self) -> bool {
+        self.peers.iter().flatten().all(Peer::is_idle)
     }
 
-    /// Writes one batch of distinct `keys` and returns the gossip message carrying its
-    /// delta. `values` are the values (`Set`, `LSet`) or amounts (`Inc`, `Dec`); `ts` the
+    /// Starts an anti-entropy round with `peer` at its next [`Replica::poll_transmit`].
+    pub fn start_round(&mut self, peer: usize) {
+        if let Some(p) = self.peers.get_mut(peer).and_then(Option::as_mut) {
+            p.start_round();
+        }
+    }
+
+    /// The next message for `peer`, if any.
+    pub fn poll_transmit(&mut self, peer: usize, now: Duration) -> Option<Vec<u8>> {
+        let p = self.peers.get_mut(peer)?.as_mut()?;
+        p.poll_transmit(now, &self.state)
+    }
+
+    /// Writes one batch of distinct `keys`, pushes its delta to every peer and returns it.
+    /// `values` are the values (`Set`, `LSet`) or amounts (`Inc`, `Dec`); `ts` the
     /// timestamps (`LSet`, `LRemove`).
     ///
     /// # Errors
@@ -222,7 +215,7 @@ impl Replica {
         keys: &[u64],
         values: &[i64],
         ts: &[u64],
-    ) -> Result<Vec<u8>, AnyError> {
+    ) -> Result<AnyState, AnyError> {
         let k = UInt64Array::from(keys.to_vec());
         let v = || Int64Array::from(values.to_vec());
         let u = || UInt64Array::from(values.iter().map(|&x| x as u64).collect::<Vec<_>>());
@@ -238,70 +231,86 @@ impl Replica {
             Op::LRemove => s.remove_many_at(&k, &t()),
         }?;
         self.digest = None;
-        Ok(Message::Delta(&delta.to_bytes()?).encode())
+        for p in self.peers.iter_mut().flatten() {
+            p.push(&delta);
+        }
+        Ok(delta)
     }
 
-    /// Handles one message from a peer and returns the messages to send back to it.
-    /// Bad bytes are refused and leave the state unchanged.
+    /// Handles one message from `peer`: the protocol decodes it and may queue replies;
+    /// a delta it carries is joined the way this replica's [`Merge`] does, and returned
+    /// (for the oracle to credit). Bad bytes are refused and leave the state unchanged.
     ///
     /// # Errors
-    /// A description of why the message was refused.
-    pub fn handle(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-        let msg = Message::decode(bytes).map_err(|e| {
-            self.stats.refused += 1;
-            e.to_string()
-        })?;
-        match msg {
-            Message::Delta(b) => {
-                let t = Instant::now();
-                let r = self.join(b);
-                self.stats.deltas += 1;
-                self.stats.delta_time += t.elapsed();
-                r.map(|()| vec![])
+    /// [`Refused`]: why the message or its delta was refused, and the delta when it was
+    /// the join that refused it.
+    pub fn handle(
+        &mut self,
+        peer: usize,
+        now: Duration,
+        bytes: &[u8],
+    ) -> Result<Option<AnyState>, Refused> {
+        let Some(p) = self.peers.get_mut(peer).and_then(Option::as_mut) else {
+            return Err(Refused {
+                delta: None,
+                reason: format!("no peer {peer}"),
+            });
+        };
+        let offer = message_type(bytes) == Some(MessageType::Offer);
+        let t = Instant::now();
+        let d = match p.handle(now, bytes) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.stats.refused += 1;
+                return Err(Refused {
+                    delta: None,
+                    reason: e.to_string(),
+                });
             }
-            Message::AeReply(b) => {
-                let t = Instant::now();
-                let r = self.join(b);
-                self.stats.replies += 1;
-                self.stats.reply_time += t.elapsed();
-                r.map(|()| vec![])
-            }
-            Message::AeRequest { digest, context } => {
-                if self.digest() == digest {
-                    return Ok(vec![]); // in sync: nothing to send
-                }
-                let ctx = CausalContext::from_bytes(context).map_err(|e| {
-                    self.stats.refused += 1;
-                    e.to_string()
-                })?;
-                let delta = self
-                    .state
-                    .delta_since(&ctx)
-                    .to_bytes()
-                    .map_err(|e| e.to_string())?;
-                Ok(vec![Message::AeReply(&delta).encode()])
-            }
+        };
+        let r = self.join(&d);
+        if offer {
+            self.stats.replies += 1;
+            self.stats.reply_time += t.elapsed();
+        } else {
+            self.stats.deltas += 1;
+            self.stats.delta_time += t.elapsed();
+        }
+        match r {
+            Ok(()) => Ok(Some(d)),
+            Err(reason) => Err(Refused {
+                delta: Some(d),
+                reason,
+            }),
         }
     }
 
-    /// Joins a state or delta the way this replica's [`Merge`] does.
-    fn join(&mut self, bytes: &[u8]) -> Result<(), String> {
+    /// Joins a delta the way this replica's [`Merge`] does.
+    fn join(&mut self, d: &AnyState) -> Result<(), String> {
         let s = &mut self.state;
         let r = match self.merge {
-            Merge::Correct | Merge::NoEpoch => s.join_bytes(bytes),
-            Merge::DropRemoveContext => AnyState::from_bytes(bytes, "x").and_then(|d| {
-                if d.entry_count() > 0 {
-                    s.join(&d)
-                } else {
-                    Ok(())
+            Merge::Correct | Merge::NoEpoch => s.join(d),
+            Merge::DropRemoveContext => {
+                // keep the delta's live entries, each with its own dot, and drop the rest
+                // of its context: what was removed or overwritten
+                let mut kept = AnyState::new(d.state_type(), d.replica().clone());
+                let mut r = Ok(());
+                for (_, name, c) in crate::oracle::entry_dots(d) {
+                    r = r.and(kept.join(&d.slice(&name, c, c)));
                 }
-            }),
-            Merge::DominatingClock => AnyState::from_bytes(bytes, s.replica().clone()).map(|d| {
+                r.and(s.join(&kept))
+            }
+            Merge::DominatingClock => {
                 if d.version_vector().compare(&s.version_vector()) == Order::After {
-                    *s = d;
+                    *s = d.with_replica(s.replica().clone());
                 }
-            }),
-            Merge::Overwrite => AnyState::from_bytes(bytes, s.replica().clone()).map(|d| *s = d),
+                Ok(())
+            }
+            Merge::Overwrite => {
+                *s = d.with_replica(s.replica().clone());
+                Ok(())
+            }
         };
         self.digest = None;
         r.map_err(|e| {
@@ -309,4 +318,42 @@ impl Replica {
             e.to_string()
         })
     }
+}
+
+/// The sync messages, by what they do ([`pluriverse_replica::sync::message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType {
+    /// Range summaries (anti-entropy).
+    Summary,
+    /// A data message naming the ranges whose slices it carries (anti-entropy: slices that
+    /// answer a summary, or a stream of what the peer lacks).
+    Offer,
+    /// A data message naming no range: pushed local writes, or the answer to an offer.
+    Plain,
+}
+
+/// The type of a sync message, read from its header (`PLS`, version, type, and for data
+/// the state type and the count of ranges); `None` for bytes that are not one.
+pub fn message_type(bytes: &[u8]) -> Option<MessageType> {
+    match bytes.get(..9)? {
+        [b'P', b'L', b'S', _, 1, ..] => Some(MessageType::Summary),
+        [b'P', b'L', b'S', _, 2, _, _, _, 0] => Some(MessageType::Plain),
+        [b'P', b'L', b'S', _, 2, ..] => Some(MessageType::Offer),
+        _ => None,
+    }
+}
+
+/// Adds `b` to `a`, field by field.
+pub fn add_sync_stats(a: &mut sync::Stats, b: &sync::Stats) {
+    a.messages_out += b.messages_out;
+    a.bytes_out += b.bytes_out;
+    a.messages_in += b.messages_in;
+    a.bytes_in += b.bytes_in;
+    a.rounds += b.rounds;
+    a.slices_out += b.slices_out;
+    a.deltas_in += b.deltas_in;
+    a.bad_messages += b.bad_messages;
+    a.throttled += b.throttled;
+    a.dropped_work += b.dropped_work;
+    a.oversized += b.oversized;
 }

@@ -21,6 +21,8 @@ pub struct Report {
     pub merges: Merges,
     /// What the network did.
     pub net: NetStats,
+    /// What the sync protocol did.
+    pub protocol: Protocol,
     /// The faults that actually happened (a schedule may end before some are due).
     pub faults: Faults,
     /// How the heal went.
@@ -57,7 +59,7 @@ pub struct Writes {
 pub struct Joins {
     /// Messages decoded and joined.
     pub count: u64,
-    /// Records (events) they carried, where the harness knows it (gossiped deltas).
+    /// Live entries they carried.
     pub records: u64,
     /// Time spent decoding and joining.
     #[serde(rename = "seconds", serialize_with = "seconds")]
@@ -69,7 +71,7 @@ pub struct Joins {
 pub struct Merges {
     /// Gossiped write deltas.
     pub deltas: Joins,
-    /// Anti-entropy replies (`delta_since` of the requester's context).
+    /// Anti-entropy slices (data messages naming their ranges).
     pub anti_entropy: Joins,
     /// Messages refused (never happens with the correct merge: every message is valid).
     pub refused: u64,
@@ -102,8 +104,55 @@ pub struct Faults {
     pub restarts: u32,
     /// Of those, replicas that came back empty under a new epoch.
     pub restarts_state_lost: u32,
+    /// Of those, replicas that came back from an old copy under a fresh incarnation.
+    pub restarts_old_copy: u32,
     /// Message copies that arrived at a replica that was down.
     pub blocked_down: u64,
+}
+
+/// What the sync protocol ([`pluriverse_replica::sync`]) did, summed over every replica's
+/// state machines (including those of earlier incarnations).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Protocol {
+    /// The message bound the run used.
+    pub max_message: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The largest message sent, in bytes (at most `max_message`).
+    pub largest_message: u64,
+    /// Summary messages (anti-entropy: range summaries), and their bytes.
+    pub summaries: u64,
+    /// Bytes of summary messages.
+    pub summary_bytes: u64,
+    /// Data messages naming their ranges (anti-entropy: slices answering a summary, and
+    /// streams of what the peer lacks).
+    pub offers: u64,
+    /// Bytes of those.
+    pub offer_bytes: u64,
+    /// Data messages naming no range (pushed local writes, and answers to offers).
+    pub plain: u64,
+    /// Bytes of those.
+    pub plain_bytes: u64,
+    /// Anti-entropy rounds started (every pair's own).
+    pub rounds: u64,
+    /// Slices and pushed deltas sent (several may share one data message).
+    pub slices: u64,
+    /// Deltas the state machines handed back to be joined.
+    pub deltas_handed: u64,
+    /// Messages the state machines refused (never, between honest peers).
+    pub bad_messages: u64,
+    /// Messages dropped by a receiver's inbound bound.
+    pub throttled: u64,
+    /// Work dropped because a state machine's queue was full.
+    pub dropped_work: u64,
+    /// Slices that did not fit the bound even alone.
+    pub oversized: u64,
+    /// Ticks the heal's rounds took, in all.
+    pub heal_ticks: u64,
+    /// Heal rounds cut off because the protocol did not go quiet.
+    pub rounds_cut: u64,
 }
 
 /// How the heal went.

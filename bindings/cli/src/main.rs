@@ -135,13 +135,22 @@ struct SimulateArgs {
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(0..=1000))]
     delay: u32,
-    /// Partitions while writing: none, isolate, split, asymmetric or random
+    /// Partitions while writing: none, isolate, split, asymmetric, random or flapping
+    /// (many short ones: with --link-rate they cut transfers in the middle)
     #[arg(long, value_name = "P", default_value = "split", value_parser = parse_partition)]
     partition: PartitionMode,
-    /// Restarts while writing: none, keep, lose or mixed (lose: the replica comes back
-    /// empty under a new epoch of its name)
+    /// Restarts while writing: none, keep, lose, old or mixed (lose: the replica comes back
+    /// empty under a new epoch of its name; old: from an old copy of its state, under a
+    /// fresh incarnation)
     #[arg(long, value_name = "R", default_value = "none", value_parser = parse_restarts)]
     restarts: RestartMode,
+    /// The sync protocol's message bound in bytes, 1200 (a datagram) to 16777216
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10,
+          value_parser = clap::value_parser!(u64).range(1200..=16 << 20))]
+    max_message: u64,
+    /// Messages a link carries per tick and direction (0: any number)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    link_rate: u32,
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
@@ -176,11 +185,12 @@ fn parse_dup(s: &str) -> Result<f64, String> {
 }
 
 fn parse_partition(s: &str) -> Result<PartitionMode, String> {
-    PartitionMode::parse(s).ok_or_else(|| "none, isolate, split, asymmetric or random".into())
+    PartitionMode::parse(s)
+        .ok_or_else(|| "none, isolate, split, asymmetric, random or flapping".into())
 }
 
 fn parse_restarts(s: &str) -> Result<RestartMode, String> {
-    RestartMode::parse(s).ok_or_else(|| "none, keep, lose or mixed".into())
+    RestartMode::parse(s).ok_or_else(|| "none, keep, lose, old or mixed".into())
 }
 
 /// How a command ends besides success.
@@ -296,6 +306,8 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
         max_delay: a.delay,
         partition: a.partition,
         restarts: a.restarts,
+        max_message: a.max_message as usize,
+        link_rate: a.link_rate,
         ..Config::default()
     };
     let need = cfg.estimated_memory();
@@ -476,8 +488,8 @@ fn report_text(r: &Report) -> String {
         "  anti-entropy    {} joined in {at:.2} s ({:.1} ms each); {:.2} s merging in all\n",
         count(
             m.anti_entropy.count,
-            "delta_since reply",
-            "delta_since replies"
+            "anti-entropy slice message",
+            "anti-entropy slice messages"
         ),
         at * 1e3 / m.anti_entropy.count.max(1) as f64,
         m.time().as_secs_f64()
@@ -501,15 +513,33 @@ fn report_text(r: &Report) -> String {
         count(f.partitions_scheduled as u64, "scheduled", "scheduled"),
         count(f.blocked_by_partition, "message", "messages"),
     );
-    let lost = match f.restarts_state_lost {
+    let mut lost = match f.restarts_state_lost {
         1 => "1 lost its state and came back under a new epoch".to_string(),
         k => format!("{k} lost their state and came back under a new epoch"),
     };
+    if f.restarts_old_copy > 0 {
+        lost += &format!(
+            ", {} from an old copy under a fresh incarnation",
+            f.restarts_old_copy
+        );
+    }
     s += &format!(
         "  restarts        {} of {} done ({lost}); {} arrived while a replica was down\n",
         thousands(f.restarts as u64),
         count(f.restarts_scheduled as u64, "scheduled", "scheduled"),
         count(f.blocked_down, "message", "messages"),
+    );
+    let p = &r.protocol;
+    s += &format!(
+        "  sync protocol   {} ({} summaries, {} slice offers, {} pushes and answers), \
+         largest {} of the {} bound; {}\n",
+        count(p.messages, "message", "messages"),
+        thousands(p.summaries),
+        thousands(p.offers),
+        thousands(p.plain),
+        show::bytes(p.largest_message),
+        show::bytes(p.max_message),
+        count(p.rounds, "round", "rounds"),
     );
     if (c.partition != PartitionMode::None && f.partitions_in_effect == 0)
         || (c.restarts != RestartMode::None && f.restarts == 0)

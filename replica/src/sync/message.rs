@@ -9,7 +9,7 @@
 //! | type | body |
 //! |---|---|
 //! | `1` summary | flags `u8` (bit 0: a cover follows), [cover: `after` and `upto` as optional names (a `u8` 0/1 then the name)], `count`, then `count` items |
-//! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes |
+//! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes or an answer to the receiver's slice (neither is answered) |
 //!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
 //! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,

@@ -22,7 +22,8 @@
 //!   compares each with its own: an equal range costs nothing more; a range the sender has
 //!   nothing of is streamed to it as slices; a differing range small enough is answered
 //!   with the receiver's slice (and the sender answers with its own if it still differs
-//!   after joining); a larger one is split at the receiver's data and the parts' summaries
+//!   after joining, once per range and round; an answer names no range, so it is never
+//!   answered: duplicated or late copies do not restart the exchange); a larger one is split at the receiver's data and the parts' summaries
 //!   go back, recursively (eight parts of about equal live entries). Bytes and round trips
 //!   follow what differs, not what the state holds, and so does the work: a range's
 //!   summary costs O(log entries) per run of the store (each long run keeps sums over its

@@ -1,6 +1,6 @@
 //! [`Peer`]: the per-peer sync state machine.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use pluriverse::store::RangeSummary;
@@ -84,7 +84,8 @@ enum Work {
         lo: u64,
         hi: u64,
     },
-    /// We joined the peer's slice of this range: if ours still differs, send ours.
+    /// We joined the peer's slice of this range: if ours still differs, send ours (once per
+    /// range and round, and as an answer: without its range, so it is not answered).
     Answer(Item),
     /// A local delta to push.
     Push(AnyState),
@@ -120,6 +121,9 @@ pub struct Peer {
     /// message of them arrived ([`Peer::peer_summaries`]; at most `max_queue` names).
     theirs: BTreeMap<ReplicaId, RangeSummary>,
     theirs_at: Option<Duration>,
+    /// The ranges answered since our round began (at most `max_queue`): a duplicated or
+    /// late copy of a slice is not answered again.
+    answered: BTreeSet<(ReplicaId, u64, u64)>,
 }
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
@@ -173,6 +177,7 @@ impl Peer {
             stats: Stats::default(),
             theirs: BTreeMap::new(),
             theirs_at: None,
+            answered: BTreeSet::new(),
         })
     }
 
@@ -344,6 +349,7 @@ impl Peer {
             Work::Round => {
                 self.round_queued = false;
                 self.stats.rounds += 1;
+                self.answered.clear();
                 self.round(state);
             }
             Work::Compare(theirs) => {
@@ -369,9 +375,20 @@ impl Peer {
             }
             Work::Answer(theirs) => {
                 let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
-                if ours != theirs.summary && !ours.is_empty() {
-                    self.offer(state, theirs.replica, theirs.lo, theirs.hi, ours, None);
+                if ours == theirs.summary || ours.is_empty() {
+                    return;
                 }
+                let range = (theirs.replica, theirs.lo, theirs.hi);
+                if self.answered.contains(&range) {
+                    return;
+                }
+                if self.answered.len() >= self.cfg.max_queue {
+                    self.stats.dropped_work += 1;
+                    return;
+                }
+                self.answered.insert(range.clone());
+                let (replica, lo, hi) = range;
+                self.offer(state, replica, lo, hi, ours, None);
             }
             Work::Cover { cover, listed } => {
                 for name in state.replicas_seen() {
@@ -456,7 +473,9 @@ impl Peer {
     /// Answers a range where both sides hold something and differ. A small range gets our
     /// slice; a range where the peer holds at most half of what we hold is streamed (at
     /// most half of it is redundant); anything else is split at our data into parts whose
-    /// summaries go back, so the recursion follows what differs.
+    /// summaries go back, so the recursion follows what differs. `theirs` is `None` for an
+    /// answer to the peer's slice: our slice then goes without its range, so the peer
+    /// joins it and does not answer it in turn.
     fn offer(
         &mut self,
         state: &AnyState,
@@ -469,7 +488,8 @@ impl Peer {
         let (live, runs) = state.range_size(&replica, lo, hi);
         let units = live + runs;
         if units <= LEAF.min(self.budget) || lo == hi {
-            if self.slice_out(state, &replica, lo, hi, ours) {
+            let item = theirs.is_some().then_some(ours);
+            if self.slice_out(state, &replica, lo, hi, item) {
                 return;
             }
             if lo == hi {
@@ -500,23 +520,25 @@ impl Peer {
     }
 
     /// Queues our slice of a range for the next data message, if it fits the bound alone
-    /// (adapting the budget either way); returns whether it did.
+    /// (adapting the budget either way); returns whether it did. With our `summary` of the
+    /// range, the message names the range (the peer answers it if its own still differs);
+    /// without, it is an answer.
     fn slice_out(
         &mut self,
         state: &AnyState,
         replica: &ReplicaId,
         lo: u64,
         hi: u64,
-        summary: RangeSummary,
+        summary: Option<RangeSummary>,
     ) -> bool {
         let slice = state.slice(replica, lo, hi);
         let len = slice.to_compact().len();
-        let item = Item {
+        let item = summary.map(|summary| Item {
             replica: replica.clone(),
             lo,
             hi,
             summary,
-        };
+        });
         let whole = message::DATA_FIXED + message::item_max(replica) + len;
         if whole > self.cfg.max_message {
             self.budget = (self.budget / 2).max(1);
@@ -526,7 +548,7 @@ impl Peer {
             self.budget = (self.budget * 2).min(1 << 20);
         }
         self.stats.slices_out += 1;
-        self.add_data(Some(item), slice, len);
+        self.add_data(item, slice, len);
         true
     }
 
@@ -593,7 +615,7 @@ impl Peer {
         let mut end = state.first_part(replica, lo, hi, self.budget);
         loop {
             let summary = state.range_summary(replica, lo, end);
-            if self.slice_out(state, replica, lo, end, summary) {
+            if self.slice_out(state, replica, lo, end, Some(summary)) {
                 return end;
             }
             if end == lo {
