@@ -131,7 +131,7 @@ impl Default for Config {
         Self {
             seed: 1,
             replicas: 8,
-            records: 1_000_000,
+            records: 200_000,
             kind: Kind::MVMap,
             loss: 0.2,
             dup: 0.1,
@@ -183,7 +183,7 @@ impl Config {
     /// A rough estimate of the memory a run takes at its peak, in bytes: the states every
     /// replica ends up holding (each holds every record), the oracle's model (a few words
     /// per event and one per event and replica incarnation), and the anti-entropy replies of
-    /// one heal round (one per ordered pair, each an Arrow IPC stream of a few KiB).
+    /// one heal round (one per ordered pair, each a few KiB).
     /// Measured (peak RSS) at 8 x 200,000, 2 x 200,000, 100 x 2,000 and 1000 x 1,000
     /// replicas x records; good to a factor of two.
     ///

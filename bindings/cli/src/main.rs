@@ -117,7 +117,7 @@ struct SimulateArgs {
           value_parser = clap::value_parser!(u64).range(1..=1024))]
     replicas: u64,
     /// Writes in total (1 to 100000000)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+    #[arg(long, value_name = "N", default_value_t = 200_000,
           value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     records: u64,
     /// Record kind: mvmap, awset, pncounter or lww
