@@ -532,13 +532,13 @@ fn report_text(r: &Report) -> String {
     let p = &r.protocol;
     s += &format!(
         "  sync protocol   {} ({} summaries, {} slice offers, {} pushes and answers), \
-         largest {} of the {} bound; {}\n",
+         largest {} of the {}-byte bound; {}\n",
         count(p.messages, "message", "messages"),
         thousands(p.summaries),
         thousands(p.offers),
         thousands(p.plain),
-        show::bytes(p.largest_message),
-        show::bytes(p.max_message),
+        thousands(p.largest_message),
+        thousands(p.max_message),
         count(p.rounds, "round", "rounds"),
     );
     if (c.partition != PartitionMode::None && f.partitions_in_effect == 0)
