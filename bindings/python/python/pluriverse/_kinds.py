@@ -320,14 +320,18 @@ class _State(_Handle, Generic[K]):
         the key's bytes) has ``h * parts >> 64 == p`` (contiguous ranges of the hash space).
         Each part is a valid state carrying the context its keys need. Merging all the parts
         gives back this state, and part ``p`` of the merge of two states is the merge of their
-        parts ``p``: partitions merge independently (see :mod:`pluriverse.dask`).
+        parts ``p``: partitions merge independently (see :mod:`pluriverse.dask`). The parts
+        are written to as this replica, but a part does not know every event its replica
+        issued: join parts into a handle of another name (as :mod:`pluriverse.dask` does), a
+        handle of this replica's name refuses a part claiming more of its events than it
+        holds (:class:`pluriverse.ForeignClaimError`), and never write to a part.
 
         >>> s = AWSet("a", key_type="int64")
         >>> _ = s.add_many(list(range(100)))
         >>> parts = s.partition(4)
         >>> sum(len(p) for p in parts)
         100
-        >>> back = AWSet("a", key_type="int64")
+        >>> back = AWSet("rebuild", key_type="int64")
         >>> for p in parts:
         ...     back.merge(p)
         >>> back.digest() == s.digest()
