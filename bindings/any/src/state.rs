@@ -9,7 +9,9 @@ use arrow_schema::SchemaRef;
 use pluriverse::item::{Item, ItemCol};
 use pluriverse::store::RangeSummary;
 use pluriverse::wire::{ArrowItem, Limits};
-use pluriverse::{AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, VersionVector};
+use pluriverse::{
+    AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, Stability, VersionVector,
+};
 
 use crate::types::{KeyType, Kind, Scalar, StateType, ValueType};
 use crate::{AnyError, Result};
@@ -204,6 +206,13 @@ pub(crate) trait Dyn: Send + Sync + 'static {
         let _ = key;
         Err(AnyError::WrongKind {
             op: "value",
+            kind: self.state_type().kind,
+        })
+    }
+    fn collect_tombstones(&mut self, stability: &Stability, timestamp_floor: u64) -> Result<usize> {
+        let _ = (stability, timestamp_floor);
+        Err(AnyError::WrongKind {
+            op: "collect_tombstones",
             kind: self.state_type().kind,
         })
     }
@@ -514,6 +523,9 @@ impl<K: KeyTag, V: ValueTag> Dyn for LWWMap<K, V> {
             LWWMap::get_with_timestamp(self, &K::from_scalar(key, "key")?)
                 .map(|(ts, v)| (ts, v.to_scalar())),
         )
+    }
+    fn collect_tombstones(&mut self, stability: &Stability, timestamp_floor: u64) -> Result<usize> {
+        Ok(LWWMap::collect_tombstones(self, stability, timestamp_floor))
     }
 }
 
@@ -1178,5 +1190,35 @@ impl AnyState {
     /// As [`AnyState::get`].
     pub fn value(&self, key: &Scalar) -> Result<i128> {
         self.inner.value(key)
+    }
+
+    /// `LWWMap`: drops the tombstones no replica can need any more, with the writes each
+    /// beats; returns how many entries were dropped. See [`pluriverse::LWWMap::collect_tombstones`]
+    /// for the rule (`stability` from the version vectors last heard from every replica that
+    /// may write; `timestamp_floor`: no replica will write at or below it any more).
+    ///
+    /// # Errors
+    /// [`AnyError::WrongKind`] for other kinds (nothing changes).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::{ReplicaId, Stability};
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType, ValueType};
+    /// let t = StateType::new(Kind::LWWMap, KeyType::UInt64, Some(ValueType::Int64)).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// a.remove_at(Scalar::UInt64(7), 10).unwrap(); // a tombstone for a key a never saw
+    /// let me = ReplicaId::from("a");
+    /// let vv = a.version_vector();
+    /// let s = Stability::from_peers([(&me, &vv)]); // a is the only writer
+    /// assert_eq!(a.collect_tombstones(&s, 9).unwrap(), 0, "a write at 10 may still come");
+    /// assert_eq!(a.collect_tombstones(&s, 10).unwrap(), 1);
+    /// assert_eq!(a.entry_count(), 0);
+    /// ```
+    pub fn collect_tombstones(
+        &mut self,
+        stability: &Stability,
+        timestamp_floor: u64,
+    ) -> Result<usize> {
+        self.inner.collect_tombstones(stability, timestamp_floor)
     }
 }

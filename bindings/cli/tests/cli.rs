@@ -153,6 +153,30 @@ fn merge_writes_the_join_atomically() {
 }
 
 #[test]
+fn merge_refuses_one_dot_bound_to_two_contents_in_either_order() {
+    // issue 13: `merge A B` and `merge B A` gave different files, without a word, when the
+    // inputs bound one dot to two contents (two handles writing as one replica)
+    let dir = Dir::new("equivocation");
+    let (mut x, mut y) = (AnyState::new(mv_type(), "e"), AnyState::new(mv_type(), "e"));
+    x.set(Scalar::Utf8("k".into()), Scalar::Int64(1)).unwrap();
+    y.set(Scalar::Utf8("k".into()), Scalar::Int64(2)).unwrap(); // the same dot e:1
+    let (px, py) = (dir.path("x.arrow"), dir.path("y.arrow"));
+    std::fs::write(&px, x.to_bytes().unwrap()).unwrap();
+    std::fs::write(&py, y.to_bytes().unwrap()).unwrap();
+    let out = dir.path("out.arrow");
+    std::fs::write(&out, b"previous content").unwrap();
+    let outp = PathBuf::from(&out);
+    for (a, b) in [(&px, &py), (&py, &px)] {
+        assert_fails_cleanly(
+            &["merge", a, b, "-o", &out],
+            Some(&outp),
+            "bound to two different contents",
+        );
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous content");
+}
+
+#[test]
 fn inspect_and_diff_report_what_is_in_the_files() {
     let dir = Dir::new("inspect");
     let (pa, pb, _) = two_states(&dir);

@@ -17,7 +17,7 @@ use crate::lock::Shared;
 use crate::scalar::{
     any_err, bytes_arg, key_from_py, scalar_to_py, timestamp_from_py, u64_from_py, value_from_py,
 };
-use crate::version_vector::{replica_from_py, replica_to_py, vv_to_py};
+use crate::version_vector::{replica_from_py, replica_to_py, vv_from_py, vv_to_py};
 
 /// One replica's state (or a delta) of any kind, key type and value type.
 ///
@@ -301,37 +301,55 @@ impl State {
     }
 
     /// Joins a delta or whole state of the same type (the GIL is released while it waits
-    /// for the locks and while it runs).
-    fn join(&self, py: Python<'_>, other: &Bound<'_, Self>) -> PyResult<()> {
+    /// for the locks and while it runs). A dot bound to two contents is refused; `checked`
+    /// (a state's merge) also refuses claims on this handle's own dots beyond what it issued
+    /// (`AnyState::join_checked`), which a delta group (a `Delta` merging the deltas of its
+    /// own writer) must not: on any error the state is unchanged.
+    #[pyo3(signature = (other, checked = true))]
+    fn join(&self, py: Python<'_>, other: &Bound<'_, Self>, checked: bool) -> PyResult<()> {
         let other = other.get();
         if std::ptr::eq(self, other) {
             return Ok(()); // s ⊔ s = s
         }
         self.writable(py)?;
         let (a, b) = (&self.inner, &other.inner);
+        let join = |x: &mut AnyState, y: &AnyState| {
+            if checked {
+                x.join_checked(y)
+            } else {
+                x.join(y)
+            }
+        };
         py.detach(|| {
             // both locks, in address order (see `Shared::first_of`)
             if a.first_of(b) {
                 let mut x = a.write_blocking();
                 let y = b.read_blocking();
-                x.join(&y)
+                join(&mut x, &y)
             } else {
                 let y = b.read_blocking();
                 let mut x = a.write_blocking();
-                x.join(&y)
+                join(&mut x, &y)
             }
         })
         .map_err(any_err)
     }
 
-    /// Decodes delta or state bytes and joins them (the GIL is released); on any error the
-    /// state is unchanged.
-    fn join_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// Decodes delta or state bytes and joins them (the GIL is released), refusing what
+    /// [`State::join`] refuses (`checked` as there); on any error the state is unchanged.
+    #[pyo3(signature = (data, checked = true))]
+    fn join_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>, checked: bool) -> PyResult<()> {
         self.writable(py)?;
         let data = bytes_arg(data, "data")?;
         let data: &[u8] = &data;
         self.inner
-            .write_detached(py, |s| s.join_bytes(data))
+            .write_detached(py, |s| {
+                if checked {
+                    s.join_bytes_checked(data, &pluriverse::wire::Limits::default())
+                } else {
+                    s.join_bytes(data)
+                }
+            })
             .map_err(any_err)
     }
 
@@ -528,6 +546,27 @@ impl State {
         let k = self.key(key)?;
         let values = self.inner.read(py, |s| s.get(&k)).map_err(any_err)?;
         values_to_py(py, &values)
+    }
+
+    /// LWWMap: drops the tombstones no replica can need any more (`LWWMap::collect_tombstones`);
+    /// `heard` pairs every replica that may write with the version vector last heard from
+    /// it. Returns how many entries were dropped (the GIL is released while it runs).
+    fn collect_tombstones(
+        &self,
+        py: Python<'_>,
+        heard: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+        timestamp_floor: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        self.writable(py)?;
+        let floor = timestamp_from_py(timestamp_floor)?;
+        let heard = heard
+            .iter()
+            .map(|(r, vv)| Ok((replica_from_py(r)?, vv_from_py(vv)?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let stability = pluriverse::Stability::from_peers(heard.iter().map(|(r, v)| (r, v)));
+        self.inner
+            .write_detached(py, |s| s.collect_tombstones(&stability, floor))
+            .map_err(any_err)
     }
 
     /// LWWMap: `(timestamp, value)` of `key`, or `None` when absent.

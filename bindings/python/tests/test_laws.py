@@ -97,8 +97,9 @@ def test_delta_laws(kind: str) -> None:
     x_yz = pv.Delta.from_bytes(x.to_bytes())
     x_yz.merge(yz)
     same(xy_z, x_yz)
-    # all of a's own deltas, shuffled and duplicated, rebuild what a wrote itself
-    own = type(w.states["a"])("a")
+    # all of a's own deltas, shuffled and duplicated, rebuild what a wrote itself (under
+    # another name: a fresh handle writing as "a" refuses a's events, ForeignClaimError)
+    own = type(w.states["a"])("rebuilt")
     for d, _ in w.outbox["a"]:
         own.merge(d)
     for _ in range(3):

@@ -106,10 +106,11 @@ class CorruptError(ReplicaError):
     offset: int
 
 
-class ForeignClaimError(ReplicaError):
-    """A delta claims events of the joining replica (for ``Replica.apply``: of its current
-    incarnation) beyond what it has issued: a forgery, a copy of this replica writing as it,
-    or this state is a rollback. Nothing was joined."""
+class ForeignClaimError(ReplicaError, ValueError):
+    """An input claims events of the joining replica beyond what it has issued (a state's
+    ``merge``: of the handle's replica; ``Replica.apply``: of its current incarnation): a
+    forgery, a copy of this replica writing as it, or this state is a rollback. Nothing was
+    joined."""
 
 
 class PoisonedError(ReplicaError):

@@ -225,14 +225,21 @@ def _restore_state(cls: Type[_S], data: bytes, replica: Replica, read_only: bool
 
 
 def _join(target: _Handle, x: Any) -> None:
+    """Joins ``x`` into ``target``. Every merge refuses one event bound to two contents
+    (:class:`EquivocationError`); a state's merge also refuses an input claiming events of
+    the state's own replica beyond what it issued (:class:`ForeignClaimError`: a forgery, a
+    second handle writing as the same replica, or the state is a rollback). A :class:`Delta`
+    merging the deltas of its own writer into a group claims such events by design, so a
+    delta target skips that check; the state it is merged into checks it."""
+    checked = not isinstance(target, Delta)
     if isinstance(x, (bytes, bytearray, memoryview)):
-        target._inner.join_bytes(x)
+        target._inner.join_bytes(x, checked)
         return
     if not isinstance(x, _Handle):
         raise KindError(f"cannot merge a {type(x).__name__}: expected a Delta, a state or bytes")
     if not isinstance(x, Delta) and type(x) is not type(target) and not isinstance(target, Delta):
         raise KindError(f"cannot merge a {type(x).__name__} into a {type(target).__name__}")
-    target._inner.join(x._inner)
+    target._inner.join(x._inner, checked)
 
 
 class _State(_Handle, Generic[K]):
@@ -288,8 +295,11 @@ class _State(_Handle, Generic[K]):
         """Joins ``x`` into this state: a :class:`Delta`, another state of the same kind (its
         whole state), or the bytes of either. Idempotent, commutative and associative; deltas
         need no causal order. Raises :class:`pluriverse.KindError` for another kind or other
-        key/value types, :class:`pluriverse.DecodeError` for bad bytes; the state is then
-        unchanged."""
+        key/value types, :class:`pluriverse.DecodeError` for bad bytes,
+        :class:`pluriverse.EquivocationError` for an input binding one event to other contents
+        than this state does, :class:`pluriverse.ForeignClaimError` for one claiming events of
+        this handle's replica beyond what it issued (a forgery, another handle writing as the
+        same replica, or this state is a rollback); the state is then unchanged."""
         _join(self, x)
 
     def delta_since(self, context: Union[CausalContext, _Handle]) -> Delta:
@@ -310,14 +320,18 @@ class _State(_Handle, Generic[K]):
         the key's bytes) has ``h * parts >> 64 == p`` (contiguous ranges of the hash space).
         Each part is a valid state carrying the context its keys need. Merging all the parts
         gives back this state, and part ``p`` of the merge of two states is the merge of their
-        parts ``p``: partitions merge independently (see :mod:`pluriverse.dask`).
+        parts ``p``: partitions merge independently (see :mod:`pluriverse.dask`). The parts
+        are written to as this replica, but a part does not know every event its replica
+        issued: join parts into a handle of another name (as :mod:`pluriverse.dask` does), a
+        handle of this replica's name refuses a part claiming more of its events than it
+        holds (:class:`pluriverse.ForeignClaimError`), and never write to a part.
 
         >>> s = AWSet("a", key_type="int64")
         >>> _ = s.add_many(list(range(100)))
         >>> parts = s.partition(4)
         >>> sum(len(p) for p in parts)
         100
-        >>> back = AWSet("a", key_type="int64")
+        >>> back = AWSet("rebuild", key_type="int64")
         >>> for p in parts:
         ...     back.merge(p)
         >>> back.digest() == s.digest()
@@ -659,6 +673,27 @@ class LWWMap(_State[K], Generic[K, V]):
     def get_with_timestamp(self, key: K) -> Optional[Tuple[int, V]]:
         """``(timestamp, value)`` of the winning write of ``key``, or ``None``."""
         return self._inner.get_with_timestamp(key)  # type: ignore[no-any-return]
+
+    def collect_tombstones(self, heard: Mapping[Replica, Mapping[Replica, int]], timestamp_floor: int) -> int:
+        """Drops the tombstones no replica can need any more, with the writes each beats;
+        returns how many entries were dropped (reads do not change). A remove leaves a
+        tombstone, even for a key never seen, because a concurrent write with a lower
+        timestamp may still arrive and must lose; a tombstone goes only when
+
+        - every replica has seen it: ``heard`` maps *every* replica that has written or may
+          still write to the version vector last heard from it (for example the
+          ``version_vector()`` of the state it last sent; an older one only collects less,
+          a replica left out may make this drop a tombstone it still needs);
+        - this state has seen everything any of them had (else nothing is dropped);
+        - its timestamp is at or below ``timestamp_floor``, below which the caller promises
+          no replica will write any more (with clock timestamps: the smallest clock last
+          heard from the replicas, less the skew allowed).
+
+        The dropped entries' events stay in the context, so a copy arriving later is
+        discarded as a removed entry is. :class:`pluriverse.TimestampError` for a floor
+        outside ``0..2**64``."""
+        pairs = [(r, dict(v) if isinstance(v, Mapping) else v) for r, v in heard.items()]
+        return self._inner.collect_tombstones(pairs, timestamp_floor)  # type: ignore[no-any-return]
 
     def set_many(self, keys: Any, values: Any, timestamps: Any) -> Delta:
         """``set`` for each triple; ``timestamps`` is a list or array of uint64, or one int
