@@ -15,6 +15,7 @@ use crate::oracle::Oracle;
 use crate::replica::{JoinStats, Merge, Replica};
 use crate::report::{Convergence, Faults, FinalState, Joins, Merges, Report, Writes};
 use crate::rng::Rng;
+use crate::timeline::{Phase, Recorder};
 use crate::{state_type, Config, Op, Progress};
 
 /// What a message carries, in the oracle's terms.
@@ -60,6 +61,8 @@ struct Sim<'a> {
     delta_records: u64,
     batches: u64,
     written: u64,
+    /// Records the timeline, when asked.
+    recorder: Option<Recorder>,
 }
 
 impl Sim<'_> {
@@ -222,6 +225,15 @@ impl Sim<'_> {
         node.last_ts = 0;
     }
 
+    /// Ends `tick` for the timeline, when one is recorded.
+    fn record(&mut self, tick: u32, phase: Phase) {
+        if let Some(mut rec) = self.recorder.take() {
+            let digests: Vec<u128> = self.nodes.iter_mut().map(|n| n.replica.digest()).collect();
+            rec.tick(tick, phase, &digests, &self.net.stats);
+            self.recorder = Some(rec);
+        }
+    }
+
     /// How many replicas' digests differ from replica 0's (0: converged, bytes checked).
     fn differing(&mut self) -> usize {
         let d0 = self.nodes[0].replica.digest();
@@ -258,6 +270,16 @@ fn name(base: &str, epoch: u64) -> ReplicaId {
 
 /// Runs one simulation; `progress` hears where it is.
 pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
+    run_recording(cfg, progress, false)
+}
+
+/// Runs one simulation and records its [`crate::timeline::Timeline`] in
+/// [`Report::timeline`] (one digest per replica per tick more).
+pub fn run_with_timeline(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
+    run_recording(cfg, progress, true)
+}
+
+fn run_recording(cfg: &Config, progress: &mut dyn FnMut(Progress), record: bool) -> Report {
     let start = Instant::now();
     let mut rng = Rng::new(cfg.seed);
     let n = cfg.replicas.max(1);
@@ -296,6 +318,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         delta_records: 0,
         batches: 0,
         written: 0,
+        recorder: record.then(|| Recorder::new(n)),
     };
     let mut faults = Faults {
         partitions_scheduled: sim.net.partitions.len() as u32,
@@ -344,6 +367,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
             }
         }
         sim.deliver(tick);
+        sim.record(tick, Phase::Write);
         tick += 1;
         progress(Progress::Writing {
             done: sim.written,
@@ -357,6 +381,9 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     faults.partitions_in_effect =
         sim.net.partitions.iter().filter(|p| p.start < tick).count() as u32;
     faults.blocked_by_partition = sim.net.stats.blocked_by_partition;
+    if let Some(rec) = sim.recorder.as_mut() {
+        rec.heal(tick, &sim.net.partitions, &restarts);
+    }
     sim.net.partitions.clear();
     sim.net.heavy_tail = false;
     for i in 0..n {
@@ -370,6 +397,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     let drain_until = sim.net.last_due().unwrap_or(tick);
     while tick <= drain_until {
         sim.deliver(tick);
+        sim.record(tick, Phase::Drain);
         progress(Progress::Draining {
             tick,
             until: drain_until,
@@ -397,6 +425,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         }
         while !sim.net.is_idle() {
             sim.deliver(tick);
+            sim.record(tick, Phase::Heal);
             tick += 1;
         }
         differing = sim.differing();
@@ -407,6 +436,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     }
     progress(Progress::Checking);
     let converged = sim.differing() == 0;
+    let timeline = sim.recorder.take().map(|rec| rec.finish(converged));
     let s0 = sim.nodes[0].replica.state();
     let check = sim.oracle.check(s0);
     let final_state = FinalState {
@@ -456,6 +486,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         },
         final_state,
         check,
+        timeline,
         wall: start.elapsed(),
     }
 }

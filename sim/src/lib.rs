@@ -17,6 +17,8 @@
 //! | [`oracle`] | the model of the semantics the final state is checked against |
 //! | [`report`] | what a run did, as named fields (serializable) |
 //! | [`rng`] | the seeded generator |
+//! | [`timeline`] | the run over time, tick by tick (recorded when asked) |
+//! | `plot` | the timeline drawn as SVG (feature `plot`) |
 //!
 //! # Example
 //! ```
@@ -33,10 +35,13 @@ pub mod oracle;
 pub mod replica;
 pub mod report;
 pub mod rng;
+pub mod timeline;
+#[cfg(feature = "plot")]
+pub mod plot;
 
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 
-pub use harness::run;
+pub use harness::{run, run_with_timeline};
 pub use net::{PartitionMode, RestartMode};
 pub use replica::Merge;
 pub use report::Report;
