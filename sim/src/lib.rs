@@ -32,12 +32,12 @@
 pub mod harness;
 pub mod net;
 pub mod oracle;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod replica;
 pub mod report;
 pub mod rng;
 pub mod timeline;
-#[cfg(feature = "plot")]
-pub mod plot;
 
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 

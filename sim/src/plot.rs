@@ -58,7 +58,10 @@ impl fmt::Display for PlotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlotError::NoTimeline => {
-                write!(f, "the report holds no timeline (run it with run_with_timeline)")
+                write!(
+                    f,
+                    "the report holds no timeline (run it with run_with_timeline)"
+                )
             }
             PlotError::Empty => write!(f, "the timeline holds no tick"),
             PlotError::Draw(e) => write!(f, "drawing failed: {e}"),
@@ -121,10 +124,13 @@ fn title(r: &Report) -> String {
 /// How it ended.
 fn verdict(r: &Report) -> String {
     match (&r.timeline, r.passed()) {
-        (Some(Timeline {
-            converged: Some(at),
-            ..
-        }), true) => format!(
+        (
+            Some(Timeline {
+                converged: Some(at),
+                ..
+            }),
+            true,
+        ) => format!(
             "converged at tick {at} (heal rounds: {}), oracle PASS",
             r.convergence.rounds.unwrap_or(0)
         ),
@@ -151,7 +157,11 @@ fn windows(chart: &mut Chart<'_, '_>, t: &Timeline, ymax: f64) -> Result<(), Plo
     };
     if !t.partitions.is_empty() {
         chart
-            .draw_series(t.partitions.iter().map(|w| shade(w.start, w.end, PARTITION, 0.25)))
+            .draw_series(
+                t.partitions
+                    .iter()
+                    .map(|w| shade(w.start, w.end, PARTITION, 0.25)),
+            )
             .map_err(draw_err)?
             .label("partition")
             .legend(|(x, y)| {
@@ -170,10 +180,7 @@ fn windows(chart: &mut Chart<'_, '_>, t: &Timeline, ymax: f64) -> Result<(), Plo
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DOWN.mix(0.3).filled()));
     }
     let mark = |at: u32, c: RGBColor| {
-        PathElement::new(
-            vec![(at as f64, 0.0), (at as f64, ymax)],
-            c.stroke_width(2),
-        )
+        PathElement::new(vec![(at as f64, 0.0), (at as f64, ymax)], c.stroke_width(2))
     };
     chart
         .draw_series(std::iter::once(mark(t.heal, HEAL)))
@@ -207,10 +214,7 @@ fn line(
     Ok(())
 }
 
-fn legend<'a, 'b: 'a>(
-    chart: &mut Chart<'a, 'b>,
-    at: SeriesLabelPosition,
-) -> Result<(), PlotError> {
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), PlotError> {
     chart
         .configure_series_labels()
         .position(at)

@@ -178,9 +178,13 @@ impl Recorder {
     /// convergence is the first tick from which every replica held the same digest.
     pub(crate) fn finish(mut self, converged: bool) -> Timeline {
         let samples = &self.timeline.samples;
-        let agreed = samples.iter().rev().take_while(|s| s.groups.len() == 1).count();
-        self.timeline.converged = (converged && agreed > 0)
-            .then(|| samples[samples.len() - agreed].tick);
+        let agreed = samples
+            .iter()
+            .rev()
+            .take_while(|s| s.groups.len() == 1)
+            .count();
+        self.timeline.converged =
+            (converged && agreed > 0).then(|| samples[samples.len() - agreed].tick);
         self.timeline
     }
 }

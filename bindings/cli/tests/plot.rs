@@ -71,7 +71,10 @@ fn series(doc: &roxmltree::Document, hex: &str, nth: usize) -> Vec<(f64, f64)> {
     let lines: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("polyline"))
-        .filter(|n| n.attribute("stroke").is_some_and(|s| s.eq_ignore_ascii_case(hex)))
+        .filter(|n| {
+            n.attribute("stroke")
+                .is_some_and(|s| s.eq_ignore_ascii_case(hex))
+        })
         .map(points)
         .filter(|p| p.len() > 2)
         .collect();
@@ -89,16 +92,16 @@ fn draws(pixels: &[(f64, f64)], values: &[f64], what: &str) {
         pixels.windows(2).all(|w| w[1].0 >= w[0].0),
         "{what}: x does not grow with the tick"
     );
-    let (lo, hi) = values
-        .iter()
-        .enumerate()
-        .fold((0, 0), |(lo, hi), (i, v)| {
-            (
-                if *v < values[lo] { i } else { lo },
-                if *v > values[hi] { i } else { hi },
-            )
-        });
-    assert!(values[hi] > values[lo], "{what}: a flat series proves little");
+    let (lo, hi) = values.iter().enumerate().fold((0, 0), |(lo, hi), (i, v)| {
+        (
+            if *v < values[lo] { i } else { lo },
+            if *v > values[hi] { i } else { hi },
+        )
+    });
+    assert!(
+        values[hi] > values[lo],
+        "{what}: a flat series proves little"
+    );
     let scale = (pixels[hi].1 - pixels[lo].1) / (values[hi] - values[lo]);
     assert!(scale < 0.0, "{what}: higher values are drawn lower");
     for (i, (p, v)) in pixels.iter().zip(values).enumerate() {
@@ -118,7 +121,11 @@ fn the_svg_draws_what_the_report_counts() {
     let mut args = RUN.to_vec();
     args.extend(["--plot", &svg_path]);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "PASS");
 
@@ -158,7 +165,11 @@ fn the_svg_draws_what_the_report_counts() {
         .iter()
         .map(|s| s["groups"].as_array().unwrap().len() as f64)
         .collect();
-    draws(&series(&doc, colour::DISTINCT, 0), &distinct, "distinct digests");
+    draws(
+        &series(&doc, colour::DISTINCT, 0),
+        &distinct,
+        "distinct digests",
+    );
     let outside: Vec<f64> = samples
         .iter()
         .map(|s| {
@@ -166,7 +177,11 @@ fn the_svg_draws_what_the_report_counts() {
             (g.iter().sum::<u64>() - g[0]) as f64
         })
         .collect();
-    draws(&series(&doc, colour::OUTSIDE, 0), &outside, "outside the largest group");
+    draws(
+        &series(&doc, colour::OUTSIDE, 0),
+        &outside,
+        "outside the largest group",
+    );
     for (hex, key) in [(colour::SENT, "sent"), (colour::DELIVERED, "delivered")] {
         let v: Vec<f64> = samples.iter().map(|s| u(&s[key]) as f64).collect();
         draws(&series(&doc, hex, 0), &v, key);
@@ -179,7 +194,10 @@ fn the_svg_draws_what_the_report_counts() {
     let rects = |fill: &str| {
         doc.descendants()
             .filter(|n| n.has_tag_name("rect"))
-            .filter(|n| n.attribute("fill").is_some_and(|f| f.eq_ignore_ascii_case(fill)))
+            .filter(|n| {
+                n.attribute("fill")
+                    .is_some_and(|f| f.eq_ignore_ascii_case(fill))
+            })
             .count() as u64
     };
     assert_eq!(rects("#F0AA3C"), 2 * (partitions + 1));
@@ -225,7 +243,9 @@ fn the_timeline_is_in_json_only_when_asked() {
     let timed = run(&args);
     assert!(timed.status.success());
     let t: Value = serde_json::from_slice(&timed.stdout).unwrap();
-    assert!(t["timeline"]["samples"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(t["timeline"]["samples"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
     // recording changes nothing about the run itself
     assert_eq!(r["net"], t["net"]);
     assert_eq!(r["final_state"], t["final_state"]);
@@ -234,7 +254,10 @@ fn the_timeline_is_in_json_only_when_asked() {
 #[test]
 fn png_and_other_names_are_refused_before_the_run() {
     let dir = Dir::new("png");
-    for (name, says) in [("run.png", "PNG is not supported"), ("run.txt", "must end in .svg")] {
+    for (name, says) in [
+        ("run.png", "PNG is not supported"),
+        ("run.txt", "must end in .svg"),
+    ] {
         let path = dir.path(name);
         let out = run(&["simulate", "--records", "100", "--plot", &path]);
         assert_eq!(out.status.code(), Some(2), "{name}");
