@@ -138,7 +138,7 @@ def figure(report: Report, size: Sequence[float] = (11.0, 7.6)) -> Any:
     top.set_ylim(0, t["replicas"] + 0.5)
     top.set_title("replicas by digest, per tick", fontsize=10)
     top.set_ylabel("replicas")
-    top.legend(loc="upper right", fontsize=8)
+    top.legend(loc="lower left", fontsize=8)
 
     _windows(bottom, t)
     for label, key in (("sent", "sent"), ("delivered", "delivered"), ("lost", "lost"),
@@ -149,7 +149,7 @@ def figure(report: Report, size: Sequence[float] = (11.0, 7.6)) -> Any:
     bottom.set_xlabel("tick")
     bottom.set_ylabel("messages")
     bottom.set_xlim(0, ticks[-1] + 1)
-    bottom.legend(loc="upper right", fontsize=8)
+    bottom.legend(loc="upper center", fontsize=8)
     return fig
 
 
