@@ -1,7 +1,7 @@
 //! A run over time: one [`Sample`] per tick (how the replicas' digests group, what the
 //! network did that tick), the partition and restart windows, the heal and the moment of
 //! convergence. Recording it costs one digest per replica per tick, so a run records it only
-//! when asked ([`crate::harness::run_with_timeline`]); [`crate::plot`] draws it.
+//! when asked ([`crate::harness::run_with_timeline`]); `plot` (feature `plot`) draws it.
 //!
 //! # Example
 //! ```
