@@ -126,6 +126,29 @@ for p in "${programs[@]}" example_merge_shared; do
     tail -n 1 "$work/$p.out"
 done
 
+echo "== C: installed into a prefix (scripts/install-c.sh), built with pkg-config"
+command -v pkg-config >/dev/null || fail "pkg-config is not installed (apt-get install pkg-config)"
+prefix="$work/prefix"
+bash scripts/install-c.sh "$prefix" >"$work/install.out" 2>&1 || { cat "$work/install.out"; fail "install-c.sh failed"; }
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+# shellcheck disable=SC2046
+gcc -std=c11 -Wall -Wextra -Werror bindings/c/examples/merge.c $(pkg-config --cflags --libs pluriverse) \
+    -o "$work/pc_shared" || fail "gcc \$(pkg-config --cflags --libs pluriverse) failed"
+LD_LIBRARY_PATH="$prefix/lib" "$work/pc_shared" >"$work/pc_shared.out" 2>&1 || { cat "$work/pc_shared.out"; fail "the pkg-config (shared) build failed to run"; }
+LD_LIBRARY_PATH="$prefix/lib" ldd "$work/pc_shared" | grep -q "$prefix/lib/libpluriverse.so" \
+    || fail "the pkg-config build does not link the installed libpluriverse.so"
+# shellcheck disable=SC2046
+gcc -std=c11 -Wall -Wextra -Werror bindings/c/examples/merge.c $(pkg-config --cflags pluriverse) \
+    -L "$prefix/lib" -Wl,-Bstatic -lpluriverse -Wl,-Bdynamic \
+    $(pkg-config --static --libs-only-l pluriverse | sed 's/-lpluriverse//') -o "$work/pc_static" \
+    || fail "the static pkg-config build failed"
+if ldd "$work/pc_static" | grep -q libpluriverse; then fail "the static build links libpluriverse.so"; fi
+"$work/pc_static" >"$work/pc_static.out" 2>&1 || { cat "$work/pc_static.out"; fail "the pkg-config (static) build failed to run"; }
+cmp -s "$work/pc_shared.out" "$work/example_merge.out" || fail "the pkg-config build printed other output than the in-tree build"
+cmp -s "$work/pc_static.out" "$work/example_merge.out" || fail "the static pkg-config build printed other output than the in-tree build"
+echo "pkg-config: shared and static builds against $prefix run and print what the in-tree build prints"
+unset PKG_CONFIG_PATH
+
 echo "== C: running under valgrind (no errors, no definite or indirect leaks)"
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# The Python tests: sets up .venv (pinned tools), builds the `pluriverse` package from
-# bindings/python into it, and runs its pytest suite. Needs only python3 (>= 3.9, with venv
-# and pip) and the Rust toolchain; fetches everything else from PyPI and crates.io.
+# The Python tests. By default they run against the package as users install it: the abi3
+# wheel built by `maturin build --release`, installed into a fresh virtualenv with no Rust
+# toolchain on PATH (scripts/test-wheel.sh). From the source tree instead:
+#
+#   PLURIVERSE_PY_FROM_SOURCE=1 bash scripts/test-python.sh
+#
+# sets up .venv (pinned tools), builds the package from bindings/python into it with
+# `maturin develop` (a debug build: debug assertions and overflow checks on;
+# PLURIVERSE_PY_RELEASE=1 for optimized code) and runs the same suite. Needs python3 (>= 3.11,
+# with venv and pip) and the Rust toolchain; fetches everything else from PyPI and crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${PLURIVERSE_PY_FROM_SOURCE:-0}" != 1 ]; then
+    exec bash scripts/test-wheel.sh
+fi
 
 VENV=.venv
 PY="$VENV/bin/python"
@@ -12,9 +23,7 @@ echo "== Python: virtualenv $VENV with pinned tools"
 if [ ! -x "$PY" ]; then
     python3 -m venv "$VENV"
 fi
-"$PY" -m pip install --quiet --disable-pip-version-check \
-    maturin==1.16.0 pytest==9.0.3 pyarrow==26.0.0 numpy==2.4.6 "dask[distributed]==2026.8.0" \
-    mypy==2.4.1 pandas==3.1.1
+"$PY" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 -r scripts/python-test-deps.txt
 
 # `maturin develop` builds in the workspace's target/ and installs the package in editable
 # mode (`pip install ./bindings/python` works too, but packs a wheel each time). The tests run

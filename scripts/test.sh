@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust (unit, integration, doc tests, the simulator's seed sweep),
-# Python (pytest over the pip-installable package) and C (gcc + valgrind).
-# Sets itself up: needs the Rust toolchain, python3, gcc; installs the rest it needs
-# (maturin, pytest, pyarrow, numpy into .venv; valgrind through apt-get if missing).
+# C (gcc + valgrind, and an install into a prefix used through pkg-config) and Python (the
+# abi3 wheel installed into a fresh virtualenv without Rust on PATH, under pytest).
+# Sets itself up: needs the Rust toolchain, python3 (3.11+), gcc, pkg-config; installs the rest
+# it needs (maturin into .venv, the test dependencies into the wheel's virtualenv; valgrind
+# through apt-get if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,7 @@ cargo test --release --locked -p pluriverse-sim --test sweep 2>&1
 echo "== C: libpluriverse, header check, tests under valgrind"
 bash scripts/test-c.sh
 
-echo "== Python: the pluriverse package under pytest"
+echo "== Python: the pluriverse wheel under pytest (PLURIVERSE_PY_FROM_SOURCE=1: from source)"
 bash scripts/test-python.sh
 
 echo "== all tests passed"

@@ -16,6 +16,7 @@ use crate::oracle::{Oracle, Snapshot};
 use crate::replica::{add_sync_stats, message_type, JoinStats, Merge, MessageType, Replica};
 use crate::report::{Convergence, Faults, FinalState, Joins, Merges, Protocol, Report, Writes};
 use crate::rng::{self, Rng};
+use crate::timeline::{Phase, Recorder};
 use crate::{state_type, Config, Op, Progress};
 
 /// Who sent a message: the oracle slot of the sender, and the oracle step at which the
@@ -57,6 +58,8 @@ struct Sim<'a> {
     proto: Protocol,
     /// Old copies of replicas' directories, by restart (taken at its `copy_at`).
     copies: Vec<Option<(AnyState, Snapshot)>>,
+    /// Records the timeline, when asked.
+    recorder: Option<Recorder>,
 }
 
 /// The time the protocol is given at `tick`.
@@ -280,6 +283,15 @@ impl Sim<'_> {
         }
     }
 
+    /// Ends `tick` for the timeline, when one is recorded.
+    fn record(&mut self, tick: u32, phase: Phase) {
+        if let Some(mut rec) = self.recorder.take() {
+            let digests: Vec<u128> = self.nodes.iter_mut().map(|n| n.replica.digest()).collect();
+            rec.tick(tick, phase, &digests, &self.net.stats);
+            self.recorder = Some(rec);
+        }
+    }
+
     /// How many replicas' digests differ from replica 0's (0: converged, bytes checked).
     fn differing(&mut self) -> usize {
         let d0 = self.nodes[0].replica.digest();
@@ -319,6 +331,16 @@ const MAX_ROUND_TICKS: u32 = 2_000;
 /// # Panics
 /// When the protocol refuses `cfg.max_message` for the kind (below about 1.1 KB).
 pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
+    run_recording(cfg, progress, false)
+}
+
+/// Runs one simulation and records its [`crate::timeline::Timeline`] in
+/// [`Report::timeline`] (one digest per replica per tick more).
+pub fn run_with_timeline(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
+    run_recording(cfg, progress, true)
+}
+
+fn run_recording(cfg: &Config, progress: &mut dyn FnMut(Progress), record: bool) -> Report {
     let start = Instant::now();
     let mut rng = rng::seeded(cfg.seed);
     let n = cfg.replicas.max(1);
@@ -372,6 +394,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         written: 0,
         proto: Protocol::default(),
         copies: vec![None; restarts.len()],
+        recorder: record.then(|| Recorder::new(n)),
     };
     let mut faults = Faults {
         partitions_scheduled: sim.net.partitions.len() as u32,
@@ -430,6 +453,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         }
         sim.deliver(tick);
         sim.poll(tick);
+        sim.record(tick, Phase::Write);
         tick += 1;
         progress(Progress::Writing {
             done: sim.written,
@@ -443,6 +467,9 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     faults.partitions_in_effect =
         sim.net.partitions.iter().filter(|p| p.start < tick).count() as u32;
     faults.blocked_by_partition = sim.net.stats.blocked_by_partition;
+    if let Some(rec) = sim.recorder.as_mut() {
+        rec.heal(tick, &sim.net.partitions, &restarts);
+    }
     sim.net.partitions.clear();
     sim.net.heavy_tail = false;
     for i in 0..n {
@@ -456,6 +483,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     while tick <= drain_until {
         sim.deliver(tick);
         sim.poll(tick);
+        sim.record(tick, Phase::Drain);
         progress(Progress::Draining {
             tick,
             until: drain_until,
@@ -492,6 +520,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
                 break;
             }
             sim.deliver(tick);
+            sim.record(tick, Phase::Heal);
             tick += 1;
         }
         sim.proto.heal_ticks += u64::from(tick - began);
@@ -503,6 +532,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
     }
     progress(Progress::Checking);
     let converged = sim.differing() == 0;
+    let timeline = sim.recorder.take().map(|rec| rec.finish(converged));
     let s0 = sim.nodes[0].replica.state();
     let check = sim.oracle.check(s0);
     let final_state = FinalState {
@@ -569,6 +599,7 @@ pub fn run(cfg: &Config, progress: &mut dyn FnMut(Progress)) -> Report {
         },
         final_state,
         check,
+        timeline,
         wall: start.elapsed(),
     }
 }

@@ -21,6 +21,8 @@
 //! | [`oracle`] | the model of the semantics the final state is checked against |
 //! | [`report`] | what a run did, as named fields (serializable) |
 //! | [`rng`] | the seeded generator |
+//! | [`timeline`] | the run over time, tick by tick (recorded when asked) |
+//! | `plot` | the timeline drawn as SVG (feature `plot`) |
 //!
 //! # Example
 //! ```
@@ -34,13 +36,16 @@
 pub mod harness;
 pub mod net;
 pub mod oracle;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod replica;
 pub mod report;
 pub mod rng;
+pub mod timeline;
 
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 
-pub use harness::run;
+pub use harness::{run, run_with_timeline};
 pub use net::{PartitionMode, RestartKind, RestartMode};
 pub use replica::Merge;
 pub use report::Report;

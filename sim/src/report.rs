@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 
 use crate::net::NetStats;
 use crate::oracle::Check;
+use crate::timeline::Timeline;
 use crate::Config;
 
 /// What a run did and whether it passed.
@@ -31,6 +32,9 @@ pub struct Report {
     pub final_state: FinalState,
     /// The oracle's verdict.
     pub check: Check,
+    /// The run over time, when it was recorded ([`crate::harness::run_with_timeline`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
     /// Wall time of the run.
     #[serde(rename = "wall_seconds", serialize_with = "seconds")]
     pub wall: Duration,

@@ -151,9 +151,18 @@ struct SimulateArgs {
     /// Messages a link carries per tick and direction (0: any number)
     #[arg(long, value_name = "N", default_value_t = 0)]
     link_rate: u32,
-    /// Print the report as JSON
+    /// Print the report as JSON (with the timeline when --timeline or --plot is given)
     #[arg(long)]
     json: bool,
+    /// Draw the run over time to FILE.svg: replicas by digest and messages per tick, the
+    /// partition and restart windows shaded, the heal and convergence marked (implies
+    /// --timeline)
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Record the run tick by tick (one digest per replica per tick more) and put it in
+    /// the JSON report as "timeline"
+    #[arg(long)]
+    timeline: bool,
     /// Show progress on standard error
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     progress: When,
@@ -310,6 +319,9 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
         link_rate: a.link_rate,
         ..Config::default()
     };
+    if let Some(p) = &a.plot {
+        check_plot_path(p)?;
+    }
     let need = cfg.estimated_memory();
     let limit = memory_limit();
     if need > limit && !a.force {
@@ -331,8 +343,18 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
     };
     let tty = std::io::stderr().is_terminal();
     let mut meter = Meter::new(show_progress, tty);
-    let report = pluriverse_sim::run(&cfg, &mut |p| meter.show(p));
+    let report = if a.timeline || a.plot.is_some() {
+        pluriverse_sim::run_with_timeline(&cfg, &mut |p| meter.show(p))
+    } else {
+        pluriverse_sim::run(&cfg, &mut |p| meter.show(p))
+    };
     meter.finish();
+    if let Some(path) = &a.plot {
+        let svg = pluriverse_sim::plot::svg(&report)
+            .map_err(|e| Fail::Error(format!("drawing {}: {e}", path.display())))?;
+        std::fs::write(path, svg)
+            .map_err(|e| Fail::Error(format!("writing {}: {e}", path.display())))?;
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         let text = serde_json::to_string(&JsonReport {
@@ -349,6 +371,27 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
         Ok(())
     } else {
         Err(Fail::Error("verdict FAIL (see the report)".into()))
+    }
+}
+
+/// Refuses a plot file the command cannot write, before the run: only SVG is drawn.
+fn check_plot_path(p: &std::path::Path) -> Result<(), Fail> {
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("svg") => Ok(()),
+        Some("png") => Err(Fail::Usage(format!(
+            "--plot {}: PNG is not supported: plotters draws text into bitmaps only through \
+             the system's fontconfig and FreeType libraries, which this build does not link; \
+             write an SVG (--plot FILE.svg) and convert it (rsvg-convert FILE.svg -o FILE.png)",
+            p.display()
+        ))),
+        _ => Err(Fail::Usage(format!(
+            "--plot {}: the file name must end in .svg",
+            p.display()
+        ))),
     }
 }
 

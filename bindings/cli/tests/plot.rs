@@ -1,0 +1,278 @@
+//! `pluriverse simulate --plot FILE.svg` end to end: the real binary writes the picture,
+//! which parses as XML and carries the series the JSON report counts (read back from the
+//! SVG's own coordinates); the timeline in `--json` adds up to the report's counters.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use pluriverse_sim::plot::colour;
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pluriverse"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A scratch directory, removed at the end.
+struct Dir(PathBuf);
+impl Dir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("pluriverse-plot-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self, f: &str) -> String {
+        self.0.join(f).to_string_lossy().into_owned()
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const RUN: &[&str] = &[
+    "simulate",
+    "--records",
+    "4000",
+    "--replicas",
+    "6",
+    "--seed",
+    "3",
+    "--restarts",
+    "mixed",
+    "--progress",
+    "never",
+    "--json",
+];
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// The points of a polyline, as pixels.
+fn points(node: roxmltree::Node) -> Vec<(f64, f64)> {
+    node.attribute("points")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The `nth` data polyline drawn in `hex`: of the polylines of that colour with more than
+/// the legend's two points, in document order (the top panel is drawn first).
+fn series(doc: &roxmltree::Document, hex: &str, nth: usize) -> Vec<(f64, f64)> {
+    let lines: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .filter(|n| {
+            n.attribute("stroke")
+                .is_some_and(|s| s.eq_ignore_ascii_case(hex))
+        })
+        .map(points)
+        .filter(|p| p.len() > 2)
+        .collect();
+    lines
+        .get(nth)
+        .cloned()
+        .unwrap_or_else(|| panic!("no series {hex} number {nth} ({} found)", lines.len()))
+}
+
+/// Checks that pixel heights are one affine function of `values` (within a pixel), that
+/// is, the line draws these values, and that x grows with the tick.
+fn draws(pixels: &[(f64, f64)], values: &[f64], what: &str) {
+    assert_eq!(pixels.len(), values.len(), "{what}: one point per tick");
+    assert!(
+        pixels.windows(2).all(|w| w[1].0 >= w[0].0),
+        "{what}: x does not grow with the tick"
+    );
+    let (lo, hi) = values.iter().enumerate().fold((0, 0), |(lo, hi), (i, v)| {
+        (
+            if *v < values[lo] { i } else { lo },
+            if *v > values[hi] { i } else { hi },
+        )
+    });
+    assert!(
+        values[hi] > values[lo],
+        "{what}: a flat series proves little"
+    );
+    let scale = (pixels[hi].1 - pixels[lo].1) / (values[hi] - values[lo]);
+    assert!(scale < 0.0, "{what}: higher values are drawn lower");
+    for (i, (p, v)) in pixels.iter().zip(values).enumerate() {
+        let want = pixels[lo].1 + (v - values[lo]) * scale;
+        assert!(
+            (p.1 - want).abs() <= 1.5,
+            "{what}: tick {i} drawn at y={} for {v}, expected about {want}",
+            p.1
+        );
+    }
+}
+
+#[test]
+fn the_svg_draws_what_the_report_counts() {
+    let dir = Dir::new("svg");
+    let svg_path = dir.path("run.svg");
+    let mut args = RUN.to_vec();
+    args.extend(["--plot", &svg_path]);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "PASS");
+
+    // the timeline adds up to the report's own counters
+    let t = &report["timeline"];
+    let samples = t["samples"].as_array().unwrap();
+    let ticks: Vec<u64> = samples.iter().map(|s| u(&s["tick"])).collect();
+    assert_eq!(ticks, (0..samples.len() as u64).collect::<Vec<_>>());
+    let sum = |k: &str| samples.iter().map(|s| u(&s[k])).sum::<u64>();
+    assert_eq!(sum("sent"), u(&report["net"]["sent"]));
+    assert_eq!(sum("lost"), u(&report["net"]["lost"]));
+    assert_eq!(sum("delivered"), u(&report["net"]["delivered"]));
+    assert_eq!(sum("blocked"), u(&report["faults"]["blocked_by_partition"]));
+    let writes = samples.iter().filter(|s| s["phase"] == "write").count() as u64;
+    assert_eq!(writes, u(&report["writes"]["ticks"]));
+    assert_eq!(u(&t["heal"]), writes);
+    let n = u(&report["config"]["replicas"]);
+    assert_eq!(u(&t["replicas"]), n);
+    for s in samples {
+        let g: u64 = s["groups"].as_array().unwrap().iter().map(u).sum();
+        assert_eq!(g, n, "every replica is in one group");
+    }
+    assert_eq!(samples.last().unwrap()["groups"], serde_json::json!([n]));
+    let converged = u(&t["converged"]);
+    assert!(converged >= writes && converged <= *ticks.last().unwrap());
+    let partitions = t["partitions"].as_array().unwrap().len() as u64;
+    assert_eq!(partitions, u(&report["faults"]["partitions_in_effect"]));
+    let downs = t["down"].as_array().unwrap().len() as u64;
+    assert_eq!(downs, u(&report["faults"]["restarts"]));
+    assert!(partitions > 0 && downs > 0, "this seed draws both faults");
+
+    // the picture
+    let text = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG parses as XML");
+    assert!(doc.root_element().has_tag_name("svg"));
+    let distinct: Vec<f64> = samples
+        .iter()
+        .map(|s| s["groups"].as_array().unwrap().len() as f64)
+        .collect();
+    draws(
+        &series(&doc, colour::DISTINCT, 0),
+        &distinct,
+        "distinct digests",
+    );
+    let outside: Vec<f64> = samples
+        .iter()
+        .map(|s| {
+            let g: Vec<u64> = s["groups"].as_array().unwrap().iter().map(u).collect();
+            (g.iter().sum::<u64>() - g[0]) as f64
+        })
+        .collect();
+    draws(
+        &series(&doc, colour::OUTSIDE, 0),
+        &outside,
+        "outside the largest group",
+    );
+    for (hex, key) in [(colour::SENT, "sent"), (colour::DELIVERED, "delivered")] {
+        let v: Vec<f64> = samples.iter().map(|s| u(&s[key]) as f64).collect();
+        draws(&series(&doc, hex, 0), &v, key);
+    }
+    // lost shares its colour with the top panel's second series: the second of that colour
+    let lost: Vec<f64> = samples.iter().map(|s| u(&s["lost"]) as f64).collect();
+    draws(&series(&doc, colour::LOST, 1), &lost, "lost");
+
+    // shaded windows: each partition and each restart once per panel, plus a legend swatch
+    let rects = |fill: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .filter(|n| {
+                n.attribute("fill")
+                    .is_some_and(|f| f.eq_ignore_ascii_case(fill))
+            })
+            .count() as u64
+    };
+    assert_eq!(rects("#F0AA3C"), 2 * (partitions + 1));
+    assert_eq!(rects("#965AC8"), 2 * (downs + 1));
+
+    // the words a reader needs: title, legends with the heal and convergence ticks
+    let words: String = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for w in [
+        "pluriverse simulate: 6 replicas, MVMap, 4000 records".to_string(),
+        "seed 3".into(),
+        format!("converged at tick {converged}"),
+        "distinct digests".into(),
+        "replicas outside the largest group".into(),
+        "sent".into(),
+        "delivered".into(),
+        "lost".into(),
+        "dropped by a partition".into(),
+        "partition".into(),
+        "replica down (restart)".into(),
+        format!("heal (tick {writes})"),
+        format!("converged (tick {converged})"),
+        "tick".into(),
+        "replicas".into(),
+        "messages".into(),
+    ] {
+        assert!(words.contains(&w), "the SVG lacks {w:?}");
+    }
+}
+
+#[test]
+fn the_timeline_is_in_json_only_when_asked() {
+    let plain = run(RUN);
+    assert!(plain.status.success());
+    let r: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(r.get("timeline").is_none());
+    let mut args = RUN.to_vec();
+    args.push("--timeline");
+    let timed = run(&args);
+    assert!(timed.status.success());
+    let t: Value = serde_json::from_slice(&timed.stdout).unwrap();
+    assert!(t["timeline"]["samples"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+    // recording changes nothing about the run itself
+    assert_eq!(r["net"], t["net"]);
+    assert_eq!(r["final_state"], t["final_state"]);
+}
+
+#[test]
+fn png_and_other_names_are_refused_before_the_run() {
+    let dir = Dir::new("png");
+    for (name, says) in [
+        ("run.png", "PNG is not supported"),
+        ("run.txt", "must end in .svg"),
+    ] {
+        let path = dir.path(name);
+        let out = run(&["simulate", "--records", "100", "--plot", &path]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: nothing ran");
+        assert!(!std::path::Path::new(&path).exists());
+    }
+}
+
+#[test]
+fn an_unwritable_plot_is_an_error() {
+    let dir = Dir::new("unwritable");
+    let path = dir.path("no/such/dir/run.svg");
+    let out = run(&["simulate", "--records", "100", "--plot", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("writing"));
+}
