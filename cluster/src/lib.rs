@@ -23,10 +23,11 @@
 //!    of running nodes' directories, partitions (and, right after each starts, one write of
 //!    a fresh key on each side: concurrent by construction), SIGKILLs and restarts from the
 //!    node's own directory or its old copy. Before a restore from a copy the nemesis
-//!    pauses the node's clients and waits until every acknowledged write is held by some
-//!    other node (by their version vectors): restoring an old copy is a rollback of that
-//!    disk, and an acknowledged write that only it held would be lost by the operator, not
-//!    by the system.
+//!    pauses every client and waits until all nodes report one digest (then the others
+//!    resume; the node's own clients wait for its restart): restoring an old copy is a
+//!    rollback of that disk, and an acknowledged write that only it held would be lost by
+//!    the operator, not by the system. Version vectors cannot tell that wait when to end:
+//!    a remove issues no dot (see `Cluster::await_agreement`).
 //! 3. The heal: every node up, every proxy unblocked (loss, duplication and delay stay);
 //!    the harness waits until every node's `/status` reports the same digest, failing
 //!    loudly after the timeout.
@@ -99,7 +100,8 @@ pub struct Config {
     /// Where the nodes' directories go (a fresh folder under it; the system's temporary
     /// folder by default).
     pub root: Option<PathBuf>,
-    /// Keep the directories and logs after the run.
+    /// Keep the directories and logs after the run, and a journal of every write and
+    /// fault, timed (`journal.txt`).
     pub keep: bool,
 }
 
@@ -281,6 +283,10 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         t0: Instant::now(),
         journal: Mutex::new(Vec::new()),
     });
+    let _journal = cfg.keep.then(|| Journal {
+        shared: shared.clone(),
+        path: root.join("journal.txt"),
+    });
     let schedule = plan::plan(
         &mut rng,
         n,
@@ -384,15 +390,6 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         }
     }
     let history = std::mem::take(&mut *shared.history.lock().unwrap_or_else(|e| e.into_inner()));
-    if cfg.keep {
-        let mut j = std::mem::take(&mut *lock(&shared.journal));
-        j.sort_by_key(|(t, _)| *t);
-        let text: String = j
-            .iter()
-            .map(|(t, l)| format!("{:9.3} {l}\n", t.as_secs_f64()))
-            .collect();
-        let _ = std::fs::write(root.join("journal.txt"), text);
-    }
     r.writes = report::Writes::of(&history);
     // reads over HTTP, a seeded sample, compared later with the states
     let mut keys: Vec<&str> = history.iter().map(|w| w.key.as_str()).collect();
@@ -462,6 +459,24 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
     let names: Vec<String> = cl.nodes.iter().map(|p| p.name.clone()).collect();
     r.check = check::check(&history, &names, &states);
     Ok(())
+}
+
+/// Writes the journal into the kept folder at the end, however the run ends.
+struct Journal {
+    shared: Arc<Shared>,
+    path: PathBuf,
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let mut j = std::mem::take(&mut *lock(&self.shared.journal));
+        j.sort_by_key(|(t, _)| *t);
+        let text: String = j
+            .iter()
+            .map(|(t, l)| format!("{:9.3} {l}\n", t.as_secs_f64()))
+            .collect();
+        let _ = std::fs::write(&self.path, text);
+    }
 }
 
 /// Removes the run's folder at the end unless asked to keep it.
@@ -635,13 +650,21 @@ impl Cluster {
                         for p in &shared.paused {
                             p.store(true, Ordering::SeqCst);
                         }
+                        // once no request is in flight none starts (a client counts
+                        // itself in before it looks at `paused`)
                         let t0 = Instant::now();
-                        while shared.inflight.iter().any(|n| n.load(Ordering::SeqCst) > 0)
-                            && t0.elapsed() < HTTP * 2
-                        {
-                            std::thread::sleep(Duration::from_millis(2));
+                        let mut drained = false;
+                        while !drained && t0.elapsed() < HTTP * 2 {
+                            drained = shared
+                                .inflight
+                                .iter()
+                                .all(|n| n.load(Ordering::SeqCst) == 0);
+                            if !drained {
+                                std::thread::sleep(Duration::from_millis(2));
+                            }
                         }
-                        restore_ok = self.await_agreement(shared).is_some();
+                        // a request still in flight could be acknowledged after the wait
+                        restore_ok = drained && self.await_agreement(shared).is_some();
                         if !restore_ok {
                             r.faults.restores_refused += 1;
                         }
