@@ -70,7 +70,9 @@ fn main() {
         .expect("a runtime");
     let dir = tmp.path().join("node");
     init(&dir, "node", ty).expect("node init");
-    let node = rt.block_on(Node::start(NodeConfig::new(&dir))).expect("a node");
+    let node = rt
+        .block_on(Node::start(NodeConfig::new(&dir)))
+        .expect("a node");
     let h = node.http_addr();
     // alternated, so that the machine's drift falls on both; round 0 warms up
     let (mut local, mut http) = (Duration::ZERO, Duration::ZERO);

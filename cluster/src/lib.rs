@@ -897,12 +897,17 @@ mod tests {
     use pluriverse_replica::{Options, Replica};
 
     /// Node `x` (a real replica directory, copied early as the nemesis does) sets a key and
-    /// removes it; peer `y` receives the set's delta, and the remove's is lost or not. Then
-    /// `x`'s disk is rolled back to the copy and the two sync. Returns whether every
+    /// removes it; peer `y` receives the set's delta, and the remove's is lost or not. With
+    /// `set_again`, `x` is then killed and restarted from its own directory and its new
+    /// incarnation sets the key again (`y` receives that). Then `x`'s disk is rolled back
+    /// to the copy and the two sync. Returns whether every
     /// acknowledged dot was in `y`'s version vector before the restore (the harness's old
     /// precondition), whether the two agreed on a digest then (its new one), and the check
     /// of the final states against the history.
-    fn restore_after_a_remove(remove_reaches_y: bool) -> (bool, Option<u128>, check::Check) {
+    fn restore_after_a_remove(
+        remove_reaches_y: bool,
+        set_again: bool,
+    ) -> (bool, Option<u128>, check::Check) {
         let ty = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let (dir, copy) = (tmp.path().join("x"), tmp.path().join("x-copy"));
@@ -931,6 +936,14 @@ mod tests {
         if remove_reaches_y {
             y.join(&remove.delta).unwrap();
         }
+        if set_again {
+            drop(x);
+            x = Replica::open(&dir, Options::default()).unwrap();
+            let set = x.write(|s| s.set(key(), Scalar::Int64(8))).unwrap();
+            x.sync().unwrap();
+            history.push(acked(Some(8), &set));
+            y.join(&set.delta).unwrap();
+        }
         let vv = y.version_vector();
         let held_by_vv = history.iter().all(|w| match &w.outcome {
             Outcome::Acked {
@@ -957,10 +970,13 @@ mod tests {
     /// The root cause of the seeded runs' failures (seed 6 of the issue, seed 11 here): a
     /// remove issues no dot, so version vectors cannot show whether it left its node. A
     /// restore after every acknowledged dot was in another node's version vector brought
-    /// the removed value back; the harness now waits until the nodes agree on a digest.
+    /// the removed value back (seed 11: a key expected empty held its old value), beside
+    /// the value a later incarnation set after it when there was one (seed 6: that write's
+    /// context no longer named the removed dot). The harness now waits until the nodes
+    /// agree on a digest.
     #[test]
     fn a_restore_loses_a_remove_that_version_vectors_say_is_held() {
-        let (held_by_vv, agreed, c) = restore_after_a_remove(false);
+        let (held_by_vv, agreed, c) = restore_after_a_remove(false, false);
         assert!(held_by_vv, "the old precondition held");
         assert_eq!(agreed, None, "the new one does not: the restore waits");
         assert!(
@@ -970,12 +986,27 @@ mod tests {
             "the removed value came back: {:?}",
             c.failures
         );
-        // once the remove is held elsewhere the nodes agree, and the restore loses nothing
-        let (held_by_vv, agreed, c) = restore_after_a_remove(true);
+        // the issue's symptom: the previous incarnation's value beside the new one
+        let (held_by_vv, agreed, c) = restore_after_a_remove(false, true);
         assert!(held_by_vv);
-        assert!(agreed.is_some());
-        assert!(c.failures.is_empty(), "{:?}", c.failures);
-        assert_eq!(c.keys_checked, 1);
+        assert_eq!(agreed, None);
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("key \"k\": expected 8 at (x#")
+                    && f.contains("found [7 at (x#")
+                    && f.contains(", 8 at (x#")),
+            "the removed value came back beside the new one: {:?}",
+            c.failures
+        );
+        // once the remove is held elsewhere the nodes agree, and the restore loses nothing
+        for set_again in [false, true] {
+            let (held_by_vv, agreed, c) = restore_after_a_remove(true, set_again);
+            assert!(held_by_vv);
+            assert!(agreed.is_some());
+            assert!(c.failures.is_empty(), "{:?}", c.failures);
+            assert_eq!(c.keys_checked, 1);
+        }
     }
 
     #[test]
