@@ -23,10 +23,11 @@
 //!    of running nodes' directories, partitions (and, right after each starts, one write of
 //!    a fresh key on each side: concurrent by construction), SIGKILLs and restarts from the
 //!    node's own directory or its old copy. Before a restore from a copy the nemesis
-//!    pauses the node's clients and waits until every acknowledged write is held by some
-//!    other node (by their version vectors): restoring an old copy is a rollback of that
-//!    disk, and an acknowledged write that only it held would be lost by the operator, not
-//!    by the system.
+//!    pauses every client and waits until all nodes report one digest (then the others
+//!    resume; the node's own clients wait for its restart): restoring an old copy is a
+//!    rollback of that disk, and an acknowledged write that only it held would be lost by
+//!    the operator, not by the system. Version vectors cannot tell that wait when to end:
+//!    a remove issues no dot (see `Cluster::await_agreement`).
 //! 3. The heal: every node up, every proxy unblocked (loss, duplication and delay stay);
 //!    the harness waits until every node's `/status` reports the same digest, failing
 //!    loudly after the timeout.
@@ -49,7 +50,6 @@ pub mod proxy;
 pub mod report;
 pub mod rng;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,7 +100,8 @@ pub struct Config {
     /// Where the nodes' directories go (a fresh folder under it; the system's temporary
     /// folder by default).
     pub root: Option<PathBuf>,
-    /// Keep the directories and logs after the run.
+    /// Keep the directories and logs after the run, and a journal of every write and
+    /// fault, timed (`journal.txt`).
     pub keep: bool,
 }
 
@@ -151,6 +152,18 @@ struct Shared {
     generation: Vec<AtomicU64>,
     /// Per node: its HTTP address (changes at each start).
     http: Vec<Mutex<std::net::SocketAddr>>,
+    /// The start of the write phase.
+    t0: Instant,
+    /// What happened, timed from `t0` (written to `journal.txt` in a kept folder).
+    journal: Mutex<Vec<(Duration, String)>>,
+}
+
+impl Shared {
+    /// Notes a line in the journal.
+    fn note(&self, line: String) {
+        let t = self.t0.elapsed();
+        lock(&self.journal).push((t, line));
+    }
 }
 
 /// Runs a cluster with the `pluriverse` binary at `bin` and returns what happened; the
@@ -267,6 +280,12 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         inflight: (0..n).map(|_| AtomicUsize::new(0)).collect(),
         generation: (0..n).map(|_| AtomicU64::new(0)).collect(),
         http: cl.nodes.iter().map(|p| Mutex::new(p.http)).collect(),
+        t0: Instant::now(),
+        journal: Mutex::new(Vec::new()),
+    });
+    let _journal = cfg.keep.then(|| Journal {
+        shared: shared.clone(),
+        path: root.join("journal.txt"),
     });
     let schedule = plan::plan(
         &mut rng,
@@ -442,6 +461,24 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the journal into the kept folder at the end, however the run ends.
+struct Journal {
+    shared: Arc<Shared>,
+    path: PathBuf,
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let mut j = std::mem::take(&mut *lock(&self.shared.journal));
+        j.sort_by_key(|(t, _)| *t);
+        let text: String = j
+            .iter()
+            .map(|(t, l)| format!("{:9.3} {l}\n", t.as_secs_f64()))
+            .collect();
+        let _ = std::fs::write(&self.path, text);
+    }
+}
+
 /// Removes the run's folder at the end unless asked to keep it.
 struct Cleanup {
     root: PathBuf,
@@ -557,6 +594,7 @@ impl Cluster {
             if *t > now {
                 std::thread::sleep(*t - now);
             }
+            shared.note(format!("nemesis {ev:?}"));
             match ev {
                 Event::Copy(i) => {
                     let p = &mut self.nodes[*i];
@@ -591,6 +629,7 @@ impl Cluster {
                             chain as u32,
                             Some(value),
                         );
+                        shared.note(format!("contested {w:?}"));
                         lock(&shared.history).push(w);
                     }
                 }
@@ -607,19 +646,40 @@ impl Cluster {
                     let restore = *from_copy && self.nodes[i].copy.is_some();
                     let mut restore_ok = restore;
                     if restore {
-                        shared.paused[i].store(true, Ordering::SeqCst);
-                        let t0 = Instant::now();
-                        while shared.inflight[i].load(Ordering::SeqCst) > 0
-                            && t0.elapsed() < HTTP * 2
-                        {
-                            std::thread::sleep(Duration::from_millis(2));
+                        // every client holds off: the nodes can agree
+                        for p in &shared.paused {
+                            p.store(true, Ordering::SeqCst);
                         }
-                        restore_ok = self.await_replicated(i, shared);
+                        // once no request is in flight none starts (a client counts
+                        // itself in before it looks at `paused`)
+                        let t0 = Instant::now();
+                        let mut drained = false;
+                        while !drained && t0.elapsed() < HTTP * 2 {
+                            drained = shared
+                                .inflight
+                                .iter()
+                                .all(|n| n.load(Ordering::SeqCst) == 0);
+                            if !drained {
+                                std::thread::sleep(Duration::from_millis(2));
+                            }
+                        }
+                        // a request still in flight could be acknowledged after the wait
+                        restore_ok = drained && self.await_agreement(shared).is_some();
                         if !restore_ok {
                             r.faults.restores_refused += 1;
                         }
+                        // the others write on; node i's clients wait for its restart
+                        for (j, p) in shared.paused.iter().enumerate() {
+                            if j != i {
+                                p.store(false, Ordering::SeqCst);
+                            }
+                        }
                     }
                     self.nodes[i].kill();
+                    shared.note(format!(
+                        "killed {} (restore from its copy: {restore_ok})",
+                        self.nodes[i].name
+                    ));
                     r.faults.kills += 1;
                     std::thread::sleep(*down);
                     if restore_ok {
@@ -634,6 +694,14 @@ impl Cluster {
                     }
                     let peers = peers_of(i, &self.nodes, &self.proxies);
                     self.start(i, &peers)?;
+                    shared.note(format!(
+                        "started {} as {}",
+                        self.nodes[i].name,
+                        self.nodes[i]
+                            .incarnations
+                            .last()
+                            .map_or("?", String::as_str)
+                    ));
                     *lock(&shared.http[i]) = self.nodes[i].http;
                     shared.paused[i].store(false, Ordering::SeqCst);
                     r.faults.restarts += 1;
@@ -643,45 +711,40 @@ impl Cluster {
         Ok(())
     }
 
-    /// Waits until every acknowledged write is in the version vector of some node other
-    /// than `x`; false after [`REPLICATION_WAIT`].
-    fn await_replicated(&self, x: usize, shared: &Shared) -> bool {
+    /// Waits until every node reports one digest (the clients paused): then the others
+    /// hold everything node `x` holds, removals included, and rolling `x`'s disk back to
+    /// an old copy loses nothing. Its digest, or `None` after [`REPLICATION_WAIT`].
+    ///
+    /// Version vectors are not enough: they show the dots a node has seen, not which of
+    /// them it knows to be dead, and a remove issues no dot. A remove acknowledged by `x`
+    /// whose delta had not left it yet would be lost with `x`'s disk although every dot
+    /// was in some other node's version vector, and the removed entry would come back from
+    /// the others (`tests::a_restore_loses_a_remove_that_version_vectors_say_is_held`).
+    fn await_agreement(&self, shared: &Shared) -> Option<u128> {
         let t0 = Instant::now();
         while t0.elapsed() < REPLICATION_WAIT {
-            let mut need: HashMap<String, u64> = HashMap::new();
-            for w in lock(&shared.history).iter() {
-                if let Outcome::Acked {
-                    writer,
-                    counter: Some(c),
-                } = &w.outcome
-                {
-                    let e = need.entry(writer.clone()).or_default();
-                    *e = (*e).max(*c);
-                }
-            }
-            let mut have: HashMap<String, u64> = HashMap::new();
-            for (j, p) in self.nodes.iter().enumerate() {
-                if j == x || !p.is_up() {
-                    continue;
-                }
-                if let Ok(s) = p.status(HTTP) {
-                    if let Some(vv) = s["version_vector"].as_object() {
-                        for (k, v) in vv {
-                            let e = have.entry(k.clone()).or_default();
-                            *e = (*e).max(v.as_u64().unwrap_or(0));
-                        }
-                    }
-                }
-            }
-            if need
+            let ds: Vec<Option<u128>> = self
+                .nodes
                 .iter()
-                .all(|(w, c)| have.get(w).is_some_and(|h| h >= c))
-            {
-                return true;
+                .map(|p| {
+                    p.status(HTTP).ok().and_then(|s| {
+                        s["digest"]
+                            .as_str()
+                            .and_then(|d| u128::from_str_radix(d, 16).ok())
+                    })
+                })
+                .collect();
+            if let Some(d) = agreed(&ds) {
+                shared.note(format!(
+                    "agreed on {d:032x} after {:.3} s",
+                    t0.elapsed().as_secs_f64()
+                ));
+                return Some(d);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        false
+        shared.note("no agreement: the restore is given up".into());
+        None
     }
 
     /// Polls every node's digest until they agree; an error naming them after `limit`.
@@ -698,10 +761,8 @@ impl Cluster {
                 ds.push(d);
             }
             r.convergence.polls += 1;
-            if let Some(Some(d)) = ds.first() {
-                if ds.iter().all(|x| *x == Some(*d)) {
-                    return Ok(*d);
-                }
+            if let Some(d) = agreed(&ds) {
+                return Ok(d);
             }
             if t0.elapsed() >= limit {
                 let shown: Vec<String> = self
@@ -725,6 +786,12 @@ impl Cluster {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The one digest every node reported, if they all answered with the same.
+fn agreed(ds: &[Option<u128>]) -> Option<u128> {
+    let d = (*ds.first()?)?;
+    ds.iter().all(|x| *x == Some(d)).then_some(d)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -803,7 +870,12 @@ fn client(s: &Shared, i: usize, w: usize, name: &str, mut rng: Rng) {
             Some(((i as i64) << 48) + ((w as i64) << 40) + seq)
         };
         let http = *lock(&s.http[i]);
+        s.note(format!("{name}.w{w} sends {key} = {value:?}"));
         let wr = put(name, http, &key, 0, value);
+        s.note(format!(
+            "{name}.w{w} answered {key} = {value:?}: {:?}",
+            wr.outcome
+        ));
         s.inflight[i].fetch_sub(1, Ordering::SeqCst);
         let unknown = wr.outcome == Outcome::Unknown;
         lock(&s.history).push(wr);
@@ -814,5 +886,135 @@ fn client(s: &Shared, i: usize, w: usize, name: &str, mut rng: Rng) {
         } else {
             std::thread::sleep(Duration::from_micros(rng.below(4000)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use check::check;
+    use pluriverse_any::{KeyType, Kind, Scalar, StateType, ValueType};
+    use pluriverse_replica::{Options, Replica};
+
+    /// Node `x` (a real replica directory, copied early as the nemesis does) sets a key and
+    /// removes it; peer `y` receives the set's delta, and the remove's is lost or not. With
+    /// `set_again`, `x` is then killed and restarted from its own directory and its new
+    /// incarnation sets the key again (`y` receives that). Then `x`'s disk is rolled back
+    /// to the copy and the two sync. Returns whether every
+    /// acknowledged dot was in `y`'s version vector before the restore (the harness's old
+    /// precondition), whether the two agreed on a digest then (its new one), and the check
+    /// of the final states against the history.
+    fn restore_after_a_remove(
+        remove_reaches_y: bool,
+        set_again: bool,
+    ) -> (bool, Option<u128>, check::Check) {
+        let ty = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, copy) = (tmp.path().join("x"), tmp.path().join("x-copy"));
+        let mut x = Replica::create(&dir, "x", ty, Options::default()).unwrap();
+        let mut y = AnyState::new(ty, "y#0000000000000001");
+        procs::copy_dir(&dir, &copy).unwrap();
+        let key = || Scalar::Utf8("k".into());
+        let mut history = Vec::new();
+        let acked = |value: Option<i64>, w: &pluriverse_replica::Written| Write {
+            node: "x".into(),
+            key: "k".into(),
+            chain: 0,
+            value,
+            outcome: Outcome::Acked {
+                writer: String::from_utf8_lossy(w.writer.as_bytes()).into_owned(),
+                counter: w.dots.map(|(_, last)| last),
+            },
+        };
+        let set = x.write(|s| s.set(key(), Scalar::Int64(7))).unwrap();
+        x.sync().unwrap();
+        history.push(acked(Some(7), &set));
+        y.join(&set.delta).unwrap();
+        let remove = x.write(|s| s.remove(key())).unwrap();
+        x.sync().unwrap();
+        history.push(acked(None, &remove));
+        if remove_reaches_y {
+            y.join(&remove.delta).unwrap();
+        }
+        if set_again {
+            drop(x);
+            x = Replica::open(&dir, Options::default()).unwrap();
+            let set = x.write(|s| s.set(key(), Scalar::Int64(8))).unwrap();
+            x.sync().unwrap();
+            history.push(acked(Some(8), &set));
+            y.join(&set.delta).unwrap();
+        }
+        let vv = y.version_vector();
+        let held_by_vv = history.iter().all(|w| match &w.outcome {
+            Outcome::Acked {
+                writer,
+                counter: Some(c),
+            } => vv.get(&pluriverse::ReplicaId::from(writer.as_bytes())) >= *c,
+            _ => true,
+        });
+        let agreed = agreed(&[Some(x.state().digest()), Some(y.digest())]);
+        // SIGKILL (the handle dropped unclosed), the disk rolled back, a fresh start
+        drop(x);
+        std::fs::remove_dir_all(&dir).unwrap();
+        procs::copy_dir(&copy, &dir).unwrap();
+        let mut x = Replica::open(&dir, Options::default()).unwrap();
+        let from_x = x.state().clone();
+        x.apply(&y).unwrap();
+        y.join(&from_x).unwrap();
+        let names = ["x".to_string(), "y".to_string()];
+        let c = check(&history, &names, &[x.state().clone(), y]);
+        x.close().unwrap();
+        (held_by_vv, agreed, c)
+    }
+
+    /// The root cause of the seeded runs' failures (seed 6 of the issue, seed 11 here): a
+    /// remove issues no dot, so version vectors cannot show whether it left its node. A
+    /// restore after every acknowledged dot was in another node's version vector brought
+    /// the removed value back (seed 11: a key expected empty held its old value), beside
+    /// the value a later incarnation set after it when there was one (seed 6: that write's
+    /// context no longer named the removed dot). The harness now waits until the nodes
+    /// agree on a digest.
+    #[test]
+    fn a_restore_loses_a_remove_that_version_vectors_say_is_held() {
+        let (held_by_vv, agreed, c) = restore_after_a_remove(false, false);
+        assert!(held_by_vv, "the old precondition held");
+        assert_eq!(agreed, None, "the new one does not: the restore waits");
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("key \"k\": expected nothing; found [7 at (x#")),
+            "the removed value came back: {:?}",
+            c.failures
+        );
+        // the issue's symptom: the previous incarnation's value beside the new one
+        let (held_by_vv, agreed, c) = restore_after_a_remove(false, true);
+        assert!(held_by_vv);
+        assert_eq!(agreed, None);
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.contains("key \"k\": expected 8 at (x#")
+                    && f.contains("found [7 at (x#")
+                    && f.contains(", 8 at (x#")),
+            "the removed value came back beside the new one: {:?}",
+            c.failures
+        );
+        // once the remove is held elsewhere the nodes agree, and the restore loses nothing
+        for set_again in [false, true] {
+            let (held_by_vv, agreed, c) = restore_after_a_remove(true, set_again);
+            assert!(held_by_vv);
+            assert!(agreed.is_some());
+            assert!(c.failures.is_empty(), "{:?}", c.failures);
+            assert_eq!(c.keys_checked, 1);
+        }
+    }
+
+    #[test]
+    fn agreement_needs_every_node_and_one_digest() {
+        assert_eq!(agreed(&[Some(3), Some(3), Some(3)]), Some(3));
+        assert_eq!(agreed(&[Some(3), Some(4)]), None);
+        assert_eq!(agreed(&[Some(3), None]), None);
+        assert_eq!(agreed(&[None, None]), None);
+        assert_eq!(agreed(&[]), None);
     }
 }

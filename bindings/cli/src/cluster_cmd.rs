@@ -65,7 +65,8 @@ pub(crate) struct ClusterArgs {
     #[arg(long, value_name = "S", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
-    /// Keep the nodes' directories and logs (their folder is in the report)
+    /// Keep the nodes' directories, logs and a timed journal of the writes and faults (their
+    /// folder is in the report)
     #[arg(long)]
     keep: bool,
     /// Print the report as one JSON object
