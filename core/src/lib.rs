@@ -13,7 +13,7 @@
 //! | [`context`] | [`CausalContext`]: a version vector plus a roaring dot cloud |
 //! | [`item`] | key and value types ([`Item`]) and their columns |
 //! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
-//! | [`kinds`] | the record kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set), [`PNCounterMap`] (counters up and down), [`LWWMap`] (last writer wins, timestamped removes) |
+//! | [`kinds`] | the record kind as a type ([`Kind`]) and a replica's handle on a state of one ([`State`]); the kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set), [`PNCounterMap`] (counters up and down), [`LWWMap`] (last writer wins, timestamped removes) |
 //! | [`wire`] | states and deltas as Arrow record batches and IPC stream bytes (the documented, versioned format) |
 //! | [`kernels`] | the batch kernels underneath (crate `pluriverse-kernels`) |
 //!
@@ -49,6 +49,7 @@ pub use kinds::awset::{AWSet, AWSetDelta};
 pub use kinds::lww::{LWWMap, LWWMapDelta, LwwCell};
 pub use kinds::mvmap::{MVMap, MVMapDelta};
 pub use kinds::pncounter::{PNCounterDelta, PNCounterMap};
+pub use kinds::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, State, WireKind};
 pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
 pub use stability::Stability;

@@ -8,121 +8,75 @@ mod common;
 use common::Rng;
 
 use pluriverse::wire::{ArrowItem, Cells};
-use pluriverse::{AWSet, CausalStore, Item, JoinPath, LWWMap, MVMap, PNCounterMap};
+use pluriverse::{
+    AWSetKind, CausalStore, Item, JoinPath, Kind, LWWMapKind, MVMapKind, PNCounterKind, State,
+};
 
-/// Random states of one kind, built by a few replicas writing and partially exchanging
-/// deltas; also returns the deltas produced.
-trait Kind: Sized + Clone {
-    type K: ArrowItem;
-    type V: Cells;
-    fn new(name: &str) -> Self;
-    fn op(&mut self, g: &mut Rng) -> CausalStore<Self::K, Self::V>;
-    fn store(&self) -> &CausalStore<Self::K, Self::V>;
-    fn join(&mut self, d: &CausalStore<Self::K, Self::V>, path: JoinPath);
+/// The store of kind `Kd`.
+type Store<Kd> = CausalStore<<Kd as Kind>::Key, <Kd as Kind>::Cell>;
+
+/// A kind whose states the laws run on: its keys and cells have Arrow columns, and a random
+/// write of it.
+trait Random: Kind<Key: ArrowItem, Cell: Cells> {
+    fn op(s: &mut State<Self>, g: &mut Rng) -> Store<Self>;
 }
 
-impl Kind for MVMap<u64, i64> {
-    type K = u64;
-    type V = i64;
-    fn new(name: &str) -> Self {
-        MVMap::new(name)
-    }
-    fn op(&mut self, g: &mut Rng) -> CausalStore<u64, i64> {
+impl Random for MVMapKind<u64, i64> {
+    fn op(s: &mut State<Self>, g: &mut Rng) -> Store<Self> {
         let k = g.below(6);
         if g.below(3) == 0 {
-            self.remove(&k)
+            s.remove(&k)
         } else {
-            self.set(k, g.below(9) as i64).unwrap()
+            s.set(k, g.below(9) as i64).unwrap()
         }
-    }
-    fn store(&self) -> &CausalStore<u64, i64> {
-        MVMap::store(self)
-    }
-    fn join(&mut self, d: &CausalStore<u64, i64>, path: JoinPath) {
-        self.join_with(d, path)
     }
 }
 
-impl Kind for AWSet<String> {
-    type K = String;
-    type V = ();
-    fn new(name: &str) -> Self {
-        AWSet::new(name)
-    }
-    fn op(&mut self, g: &mut Rng) -> CausalStore<String, ()> {
+impl Random for AWSetKind<String> {
+    fn op(s: &mut State<Self>, g: &mut Rng) -> Store<Self> {
         let e = format!("e{}", g.below(6));
         if g.below(3) == 0 {
-            self.remove(&e)
+            s.remove(&e)
         } else {
-            self.add(e).unwrap()
+            s.add(e).unwrap()
         }
-    }
-    fn store(&self) -> &CausalStore<String, ()> {
-        AWSet::store(self)
-    }
-    fn join(&mut self, d: &CausalStore<String, ()>, path: JoinPath) {
-        self.join_with(d, path)
     }
 }
 
-impl Kind for PNCounterMap<Vec<u8>> {
-    type K = Vec<u8>;
-    type V = (u64, u64);
-    fn new(name: &str) -> Self {
-        PNCounterMap::new(name)
-    }
-    fn op(&mut self, g: &mut Rng) -> CausalStore<Vec<u8>, (u64, u64)> {
+impl Random for PNCounterKind<Vec<u8>> {
+    fn op(s: &mut State<Self>, g: &mut Rng) -> Store<Self> {
         let k = vec![g.below(6) as u8];
         if g.below(2) == 0 {
-            self.increment(k, g.below(5))
+            s.increment(k, g.below(5))
         } else {
-            self.decrement(k, g.below(5))
+            s.decrement(k, g.below(5))
         }
         .unwrap()
     }
-    fn store(&self) -> &CausalStore<Vec<u8>, (u64, u64)> {
-        PNCounterMap::store(self)
-    }
-    fn join(&mut self, d: &CausalStore<Vec<u8>, (u64, u64)>, path: JoinPath) {
-        self.join_with(d, path)
-    }
 }
 
-impl Kind for LWWMap<i64, String> {
-    type K = i64;
-    type V = pluriverse::LwwCell<String>;
-    fn new(name: &str) -> Self {
-        LWWMap::new(name)
-    }
-    fn op(&mut self, g: &mut Rng) -> CausalStore<i64, pluriverse::LwwCell<String>> {
+impl Random for LWWMapKind<i64, String> {
+    fn op(s: &mut State<Self>, g: &mut Rng) -> Store<Self> {
         let (k, ts) = (g.below(6) as i64 - 3, g.below(8));
         if g.below(3) == 0 {
-            self.remove(k, ts)
+            s.remove(k, ts)
         } else {
-            self.set(k, format!("v{}", g.below(9)), ts)
+            s.set(k, format!("v{}", g.below(9)), ts)
         }
         .unwrap()
     }
-    fn store(&self) -> &CausalStore<i64, pluriverse::LwwCell<String>> {
-        LWWMap::store(self)
-    }
-    fn join(&mut self, d: &CausalStore<i64, pluriverse::LwwCell<String>>, path: JoinPath) {
-        self.join_with(d, path)
-    }
 }
 
-type Deltas<T> = Vec<CausalStore<<T as Kind>::K, <T as Kind>::V>>;
-
 /// Three replicas' states and all deltas they produced.
-fn scenario<T: Kind>(g: &mut Rng) -> (Vec<T>, Deltas<T>) {
-    let mut r: Vec<T> = ["p", "q", "r"].iter().map(|n| T::new(n)).collect();
+fn scenario<T: Random>(g: &mut Rng) -> (Vec<State<T>>, Vec<Store<T>>) {
+    let mut r: Vec<State<T>> = ["p", "q", "r"].iter().map(|n| State::new(*n)).collect();
     let mut deltas = vec![];
     for _ in 0..g.below(25) {
         let i = g.below(3) as usize;
-        let d = r[i].op(g);
+        let d = T::op(&mut r[i], g);
         let j = g.below(3) as usize;
         if j != i && g.below(2) == 0 {
-            r[j].join(&d, JoinPath::Auto);
+            r[j].join_with(&d, JoinPath::Auto);
         }
         deltas.push(d);
     }
@@ -145,7 +99,7 @@ fn join<K: Item, V: Item>(
     z
 }
 
-fn check_laws<T: Kind>(seed: u64) {
+fn check_laws<T: Random>(seed: u64) {
     let mut g = Rng(seed);
     let paths = [JoinPath::Auto, JoinPath::Incremental, JoinPath::Full];
     for round in 0..150 {
@@ -187,10 +141,7 @@ fn check_laws<T: Kind>(seed: u64) {
         for (p, (x, y)) in pa.iter().zip(&pb).enumerate() {
             x.check_invariants().unwrap();
             for (k, ..) in x.entries() {
-                assert_eq!(
-                    CausalStore::<T::K, T::V>::partition_of(k.hash64(), parts),
-                    p
-                );
+                assert_eq!(Store::<T>::partition_of(k.hash64(), parts), p);
             }
             whole.join_with(x, p_path(round));
             merged.join(&join(x, y, p_path(round + 1)));
@@ -205,8 +156,7 @@ fn check_laws<T: Kind>(seed: u64) {
         for d in &deltas {
             fwd.join(d);
         }
-        let mut shuffled: Vec<&CausalStore<T::K, T::V>> =
-            deltas.iter().chain(deltas.iter().step_by(2)).collect();
+        let mut shuffled: Vec<&Store<T>> = deltas.iter().chain(deltas.iter().step_by(2)).collect();
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, g.below(i as u64 + 1) as usize);
         }
@@ -227,20 +177,20 @@ fn p_path(i: usize) -> JoinPath {
 
 #[test]
 fn mvmap_laws() {
-    check_laws::<MVMap<u64, i64>>(1);
+    check_laws::<MVMapKind<u64, i64>>(1);
 }
 
 #[test]
 fn awset_laws() {
-    check_laws::<AWSet<String>>(2);
+    check_laws::<AWSetKind<String>>(2);
 }
 
 #[test]
 fn pncounter_laws() {
-    check_laws::<PNCounterMap<Vec<u8>>>(3);
+    check_laws::<PNCounterKind<Vec<u8>>>(3);
 }
 
 #[test]
 fn lww_laws() {
-    check_laws::<LWWMap<i64, String>>(4);
+    check_laws::<LWWMapKind<i64, String>>(4);
 }

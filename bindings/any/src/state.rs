@@ -8,9 +8,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use pluriverse::item::{Item, ItemCol};
 use pluriverse::store::RangeSummary;
-use pluriverse::wire::{ArrowItem, Limits};
+use pluriverse::wire::{ArrowItem, Cells, Limits};
 use pluriverse::{
-    AWSet, CausalContext, LWWMap, MVMap, PNCounterMap, ReplicaId, Stability, VersionVector,
+    AWSet, AWSetKind, CausalContext, CausalStore, LWWMap, LWWMapKind, MVMap, MVMapKind,
+    PNCounterKind, PNCounterMap, ReplicaId, Stability, State, VersionVector, WireKind,
 };
 
 use crate::types::{KeyType, Kind, Scalar, StateType, ValueType};
@@ -253,145 +254,6 @@ impl ValueTag for bool {
     const VALUE: ValueType = ValueType::Bool;
 }
 
-/// The methods every kind implements the same way (through the kinds' shared API).
-macro_rules! common_dyn {
-    ($keys:ident) => {
-        fn as_any(&self) -> &dyn Any {
-            self
-        }
-        fn clone_box(&self) -> Box<dyn Dyn> {
-            Box::new(self.clone())
-        }
-        fn replica(&self) -> &ReplicaId {
-            Self::replica(self)
-        }
-        fn with_replica(&self, replica: ReplicaId) -> Box<dyn Dyn> {
-            Box::new(Self::from_store(replica, self.store().clone()))
-        }
-        fn context(&self) -> &CausalContext {
-            Self::context(self)
-        }
-        fn entry_count(&self) -> usize {
-            Self::entry_count(self)
-        }
-        fn len(&self) -> usize {
-            Self::len(self)
-        }
-        fn digest(&self) -> u128 {
-            Self::digest(self)
-        }
-        fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
-            Ok(self.store().bucket_digests(bits)?)
-        }
-        fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
-            Ok(self.store().sparse_bucket_digests(bits)?)
-        }
-        fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
-            self.store()
-                .key_digests_in(bits, buckets)
-                .into_iter()
-                .map(|(k, d)| (k.to_scalar(), d))
-                .collect()
-        }
-        fn to_bytes(&self) -> Result<Vec<u8>> {
-            Ok(Self::to_bytes(self)?)
-        }
-        fn to_compact(&self) -> Vec<u8> {
-            self.store().to_compact()
-        }
-        fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-            Ok(self.store().to_record_batches()?)
-        }
-        fn join(&mut self, other: &dyn Dyn) -> Result<()> {
-            match other.as_any().downcast_ref::<Self>() {
-                Some(o) => Ok(Self::try_join(self, o.store())?),
-                None => Err(AnyError::TypeMismatch {
-                    expected: Dyn::state_type(self),
-                    found: other.state_type(),
-                }),
-            }
-        }
-        fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
-            let found = StateType::of_bytes(bytes)?;
-            if found != Dyn::state_type(self) {
-                return Err(AnyError::TypeMismatch {
-                    expected: Dyn::state_type(self),
-                    found,
-                });
-            }
-            let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
-            Ok(Self::try_join(self, &other)?)
-        }
-        fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
-            match other.as_any().downcast_ref::<Self>() {
-                Some(o) => Ok(Self::join_checked(self, o.store())?),
-                None => Err(AnyError::TypeMismatch {
-                    expected: Dyn::state_type(self),
-                    found: other.state_type(),
-                }),
-            }
-        }
-        fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
-            let found = StateType::of_bytes(bytes)?;
-            if found != Dyn::state_type(self) {
-                return Err(AnyError::TypeMismatch {
-                    expected: Dyn::state_type(self),
-                    found,
-                });
-            }
-            let other = pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?;
-            Ok(Self::join_checked(self, &other)?)
-        }
-        fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
-            Box::new(Self::from_store(
-                Self::replica(self).clone(),
-                Self::delta_since(self, peer),
-            ))
-        }
-        fn keys(&self) -> ArrayRef {
-            DynItem::array_of(&self.$keys())
-        }
-        fn replicas_seen(&self) -> Vec<ReplicaId> {
-            self.store().replicas_seen()
-        }
-        fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
-            self.store().range_summary(replica, lo, hi)
-        }
-        fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
-            self.store().range_size(replica, lo, hi)
-        }
-        fn split_range(
-            &self,
-            replica: &ReplicaId,
-            lo: u64,
-            hi: u64,
-            budget: u64,
-        ) -> Vec<(u64, u64)> {
-            self.store().split_range(replica, lo, hi, budget)
-        }
-        fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
-            self.store().split_even(replica, lo, hi, parts)
-        }
-        fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
-            self.store().first_part(replica, lo, hi, budget)
-        }
-        fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn> {
-            Box::new(Self::from_store(
-                Self::replica(self).clone(),
-                self.store().slice(replica, lo, hi),
-            ))
-        }
-        fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>> {
-            let me = Self::replica(self);
-            self.store()
-                .partition(parts)
-                .into_iter()
-                .map(|s| Box::new(Self::from_store(me.clone(), s)) as Box<dyn Dyn>)
-                .collect()
-        }
-    };
-}
-
 fn wrong(op: Op<'_>, kind: Kind) -> AnyError {
     AnyError::WrongKind {
         op: op.name(),
@@ -399,133 +261,347 @@ fn wrong(op: Op<'_>, kind: Kind) -> AnyError {
     }
 }
 
-fn boxed<T: Dyn>(x: T) -> Box<dyn Dyn> {
-    Box::new(x)
+/// What differs between the kinds for the dynamic layer: their type tag, their mutators and
+/// reads. Everything else is [`Dyn`] for [`State`], written once.
+pub(crate) trait DynKind: WireKind<Key: KeyTag, Cell: Cells> {
+    /// The tag of this kind.
+    const KIND: Kind;
+    /// The type tag of a state of this kind.
+    fn state_type() -> StateType;
+    /// Applies `op` (refused with [`AnyError::WrongKind`] when the kind has no such op);
+    /// returns the delta.
+    fn apply(s: &mut State<Self>, op: Op<'_>) -> Result<Store<Self>>;
+    /// The keys (elements, for a set) holding something.
+    fn keys(s: &State<Self>) -> Vec<Self::Key>;
+    /// Whether `key` holds something.
+    fn contains(s: &State<Self>, key: &Self::Key) -> bool;
+    /// The values of `key`, for the kinds with values.
+    fn get(s: &State<Self>, key: &Scalar) -> Result<Vec<Scalar>> {
+        let _ = (s, key);
+        Err(AnyError::WrongKind {
+            op: "get",
+            kind: Self::KIND,
+        })
+    }
+    /// The value of `key` and its timestamp, for an `LWWMap`.
+    fn get_with_timestamp(s: &State<Self>, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
+        let _ = (s, key);
+        Err(AnyError::WrongKind {
+            op: "get_with_timestamp",
+            kind: Self::KIND,
+        })
+    }
+    /// Drops the tombstones no replica can need any more, for an `LWWMap`.
+    fn collect_tombstones(
+        s: &mut State<Self>,
+        stability: &Stability,
+        timestamp_floor: u64,
+    ) -> Result<usize> {
+        let _ = (s, stability, timestamp_floor);
+        Err(AnyError::WrongKind {
+            op: "collect_tombstones",
+            kind: Self::KIND,
+        })
+    }
+    /// The counter of `key`, for a `PNCounterMap`.
+    fn value(s: &State<Self>, key: &Scalar) -> Result<i128> {
+        let _ = (s, key);
+        Err(AnyError::WrongKind {
+            op: "value",
+            kind: Self::KIND,
+        })
+    }
 }
 
-impl<K: KeyTag, V: ValueTag> Dyn for MVMap<K, V> {
-    common_dyn!(keys);
-    fn state_type(&self) -> StateType {
+/// The store of kind `Kd`.
+type Store<Kd> = CausalStore<<Kd as pluriverse::Kind>::Key, <Kd as pluriverse::Kind>::Cell>;
+
+impl<K: KeyTag, V: ValueTag> DynKind for MVMapKind<K, V> {
+    const KIND: Kind = Kind::MVMap;
+    fn state_type() -> StateType {
         StateType {
-            kind: Kind::MVMap,
+            kind: Self::KIND,
             key: K::KEY,
             value: Some(V::VALUE),
         }
     }
-    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
-        let me = self.replica().clone();
-        let delta = match op {
-            Op::Set(k, v) => self.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?)?,
-            Op::Remove(k) => self.remove(&K::from_scalar(k, "key")?),
-            Op::SetMany(k, v) => self.set_many_arrow(k, v)?,
-            Op::RemoveMany(k) => self.remove_many_arrow(k)?,
-            _ => return Err(wrong(op, Kind::MVMap)),
-        };
-        Ok(boxed(Self::from_store(me, delta)))
+    fn apply(s: &mut MVMap<K, V>, op: Op<'_>) -> Result<Store<Self>> {
+        Ok(match op {
+            Op::Set(k, v) => s.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?)?,
+            Op::Remove(k) => s.remove(&K::from_scalar(k, "key")?),
+            Op::SetMany(k, v) => s.set_many_arrow(k, v)?,
+            Op::RemoveMany(k) => s.remove_many_arrow(k)?,
+            _ => return Err(wrong(op, Self::KIND)),
+        })
     }
-    fn contains(&self, key: &Scalar) -> Result<bool> {
-        Ok(self.contains_key(&K::from_scalar(key, "key")?))
+    fn keys(s: &MVMap<K, V>) -> Vec<K> {
+        s.keys()
     }
-    fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
-        let vals = MVMap::get(self, &K::from_scalar(key, "key")?);
+    fn contains(s: &MVMap<K, V>, key: &K) -> bool {
+        s.contains_key(key)
+    }
+    fn get(s: &MVMap<K, V>, key: &Scalar) -> Result<Vec<Scalar>> {
+        let vals = s.get(&K::from_scalar(key, "key")?);
         Ok(vals.iter().map(DynItem::to_scalar).collect())
     }
 }
 
-impl<E: KeyTag> Dyn for AWSet<E> {
-    common_dyn!(elements);
-    fn state_type(&self) -> StateType {
+impl<E: KeyTag> DynKind for AWSetKind<E> {
+    const KIND: Kind = Kind::AWSet;
+    fn state_type() -> StateType {
         StateType {
-            kind: Kind::AWSet,
+            kind: Self::KIND,
             key: E::KEY,
             value: None,
         }
     }
-    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
-        let me = self.replica().clone();
-        let delta = match op {
-            Op::Add(e) => self.add(E::from_scalar(e, "element")?)?,
-            Op::Remove(e) => self.remove(&E::from_scalar(e, "element")?),
-            Op::AddMany(e) => self.add_many_arrow(e)?,
-            Op::RemoveMany(e) => self.remove_many_arrow(e)?,
-            _ => return Err(wrong(op, Kind::AWSet)),
-        };
-        Ok(boxed(Self::from_store(me, delta)))
+    fn apply(s: &mut AWSet<E>, op: Op<'_>) -> Result<Store<Self>> {
+        Ok(match op {
+            Op::Add(e) => s.add(E::from_scalar(e, "element")?)?,
+            Op::Remove(e) => s.remove(&E::from_scalar(e, "element")?),
+            Op::AddMany(e) => s.add_many_arrow(e)?,
+            Op::RemoveMany(e) => s.remove_many_arrow(e)?,
+            _ => return Err(wrong(op, Self::KIND)),
+        })
     }
-    fn contains(&self, key: &Scalar) -> Result<bool> {
-        Ok(AWSet::contains(self, &E::from_scalar(key, "element")?))
+    fn keys(s: &AWSet<E>) -> Vec<E> {
+        s.elements()
+    }
+    fn contains(s: &AWSet<E>, e: &E) -> bool {
+        s.contains(e)
     }
 }
 
-impl<K: KeyTag> Dyn for PNCounterMap<K> {
-    common_dyn!(keys);
-    fn state_type(&self) -> StateType {
+impl<K: KeyTag> DynKind for PNCounterKind<K> {
+    const KIND: Kind = Kind::PNCounterMap;
+    fn state_type() -> StateType {
         StateType {
-            kind: Kind::PNCounterMap,
+            kind: Self::KIND,
             key: K::KEY,
             value: None,
         }
     }
-    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
-        let me = self.replica().clone();
-        let delta = match op {
-            Op::Increment(k, n) => self.increment(K::from_scalar(k, "key")?, n)?,
-            Op::Decrement(k, n) => self.decrement(K::from_scalar(k, "key")?, n)?,
-            Op::IncrementMany(k, n) => self.increment_many_arrow(k, n)?,
-            Op::DecrementMany(k, n) => self.decrement_many_arrow(k, n)?,
-            _ => return Err(wrong(op, Kind::PNCounterMap)),
-        };
-        Ok(boxed(Self::from_store(me, delta)))
+    fn apply(s: &mut PNCounterMap<K>, op: Op<'_>) -> Result<Store<Self>> {
+        Ok(match op {
+            Op::Increment(k, n) => s.increment(K::from_scalar(k, "key")?, n)?,
+            Op::Decrement(k, n) => s.decrement(K::from_scalar(k, "key")?, n)?,
+            Op::IncrementMany(k, n) => s.increment_many_arrow(k, n)?,
+            Op::DecrementMany(k, n) => s.decrement_many_arrow(k, n)?,
+            _ => return Err(wrong(op, Self::KIND)),
+        })
     }
-    fn contains(&self, key: &Scalar) -> Result<bool> {
-        Ok(self.contains_key(&K::from_scalar(key, "key")?))
+    fn keys(s: &PNCounterMap<K>) -> Vec<K> {
+        s.keys()
     }
-    fn value(&self, key: &Scalar) -> Result<i128> {
-        Ok(PNCounterMap::value(self, &K::from_scalar(key, "key")?))
+    fn contains(s: &PNCounterMap<K>, key: &K) -> bool {
+        s.contains_key(key)
+    }
+    fn value(s: &PNCounterMap<K>, key: &Scalar) -> Result<i128> {
+        Ok(s.value(&K::from_scalar(key, "key")?))
     }
 }
 
-impl<K: KeyTag, V: ValueTag> Dyn for LWWMap<K, V> {
-    common_dyn!(keys);
-    fn state_type(&self) -> StateType {
+impl<K: KeyTag, V: ValueTag> DynKind for LWWMapKind<K, V> {
+    const KIND: Kind = Kind::LWWMap;
+    fn state_type() -> StateType {
         StateType {
-            kind: Kind::LWWMap,
+            kind: Self::KIND,
             key: K::KEY,
             value: Some(V::VALUE),
         }
     }
-    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
-        let me = self.replica().clone();
-        let delta = match op {
+    fn apply(s: &mut LWWMap<K, V>, op: Op<'_>) -> Result<Store<Self>> {
+        Ok(match op {
             Op::SetAt(k, v, ts) => {
-                self.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?, ts)?
+                s.set(K::from_scalar(k, "key")?, V::from_scalar(v, "value")?, ts)?
             }
-            Op::RemoveAt(k, ts) => self.remove(K::from_scalar(k, "key")?, ts)?,
-            Op::SetManyAt(k, v, ts) => self.set_many_arrow(k, v, ts)?,
-            Op::RemoveManyAt(k, ts) => self.remove_many_arrow(k, ts)?,
-            _ => return Err(wrong(op, Kind::LWWMap)),
-        };
-        Ok(boxed(Self::from_store(me, delta)))
+            Op::RemoveAt(k, ts) => s.remove(K::from_scalar(k, "key")?, ts)?,
+            Op::SetManyAt(k, v, ts) => s.set_many_arrow(k, v, ts)?,
+            Op::RemoveManyAt(k, ts) => s.remove_many_arrow(k, ts)?,
+            _ => return Err(wrong(op, Self::KIND)),
+        })
+    }
+    fn keys(s: &LWWMap<K, V>) -> Vec<K> {
+        s.keys()
+    }
+    fn contains(s: &LWWMap<K, V>, key: &K) -> bool {
+        s.get_with_timestamp(key).is_some()
+    }
+    fn get(s: &LWWMap<K, V>, key: &Scalar) -> Result<Vec<Scalar>> {
+        let val = s.get(&K::from_scalar(key, "key")?);
+        Ok(val.iter().map(DynItem::to_scalar).collect())
+    }
+    fn collect_tombstones(
+        s: &mut LWWMap<K, V>,
+        stability: &Stability,
+        timestamp_floor: u64,
+    ) -> Result<usize> {
+        Ok(s.collect_tombstones(stability, timestamp_floor))
+    }
+    fn get_with_timestamp(s: &LWWMap<K, V>, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
+        let val = s.get_with_timestamp(&K::from_scalar(key, "key")?);
+        Ok(val.map(|(ts, v)| (ts, v.to_scalar())))
+    }
+}
+
+/// `other` as a state of kind and types `Kd`, or the mismatch.
+fn same_type<Kd: DynKind>(other: &dyn Dyn) -> Result<&State<Kd>> {
+    other
+        .as_any()
+        .downcast_ref::<State<Kd>>()
+        .ok_or_else(|| AnyError::TypeMismatch {
+            expected: Kd::state_type(),
+            found: other.state_type(),
+        })
+}
+
+/// The store in `bytes`, refused unless of kind and types `Kd`.
+fn store_of_bytes<Kd: DynKind>(bytes: &[u8], limits: &Limits) -> Result<Store<Kd>> {
+    let found = StateType::of_bytes(bytes)?;
+    if found != Kd::state_type() {
+        return Err(AnyError::TypeMismatch {
+            expected: Kd::state_type(),
+            found,
+        });
+    }
+    Ok(CausalStore::from_bytes_with_limits(bytes, limits)?)
+}
+
+/// A handle on `store` writing as `s` does.
+fn sibling<Kd: DynKind>(s: &State<Kd>, store: Store<Kd>) -> Box<dyn Dyn> {
+    Box::new(State::<Kd>::from_store(s.replica().clone(), store))
+}
+
+impl<Kd: DynKind> Dyn for State<Kd> {
+    fn state_type(&self) -> StateType {
+        Kd::state_type()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn Dyn> {
+        Box::new(self.clone())
+    }
+    fn replica(&self) -> &ReplicaId {
+        State::replica(self)
+    }
+    fn with_replica(&self, replica: ReplicaId) -> Box<dyn Dyn> {
+        Box::new(Self::from_store(replica, self.store().clone()))
+    }
+    fn context(&self) -> &CausalContext {
+        State::context(self)
+    }
+    fn entry_count(&self) -> usize {
+        State::entry_count(self)
+    }
+    fn len(&self) -> usize {
+        Kd::keys(self).len()
+    }
+    fn digest(&self) -> u128 {
+        State::digest(self)
+    }
+    fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>> {
+        Ok(self.store().bucket_digests(bits)?)
+    }
+    fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
+        Ok(self.store().sparse_bucket_digests(bits)?)
+    }
+    fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
+        self.store()
+            .key_digests_in(bits, buckets)
+            .into_iter()
+            .map(|(k, d)| (k.to_scalar(), d))
+            .collect()
+    }
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(State::to_bytes(self)?)
+    }
+    fn to_compact(&self) -> Vec<u8> {
+        self.store().to_compact()
+    }
+    fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        Ok(self.store().to_record_batches()?)
+    }
+    fn join(&mut self, other: &dyn Dyn) -> Result<()> {
+        let other = same_type::<Kd>(other)?;
+        Ok(self.try_join(other.store())?)
+    }
+    fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        let other = store_of_bytes::<Kd>(bytes, limits)?;
+        Ok(self.try_join(&other)?)
+    }
+    fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
+        let other = same_type::<Kd>(other)?;
+        Ok(State::join_checked(self, other.store())?)
+    }
+    fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        let other = store_of_bytes::<Kd>(bytes, limits)?;
+        Ok(State::join_checked(self, &other)?)
+    }
+    fn delta_since(&self, peer: &CausalContext) -> Box<dyn Dyn> {
+        sibling(self, State::delta_since(self, peer))
+    }
+    fn partition(&self, parts: usize) -> Vec<Box<dyn Dyn>> {
+        self.store()
+            .partition(parts)
+            .into_iter()
+            .map(|s| sibling(self, s))
+            .collect()
+    }
+    fn replicas_seen(&self) -> Vec<ReplicaId> {
+        self.store().replicas_seen()
+    }
+    fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary {
+        self.store().range_summary(replica, lo, hi)
+    }
+    fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
+        self.store().range_size(replica, lo, hi)
+    }
+    fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)> {
+        self.store().split_range(replica, lo, hi, budget)
+    }
+    fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn> {
+        sibling(self, self.store().slice(replica, lo, hi))
+    }
+    fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64 {
+        self.store().first_part(replica, lo, hi, budget)
+    }
+    fn split_even(&self, replica: &ReplicaId, lo: u64, hi: u64, parts: u64) -> Vec<(u64, u64)> {
+        self.store().split_even(replica, lo, hi, parts)
+    }
+    fn keys(&self) -> ArrayRef {
+        DynItem::array_of(&Kd::keys(self))
+    }
+    fn apply(&mut self, op: Op<'_>) -> Result<Box<dyn Dyn>> {
+        let delta = Kd::apply(self, op)?;
+        Ok(sibling(self, delta))
     }
     fn contains(&self, key: &Scalar) -> Result<bool> {
-        Ok(self
-            .get_with_timestamp(&K::from_scalar(key, "key")?)
-            .is_some())
+        Ok(Kd::contains(
+            self,
+            &Kd::Key::from_scalar(key, key_word::<Kd>())?,
+        ))
     }
     fn get(&self, key: &Scalar) -> Result<Vec<Scalar>> {
-        Ok(LWWMap::get(self, &K::from_scalar(key, "key")?)
-            .iter()
-            .map(DynItem::to_scalar)
-            .collect())
+        Kd::get(self, key)
     }
     fn get_with_timestamp(&self, key: &Scalar) -> Result<Option<(u64, Scalar)>> {
-        Ok(
-            LWWMap::get_with_timestamp(self, &K::from_scalar(key, "key")?)
-                .map(|(ts, v)| (ts, v.to_scalar())),
-        )
+        Kd::get_with_timestamp(self, key)
     }
     fn collect_tombstones(&mut self, stability: &Stability, timestamp_floor: u64) -> Result<usize> {
-        Ok(LWWMap::collect_tombstones(self, stability, timestamp_floor))
+        Kd::collect_tombstones(self, stability, timestamp_floor)
+    }
+    fn value(&self, key: &Scalar) -> Result<i128> {
+        Kd::value(self, key)
+    }
+}
+
+/// What a key is called in errors: an `AWSet`'s keys are its elements.
+fn key_word<Kd: DynKind>() -> &'static str {
+    if Kd::KIND == Kind::AWSet {
+        "element"
+    } else {
+        "key"
     }
 }
 
@@ -586,13 +662,13 @@ fn construct(ty: StateType, args: ConstructArgs<'_>) -> Result<Box<dyn Dyn>> {
     let value = ty.value.unwrap_or(ValueType::Int64);
     Ok(match ty.kind {
         Kind::MVMap => {
-            with_key!(ty.key, K => with_value!(value, V => args.build::<MVMap<K, V>>()?))
+            with_key!(ty.key, K => with_value!(value, V => args.build::<MVMapKind<K, V>>()?))
         }
         Kind::LWWMap => {
-            with_key!(ty.key, K => with_value!(value, V => args.build::<LWWMap<K, V>>()?))
+            with_key!(ty.key, K => with_value!(value, V => args.build::<LWWMapKind<K, V>>()?))
         }
-        Kind::AWSet => with_key!(ty.key, K => args.build::<AWSet<K>>()?),
-        Kind::PNCounterMap => with_key!(ty.key, K => args.build::<PNCounterMap<K>>()?),
+        Kind::AWSet => with_key!(ty.key, K => args.build::<AWSetKind<K>>()?),
+        Kind::PNCounterMap => with_key!(ty.key, K => args.build::<PNCounterKind<K>>()?),
     })
 }
 
@@ -603,54 +679,14 @@ enum ConstructArgs<'a> {
     Compact(&'a [u8], ReplicaId, &'a Limits),
 }
 
-/// The constructors the typed kinds share.
-trait Construct: Dyn + Sized {
-    fn empty(replica: ReplicaId) -> Self;
-    fn decode(bytes: &[u8], replica: ReplicaId, limits: &Limits) -> pluriverse::Result<Self>;
-    fn decode_compact(
-        bytes: &[u8],
-        replica: ReplicaId,
-        limits: &Limits,
-    ) -> pluriverse::Result<Self>;
-}
-
-macro_rules! construct_impl {
-    ($ty:ident < $($g:ident : $b:ident),+ >) => {
-        impl<$($g: $b),+> Construct for $ty<$($g),+> {
-            fn empty(replica: ReplicaId) -> Self {
-                Self::new(replica)
-            }
-            fn decode(bytes: &[u8], replica: ReplicaId, limits: &Limits) -> pluriverse::Result<Self> {
-                Ok(Self::from_store(
-                    replica,
-                    pluriverse::CausalStore::from_bytes_with_limits(bytes, limits)?,
-                ))
-            }
-            fn decode_compact(
-                bytes: &[u8],
-                replica: ReplicaId,
-                limits: &Limits,
-            ) -> pluriverse::Result<Self> {
-                Ok(Self::from_store(
-                    replica,
-                    pluriverse::CausalStore::from_compact_with_limits(bytes, limits)?,
-                ))
-            }
-        }
-    };
-}
-construct_impl!(MVMap<K: KeyTag, V: ValueTag>);
-construct_impl!(LWWMap<K: KeyTag, V: ValueTag>);
-construct_impl!(AWSet<K: KeyTag>);
-construct_impl!(PNCounterMap<K: KeyTag>);
-
 impl ConstructArgs<'_> {
-    fn build<T: Construct>(self) -> Result<Box<dyn Dyn>> {
-        Ok(match self {
-            ConstructArgs::Empty(r) => Box::new(T::empty(r)),
-            ConstructArgs::Bytes(b, r, l) => Box::new(T::decode(b, r, l)?),
-            ConstructArgs::Compact(b, r, l) => Box::new(T::decode_compact(b, r, l)?),
-        })
+    fn build<Kd: DynKind>(self) -> Result<Box<dyn Dyn>> {
+        let (replica, store) = match self {
+            ConstructArgs::Empty(r) => (r, CausalStore::new()),
+            ConstructArgs::Bytes(b, r, l) => (r, CausalStore::from_bytes_with_limits(b, l)?),
+            ConstructArgs::Compact(b, r, l) => (r, CausalStore::from_compact_with_limits(b, l)?),
+        };
+        Ok(Box::new(State::<Kd>::from_store(replica, store)))
     }
 }
 

@@ -27,10 +27,10 @@ impl Kind {
     /// The name written in the state format's `pluriverse.kind` metadata.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::MVMap => "MVMap",
-            Kind::AWSet => "AWSet",
-            Kind::PNCounterMap => "PNCounterMap",
-            Kind::LWWMap => "LWWMap",
+            Kind::MVMap => <pluriverse::MVMapKind<u64, u64> as pluriverse::Kind>::NAME,
+            Kind::AWSet => <pluriverse::AWSetKind<u64> as pluriverse::Kind>::NAME,
+            Kind::PNCounterMap => <pluriverse::PNCounterKind<u64> as pluriverse::Kind>::NAME,
+            Kind::LWWMap => <pluriverse::LWWMapKind<u64, u64> as pluriverse::Kind>::NAME,
         }
     }
 

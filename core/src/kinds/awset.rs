@@ -1,13 +1,13 @@
 //! `AWSet`: an add-wins set of elements.
 
-use pluriverse_kernels::dots::DotContext;
+use arrow_array::ArrayRef;
+use arrow_schema::Field;
 
-use super::last_per_key;
+use super::{last_per_key, AWSetKind, State, WireKind};
 use crate::error::Result;
-use crate::item::Item;
-use crate::replica::ReplicaId;
-use crate::store::run::Run;
+use crate::item::{Item, ItemCol, UnitCol};
 use crate::store::CausalStore;
+use crate::wire::{ArrowItem, Cells, DecodeError};
 
 /// A delta of an [`AWSet`].
 pub type AWSetDelta<E> = CausalStore<E, ()>;
@@ -28,15 +28,9 @@ pub type AWSetDelta<E> = CausalStore<E, ()>;
 /// b.join(&again);
 /// assert!(a.contains(&7) && b.contains(&7)); // add wins
 /// ```
-#[derive(Clone, Debug)]
-pub struct AWSet<E: Item> {
-    replica: ReplicaId,
-    store: CausalStore<E, ()>,
-}
+pub type AWSet<E> = State<AWSetKind<E>>;
 
-super::common_methods!(AWSet<E>, E, ());
-
-impl<E: Item> AWSet<E> {
+impl<E: Item> State<AWSetKind<E>> {
     /// Adds `e`.
     ///
     /// # Errors
@@ -50,24 +44,12 @@ impl<E: Item> AWSet<E> {
     /// # Errors
     /// As [`AWSet::add`]; nothing changes.
     pub fn add_many(&mut self, elems: &[E]) -> Result<AWSetDelta<E>> {
-        let rows = last_per_key(elems);
-        if rows.is_empty() {
-            return Ok(AWSetDelta::new());
-        }
-        let n = rows.len() as u64;
-        let (me, first) = self.store.reserve_dots(&self.replica, n)?;
-        let mut ctx = DotContext::new();
-        ctx.insert_range(me, first, first + n - 1)?;
-        let mut run = Run::with_capacity(rows.len());
-        for (k, &(h, i)) in rows.iter().enumerate() {
-            for (r, c, _) in self.store.entries_of(&elems[i]) {
-                ctx.insert(r, c);
-            }
-            run.push(h, &elems[i], me, first + k as u64, &());
-        }
-        let delta = self.store.local_delta(run, ctx);
-        self.store.join(&delta);
-        Ok(delta)
+        let rows: Vec<_> = last_per_key(elems)
+            .into_iter()
+            .map(|(h, i)| (h, &elems[i], &()))
+            .collect();
+        let seen = self.store.seen_of(rows.iter().map(|r| r.1));
+        self.store.write_local(&self.replica, &rows, seen)
     }
 
     /// Removes `e` as far as this replica has seen it.
@@ -77,18 +59,8 @@ impl<E: Item> AWSet<E> {
 
     /// Removes many elements as one delta.
     pub fn remove_many(&mut self, elems: &[E]) -> AWSetDelta<E> {
-        let mut ctx = DotContext::new();
-        for e in elems {
-            for (r, c, _) in self.store.entries_of(e) {
-                ctx.insert(r, c);
-            }
-        }
-        if ctx.replicas().iter().all(|d| d.is_empty()) {
-            return AWSetDelta::new();
-        }
-        let delta = self.store.local_delta(Run::default(), ctx);
-        self.store.join(&delta);
-        delta
+        let seen = self.store.seen_of(elems);
+        self.store.remove_local(seen)
     }
 
     /// Whether `e` is in the set.
@@ -112,10 +84,7 @@ impl<E: Item> AWSet<E> {
     }
 }
 
-impl<E: Item> AWSet<E>
-where
-    E: crate::wire::ArrowItem,
-{
+impl<E: ArrowItem> State<AWSetKind<E>> {
     /// [`AWSet::add_many`] with an Arrow column.
     ///
     /// # Errors
@@ -130,5 +99,31 @@ where
     /// [`crate::Error::ArrowColumn`] for a wrong type or nulls.
     pub fn remove_many_arrow(&mut self, elems: &dyn arrow_array::Array) -> Result<AWSetDelta<E>> {
         Ok(self.remove_many(&crate::wire::items_from_arrow::<E>(elems, "elements")?))
+    }
+}
+
+/// `AWSet` entries carry no cell.
+impl Cells for () {
+    type Kind<K: ArrowItem> = AWSetKind<K>;
+}
+
+/// No value columns.
+impl<E: ArrowItem> WireKind for AWSetKind<E> {
+    fn cell_fields() -> Vec<Field> {
+        vec![]
+    }
+    fn encode_cells(_: &UnitCol, _: &[usize]) -> Vec<ArrayRef> {
+        vec![]
+    }
+    fn decode_cells(
+        _: &[ArrayRef],
+        rows: usize,
+        col: &mut UnitCol,
+        _: usize,
+    ) -> std::result::Result<(), DecodeError> {
+        for _ in 0..rows {
+            col.push(&());
+        }
+        Ok(())
     }
 }

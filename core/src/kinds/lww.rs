@@ -2,14 +2,16 @@
 
 use std::cmp::Ordering;
 
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field};
 use pluriverse_kernels::dots::DotContext;
 
+use super::{last_per_key_by, LWWMapKind, State, WireKind};
 use crate::error::{Error, Result};
 use crate::item::{Item, ItemCol};
-use crate::replica::ReplicaId;
 use crate::stability::Stability;
-use crate::store::run::Run;
 use crate::store::CausalStore;
+use crate::wire::{no_nulls, ArrowItem, Cells, DecodeError};
 
 /// The value of an [`LWWMap`] entry: `(timestamp, (is_tombstone, value))`.
 pub type LwwCell<V> = (u64, (bool, V));
@@ -48,18 +50,12 @@ pub type LWWMapDelta<K, V> = CausalStore<K, LwwCell<V>>;
 /// b.join(&rm);
 /// assert_eq!(b.get(&"k".into()), None);
 /// ```
-#[derive(Clone, Debug)]
-pub struct LWWMap<K: Item, V: Item> {
-    replica: ReplicaId,
-    store: CausalStore<K, LwwCell<V>>,
-}
+pub type LWWMap<K, V> = State<LWWMapKind<K, V>>;
 
 /// The winning write of a key: `(timestamp, replica index, counter, cell)`.
 type Winner<V> = (u64, u32, u64, LwwCell<V>);
 
-super::common_methods!(LWWMap<K, V>, K, LwwCell<V>);
-
-impl<K: Item, V: Item> LWWMap<K, V> {
+impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
     /// Orders two writes: timestamp, then replica name, then counter.
     fn cmp_writes(&self, a: (u64, u32, u64), b: (u64, u32, u64)) -> Ordering {
         let names = self.store.ctx.table().names();
@@ -142,29 +138,11 @@ impl<K: Item, V: Item> LWWMap<K, V> {
             });
         }
         // per key, the batch's winning write: largest timestamp, later position on ties
-        let mut idx: Vec<(u64, usize)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.hash64(), i))
-            .collect();
-        idx.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| keys[a.1].total_cmp(&keys[b.1]))
-                .then_with(|| (ts[a.1], a.1).cmp(&(ts[b.1], b.1)))
-        });
-        let mut rows: Vec<(u64, usize)> = Vec::with_capacity(idx.len());
-        for (h, i) in idx {
-            match rows.last_mut() {
-                Some(last) if last.0 == h && keys[last.1].total_cmp(&keys[i]).is_eq() => {
-                    *last = (h, i)
-                }
-                _ => rows.push((h, i)),
-            }
-        }
+        let rows = last_per_key_by(keys, |a, b| (ts[a], a).cmp(&(ts[b], b)));
         // keep the writes that beat what this replica holds
         let me_now = self.store.ctx.table().get(&self.replica);
         let mut winning = vec![];
-        let mut old_dots = vec![];
+        let mut seen = DotContext::new();
         for (h, i) in rows {
             let entries = self.store.entries_of(&keys[i]);
             let beats = match self.winner(&keys[i]) {
@@ -180,32 +158,18 @@ impl<K: Item, V: Item> LWWMap<K, V> {
                 }
             };
             if beats {
-                old_dots.extend(entries.iter().map(|(r, c, _)| (*r, *c)));
-                winning.push((h, i));
+                for (r, c, _) in entries {
+                    seen.insert(r, c);
+                }
+                let cell = match values {
+                    Some(v) => (ts[i], (false, v[i].clone())),
+                    None => (ts[i], (true, V::zero())),
+                };
+                winning.push((h, i, cell));
             }
         }
-        if winning.is_empty() {
-            return Ok(LWWMapDelta::new());
-        }
-        let (me, first) = self
-            .store
-            .reserve_dots(&self.replica, winning.len() as u64)?;
-        let mut ctx = DotContext::new();
-        ctx.insert_range(me, first, first + winning.len() as u64 - 1)?;
-        for (r, c) in old_dots {
-            ctx.insert(r, c);
-        }
-        let mut run = Run::with_capacity(winning.len());
-        for (k, &(h, i)) in winning.iter().enumerate() {
-            let cell = match values {
-                Some(v) => (ts[i], (false, v[i].clone())),
-                None => (ts[i], (true, V::zero())),
-            };
-            run.push(h, &keys[i], me, first + k as u64, &cell);
-        }
-        let delta = self.store.local_delta(run, ctx);
-        self.store.join(&delta);
-        Ok(delta)
+        let rows: Vec<_> = winning.iter().map(|(h, i, c)| (*h, &keys[*i], c)).collect();
+        self.store.write_local(&self.replica, &rows, seen)
     }
 
     /// The winning value of `key`; `None` when absent or removed.
@@ -331,17 +295,12 @@ impl<K: Item, V: Item> LWWMap<K, V> {
         drop(m);
         // a delta with no entries whose context holds the dropped dots: joined, it removes
         // them, as a remove does; the context is unchanged (they are already in it)
-        let removal = self.store.local_delta(Run::default(), dropped);
-        self.store.join(&removal);
+        self.store.remove_local(dropped);
         count
     }
 }
 
-impl<K: Item, V: Item> LWWMap<K, V>
-where
-    K: crate::wire::ArrowItem,
-    V: crate::wire::ArrowItem,
-{
+impl<K: ArrowItem, V: ArrowItem> State<LWWMapKind<K, V>> {
     /// [`LWWMap::set_many`] with Arrow columns (`timestamps`: `UInt64`).
     ///
     /// # Errors
@@ -370,5 +329,41 @@ where
         let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
         let t = crate::wire::items_from_arrow::<u64>(timestamps, "timestamps")?;
         self.remove_many(&k, &t)
+    }
+}
+
+/// `LWWMap` cells: timestamp and value; a null value is a tombstone.
+impl<V: ArrowItem> Cells for LwwCell<V> {
+    type Kind<K: ArrowItem> = LWWMapKind<K, V>;
+}
+
+/// Two columns, `timestamp` (no nulls) and `value` (null for a tombstone).
+impl<K: ArrowItem, V: ArrowItem> WireKind for LWWMapKind<K, V> {
+    fn cell_fields() -> Vec<Field> {
+        vec![
+            Field::new("timestamp", DataType::UInt64, false),
+            Field::new("value", V::data_type(), true),
+        ]
+    }
+    fn encode_cells(col: &(Vec<u64>, (Vec<bool>, V::Col)), rows: &[usize]) -> Vec<ArrayRef> {
+        let valid: Vec<bool> = rows.iter().map(|&i| !col.1 .0[i]).collect();
+        vec![
+            u64::to_array(&col.0, rows, None),
+            V::to_array(&col.1 .1, rows, Some(&valid)),
+        ]
+    }
+    fn decode_cells(
+        cols: &[ArrayRef],
+        _: usize,
+        col: &mut (Vec<u64>, (Vec<bool>, V::Col)),
+        first_row: usize,
+    ) -> std::result::Result<(), DecodeError> {
+        let mut nulls = vec![];
+        u64::extend_from(cols[0].as_ref(), &mut col.0, &mut nulls);
+        no_nulls(&nulls, "timestamp", first_row)?;
+        nulls.clear();
+        V::extend_from(cols[1].as_ref(), &mut col.1 .1, &mut nulls);
+        col.1 .0.extend_from_slice(&nulls);
+        Ok(())
     }
 }

@@ -1,167 +1,26 @@
 //! The record kinds: maps over millions of keys, each key holding a small CRDT.
-
-/// The methods every kind has, written once: construction, the state and its context,
-/// joins, `delta_since`, digests and bytes. `$ty<$g...>` is the kind, `$key` and `$cell` its
-/// store's key and value types.
-macro_rules! common_methods {
-    ($ty:ident < $($g:ident),+ >, $key:ty, $cell:ty) => {
-        impl<$($g: crate::item::Item),+> $ty<$($g),+> {
-            /// An empty state written to as `replica`.
-            pub fn new(replica: impl Into<crate::ReplicaId>) -> Self {
-                Self::from_store(replica, crate::store::CausalStore::new())
-            }
-
-            /// A handle writing as `replica` over an existing state (the replica a handle
-            /// writes as is not part of the state).
-            pub fn from_store(
-                replica: impl Into<crate::ReplicaId>,
-                store: crate::store::CausalStore<$key, $cell>,
-            ) -> Self {
-                Self {
-                    replica: replica.into(),
-                    store,
-                }
-            }
-
-            /// The replica this handle writes as.
-            pub fn replica(&self) -> &crate::ReplicaId {
-                &self.replica
-            }
-
-            /// The state: entries and causal context.
-            pub fn store(&self) -> &crate::store::CausalStore<$key, $cell> {
-                &self.store
-            }
-
-            /// The causal context: every event this state has seen.
-            pub fn context(&self) -> &crate::CausalContext {
-                self.store.context()
-            }
-
-            /// Number of `(key, dot, value)` entries (concurrent values count separately).
-            pub fn entry_count(&self) -> usize {
-                self.store.len()
-            }
-
-            /// Merges the store's sorted runs into one (reads and serialization then touch
-            /// one run). Joins do this on their own as runs pile up; call it after a bulk
-            /// load.
-            pub fn compact_runs(&mut self) {
-                self.store.compact_runs();
-            }
-
-            /// Joins a delta, or another replica's whole state ([`Self::store`]); any order,
-            /// any number of times.
-            pub fn join(&mut self, other: &crate::store::CausalStore<$key, $cell>) {
-                self.store.join(other);
-            }
-
-            /// [`Self::join`], refusing a dot bound to two contents; see
-            /// [`crate::CausalStore::try_join`]. On error the state is unchanged.
-            ///
-            /// # Errors
-            /// [`crate::Error::Equivocation`].
-            pub fn try_join(
-                &mut self,
-                other: &crate::store::CausalStore<$key, $cell>,
-            ) -> crate::Result<()> {
-                self.store.try_join(other)
-            }
-
-            /// [`Self::try_join`] that also refuses a claim on this handle's own replica's
-            /// dots beyond what it issued; see [`crate::CausalStore::join_checked`]. For
-            /// input from peers that are not trusted. On error the state is unchanged.
-            ///
-            /// # Errors
-            /// [`crate::Error::ForeignClaim`] or [`crate::Error::Equivocation`].
-            pub fn join_checked(
-                &mut self,
-                other: &crate::store::CausalStore<$key, $cell>,
-            ) -> crate::Result<()> {
-                self.store.join_checked(other, &self.replica)
-            }
-
-            /// [`Self::join`] with a pinned algorithm ([`crate::JoinPath`]); the result is
-            /// the same.
-            pub fn join_with(
-                &mut self,
-                other: &crate::store::CausalStore<$key, $cell>,
-                path: crate::JoinPath,
-            ) {
-                self.store.join_with(other, path);
-            }
-
-            /// What a replica with context `peer` lacks; joining it there gives what joining
-            /// this whole state would. See [`crate::CausalStore::delta_since`].
-            pub fn delta_since(
-                &self,
-                peer: &crate::CausalContext,
-            ) -> crate::store::CausalStore<$key, $cell> {
-                self.store.delta_since(peer)
-            }
-
-            /// Order-independent 128-bit digest of the state; see
-            /// [`crate::CausalStore::digest`].
-            pub fn digest(&self) -> u128 {
-                self.store.digest()
-            }
-        }
-
-        impl<$($g: crate::wire::ArrowItem),+> $ty<$($g),+> {
-            /// The state as Arrow IPC stream bytes ([`crate::wire`]); the replica this
-            /// handle writes as is not part of them.
-            ///
-            /// # Errors
-            /// [`crate::Error::Encode`] only if Arrow refuses the arrays (a bug).
-            pub fn to_bytes(&self) -> crate::Result<Vec<u8>> {
-                self.store.to_bytes()
-            }
-
-            /// A handle writing as `replica` over the state in `bytes`.
-            ///
-            /// # Errors
-            /// [`crate::Error::Decode`] naming what is wrong with the bytes.
-            pub fn from_bytes(bytes: &[u8], replica: impl Into<crate::ReplicaId>) -> crate::Result<Self> {
-                Ok(Self::from_store(replica, crate::store::CausalStore::from_bytes(bytes)?))
-            }
-
-            /// Decodes a delta or state from `bytes` and joins it ([`Self::try_join`]: a
-            /// dot bound to two contents is refused). On error the state is unchanged.
-            ///
-            /// # Errors
-            /// As [`Self::from_bytes`], or [`crate::Error::Equivocation`].
-            pub fn join_bytes(&mut self, bytes: &[u8]) -> crate::Result<()> {
-                let other = crate::store::CausalStore::from_bytes(bytes)?;
-                self.store.try_join(&other)
-            }
-
-            /// Decodes bytes from a peer that is not trusted and joins them with
-            /// [`Self::join_checked`]: also refused when they claim dots of this handle's
-            /// replica beyond what it issued. On error the state is unchanged.
-            ///
-            /// Not for reading back one's own state in parts ([`crate::CausalStore::partition`]
-            /// files): a part may carry this replica's later dots that the first part
-            /// lacks; join those with [`Self::join_bytes`].
-            ///
-            /// # Errors
-            /// As [`Self::join_bytes`], or [`crate::Error::ForeignClaim`].
-            pub fn join_bytes_checked(&mut self, bytes: &[u8]) -> crate::Result<()> {
-                let other = crate::store::CausalStore::from_bytes(bytes)?;
-                self.join_checked(&other)
-            }
-        }
-    };
-}
-pub(crate) use common_methods;
+//!
+//! A kind is a type ([`Kind`], one marker per kind); a replica's handle on a state of it is
+//! [`State`], whose shared API is written once in [`state`]. Each kind's module adds its
+//! mutators (all writing through [`crate::CausalStore`]'s one local-write primitive), its
+//! reads and its cell columns.
 
 pub mod awset;
+pub mod kind;
 pub mod lww;
 pub mod mvmap;
 pub mod pncounter;
+pub mod state;
 
-/// Sorts `keys` by `(hash, key)` and keeps the last occurrence of each key: a batch that
-/// writes a key twice means its last write. Returns row indices into `keys`.
-pub(crate) fn last_per_key<K: crate::item::Item>(keys: &[K]) -> Vec<(u64, usize)> {
+pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, KIND_NAMES};
+pub use state::State;
+
+/// Sorts `keys` by `(hash, key)`, equal keys by `tie` (an order on row indices): returns
+/// `(hash, row)` pairs.
+pub(crate) fn sorted_by_key<K: crate::item::Item>(
+    keys: &[K],
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(u64, usize)> {
     let mut idx: Vec<(u64, usize)> = keys
         .iter()
         .enumerate()
@@ -170,16 +29,31 @@ pub(crate) fn last_per_key<K: crate::item::Item>(keys: &[K]) -> Vec<(u64, usize)
     idx.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| keys[a.1].total_cmp(&keys[b.1]))
-            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| tie(a.1, b.1))
     });
-    let mut out: Vec<(u64, usize)> = Vec::with_capacity(idx.len());
-    for (h, i) in idx {
+    idx
+}
+
+/// Keeps, of each key of `keys`, the row that is last in `tie` (a batch that writes a key
+/// twice means its last write, or for an `LWWMap` its winning one). Returns `(hash, row)`
+/// pairs in `(hash, key)` order.
+pub(crate) fn last_per_key_by<K: crate::item::Item>(
+    keys: &[K],
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(u64, usize)> {
+    let mut out: Vec<(u64, usize)> = Vec::with_capacity(keys.len());
+    for (h, i) in sorted_by_key(keys, tie) {
         match out.last_mut() {
             Some(last) if last.0 == h && keys[last.1].total_cmp(&keys[i]).is_eq() => *last = (h, i),
             _ => out.push((h, i)),
         }
     }
     out
+}
+
+/// [`last_per_key_by`] batch order: the last occurrence of each key wins.
+pub(crate) fn last_per_key<K: crate::item::Item>(keys: &[K]) -> Vec<(u64, usize)> {
+    last_per_key_by(keys, |a, b| a.cmp(&b))
 }
 
 /// Rows of a sorted run where a new key starts.

@@ -1,13 +1,13 @@
 //! `MVMap`: a map from keys to multi-value registers.
 
-use pluriverse_kernels::dots::DotContext;
+use arrow_array::ArrayRef;
+use arrow_schema::Field;
 
-use super::last_per_key;
+use super::{last_per_key, MVMapKind, State, WireKind};
 use crate::error::{Error, Result};
 use crate::item::Item;
-use crate::replica::ReplicaId;
-use crate::store::run::Run;
 use crate::store::CausalStore;
+use crate::wire::{no_nulls, ArrowItem, Cells, DecodeError};
 
 /// A delta of an [`MVMap`]: a small state carrying only what changed. Join it into any
 /// replica, in any order, any number of times.
@@ -34,15 +34,9 @@ pub type MVMapDelta<K, V> = CausalStore<K, V>;
 /// tokyo.join(&d3);
 /// assert_eq!(tokyo.get(&"k".into()), vec![3]);
 /// ```
-#[derive(Clone, Debug)]
-pub struct MVMap<K: Item, V: Item> {
-    replica: ReplicaId,
-    store: CausalStore<K, V>,
-}
+pub type MVMap<K, V> = State<MVMapKind<K, V>>;
 
-super::common_methods!(MVMap<K, V>, K, V);
-
-impl<K: Item, V: Item> MVMap<K, V> {
+impl<K: Item, V: Item> State<MVMapKind<K, V>> {
     /// Sets `key` to `value`, replacing every value of `key` this replica has seen.
     ///
     /// # Errors
@@ -66,23 +60,12 @@ impl<K: Item, V: Item> MVMap<K, V> {
                 actual: values.len(),
             });
         }
-        let rows = last_per_key(keys);
-        if rows.is_empty() {
-            return Ok(MVMapDelta::new());
-        }
-        let (me, first) = self.store.reserve_dots(&self.replica, rows.len() as u64)?;
-        let mut ctx = DotContext::new();
-        ctx.insert_range(me, first, first + rows.len() as u64 - 1)?;
-        let mut run = Run::with_capacity(rows.len());
-        for (n, &(h, i)) in rows.iter().enumerate() {
-            for (r, c, _) in self.store.entries_of(&keys[i]) {
-                ctx.insert(r, c);
-            }
-            run.push(h, &keys[i], me, first + n as u64, &values[i]);
-        }
-        let delta = self.store.local_delta(run, ctx);
-        self.store.join(&delta);
-        Ok(delta)
+        let rows: Vec<_> = last_per_key(keys)
+            .into_iter()
+            .map(|(h, i)| (h, &keys[i], &values[i]))
+            .collect();
+        let seen = self.store.seen_of(rows.iter().map(|r| r.1));
+        self.store.write_local(&self.replica, &rows, seen)
     }
 
     /// Removes every value of `key` this replica has seen (concurrent writes elsewhere
@@ -93,18 +76,8 @@ impl<K: Item, V: Item> MVMap<K, V> {
 
     /// Removes many keys as one delta.
     pub fn remove_many(&mut self, keys: &[K]) -> MVMapDelta<K, V> {
-        let mut ctx = DotContext::new();
-        for k in keys {
-            for (r, c, _) in self.store.entries_of(k) {
-                ctx.insert(r, c);
-            }
-        }
-        if ctx.replicas().iter().all(|d| d.is_empty()) {
-            return MVMapDelta::new();
-        }
-        let delta = self.store.local_delta(Run::default(), ctx);
-        self.store.join(&delta);
-        delta
+        let seen = self.store.seen_of(keys);
+        self.store.remove_local(seen)
     }
 
     /// The concurrent values of `key` (empty when absent), ordered by the writing replica's
@@ -142,11 +115,7 @@ impl<K: Item, V: Item> MVMap<K, V> {
     }
 }
 
-impl<K: Item, V: Item> MVMap<K, V>
-where
-    K: crate::wire::ArrowItem,
-    V: crate::wire::ArrowItem,
-{
+impl<K: ArrowItem, V: ArrowItem> State<MVMapKind<K, V>> {
     /// [`MVMap::set_many`] with Arrow columns (`keys` of the key type, `values` of the
     /// value type, no nulls).
     ///
@@ -168,5 +137,31 @@ where
     /// [`Error::ArrowColumn`] for a wrong type or nulls.
     pub fn remove_many_arrow(&mut self, keys: &dyn arrow_array::Array) -> Result<MVMapDelta<K, V>> {
         Ok(self.remove_many(&crate::wire::items_from_arrow::<K>(keys, "keys")?))
+    }
+}
+
+/// Any Arrow value is an `MVMap` cell (the others are `()`, `(u64, u64)` and
+/// [`crate::LwwCell`], which are not).
+impl<V: ArrowItem> Cells for V {
+    type Kind<K: ArrowItem> = MVMapKind<K, V>;
+}
+
+/// One column, `value`, no nulls.
+impl<K: ArrowItem, V: ArrowItem> WireKind for MVMapKind<K, V> {
+    fn cell_fields() -> Vec<Field> {
+        vec![Field::new("value", V::data_type(), false)]
+    }
+    fn encode_cells(col: &V::Col, rows: &[usize]) -> Vec<ArrayRef> {
+        vec![V::to_array(col, rows, None)]
+    }
+    fn decode_cells(
+        cols: &[ArrayRef],
+        _: usize,
+        col: &mut V::Col,
+        first_row: usize,
+    ) -> std::result::Result<(), DecodeError> {
+        let mut nulls = vec![];
+        V::extend_from(cols[0].as_ref(), col, &mut nulls);
+        no_nulls(&nulls, "value", first_row)
     }
 }

@@ -1,12 +1,14 @@
 //! `PNCounterMap`: a map from keys to counters that go up and down.
 
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field};
 use pluriverse_kernels::dots::DotContext;
 
+use super::{sorted_by_key, PNCounterKind, State, WireKind};
 use crate::error::{Error, Result};
 use crate::item::Item;
-use crate::replica::ReplicaId;
-use crate::store::run::Run;
 use crate::store::CausalStore;
+use crate::wire::{no_nulls, ArrowItem, Cells, DecodeError};
 
 /// A delta of a [`PNCounterMap`].
 pub type PNCounterDelta<K> = CausalStore<K, (u64, u64)>;
@@ -33,15 +35,9 @@ pub type PNCounterDelta<K> = CausalStore<K, (u64, u64)>;
 /// assert_eq!(a.value(&"likes".into()), 3);
 /// assert_eq!(b.value(&"likes".into()), 3);
 /// ```
-#[derive(Clone, Debug)]
-pub struct PNCounterMap<K: Item> {
-    replica: ReplicaId,
-    store: CausalStore<K, (u64, u64)>,
-}
+pub type PNCounterMap<K> = State<PNCounterKind<K>>;
 
-super::common_methods!(PNCounterMap<K>, K, (u64, u64));
-
-impl<K: Item> PNCounterMap<K> {
+impl<K: Item> State<PNCounterKind<K>> {
     /// Adds `n` to `key`.
     ///
     /// # Errors
@@ -90,14 +86,8 @@ impl<K: Item> PNCounterMap<K> {
             what: "per-replica increment or decrement total",
         };
         // group equal keys, summing their amounts
-        let mut idx: Vec<(u64, usize)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.hash64(), i))
-            .collect();
-        idx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| keys[a.1].total_cmp(&keys[b.1])));
         let mut groups: Vec<(u64, usize, u64, u64)> = vec![];
-        for (h, i) in idx {
+        for (h, i) in sorted_by_key(keys, |a, b| a.cmp(&b)) {
             match groups.last_mut() {
                 Some(g) if g.0 == h && keys[g.1].total_cmp(&keys[i]).is_eq() => {
                     g.2 = g.2.checked_add(inc[i]).ok_or_else(overflow)?;
@@ -106,13 +96,10 @@ impl<K: Item> PNCounterMap<K> {
                 _ => groups.push((h, i, inc[i], dec[i])),
             }
         }
-        if groups.is_empty() {
-            return Ok(PNCounterDelta::new());
-        }
         // every new cell is computed (and checked) before anything changes
         let me_now = self.store.ctx.table().get(&self.replica);
         let mut cells = Vec::with_capacity(groups.len());
-        let mut old_dots = vec![];
+        let mut seen = DotContext::new();
         for &(h, i, p, n) in &groups {
             let mut total = (p, n);
             for (r, c, (p0, n0)) in self.store.entries_of(&keys[i]) {
@@ -121,24 +108,13 @@ impl<K: Item> PNCounterMap<K> {
                         p0.checked_add(p).ok_or_else(overflow)?,
                         n0.checked_add(n).ok_or_else(overflow)?,
                     );
-                    old_dots.push((r, c));
+                    seen.insert(r, c);
                 }
             }
             cells.push((h, i, total));
         }
-        let (me, first) = self.store.reserve_dots(&self.replica, cells.len() as u64)?;
-        let mut ctx = DotContext::new();
-        ctx.insert_range(me, first, first + cells.len() as u64 - 1)?;
-        for (r, c) in old_dots {
-            ctx.insert(r, c);
-        }
-        let mut run = Run::with_capacity(cells.len());
-        for (k, &(h, i, total)) in cells.iter().enumerate() {
-            run.push(h, &keys[i], me, first + k as u64, &total);
-        }
-        let delta = self.store.local_delta(run, ctx);
-        self.store.join(&delta);
-        Ok(delta)
+        let rows: Vec<_> = cells.iter().map(|(h, i, t)| (*h, &keys[*i], t)).collect();
+        self.store.write_local(&self.replica, &rows, seen)
     }
 
     /// Whether `key` has ever been counted (a key whose value returns to 0 stays).
@@ -172,10 +148,7 @@ impl<K: Item> PNCounterMap<K> {
     }
 }
 
-impl<K: Item> PNCounterMap<K>
-where
-    K: crate::wire::ArrowItem,
-{
+impl<K: ArrowItem> State<PNCounterKind<K>> {
     /// [`PNCounterMap::increment_many`] with Arrow columns (`amounts`: `UInt64`).
     ///
     /// # Errors
@@ -203,5 +176,39 @@ where
         let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
         let a = crate::wire::items_from_arrow::<u64>(amounts, "amounts")?;
         self.decrement_many(&k, &a)
+    }
+}
+
+/// `PNCounterMap` cells: a replica's running totals.
+impl Cells for (u64, u64) {
+    type Kind<K: ArrowItem> = PNCounterKind<K>;
+}
+
+/// Two columns, `increments` and `decrements`, no nulls.
+impl<K: ArrowItem> WireKind for PNCounterKind<K> {
+    fn cell_fields() -> Vec<Field> {
+        vec![
+            Field::new("increments", DataType::UInt64, false),
+            Field::new("decrements", DataType::UInt64, false),
+        ]
+    }
+    fn encode_cells(col: &(Vec<u64>, Vec<u64>), rows: &[usize]) -> Vec<ArrayRef> {
+        vec![
+            u64::to_array(&col.0, rows, None),
+            u64::to_array(&col.1, rows, None),
+        ]
+    }
+    fn decode_cells(
+        cols: &[ArrayRef],
+        _: usize,
+        col: &mut (Vec<u64>, Vec<u64>),
+        first_row: usize,
+    ) -> std::result::Result<(), DecodeError> {
+        let mut nulls = vec![];
+        u64::extend_from(cols[0].as_ref(), &mut col.0, &mut nulls);
+        no_nulls(&nulls, "increments", first_row)?;
+        nulls.clear();
+        u64::extend_from(cols[1].as_ref(), &mut col.1, &mut nulls);
+        no_nulls(&nulls, "decrements", first_row)
     }
 }

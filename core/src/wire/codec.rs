@@ -26,6 +26,7 @@ use super::{
 use crate::context::CausalContext;
 use crate::error::{Error, Result};
 use crate::item::ItemCol;
+use crate::kinds::{Kind, WireKind};
 use crate::replica::{ReplicaId, ReplicaTable};
 use crate::store::run::Run;
 use crate::store::CausalStore;
@@ -72,9 +73,12 @@ fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
         ),
         Field::new("counter", DataType::UInt64, false),
     ];
-    fields.extend(V::fields());
+    fields.extend(<V::Kind<K> as WireKind>::cell_fields());
     let meta = HashMap::from([
-        (META_KIND.to_string(), V::KIND.to_string()),
+        (
+            META_KIND.to_string(),
+            <V::Kind<K> as Kind>::NAME.to_string(),
+        ),
         (META_FORMAT.to_string(), FORMAT_VERSION.to_string()),
         (META_CONTEXT.to_string(), context_b64),
         (META_ROWS.to_string(), rows.to_string()),
@@ -167,7 +171,7 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
                 chunk.iter().map(|&i| run.counter[i]),
             )),
         ];
-        cols.extend(V::encode(&run.values, chunk));
+        cols.extend(<V::Kind<K> as WireKind>::encode_cells(&run.values, chunk));
         batches.push(
             RecordBatch::try_new(schema.clone(), cols).map_err(|e| Error::Encode(e.to_string()))?,
         );
@@ -256,9 +260,9 @@ fn checksum(schema: &Schema, rest: &[u8]) -> u64 {
 fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError> {
     let meta = got.metadata();
     let kind = meta.get(META_KIND).cloned().unwrap_or_default();
-    if kind != V::KIND {
+    if kind != <V::Kind<K> as Kind>::NAME {
         return Err(DecodeError::Kind {
-            expected: V::KIND,
+            expected: <V::Kind<K> as Kind>::NAME,
             found: if kind.is_empty() {
                 "stream without pluriverse.kind".into()
             } else {
@@ -704,7 +708,12 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
                 row: first_row + i,
             })?);
         }
-        V::decode(&b.columns()[3..], b.num_rows(), &mut run.values, first_row)?;
+        <V::Kind<K> as WireKind>::decode_cells(
+            &b.columns()[3..],
+            b.num_rows(),
+            &mut run.values,
+            first_row,
+        )?;
     }
 
     // the replica table: sorted, unique names

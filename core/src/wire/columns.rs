@@ -1,4 +1,5 @@
-//! Item columns to Arrow arrays and back, and the value columns of each record kind.
+//! Item columns to Arrow arrays and back; each kind's cell columns are in its module
+//! ([`crate::kinds`]).
 
 use std::sync::Arc;
 
@@ -7,10 +8,11 @@ use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
 };
-use arrow_schema::{DataType, Field};
+use arrow_schema::DataType;
 
 use super::DecodeError;
 use crate::item::{Item, ItemCol, VarCol};
+use crate::kinds::WireKind;
 
 /// An item type with an Arrow representation: keys (`u64`, `i64`, `String`, `Vec<u8>`) and
 /// scalar values (also `f64`, `bool`).
@@ -124,140 +126,26 @@ impl ArrowItem for Vec<u8> {
     }
 }
 
-/// The value part of a record kind's entries, as Arrow columns after `key`, `replica`,
-/// `counter`.
+/// A cell type, mapped to the [`WireKind`] whose cells it is: a store knows only its key
+/// and cell types, and its bytes name the kind ([`crate::Kind::NAME`]) and carry that kind's
+/// columns. Each kind's module implements it next to its columns.
 pub trait Cells: Item {
-    /// The kind's name in the schema metadata.
-    const KIND: &'static str;
-    /// The value fields.
-    fn fields() -> Vec<Field>;
-    /// The value columns for `rows` of `col`.
-    fn encode(col: &Self::Col, rows: &[usize]) -> Vec<ArrayRef>;
-    /// Appends the value columns of a batch (types already checked against
-    /// [`Cells::fields`]) to `col`.
-    ///
-    /// # Errors
-    /// A null where the kind allows none.
-    fn decode(
-        cols: &[ArrayRef],
-        rows: usize,
-        col: &mut Self::Col,
-        first_row: usize,
-    ) -> Result<(), DecodeError>;
+    /// The kind of a store with keys `K` and these cells.
+    type Kind<K: ArrowItem>: WireKind<Key = K, Cell = Self>;
 }
 
-fn no_nulls(nulls: &[bool], column: &'static str, first_row: usize) -> Result<(), DecodeError> {
+/// `Err(DecodeError::Null)` at the first null of `nulls` (rows counted from `first_row`).
+pub(crate) fn no_nulls(
+    nulls: &[bool],
+    column: &'static str,
+    first_row: usize,
+) -> Result<(), DecodeError> {
     match nulls.iter().position(|&n| n) {
         Some(i) => Err(DecodeError::Null {
             column,
             row: first_row + i,
         }),
         None => Ok(()),
-    }
-}
-
-/// `MVMap` values.
-impl<V: ArrowItem> Cells for V {
-    const KIND: &'static str = "MVMap";
-    fn fields() -> Vec<Field> {
-        vec![Field::new("value", V::data_type(), false)]
-    }
-    fn encode(col: &V::Col, rows: &[usize]) -> Vec<ArrayRef> {
-        vec![V::to_array(col, rows, None)]
-    }
-    fn decode(
-        cols: &[ArrayRef],
-        _: usize,
-        col: &mut V::Col,
-        first_row: usize,
-    ) -> Result<(), DecodeError> {
-        let mut nulls = vec![];
-        V::extend_from(cols[0].as_ref(), col, &mut nulls);
-        no_nulls(&nulls, "value", first_row)
-    }
-}
-
-/// `AWSet` entries carry no value.
-impl Cells for () {
-    const KIND: &'static str = "AWSet";
-    fn fields() -> Vec<Field> {
-        vec![]
-    }
-    fn encode(_: &crate::item::UnitCol, _: &[usize]) -> Vec<ArrayRef> {
-        vec![]
-    }
-    fn decode(
-        _: &[ArrayRef],
-        rows: usize,
-        col: &mut crate::item::UnitCol,
-        _: usize,
-    ) -> Result<(), DecodeError> {
-        for _ in 0..rows {
-            col.push(&());
-        }
-        Ok(())
-    }
-}
-
-/// `PNCounterMap` cells: a replica's running totals.
-impl Cells for (u64, u64) {
-    const KIND: &'static str = "PNCounterMap";
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::new("increments", DataType::UInt64, false),
-            Field::new("decrements", DataType::UInt64, false),
-        ]
-    }
-    fn encode(col: &(Vec<u64>, Vec<u64>), rows: &[usize]) -> Vec<ArrayRef> {
-        vec![
-            u64::to_array(&col.0, rows, None),
-            u64::to_array(&col.1, rows, None),
-        ]
-    }
-    fn decode(
-        cols: &[ArrayRef],
-        _: usize,
-        col: &mut (Vec<u64>, Vec<u64>),
-        first_row: usize,
-    ) -> Result<(), DecodeError> {
-        let mut nulls = vec![];
-        u64::extend_from(cols[0].as_ref(), &mut col.0, &mut nulls);
-        no_nulls(&nulls, "increments", first_row)?;
-        nulls.clear();
-        u64::extend_from(cols[1].as_ref(), &mut col.1, &mut nulls);
-        no_nulls(&nulls, "decrements", first_row)
-    }
-}
-
-/// `LWWMap` cells: timestamp and value; a null value is a tombstone.
-impl<V: ArrowItem> Cells for (u64, (bool, V)) {
-    const KIND: &'static str = "LWWMap";
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::new("timestamp", DataType::UInt64, false),
-            Field::new("value", V::data_type(), true),
-        ]
-    }
-    fn encode(col: &(Vec<u64>, (Vec<bool>, V::Col)), rows: &[usize]) -> Vec<ArrayRef> {
-        let valid: Vec<bool> = rows.iter().map(|&i| !col.1 .0[i]).collect();
-        vec![
-            u64::to_array(&col.0, rows, None),
-            V::to_array(&col.1 .1, rows, Some(&valid)),
-        ]
-    }
-    fn decode(
-        cols: &[ArrayRef],
-        _: usize,
-        col: &mut (Vec<u64>, (Vec<bool>, V::Col)),
-        first_row: usize,
-    ) -> Result<(), DecodeError> {
-        let mut nulls = vec![];
-        u64::extend_from(cols[0].as_ref(), &mut col.0, &mut nulls);
-        no_nulls(&nulls, "timestamp", first_row)?;
-        nulls.clear();
-        V::extend_from(cols[1].as_ref(), &mut col.1 .1, &mut nulls);
-        col.1 .0.extend_from_slice(&nulls);
-        Ok(())
     }
 }
 

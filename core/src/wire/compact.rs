@@ -44,6 +44,7 @@ use arrow_schema::{DataType, Field};
 use super::codec::{assemble, Canonical};
 use super::columns::{ArrowItem, Cells};
 use super::{DecodeError, Limits};
+use crate::kinds::WireKind;
 use crate::replica::ReplicaId;
 use crate::store::run::Run;
 use crate::store::CausalStore;
@@ -98,7 +99,7 @@ pub fn encode_compact<K: ArrowItem, V: Cells>(store: &CausalStore<K, V>) -> Vec<
     for &i in &c.rows {
         put_varint(&mut out, c.run.counter[i]);
     }
-    for col in V::encode(&c.run.values, &c.rows) {
+    for col in <V::Kind<K> as WireKind>::encode_cells(&c.run.values, &c.rows) {
         put_array(&mut out, col.as_ref());
     }
     out
@@ -245,11 +246,11 @@ pub fn decode_compact_with_limits<K: ArrowItem, V: Cells>(
     for _ in 0..rows {
         run.counter.push(r.varint()?);
     }
-    let cols = V::fields()
+    let cols = <V::Kind<K> as WireKind>::cell_fields()
         .iter()
         .map(|f| r.array(f, rows))
         .collect::<Result<Vec<_>, _>>()?;
-    V::decode(&cols, rows, &mut run.values, 0)?;
+    <V::Kind<K> as WireKind>::decode_cells(&cols, rows, &mut run.values, 0)?;
     if r.at != bytes.len() {
         return Err(DecodeError::TrailingBytes { offset: r.at });
     }

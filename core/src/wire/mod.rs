@@ -87,6 +87,7 @@ pub use codec::with_rows_per_batch;
 pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
+pub(crate) use columns::no_nulls;
 pub use columns::{items_from_arrow, ArrowItem, Cells};
 pub use compact::{decode_compact_with_limits, encode_compact};
 pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
