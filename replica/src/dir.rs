@@ -6,7 +6,7 @@
 //! | `replica.json` | format, replica name, kind and key/value types (written once, atomically) |
 //! | `LOCK` | locked (`flock`) by the process that has the replica open |
 //! | `snapshot-<seq>.arrow` | the state as of the fold that made it, in the state format (any Arrow reader opens it) |
-//! | `log-<seq>` | [`log`](crate::log) records: local writes' and received deltas since the snapshot `<seq>` |
+//! | `log-<seq>` | [`log`] records: local writes' and received deltas since the snapshot `<seq>` |
 //!
 //! Opening takes the newest snapshot, joins every record of the logs numbered from it on
 //! (a join is idempotent, so a record already in the snapshot changes nothing), cuts a torn

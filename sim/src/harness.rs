@@ -1,7 +1,7 @@
 //! The run: the seeded workload and fault schedule, the heal, and the bookkeeping the
 //! oracle needs. Replicas talk only through the library's sync protocol
 //! ([`crate::replica`]); the network sees only who sends how many bytes to whom
-//! ([`crate::net`]); who sent a message and when travels beside it, as a [`Note`], never on
+//! ([`crate::net`]); who sent a message and when travels beside it, as a `Note`, never on
 //! the wire, and the oracle credits a replica only with the deltas it was handed.
 
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //!   pass. An *incremental* join (a small delta) looks up only the dots of its context that
 //!   ours also holds (by the delta's keys first, then by dot), and puts its few new rows
 //!   straight into the smallest run; runs merge pairwise as they grow (binary counter).
-//! - [`slice`]: dot-range slices (one replica's counters `lo..=hi`), each a valid
+//! - [`slice`](mod@slice): dot-range slices (one replica's counters `lo..=hi`), each a valid
 //!   sub-state, and their fingerprints: the unit of sync.
 
 pub(crate) mod causal;
