@@ -10,7 +10,7 @@
 # overflow checks on; shares the artifacts of `cargo test --workspace`). The default is
 # release: the library as users link it.
 #
-# Sets itself up: needs the Rust toolchain and gcc; installs valgrind with apt-get when it is
+# Sets itself up: needs the Rust toolchain and gcc; installs valgrind and pkg-config with apt-get when they are
 # missing and that is possible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,18 +27,22 @@ fail() { echo "test-c.sh: error: $*" >&2; exit 1; }
 
 command -v cargo >/dev/null || fail "cargo is not installed (install Rust: https://rustup.rs)"
 command -v gcc >/dev/null || fail "gcc is not installed (apt-get install gcc)"
-if ! command -v valgrind >/dev/null; then
-    echo "== valgrind is missing: installing it with apt-get"
-    sudo=""
+# installs Debian package $2 when command $1 is missing (apt-get as root or through sudo -n)
+need() {
+    command -v "$1" >/dev/null && return
+    echo "== $1 is missing: installing $2 with apt-get"
+    local sudo=""
     if [ "$(id -u)" != 0 ]; then
         if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
     fi
     if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq valgrind \
-            || fail "apt-get could not install valgrind; install it by hand"
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" \
+            || fail "apt-get could not install $2; install it by hand"
     fi
-    command -v valgrind >/dev/null || fail "valgrind is not installed and cannot be installed here (need apt-get and root): install valgrind"
-fi
+    command -v "$1" >/dev/null || fail "$1 is not installed and cannot be installed here (need apt-get and root): install $2"
+}
+need valgrind valgrind
+need pkg-config pkgconf
 
 case "${PLURIVERSE_C_PROFILE:-release}" in
 release) profile=(--release) ;;
@@ -127,7 +131,6 @@ for p in "${programs[@]}" example_merge_shared; do
 done
 
 echo "== C: installed into a prefix (scripts/install-c.sh), built with pkg-config"
-command -v pkg-config >/dev/null || fail "pkg-config is not installed (apt-get install pkg-config)"
 prefix="$work/prefix"
 bash scripts/install-c.sh "$prefix" >"$work/install.out" 2>&1 || { cat "$work/install.out"; fail "install-c.sh failed"; }
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
