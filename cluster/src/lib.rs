@@ -184,13 +184,13 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         return Err(format!("{} nodes: a cluster has 2 to 16", cfg.nodes));
     }
     let n = cfg.nodes;
-    let mut rng = Rng::new(cfg.seed);
+    let mut rng = rng::seeded(cfg.seed);
     let base = cfg.root.clone().unwrap_or_else(std::env::temp_dir);
     let root = base.join(format!(
         "pluriverse-cluster-{}-{}-{}",
         std::process::id(),
         cfg.seed,
-        rng::Rng::new(pluriverse_replica::identity::random_u64()).next_u64() % 1_000_000
+        rng::seeded(pluriverse_replica::identity::random_u64()).next_u64() % 1_000_000
     ));
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     r.root = Some(root.display().to_string());
@@ -302,7 +302,7 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         for w in 0..cfg.writers {
             let s = shared.clone();
             let name = cl.nodes[i].name.clone();
-            let rng = rng.fork();
+            let rng = rng::fork(&mut rng);
             clients.push(std::thread::spawn(move || client(&s, i, w, &name, rng)));
         }
     }

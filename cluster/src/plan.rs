@@ -153,12 +153,16 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng;
 
     #[test]
     fn plans_are_seeded_bounded_and_heal_every_partition() {
         let d = Duration::from_secs(4);
-        let p = plan(&mut Rng::new(5), 3, d, PartitionMode::Mixed, 2, 3);
-        assert_eq!(p, plan(&mut Rng::new(5), 3, d, PartitionMode::Mixed, 2, 3));
+        let p = plan(&mut rng::seeded(5), 3, d, PartitionMode::Mixed, 2, 3);
+        assert_eq!(
+            p,
+            plan(&mut rng::seeded(5), 3, d, PartitionMode::Mixed, 2, 3)
+        );
         assert!(p.windows(2).all(|w| w[0].0 <= w[1].0));
         assert!(p.iter().all(|(t, _)| *t <= d));
         let count = |f: &dyn Fn(&Event) -> bool| p.iter().filter(|(_, e)| f(e)).count();
@@ -183,7 +187,7 @@ mod tests {
             }
         }
         assert!(!open);
-        assert!(plan(&mut Rng::new(1), 3, d, PartitionMode::None, 5, 0)
+        assert!(plan(&mut rng::seeded(1), 3, d, PartitionMode::None, 5, 0)
             .iter()
             .all(|(_, e)| matches!(e, Event::Copy(_))));
     }

@@ -56,7 +56,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::rng::Rng;
+use crate::rng::{self, Rng};
 
 /// Most datagrams waiting for their delay; beyond, new ones are dropped (counted).
 pub const MAX_QUEUED: usize = 8192;
@@ -203,7 +203,7 @@ impl Proxy {
             target: target.clone(),
             counters: counters.clone(),
             faults,
-            rng: Rng::new(seed),
+            rng: rng::seeded(seed),
         };
         tokio::spawn(task.run(stop_rx, lifetime));
         Ok(Self {

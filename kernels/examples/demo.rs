@@ -10,20 +10,7 @@ use std::time::{Duration, Instant};
 use pluriverse_kernels::digest::digest_fixed_rows;
 use pluriverse_kernels::vv::{self, CONCURRENT, EQUAL};
 use pluriverse_kernels::Isa;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
+use pluriverse_testkit::SplitMix64 as Rng;
 
 fn digest(m: &[u64]) -> u128 {
     let bytes: Vec<u8> = m.iter().flat_map(|c| c.to_le_bytes()).collect();

@@ -17,6 +17,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt64Type};
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
 use pluriverse_replica::{Durability, Options, Replica, ReplicaError};
+use pluriverse_testkit::SplitMix64 as Rng;
 
 fn mvmap() -> StateType {
     StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap()
@@ -121,17 +122,6 @@ fn spawn_child(dir: &Path, tag: u64, hold: bool) -> std::process::Child {
     c.spawn().unwrap()
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 fn acknowledged_writes_survive_sigkill_at_random_moments() {
     let kills: u64 = std::env::var("PLV_KILLS")
@@ -175,7 +165,7 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
             }
         }
         // every fourth dies at any moment from its start: opening, replaying, cutting
-        std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 40_000));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         reader.join().unwrap();

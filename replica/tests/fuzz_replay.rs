@@ -32,13 +32,8 @@ fn sync_message_corpus_and_mutations() {
     let files = corpus();
     assert!(files.len() >= 10, "fuzz/seeds/sync_message holds the seeds");
     let seeds = sync_message::seeds();
-    let mut x = 0x5EEDu64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = pluriverse_testkit::SplitMix64(0x5EED);
+    let mut next = move || rng.next_u64();
     let mut n = 0;
     for s in files.iter().chain(&seeds) {
         sync_message::check(s);

@@ -9,23 +9,7 @@ use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
 use pluriverse_replica::identity::fresh_incarnation;
 use pluriverse_replica::sync::message::Message;
 use pluriverse_replica::sync::{Config, Peer};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
+use pluriverse_testkit::SplitMix64 as Rng;
 
 fn state_type(kind: Kind) -> StateType {
     match kind {
@@ -370,7 +354,7 @@ fn hostile_messages_are_refused_and_change_nothing() {
                     let i = rng.below(x.len() as u64) as usize;
                     x[i] ^= 1 << rng.below(8);
                 }
-                _ => x.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+                _ => x.extend((0..rng.below(64)).map(|_| rng.next_u64() as u8)),
             }
             let before = pb.stats().deltas_in;
             match pb.handle(now, &x) {
@@ -453,7 +437,7 @@ fn hostile_compact_payloads_are_refused() {
                         let i = rng.below(p.len() as u64) as usize;
                         p[i] ^= 1 << rng.below(8);
                     }
-                    _ => p.extend((0..1 + rng.below(8)).map(|_| rng.next() as u8)),
+                    _ => p.extend((0..1 + rng.below(8)).map(|_| rng.next_u64() as u8)),
                 }
                 crafted.push(p);
             }

@@ -1,8 +1,8 @@
 //! Test support shared by the workspace's tests, benches and simulator.
 //!
 //! One thing lives here so that it is written once: [`SplitMix64`], the seeded generator
-//! every test, bench input and simulated schedule draws from. It has no dependencies, so
-//! every crate of the workspace (the kernels included) can use it as a dev-dependency.
+//! every test, bench input, simulated schedule and cluster fault plan draws from. It has no
+//! dependencies, so every crate of the workspace (the kernels included) can use it.
 
 /// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
 /// OOPSLA 2014): a 64-bit state advanced by a constant and mixed on output. Fast, good
@@ -15,6 +15,7 @@
 /// let mut b = SplitMix64(7);
 /// assert_eq!(a.next_u64(), b.next_u64());
 /// assert!(a.below(10) < 10);
+/// assert!((0.0..1.0).contains(&a.unit()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitMix64(pub u64);
@@ -43,9 +44,16 @@ impl SplitMix64 {
         self.next_u64() & 1 == 1
     }
 
-    /// `true` with probability `p` (never for `p <= 0`, always for `p >= 1`).
+    /// Uniform in `0.0..1.0`: the top 53 bits of the next output, scaled (every value a
+    /// multiple of 2^-53).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `true` with probability `p` (never for `p <= 0`, always for `p >= 1`): one
+    /// [`Self::unit`] draw, `<= p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        p > 0.0 && self.unit() <= p
     }
 
     /// Shuffles `v` in place (Fisher-Yates).
@@ -89,6 +97,36 @@ mod tests {
             seen[x as usize] = true;
         }
         assert!(seen.iter().all(|&s| s));
+    }
+
+    /// `unit` is the top 53 bits over 2^53, computed here with integers only.
+    #[test]
+    fn unit_is_the_top_53_bits_scaled() {
+        let (mut a, mut b) = (SplitMix64(9), SplitMix64(9));
+        for _ in 0..1000 {
+            let u = a.unit();
+            let top = b.next_u64() >> 11;
+            assert!((0.0..1.0).contains(&u));
+            assert_eq!((u * 2f64.powi(53)) as u64, top);
+        }
+    }
+
+    /// `chance` draws once per call, `<= p` (so `p = 1` is certain and `p = 0` never), and
+    /// the share of hits tracks `p`.
+    #[test]
+    fn chance_draws_once_and_tracks_p() {
+        let (mut a, mut b) = (SplitMix64(11), SplitMix64(11));
+        let mut hits = 0u32;
+        for _ in 0..10_000 {
+            let hit = a.chance(0.25);
+            assert_eq!(hit, (b.next_u64() >> 11) <= 1 << 51);
+            hits += u32::from(hit);
+        }
+        assert!(
+            (2_300..2_700).contains(&hits),
+            "{hits} hits of 10000 at p = 0.25"
+        );
+        assert!((0..100).all(|_| a.chance(1.0) && !a.chance(0.0)));
     }
 
     #[test]

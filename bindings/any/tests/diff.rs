@@ -6,20 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use pluriverse::{AWSet, MVMap};
 use pluriverse_any::{diff, AnyState, Scalar};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
+use pluriverse_testkit::SplitMix64 as Rng;
 
 /// The brute-force answer: keys only left, only right, and in both with other entries.
 fn brute<K: Ord + Clone, E: Ord>(
