@@ -9,9 +9,6 @@ use crate::error::{Error, Result};
 use crate::replica::{ReplicaId, ReplicaTable};
 use crate::version_vector::VersionVector;
 
-/// The first bytes of an encoded context.
-const CONTEXT_MAGIC: &[u8; 4] = b"PVCX";
-
 /// The set of dots a state has seen, kept compact: per replica a contiguous prefix
 /// `1..=n` (a version vector entry) plus a *dot cloud* of the events beyond it that arrived
 /// out of order (a roaring bitmap). Whenever the cloud becomes contiguous with the prefix it
@@ -183,7 +180,8 @@ impl CausalContext {
     /// The context as bytes, to send a peer for [`crate::CausalStore::delta_since`]:
     /// `PVCX`, a format byte (`1`), the number of replicas (`u64`), each replica's name
     /// (`u64` length, bytes) in byte order, then the dots in the encoding of the state
-    /// format's `pluriverse.context` ([`crate::wire`]). Equal contexts give identical bytes.
+    /// format's `pluriverse.context` ([`crate::wire`], where both layouts are written).
+    /// Equal contexts give identical bytes.
     ///
     /// # Example
     /// ```
@@ -196,24 +194,7 @@ impl CausalContext {
     /// assert!(CausalContext::from_bytes(b"PVCX").is_err());
     /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
-        let names = self.table.names();
-        let order: Vec<usize> = self
-            .canonical_order()
-            .into_iter()
-            .map(|i| i as usize)
-            .collect();
-        let mut out = Vec::with_capacity(16 + order.len() * 32);
-        out.extend_from_slice(CONTEXT_MAGIC);
-        out.push(1);
-        out.extend_from_slice(&(order.len() as u64).to_le_bytes());
-        for &i in &order {
-            let n = names[i].as_bytes();
-            out.extend_from_slice(&(n.len() as u64).to_le_bytes());
-            out.extend_from_slice(n);
-        }
-        let dots: Vec<&ReplicaDots> = order.iter().map(|&i| &self.dots.replicas()[i]).collect();
-        out.extend_from_slice(&crate::wire::encode_context_dots(&dots));
-        out
+        crate::wire::encode_context(self)
     }
 
     /// Decodes [`CausalContext::to_bytes`], checking canonical form; allocation is bounded
@@ -232,54 +213,7 @@ impl CausalContext {
     /// As [`CausalContext::from_bytes`]; a breached limit is
     /// [`crate::wire::DecodeError::Limit`].
     pub fn from_bytes_with_limits(bytes: &[u8], limits: &crate::wire::Limits) -> Result<Self> {
-        use crate::wire::DecodeError;
-        if bytes.len() > limits.max_bytes {
-            return Err(Error::Decode(DecodeError::Limit {
-                what: "bytes",
-                limit: limits.max_bytes as u64,
-                found: bytes.len() as u64,
-            }));
-        }
-        let bad = |m: &'static str| Error::Decode(DecodeError::Context(m));
-        let rest = bytes
-            .strip_prefix(CONTEXT_MAGIC.as_slice())
-            .ok_or_else(|| bad("not a context (no PVCX magic)"))?;
-        let (&version, mut rest) = rest.split_first().ok_or_else(|| bad("truncated"))?;
-        if version != 1 {
-            return Err(bad("unknown context format version"));
-        }
-        let mut take = |n: usize| -> Result<&[u8]> {
-            if rest.len() < n {
-                return Err(bad("truncated"));
-            }
-            let (head, tail) = rest.split_at(n);
-            rest = tail;
-            Ok(head)
-        };
-        let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        let count = u64_of(take(8)?);
-        if count > limits.max_replicas as u64 {
-            return Err(Error::Decode(DecodeError::Limit {
-                what: "replicas",
-                limit: limits.max_replicas as u64,
-                found: count,
-            }));
-        }
-        let mut table = ReplicaTable::new();
-        let mut prev: Option<Vec<u8>> = None;
-        for _ in 0..count {
-            let len = u64_of(take(8)?);
-            let len = usize::try_from(len).map_err(|_| bad("truncated"))?;
-            let name = take(len)?.to_vec();
-            if prev.as_ref().is_some_and(|p| *p >= name) {
-                return Err(bad("replica names not sorted and unique"));
-            }
-            table.intern(&ReplicaId::from(name.as_slice()));
-            prev = Some(name);
-        }
-        let replicas =
-            crate::wire::decode_context_dots(rest, table.len(), limits).map_err(Error::Decode)?;
-        Ok(Self::from_parts(table, DotContext::from_replicas(replicas)))
+        crate::wire::decode_context(bytes, limits).map_err(Error::Decode)
     }
 
     /// The next event `replica` may issue: one past the highest it is known to have issued.

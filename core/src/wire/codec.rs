@@ -113,7 +113,7 @@ impl<'a, K: ArrowItem, V: Cells> Canonical<'a, K, V> {
             canon[i as usize] = rank as u32;
         }
         let context =
-            context::encode(&order.iter().map(|&i| &dots[i as usize]).collect::<Vec<_>>());
+            context::encode_dots(&order.iter().map(|&i| &dots[i as usize]).collect::<Vec<_>>());
         let run = store.merged_cow();
         let mut rows: Vec<usize> = (0..run.rows()).collect();
         let mut start = 0;
@@ -750,7 +750,7 @@ pub(crate) fn assemble<K: ArrowItem, V: Cells>(
     if names.windows(2).any(|w| w[0] >= w[1]) {
         return Err(DecodeError::Replicas("names not sorted and unique"));
     }
-    let dots: Vec<ReplicaDots> = context::decode(ctx_bytes, names.len(), limits)?;
+    let dots: Vec<ReplicaDots> = context::decode_dots(ctx_bytes, names.len(), limits)?;
     let dots = DotContext::from_replicas(dots);
 
     // rows: valid dots, in the context, unique, canonical order (and, for the kinds that

@@ -1,17 +1,109 @@
-//! The causal context's binary encoding (carried base64-encoded in the schema metadata).
+//! The causal context's byte formats, both in this one place.
 //!
-//! For each replica of the dictionary, in order: `prefix: u64`, `runs: u64`, then `runs`
-//! pairs `(first: u64, len: u64)` of the dot cloud, all little-endian. Canonical: runs are
-//! increasing, non-adjacent, `len >= 1`, and the first run starts past `prefix + 1` (a run
-//! touching the prefix would have been folded into it).
+//! - **The dots** (carried base64-encoded in a state's `pluriverse.context` metadata, and
+//!   the tail of the standalone form below): for each replica of the dictionary, in order,
+//!   `prefix: u64`, `runs: u64`, then `runs` pairs `(first: u64, len: u64)` of the dot
+//!   cloud, all little-endian. Canonical: runs are increasing, non-adjacent, `len >= 1`,
+//!   and the first run starts past `prefix + 1` (a run touching the prefix would have been
+//!   folded into it). A replica with no dots at all is not written.
+//! - **A standalone context** ([`CausalContext::to_bytes`], what a peer sends for
+//!   `delta_since`): `PVCX`, a format byte (`1`), the number of replicas (`u64`), each
+//!   replica's name (`u64` length, bytes) in byte order, then the dots as above in that
+//!   order.
+//!
+//! Both list the replicas in [`CausalContext::canonical_order`], so equal contexts give
+//! identical bytes whatever their interning order. (The compact sync payload writes the
+//! same dots with varints and gaps, `wire::compact`, and hands them to [`decode_dots`] in
+//! this encoding for the one checker.)
 
-use pluriverse_kernels::dots::ReplicaDots;
+use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
 
 use super::{DecodeError, Limits};
+use crate::context::CausalContext;
+use crate::replica::{ReplicaId, ReplicaTable};
 
-/// Encodes the dot sets (dictionary order).
-pub(crate) fn encode(dots: &[&ReplicaDots]) -> Vec<u8> {
+/// The first bytes of a standalone context.
+const CONTEXT_MAGIC: &[u8; 4] = b"PVCX";
+
+/// The only standalone context format version.
+const CONTEXT_VERSION: u8 = 1;
+
+/// A standalone context (see the module docs).
+pub(crate) fn encode_context(ctx: &CausalContext) -> Vec<u8> {
+    let names = ctx.table().names();
+    let order = ctx.canonical_order();
+    let mut out = Vec::with_capacity(16 + order.len() * 32);
+    out.extend_from_slice(CONTEXT_MAGIC);
+    out.push(CONTEXT_VERSION);
+    out.extend_from_slice(&(order.len() as u64).to_le_bytes());
+    for &i in &order {
+        let n = names[i as usize].as_bytes();
+        out.extend_from_slice(&(n.len() as u64).to_le_bytes());
+        out.extend_from_slice(n);
+    }
+    let replicas = ctx.dots().replicas();
+    let dots: Vec<&ReplicaDots> = order.iter().map(|&i| &replicas[i as usize]).collect();
+    out.extend_from_slice(&encode_dots(&dots));
+    out
+}
+
+/// Decodes [`encode_context`]'s bytes, checking canonical form and `limits` (`max_bytes`,
+/// `max_replicas`, then those of [`decode_dots`]); allocation is bounded by the input.
+pub(crate) fn decode_context(bytes: &[u8], limits: &Limits) -> Result<CausalContext, DecodeError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(DecodeError::Limit {
+            what: "bytes",
+            limit: limits.max_bytes as u64,
+            found: bytes.len() as u64,
+        });
+    }
+    let bad = DecodeError::Context;
+    let rest = bytes
+        .strip_prefix(CONTEXT_MAGIC.as_slice())
+        .ok_or(bad("not a context (no PVCX magic)"))?;
+    let (&version, mut rest) = rest.split_first().ok_or(bad("truncated"))?;
+    if version != CONTEXT_VERSION {
+        return Err(bad("unknown context format version"));
+    }
+    let mut take = |n: usize| -> Result<&[u8], DecodeError> {
+        if rest.len() < n {
+            return Err(bad("truncated"));
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let count = u64_of(take(8)?);
+    if count > limits.max_replicas as u64 {
+        return Err(DecodeError::Limit {
+            what: "replicas",
+            limit: limits.max_replicas as u64,
+            found: count,
+        });
+    }
+    let mut table = ReplicaTable::new();
+    let mut prev: Option<&[u8]> = None;
+    for _ in 0..count {
+        let len = u64_of(take(8)?);
+        let len = usize::try_from(len).map_err(|_| bad("truncated"))?;
+        let name = take(len)?;
+        if prev.is_some_and(|p| p >= name) {
+            return Err(bad("replica names not sorted and unique"));
+        }
+        table.intern(&ReplicaId::from(name));
+        prev = Some(name);
+    }
+    let replicas = decode_dots(rest, table.len(), limits)?;
+    Ok(CausalContext::from_parts(
+        table,
+        DotContext::from_replicas(replicas),
+    ))
+}
+
+/// The dots of `dots`, in the given (dictionary) order.
+pub(crate) fn encode_dots(dots: &[&ReplicaDots]) -> Vec<u8> {
     let mut out = Vec::new();
     for d in dots {
         out.extend_from_slice(&d.prefix().to_le_bytes());
@@ -43,7 +135,7 @@ impl Reader<'_> {
 /// Decodes the dot sets of `replicas` replicas, checking canonical form and the limits on
 /// cloud dots and counters. Allocation is bounded by the input: a run count is checked
 /// against the bytes left before anything is reserved.
-pub(crate) fn decode(
+pub(crate) fn decode_dots(
     bytes: &[u8],
     replicas: usize,
     limits: &Limits,

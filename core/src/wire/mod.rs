@@ -90,7 +90,7 @@ pub use codec::{
 pub(crate) use columns::no_nulls;
 pub use columns::{items_from_arrow, ArrowItem, Cells};
 pub use compact::{decode_compact_with_limits, encode_compact};
-pub(crate) use context::{decode as decode_context_dots, encode as encode_context_dots};
+pub(crate) use context::{decode_context, encode_context};
 
 /// Format version written to `pluriverse.format` (the only one this build reads).
 pub const FORMAT_VERSION: &str = "2";
