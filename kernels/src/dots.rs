@@ -541,6 +541,10 @@ impl DotSet {
     /// per replica `(S & S') | (S - C') | (S' - C)`, where each context includes its prefix.
     /// A dot survives when both stores hold it, or when one holds it and the other's context
     /// has not seen it (it is new there, not removed there). Replicas run in parallel.
+    ///
+    /// The engine's joins (the `pluriverse` crate's stores) apply this rule over sorted
+    /// columns and do not call it: it is a building block for callers that hold dot sets,
+    /// and the rule's reference formula.
     pub fn join(s: &Self, c: &DotContext, s2: &Self, c2: &DotContext) -> Self {
         let n = s.replicas.len().max(s2.replicas.len());
         let empty_set = RoaringTreemap::new();
@@ -561,7 +565,8 @@ impl DotSet {
     }
 }
 
-/// `(S & S') | (S - C') | (S' - C)` for one replica.
+/// `(S & S') | (S - C') | (S' - C)` for one replica (the per-replica step of
+/// [`DotSet::join`]; not called by the engine either).
 pub fn survivors(
     s: &RoaringTreemap,
     c: &ReplicaDots,

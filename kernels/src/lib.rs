@@ -17,6 +17,18 @@
 //! reference formula), nor the [`vv`] matrices (a user-facing batch API for stores that
 //! keep one version vector per record).
 //!
+//! Building blocks the engine does not use (public for callers, each with its tests in
+//! `tests/`, none on a path the engine's results depend on):
+//! - dots: [`dots::DotSet`] with [`dots::DotSet::join`] and [`dots::survivors`] (and the
+//!   [`dots::ReplicaDots::subtract_from`] they are built on), batch membership
+//!   [`dots::DotContext::contains_batch`], [`dots::ReplicaDots::next_counter`] and
+//!   [`dots::DotContext::version_vector`] (the engine keeps names beside the indices and
+//!   derives both itself);
+//! - digest: the engine adds row hashes it computed itself ([`digest::Digest::add_hash`],
+//!   [`digest::bucket_digests`]); [`digest::hash_row`], [`digest::Digest::add_row`],
+//!   [`digest::digest_hashes`], [`digest::digest_fixed_rows`] and
+//!   [`digest::digest_var_rows`] digest rows held as bytes (the `demo` example uses one).
+//!
 //! # Instruction sets
 //! Each version-vector kernel is written once over a small vector trait and instantiated
 //! for: a portable scalar fallback (every target), SSE2, AVX2 and AVX-512F (x86-64). The
