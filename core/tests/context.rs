@@ -163,3 +163,81 @@ fn version_vector_matches_naive_map() {
     assert_eq!(Order::from_code(4), None);
     assert_eq!(Order::Before as u8, 1);
 }
+
+/// The standalone bytes as the format's description says, written from the naive model:
+/// `PVCX`, `1`, the count, the names in byte order (length, bytes), then per name its
+/// prefix, its number of cloud runs and each run's `(first, len)`, all `u64` little-endian.
+fn naive_bytes(o: &BTreeSet<(String, u64)>) -> Vec<u8> {
+    let names: BTreeSet<&str> = o.iter().map(|(n, _)| n.as_str()).collect();
+    let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+    let mut out = b"PVCX\x01".to_vec();
+    u64le(&mut out, names.len() as u64);
+    for n in &names {
+        u64le(&mut out, n.len() as u64);
+        out.extend_from_slice(n.as_bytes());
+    }
+    for n in &names {
+        let prefix = naive_prefix(o, n);
+        let mut runs: Vec<(u64, u64)> = vec![];
+        for (_, c) in o.iter().filter(|(m, c)| m == n && *c > prefix) {
+            match runs.last_mut() {
+                Some((first, len)) if *first + *len == *c => *len += 1,
+                _ => runs.push((*c, 1)),
+            }
+        }
+        u64le(&mut out, prefix);
+        u64le(&mut out, runs.len() as u64);
+        for (first, len) in runs {
+            u64le(&mut out, first);
+            u64le(&mut out, len);
+        }
+    }
+    out
+}
+
+#[test]
+fn bytes_match_a_naive_writer_and_read_back() {
+    let mut g = Rng(3);
+    for _ in 0..500 {
+        let (c, o) = random_context(&mut g);
+        let bytes = c.to_bytes();
+        assert_eq!(bytes, naive_bytes(&o));
+        assert_eq!(CausalContext::from_bytes(&bytes).unwrap(), c);
+    }
+}
+
+#[test]
+fn malformed_bytes_are_errors() {
+    let mut o = BTreeSet::new();
+    for (n, k) in [("berlin", 1), ("berlin", 4), ("amsterdam", 2)] {
+        o.insert((n.to_string(), k));
+    }
+    let good = naive_bytes(&o);
+    assert!(CausalContext::from_bytes(&good).is_ok());
+    let bad = |b: &[u8]| matches!(CausalContext::from_bytes(b), Err(Error::Decode(_)));
+    // every proper prefix is truncated
+    assert!((0..good.len()).all(|n| bad(&good[..n])));
+    // trailing bytes, wrong magic, unknown version
+    assert!(bad(&[good.as_slice(), &[0]].concat()));
+    let mut m = good.clone();
+    m[0] = b'X';
+    assert!(bad(&m));
+    let mut m = good.clone();
+    m[4] = 2;
+    assert!(bad(&m));
+    // names out of order: swap "amsterdam" and "berlin" in the table (not the dots)
+    let table_end = 13 + 8 + 9 + 8 + 6;
+    let mut m = good[..13].to_vec();
+    m.extend_from_slice(&6u64.to_le_bytes());
+    m.extend_from_slice(b"berlin");
+    m.extend_from_slice(&9u64.to_le_bytes());
+    m.extend_from_slice(b"amsterdam");
+    m.extend_from_slice(&good[table_end..]);
+    assert_eq!(m.len(), good.len());
+    assert!(bad(&m));
+    // a cloud run touching the prefix is not canonical: berlin's run (4, 1) as (2, 1)
+    let mut m = good.clone();
+    let run_first = good.len() - 16;
+    m[run_first..run_first + 8].copy_from_slice(&2u64.to_le_bytes());
+    assert!(bad(&m));
+}
