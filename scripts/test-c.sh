@@ -27,20 +27,8 @@ fail() { echo "test-c.sh: error: $*" >&2; exit 1; }
 
 command -v cargo >/dev/null || fail "cargo is not installed (install Rust: https://rustup.rs)"
 command -v gcc >/dev/null || fail "gcc is not installed (apt-get install gcc)"
-# installs Debian package $2 when command $1 is missing (apt-get as root or through sudo -n)
-need() {
-    command -v "$1" >/dev/null && return
-    echo "== $1 is missing: installing $2 with apt-get"
-    local sudo=""
-    if [ "$(id -u)" != 0 ]; then
-        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
-    fi
-    if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" \
-            || fail "apt-get could not install $2; install it by hand"
-    fi
-    command -v "$1" >/dev/null || fail "$1 is not installed and cannot be installed here (need apt-get and root): install $2"
-}
+# shellcheck source=need.sh
+. scripts/need.sh
 need valgrind valgrind
 need pkg-config pkgconf
 

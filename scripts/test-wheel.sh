@@ -6,8 +6,12 @@
 #   bash scripts/test-wheel.sh            build, install, test
 #   WHEEL=path.whl bash scripts/test-wheel.sh   test a wheel built elsewhere
 #
+# Then the same wheel and suite under CPython 3.9, the oldest version the wheel is for
+# (scripts/python39.sh unpacks it from Debian's archive; PLURIVERSE_PY39=path/to/python3.9
+# uses another, PLURIVERSE_SKIP_PY39=1 skips it with a message).
+#
 # The wheel is left in target/wheels/. Needs python3 (>= 3.11, with venv and pip) and, to
-# build, the Rust toolchain; fetches maturin and the test dependencies from PyPI.
+# build, the Rust toolchain; fetches maturin, virtualenv and the test dependencies from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,14 +19,14 @@ root=$(pwd)
 fail() { echo "test-wheel.sh: error: $*" >&2; exit 1; }
 command -v python3 >/dev/null || fail "python3 is not installed"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-    fail "python3 is $(python3 -V 2>&1): the wheel needs CPython 3.11 or later (README: Python)"
+    fail "python3 is $(python3 -V 2>&1): the suite's pinned tools need 3.11 or later (the wheel itself serves 3.9+; README: Python)"
 
 wheel=${WHEEL:-}
+BUILD_VENV=.venv
+[ -x "$BUILD_VENV/bin/python" ] || python3 -m venv "$BUILD_VENV"
+"$BUILD_VENV/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 virtualenv==21.15.11
 if [ -z "$wheel" ]; then
     command -v cargo >/dev/null || fail "cargo is not installed: the wheel cannot be built here (install Rust: https://rustup.rs, or pass WHEEL=path.whl)"
-    BUILD_VENV=.venv
-    [ -x "$BUILD_VENV/bin/python" ] || python3 -m venv "$BUILD_VENV"
-    "$BUILD_VENV/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0
     echo "== wheel: maturin build --release (abi3, manylinux tag where the toolchain allows)"
     rm -f target/wheels/pluriverse-*.whl
     start=$(date +%s)
@@ -35,8 +39,8 @@ fi
 name=$(basename "$wheel")
 echo "== wheel: $name"
 case "$name" in
-*-cp311-abi3-*) ;;
-*) fail "$name is not an abi3 wheel for CPython 3.11+" ;;
+*-cp39-abi3-*) ;;
+*) fail "$name is not an abi3 wheel for CPython 3.9+" ;;
 esac
 case "$name" in
 *manylinux*|*musllinux*) ;;
@@ -71,5 +75,25 @@ case "$installed" in
 esac
 cd "$root"
 
-echo "== wheel: pytest bindings/python/tests against the installed wheel"
+echo "== wheel: pytest bindings/python/tests against the installed wheel ($("$PY" -V))"
 "${norust[@]}" "$PY" -m pytest -q -p no:cacheprovider bindings/python/tests
+
+if [ -n "${PLURIVERSE_SKIP_PY39:-}" ]; then
+    echo "== wheel: CPython 3.9 SKIPPED (PLURIVERSE_SKIP_PY39 is set)"
+    exit 0
+fi
+echo "== wheel: the same wheel and suite under CPython 3.9 (the oldest the wheel is for)"
+py39=${PLURIVERSE_PY39:-}
+if [ -z "$py39" ]; then
+    py39=$(bash scripts/python39.sh) ||
+        fail "no CPython 3.9 (scripts/python39.sh said why above); PLURIVERSE_PY39=path/to/python3.9 uses another, PLURIVERSE_SKIP_PY39=1 skips this part"
+fi
+# The interpreter from Debian's archive finds its OpenSSL and libffi beside it.
+py39_libs=$(dirname "$(dirname "$py39")")/lib/x86_64-linux-gnu
+norust39=("${norust[@]}" LD_LIBRARY_PATH="$py39_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+"${norust39[@]}" "$BUILD_VENV/bin/virtualenv" --quiet -p "$py39" "$work/venv39" >/dev/null
+PY39="$work/venv39/bin/python"
+"${norust39[@]}" "$PY39" -m pip install --quiet --disable-pip-version-check "$wheel" -r scripts/python39-test-deps.txt
+echo "   $("${norust39[@]}" "$PY39" -V), pluriverse from $("${norust39[@]}" "$PY39" -c 'import pluriverse._native as n; print(n.__file__)')"
+(cd "$work" && "${norust39[@]}" "$PY39" -c 'import pluriverse' ) || fail "the wheel does not import under CPython 3.9"
+"${norust39[@]}" "$PY39" -m pytest -q -p no:cacheprovider bindings/python/tests

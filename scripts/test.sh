@@ -4,9 +4,13 @@
 # abi3 wheel installed into a fresh virtualenv without Rust on PATH, under pytest).
 # Sets itself up: needs the Rust toolchain, python3 (3.11+), gcc, pkg-config; installs the rest
 # it needs (maturin into .venv, the test dependencies into the wheel's virtualenv; valgrind
-# through apt-get if missing).
+# through apt-get if missing, and a font file for the PNG plot test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# shellcheck source=need.sh
+. scripts/need.sh
+need_font # `simulate --plot run.png` (bindings/cli/tests/plot.rs) draws text with a font file
 
 echo "== Rust: cargo test --workspace (unit, integration and doc tests)"
 cargo test --workspace --locked 2>&1

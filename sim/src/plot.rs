@@ -3,8 +3,10 @@
 //! panels shade the partition and restart windows and mark the heal and the moment of
 //! convergence; the title names the run and its verdict, so the picture reads on its own.
 //!
-//! PNG is not offered: plotters draws text into bitmaps only with its `ttf` feature, which
-//! links the system's fontconfig and FreeType; SVG needs neither.
+//! [`png`] (feature `png`) rasterizes the same SVG with resvg, a pure-Rust renderer that reads
+//! the system's font files itself (plotters' own bitmap text would link fontconfig and
+//! FreeType); it needs one TrueType or OpenType font in the usual folders (`/usr/share/fonts`,
+//! `~/.local/share/fonts`, ...; Debian's `fonts-dejavu-core`) or in `PLURIVERSE_FONT_DIR`.
 //!
 //! # Example
 //! ```
@@ -52,6 +54,10 @@ pub enum PlotError {
     Empty,
     /// plotters failed.
     Draw(String),
+    /// No font to draw the PNG's text with.
+    NoFont,
+    /// The SVG could not be rasterized.
+    Raster(String),
 }
 
 impl fmt::Display for PlotError {
@@ -65,6 +71,14 @@ impl fmt::Display for PlotError {
             }
             PlotError::Empty => write!(f, "the timeline holds no tick"),
             PlotError::Draw(e) => write!(f, "drawing failed: {e}"),
+            PlotError::NoFont => write!(
+                f,
+                "no TrueType or OpenType font found (looked in the system's font folders and \
+                 PLURIVERSE_FONT_DIR) to draw the PNG's text: install one (Debian: \
+                 fonts-dejavu-core), point PLURIVERSE_FONT_DIR at a folder of fonts, or write \
+                 an SVG"
+            ),
+            PlotError::Raster(e) => write!(f, "rasterizing the SVG failed: {e}"),
         }
     }
 }
@@ -104,6 +118,71 @@ pub fn svg(report: &Report) -> Result<String, PlotError> {
         root.present().map_err(draw_err)?;
     }
     Ok(out)
+}
+
+/// Families tried, in order, for the PNG's `sans-serif` text; any other face is the fallback.
+#[cfg(feature = "png")]
+const SANS: [&str; 6] = [
+    "DejaVu Sans",
+    "Liberation Sans",
+    "Noto Sans",
+    "FreeSans",
+    "Arial",
+    "Helvetica",
+];
+
+/// The report's run drawn as a PNG image of [`SIZE`] pixels: the SVG of [`svg`], rasterized.
+///
+/// # Example
+/// ```
+/// use pluriverse_sim::{plot, run_with_timeline, Config};
+/// let report = run_with_timeline(&Config { records: 2_000, ..Config::default() }, &mut |_| {});
+/// match plot::png(&report) {
+///     Ok(png) => assert_eq!(&png[1..4], b"PNG"),
+///     Err(plot::PlotError::NoFont) => {} // a machine without any font file
+///     Err(e) => panic!("{e}"),
+/// }
+/// ```
+#[cfg(feature = "png")]
+pub fn png(report: &Report) -> Result<Vec<u8>, PlotError> {
+    use resvg::{tiny_skia, usvg};
+    let svg = svg(report)?;
+    let mut opt = usvg::Options::default();
+    let fonts = opt.fontdb_mut();
+    fonts.load_system_fonts();
+    if let Some(dir) = std::env::var_os("PLURIVERSE_FONT_DIR") {
+        fonts.load_fonts_dir(dir);
+    }
+    let family = {
+        let has = |name: &str| {
+            fonts
+                .faces()
+                .any(|f| f.families.iter().any(|(n, _)| n == name))
+        };
+        let proportional = || {
+            fonts
+                .faces()
+                .find(|f| !f.monospaced)
+                .or_else(|| fonts.faces().next())
+                .and_then(|f| f.families.first())
+                .map(|(n, _)| n.clone())
+        };
+        SANS.iter()
+            .find(|n| has(n))
+            .map(|n| n.to_string())
+            .or_else(proportional)
+            .ok_or(PlotError::NoFont)?
+    };
+    fonts.set_sans_serif_family(family.clone());
+    opt.font_family = family;
+    let tree = usvg::Tree::from_str(&svg, &opt).map_err(|e| PlotError::Raster(e.to_string()))?;
+    let mut pixmap = tiny_skia::Pixmap::new(SIZE.0, SIZE.1)
+        .ok_or_else(|| PlotError::Raster(format!("no {}x{} pixmap", SIZE.0, SIZE.1)))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap
+        .encode_png()
+        .map_err(|e| PlotError::Raster(e.to_string()))
 }
 
 /// The run: what was simulated.

@@ -154,10 +154,10 @@ struct SimulateArgs {
     /// Print the report as JSON (with the timeline when --timeline or --plot is given)
     #[arg(long)]
     json: bool,
-    /// Draw the run over time to FILE.svg: replicas by digest and messages per tick, the
-    /// partition and restart windows shaded, the heal and convergence marked (implies
-    /// --timeline)
-    #[arg(long, value_name = "FILE.svg")]
+    /// Draw the run over time to FILE.svg (or FILE.png): replicas by digest and messages per
+    /// tick, the partition and restart windows shaded, the heal and convergence marked
+    /// (implies --timeline)
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     plot: Option<PathBuf>,
     /// Record the run tick by tick (one digest per replica per tick more) and put it in
     /// the JSON report as "timeline"
@@ -350,9 +350,12 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
     };
     meter.finish();
     if let Some(path) = &a.plot {
-        let svg = pluriverse_sim::plot::svg(&report)
-            .map_err(|e| Fail::Error(format!("drawing {}: {e}", path.display())))?;
-        std::fs::write(path, svg)
+        let picture = match check_plot_path(path)? {
+            Picture::Svg => pluriverse_sim::plot::svg(&report).map(String::into_bytes),
+            Picture::Png => pluriverse_sim::plot::png(&report),
+        }
+        .map_err(|e| Fail::Error(format!("drawing {}: {e}", path.display())))?;
+        std::fs::write(path, picture)
             .map_err(|e| Fail::Error(format!("writing {}: {e}", path.display())))?;
     }
     let mut out = std::io::stdout().lock();
@@ -374,22 +377,23 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
     }
 }
 
-/// Refuses a plot file the command cannot write, before the run: only SVG is drawn.
-fn check_plot_path(p: &std::path::Path) -> Result<(), Fail> {
+/// The picture formats `--plot` writes, by the file name's ending.
+enum Picture {
+    Svg,
+    Png,
+}
+
+/// The picture format a plot file's name asks for; refuses any other name before the run.
+fn check_plot_path(p: &std::path::Path) -> Result<Picture, Fail> {
     let ext = p
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
-        Some("svg") => Ok(()),
-        Some("png") => Err(Fail::Usage(format!(
-            "--plot {}: PNG is not supported: plotters draws text into bitmaps only through \
-             the system's fontconfig and FreeType libraries, which this build does not link; \
-             write an SVG (--plot FILE.svg) and convert it (rsvg-convert FILE.svg -o FILE.png)",
-            p.display()
-        ))),
+        Some("svg") => Ok(Picture::Svg),
+        Some("png") => Ok(Picture::Png),
         _ => Err(Fail::Usage(format!(
-            "--plot {}: the file name must end in .svg",
+            "--plot {}: the file name must end in .svg or .png",
             p.display()
         ))),
     }

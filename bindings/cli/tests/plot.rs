@@ -1,5 +1,5 @@
-//! `pluriverse simulate --plot FILE.svg` end to end: the real binary writes the picture,
-//! which parses as XML and carries the series the JSON report counts (read back from the
+//! `pluriverse simulate --plot FILE.svg` (and `.png`) end to end: the real binary writes the
+//! picture, which parses as XML and carries the series the JSON report counts (read back from the
 //! SVG's own coordinates); the timeline in `--json` adds up to the report's counters.
 
 use std::path::PathBuf;
@@ -252,19 +252,117 @@ fn the_timeline_is_in_json_only_when_asked() {
 }
 
 #[test]
-fn png_and_other_names_are_refused_before_the_run() {
-    let dir = Dir::new("png");
-    for (name, says) in [
-        ("run.png", "PNG is not supported"),
-        ("run.txt", "must end in .svg"),
-    ] {
+fn other_names_are_refused_before_the_run() {
+    let dir = Dir::new("names");
+    for name in ["run.txt", "run", "run.svg.gz", "run.jpeg"] {
         let path = dir.path(name);
         let out = run(&["simulate", "--records", "100", "--plot", &path]);
         assert_eq!(out.status.code(), Some(2), "{name}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(says), "{name}: {err}");
+        assert!(err.contains("must end in .svg or .png"), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}: nothing ran");
         assert!(!std::path::Path::new(&path).exists());
+    }
+}
+
+/// The PNG of a run is the same picture as its SVG (same run, same seed): of its size, on
+/// white, with text, and with every data series of the SVG (whose values the test above
+/// checks against the report) drawn in its colour where the SVG puts it.
+#[test]
+fn the_png_draws_the_svgs_series_in_their_colours() {
+    let dir = Dir::new("png");
+    let (svg_path, png_path) = (dir.path("run.svg"), dir.path("run.PNG"));
+    for p in [&svg_path, &png_path] {
+        let mut args = RUN.to_vec();
+        args.extend(["--plot", p]);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let bytes = std::fs::read(&png_path).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("the PNG decodes");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(
+        (info.width, info.height),
+        pluriverse_sim::plot::SIZE,
+        "the picture's size"
+    );
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "a colour image");
+    let pixel = |x: i64, y: i64| -> Option<[u8; 3]> {
+        if x < 0 || y < 0 || x >= info.width as i64 || y >= info.height as i64 {
+            return None;
+        }
+        let i = (y as usize * info.width as usize + x as usize) * channels;
+        Some([buf[i], buf[i + 1], buf[i + 2]])
+    };
+    let near = |x: f64, y: f64, c: [u8; 3]| {
+        (-2..=2).any(|dx| {
+            (-2..=2).any(|dy| {
+                pixel(x.round() as i64 + dx, y.round() as i64 + dy)
+                    .is_some_and(|p| (0..3).all(|k| p[k].abs_diff(c[k]) <= 48))
+            })
+        })
+    };
+    let white = (0..info.height as i64)
+        .step_by(7)
+        .flat_map(|y| (0..info.width as i64).step_by(7).map(move |x| (x, y)))
+        .filter(|&(x, y)| pixel(x, y) == Some([255, 255, 255]))
+        .count();
+    let sampled = (info.height as usize).div_ceil(7) * (info.width as usize).div_ceil(7);
+    assert!(
+        white * 2 > sampled,
+        "a white background ({white} of {sampled})"
+    );
+    // the title's text: dark pixels in the top band, where the SVG has only the title
+    let dark = (0..28)
+        .flat_map(|y| (0..info.width as i64).map(move |x| (x, y)))
+        .filter(|&(x, y)| pixel(x, y).is_some_and(|p| p.iter().all(|&v| v < 110)))
+        .count();
+    assert!(dark > 200, "the title is drawn ({dark} dark pixels)");
+    let rgb = |hex: &str| {
+        let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+        [c(1), c(3), c(5)]
+    };
+    let drawn: Vec<(&str, Vec<(f64, f64)>)> = [
+        (colour::DISTINCT, 0),
+        (colour::OUTSIDE, 0),
+        (colour::SENT, 0),
+        (colour::DELIVERED, 0),
+        (colour::LOST, 1),
+        (colour::BLOCKED, 0),
+    ]
+    .into_iter()
+    .map(|(hex, nth)| (hex, series(&doc, hex, nth)))
+    .collect();
+    for (i, (hex, pts)) in drawn.iter().enumerate() {
+        // a point another series passes over later is hidden in both pictures
+        let hidden = |&(x, y): &(f64, f64)| {
+            drawn[i + 1..].iter().any(|(_, later)| {
+                later
+                    .iter()
+                    .any(|&(lx, ly)| (lx - x).abs() <= 3.0 && (ly - y).abs() <= 3.0)
+            })
+        };
+        let visible: Vec<_> = pts.iter().filter(|p| !hidden(p)).collect();
+        let seen = visible
+            .iter()
+            .filter(|&&&(x, y)| near(x, y, rgb(hex)))
+            .count();
+        assert!(
+            visible.len() < 5 || seen * 10 >= visible.len() * 8,
+            "{hex}: {seen} of {} visible points drawn in the PNG",
+            visible.len()
+        );
     }
 }
 

@@ -7,6 +7,7 @@
 use pyo3::prelude::*;
 
 mod arrow;
+mod buffer;
 mod context;
 mod errors;
 mod lock;

@@ -65,8 +65,11 @@ pub fn bytes_arg<'a>(
         return Ok(std::borrow::Cow::Owned(b.to_vec()));
     }
     if !obj.is_instance_of::<PyString>() {
-        if let Ok(buf) = pyo3::buffer::PyBuffer::<u8>::get(obj) {
-            return Ok(std::borrow::Cow::Owned(buf.to_vec(obj.py())?));
+        if let Some(bytes) = crate::buffer::Buffer::get(obj)
+            .filter(|b| b.item_size() == 1)
+            .and_then(|b| b.to_vec())
+        {
+            return Ok(std::borrow::Cow::Owned(bytes));
         }
     }
     Err(wrong(what, "bytes, bytearray or memoryview", obj))

@@ -4,14 +4,14 @@
 use std::ops::Range;
 
 use pluriverse::kernels::vv;
-use pyo3::buffer::{ElementType, PyUntypedBuffer};
 use pyo3::prelude::*;
 
+use crate::buffer::{Buffer, Element};
 use crate::errors::{kernel_err, KindError, ShapeError};
 
 /// A C-contiguous buffer of `rows x width` elements of one machine type, checked.
 struct Matrix {
-    buf: PyUntypedBuffer,
+    buf: Buffer,
     rows: usize,
     width: usize,
 }
@@ -19,20 +19,9 @@ struct Matrix {
 impl Matrix {
     /// The address range the buffer's elements occupy.
     fn span(&self) -> Range<usize> {
-        let start = self.buf.buf_ptr() as usize;
+        let start = self.buf.ptr() as usize;
         start..start + self.buf.len_bytes()
     }
-}
-
-/// Whether a buffer format string is a native-endian unsigned integer of `bytes` bytes.
-fn is_native_unsigned(format: &std::ffi::CStr, bytes: usize) -> bool {
-    let f = format.to_bytes();
-    let foreign = if cfg!(target_endian = "little") {
-        matches!(f.first(), Some(b'>' | b'!'))
-    } else {
-        matches!(f.first(), Some(b'<'))
-    };
-    !foreign && ElementType::from_format(format) == (ElementType::UnsignedInteger { bytes })
 }
 
 /// Takes `obj`'s buffer and checks that it is a C-contiguous matrix of `ndim` dimensions of
@@ -46,7 +35,7 @@ fn matrix(
     writable: bool,
 ) -> PyResult<Matrix> {
     let dtype = if bytes == 8 { "uint64" } else { "uint8" };
-    let buf = PyUntypedBuffer::get(obj).map_err(|_| {
+    let buf = Buffer::get(obj).ok_or_else(|| {
         KindError::new_err(format!(
             "{func}: `{what}` must be a numpy array of dtype {dtype}, not {}",
             obj.get_type()
@@ -55,7 +44,7 @@ fn matrix(
                 .unwrap_or_default()
         ))
     })?;
-    if !is_native_unsigned(buf.format(), bytes) || buf.item_size() != bytes {
+    if buf.element() != Element::NativeUnsigned(bytes) || buf.item_size() != bytes {
         let found = obj
             .getattr("dtype")
             .and_then(|d| d.str())
@@ -65,7 +54,7 @@ fn matrix(
             "{func}: `{what}` must have dtype {dtype}, got {found}"
         )));
     }
-    if buf.dimensions() != ndim {
+    if buf.shape().len() != ndim {
         let want = if ndim == 2 { "(N, R)" } else { "(N,)" };
         return Err(ShapeError::new_err(format!(
             "{func}: `{what}` must have shape {want}, got shape {:?}",
@@ -83,7 +72,7 @@ fn matrix(
             "{func}: `{what}` is read-only and would be written in place"
         )));
     }
-    if !(buf.buf_ptr() as usize).is_multiple_of(bytes) {
+    if !(buf.ptr() as usize).is_multiple_of(bytes) {
         return Err(ShapeError::new_err(format!(
             "{func}: `{what}` is not aligned to {bytes} bytes"
         )));
@@ -131,7 +120,7 @@ pub fn vv_batch_merge(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>
         // SAFETY: `mb.buf` is a live, C-contiguous, aligned buffer of `n` native u64 (checked
         // by `matrix`), kept alive by `mb` for this statement; nothing writes it meanwhile (we
         // hold the GIL).
-        Some(unsafe { std::slice::from_raw_parts(mb.buf.buf_ptr() as *const u64, n) }.to_vec())
+        Some(unsafe { std::slice::from_raw_parts(mb.buf.ptr() as *const u64, n) }.to_vec())
     } else {
         None
     };
@@ -140,11 +129,11 @@ pub fn vv_batch_merge(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>
     // the buffer, i.e. past the end of this function. No other slice in this function points
     // into it: `b` is either disjoint from it or read from `b_copy`. Python threads that write
     // the same array while the GIL is released race as they do with numpy's own kernels.
-    let xs: &mut [u64] = unsafe { std::slice::from_raw_parts_mut(ma.buf.buf_ptr() as *mut u64, n) };
+    let xs: &mut [u64] = unsafe { std::slice::from_raw_parts_mut(ma.buf.ptr() as *mut u64, n) };
     let ys: &[u64] = match &b_copy {
         Some(v) => v,
         // SAFETY: as above for `mb`, which is disjoint from `ma` here and only read.
-        None => unsafe { std::slice::from_raw_parts(mb.buf.buf_ptr() as *const u64, n) },
+        None => unsafe { std::slice::from_raw_parts(mb.buf.ptr() as *const u64, n) },
     };
     py.detach(move || vv::merge(xs, ys, width))
         .map_err(kernel_err)
@@ -177,13 +166,12 @@ pub fn vv_batch_compare(
     let (n, width) = (ma.rows * ma.width, ma.width);
     // SAFETY: `ma` and `mb` are live, C-contiguous, aligned buffers of `n` native u64 (checked
     // by `matrix`), kept alive by `ma`/`mb` until this function returns; both are only read.
-    let xs: &[u64] = unsafe { std::slice::from_raw_parts(ma.buf.buf_ptr() as *const u64, n) };
+    let xs: &[u64] = unsafe { std::slice::from_raw_parts(ma.buf.ptr() as *const u64, n) };
     // SAFETY: as above.
-    let ys: &[u64] = unsafe { std::slice::from_raw_parts(mb.buf.buf_ptr() as *const u64, n) };
+    let ys: &[u64] = unsafe { std::slice::from_raw_parts(mb.buf.ptr() as *const u64, n) };
     // SAFETY: `mo` is a live, writable, contiguous buffer of `rows` bytes (checked by
     // `matrix`), disjoint from both inputs (checked above), alive until this function returns.
-    let os: &mut [u8] =
-        unsafe { std::slice::from_raw_parts_mut(mo.buf.buf_ptr() as *mut u8, mo.rows) };
+    let os: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(mo.buf.ptr(), mo.rows) };
     py.detach(move || vv::compare(xs, ys, width, os))
         .map_err(kernel_err)
 }
