@@ -1,0 +1,254 @@
+//! The full join: the merge of both sides is planned from the hashes and dots alone
+//! (hash-range partitions on the rayon pool), then each column is interleaved in one pass.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+
+use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+
+use super::join::Incoming;
+use super::CausalStore;
+use crate::context::CausalContext;
+use crate::item::{Item, ItemCol, RIGHT};
+use crate::store::run::Run;
+
+/// Full joins of at least this many rows (both sides) merge partitions in parallel.
+const PAR_MIN_ROWS: usize = 1 << 17;
+
+/// A causal context flattened for the merge loop: per replica its prefix and the smallest
+/// counter of its cloud (`u64::MAX` when it has none), so that membership is two compares
+/// and a bitmap lookup only for counters inside the cloud's span.
+struct SeenTable<'a> {
+    ctx: &'a DotContext,
+    prefix: Vec<u64>,
+    cloud_min: Vec<u64>,
+}
+
+impl<'a> SeenTable<'a> {
+    fn new(ctx: &'a DotContext) -> Self {
+        let r = ctx.replicas();
+        Self {
+            ctx,
+            prefix: r.iter().map(ReplicaDots::prefix).collect(),
+            cloud_min: r
+                .iter()
+                .map(|d| d.cloud().min().unwrap_or(u64::MAX))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, replica: u32, counter: u64) -> bool {
+        let r = replica as usize;
+        counter <= self.prefix.as_slice().get(r).copied().unwrap_or(0)
+            || (counter
+                >= self
+                    .cloud_min
+                    .as_slice()
+                    .get(r)
+                    .copied()
+                    .unwrap_or(u64::MAX)
+                && self.ctx.contains(replica, counter))
+    }
+}
+
+/// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
+/// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
+/// one side only is kept unless the other side's context has seen its dot (then the other
+/// side removed it). Reads only the sort keys and dots; the columns are gathered after.
+///
+/// With `CHECK`, also gathers what [`Conflicts`] needs to find dots bound to two contents:
+/// a value mismatch where both sides hold the same entry (compared only there), and the
+/// dots each side drops because the other has seen them.
+#[allow(clippy::too_many_arguments)] // the two sides, their ranges and contexts, two outputs
+fn plan_join<K: Item, V: Item, const CHECK: bool>(
+    a: &Run<K, V>,
+    ra: std::ops::Range<usize>,
+    b: &Run<K, V>,
+    rb: std::ops::Range<usize>,
+    ours: &DotContext,
+    theirs: &DotContext,
+    plan: &mut Vec<u64>,
+    conflicts: &mut Conflicts,
+) {
+    let (ours, theirs) = (SeenTable::new(ours), SeenTable::new(theirs));
+    let (mut i, mut j) = (ra.start, rb.start);
+    while i < ra.end && j < rb.end {
+        // Hashes decide almost every step; the full key only on equal hashes.
+        let ord = match a.hash[i].cmp(&b.hash[j]) {
+            Ordering::Equal => a.cmp_rows(i, b, j),
+            o => o,
+        };
+        match ord {
+            Ordering::Equal => {
+                if CHECK && a.values.cmp_at(i, &b.values, j).is_ne() {
+                    conflicts.note_mismatch(a.replica[i], a.counter[i]);
+                }
+                plan.push(i as u64);
+                i += 1;
+                j += 1;
+            }
+            Ordering::Less => {
+                if !theirs.contains(a.replica[i], a.counter[i]) {
+                    plan.push(i as u64);
+                } else if CHECK {
+                    conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
+                }
+                i += 1;
+            }
+            Ordering::Greater => {
+                if !ours.contains(b.replica[j], b.counter[j]) {
+                    plan.push(RIGHT | j as u64);
+                } else if CHECK {
+                    conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
+                }
+                j += 1;
+            }
+        }
+    }
+    for i in i..ra.end {
+        if !theirs.contains(a.replica[i], a.counter[i]) {
+            plan.push(i as u64);
+        } else if CHECK {
+            conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
+        }
+    }
+    for j in j..rb.end {
+        if !ours.contains(b.replica[j], b.counter[j]) {
+            plan.push(RIGHT | j as u64);
+        } else if CHECK {
+            conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
+        }
+    }
+}
+
+/// What a checked full join gathers to find a dot bound to two contents. A dot both sides
+/// hold with the same key meets itself in the merge and its values are compared there; a
+/// dot both hold under different keys does not meet, but each side drops it (the other has
+/// seen it and does not hold it under that key), so it is in both dropped lists.
+#[derive(Default)]
+struct Conflicts {
+    /// The smallest dot (our replica index, counter) held on both sides with other values.
+    mismatch: Option<(u32, u64)>,
+    /// Dots of our rows dropped because the other side has seen them.
+    dropped_ours: Vec<(u32, u64)>,
+    /// Dots of their rows dropped because we have seen them.
+    dropped_theirs: Vec<(u32, u64)>,
+}
+
+impl Conflicts {
+    fn note_mismatch(&mut self, replica: u32, counter: u64) {
+        let d = (replica, counter);
+        if self.mismatch.is_none_or(|m| d < m) {
+            self.mismatch = Some(d);
+        }
+    }
+
+    fn absorb(&mut self, other: Self) {
+        if let Some((r, c)) = other.mismatch {
+            self.note_mismatch(r, c);
+        }
+        self.dropped_ours.extend(other.dropped_ours);
+        self.dropped_theirs.extend(other.dropped_theirs);
+    }
+
+    /// The smallest dot bound to two contents, if any.
+    fn first(mut self) -> Option<(u32, u64)> {
+        self.dropped_ours.sort_unstable();
+        self.dropped_theirs.sort_unstable();
+        let (mut i, mut j) = (0, 0);
+        while i < self.dropped_ours.len() && j < self.dropped_theirs.len() {
+            match self.dropped_ours[i].cmp(&self.dropped_theirs[j]) {
+                Ordering::Less => i += 1,
+                Ordering::Greater => j += 1,
+                Ordering::Equal => {
+                    let (r, c) = self.dropped_ours[i];
+                    self.note_mismatch(r, c);
+                    break;
+                }
+            }
+        }
+        self.mismatch
+    }
+}
+
+impl<K: Item, V: Item> CausalStore<K, V> {
+    pub(super) fn join_full<const CHECK: bool>(
+        &mut self,
+        inc: Incoming<'_, K, V>,
+    ) -> Result<(), (u32, u64)> {
+        let runs = std::mem::take(&mut self.runs);
+        let view = Self {
+            ctx: CausalContext::new(),
+            runs,
+        };
+        let a = view.merged_cow();
+        let b: &Run<K, V> = &inc.run;
+        let ours = self.ctx.dots();
+        let theirs: &DotContext = &inc.ctx;
+        let (na, nb) = (a.rows(), b.rows());
+        let threads = rayon::current_num_threads();
+        let mut conflicts = Conflicts::default();
+        let plans: Vec<Vec<u64>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
+            let mut plan = Vec::with_capacity(na + nb);
+            plan_join::<K, V, CHECK>(&a, 0..na, b, 0..nb, ours, theirs, &mut plan, &mut conflicts);
+            vec![plan]
+        } else {
+            // Partition both sides at the same hash values (a key never straddles two
+            // parts) and plan the parts on the rayon pool.
+            let parts = threads * 4;
+            let (long, n) = if na >= nb {
+                (&a.hash, na)
+            } else {
+                (&b.hash, nb)
+            };
+            let mut cuts: Vec<u64> = (1..parts).map(|p| long[p * n / parts]).collect();
+            cuts.dedup();
+            let bounds = |h: &[u64]| -> Vec<usize> {
+                std::iter::once(0)
+                    .chain(cuts.iter().map(|&c| h.partition_point(|&x| x < c)))
+                    .chain(std::iter::once(h.len()))
+                    .collect()
+            };
+            let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
+            let parts: Vec<(Vec<u64>, Conflicts)> = (0..ab.len() - 1)
+                .into_par_iter()
+                .map(|p| {
+                    let mut plan = Vec::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
+                    let mut conflicts = Conflicts::default();
+                    plan_join::<K, V, CHECK>(
+                        &a,
+                        ab[p]..ab[p + 1],
+                        b,
+                        bb[p]..bb[p + 1],
+                        ours,
+                        theirs,
+                        &mut plan,
+                        &mut conflicts,
+                    );
+                    (plan, conflicts)
+                })
+                .collect();
+            parts
+                .into_iter()
+                .map(|(plan, c)| {
+                    conflicts.absorb(c);
+                    plan
+                })
+                .collect()
+        };
+        if CHECK {
+            if let Some(dot) = conflicts.first() {
+                drop(a);
+                self.runs = view.runs;
+                return Err(dot);
+            }
+        }
+        let out = Run::gather_plans(&a, b, &plans);
+        drop(a);
+        self.ctx.dots_mut().union_with(theirs);
+        self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
+        Ok(())
+    }
+}
