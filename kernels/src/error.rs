@@ -53,6 +53,17 @@ pub enum KernelError {
         /// The maximum accepted.
         max: u32,
     },
+    /// An interleave pick names an item past the end of its side.
+    PickOutOfBounds {
+        /// Position of the pick in the list.
+        at: usize,
+        /// The side it names.
+        side: crate::interleave::Side,
+        /// The index it names.
+        index: usize,
+        /// How many items that side has.
+        len: usize,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -81,6 +92,15 @@ impl fmt::Display for KernelError {
             Self::BucketBits { bits, max } => {
                 write!(f, "bucket partition of {bits} hash bits requested, at most {max} supported")
             }
+            Self::PickOutOfBounds {
+                at,
+                side,
+                index,
+                len,
+            } => write!(
+                f,
+                "pick #{at} names item {index} of the {side} input, which has {len}"
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | [`vv`] | version-vector matrices (`N x R`, row-major): [`vv::merge`], [`vv::compare`], [`vv::merge_compare`], [`vv::dominated`], [`vv::column_min`], and [`vv::KernelSet`] to pin one implementation |
 //! | [`dots`] | causal contexts (prefix + roaring dot cloud), dot sets, batch membership, the dot-store join |
 //! | [`digest`] | order-independent 128-bit digests of row batches, per hash-prefix bucket too |
+//! | [`interleave`] | one column from two by a list of [`interleave::Pick`]s (side, index): fixed-width slices and Arrow-layout bytes; the gather step of the engine's full join |
 //! | [`Isa`] | the instruction-set families and run-time detection |
 //!
 //! Not everything here is on the engine's hot path. The CRDT joins of the `pluriverse`
@@ -68,6 +69,7 @@ mod counter;
 pub mod digest;
 pub mod dots;
 mod error;
+pub mod interleave;
 mod isa;
 pub mod vv;
 

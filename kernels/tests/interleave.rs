@@ -1,0 +1,243 @@
+//! Interleave against a naive oracle: random and edge inputs (empty sides, one side only,
+//! every length up to a few vector widths), picks out of bounds, and indices at the limit.
+
+mod common;
+
+use common::Rng;
+use pluriverse_kernels::interleave::{
+    interleave, interleave_into, interleave_var_into, Pick, Side, VarSlice,
+};
+use pluriverse_kernels::KernelError;
+
+/// The oracle: one branch per pick, `None` at the first pick past its side's end.
+fn naive<T: Clone>(left: &[T], right: &[T], picks: &[(bool, usize)]) -> Option<Vec<T>> {
+    let mut out = vec![];
+    for &(is_right, i) in picks {
+        let side = if is_right { right } else { left };
+        out.push(side.get(i)?.clone());
+    }
+    Some(out)
+}
+
+/// `n` random picks over sides of `nl` and `nr` items (both in bounds when non-empty).
+fn random_picks(g: &mut Rng, n: usize, nl: usize, nr: usize) -> Vec<(bool, usize)> {
+    (0..n)
+        .filter_map(|_| {
+            let right = g.below(2) == 1;
+            let len = if right { nr } else { nl };
+            (len > 0).then(|| (right, g.below(len as u64) as usize))
+        })
+        .collect()
+}
+
+fn to_picks(p: &[(bool, usize)]) -> Vec<Pick> {
+    p.iter()
+        .map(|&(r, i)| if r { Pick::right(i) } else { Pick::left(i) })
+        .collect()
+}
+
+#[test]
+fn pick_round_trips_side_and_index_up_to_the_limit() {
+    for i in [0, 1, 2, 1 << 32, Pick::MAX_INDEX - 1, Pick::MAX_INDEX] {
+        let (l, r) = (Pick::left(i), Pick::right(i));
+        assert_eq!((l.side(), l.index(), l.is_right()), (Side::Left, i, false));
+        assert_eq!((r.side(), r.index(), r.is_right()), (Side::Right, i, true));
+        assert_ne!(l, r);
+        assert_eq!(Pick::new(Side::Left, i), l);
+        assert_eq!(Pick::new(Side::Right, i), r);
+        assert_eq!(Pick::checked_left(i), Some(l));
+        assert_eq!(Pick::checked_right(i), Some(r));
+    }
+    // one past the limit would alias the side bit: refused, never wrapped
+    assert_eq!(Pick::checked_left(Pick::MAX_INDEX + 1), None);
+    assert_eq!(Pick::checked_right(usize::MAX), None);
+    assert_eq!(format!("{:?}", Pick::right(3)), "Right(3)");
+}
+
+#[test]
+#[should_panic(expected = "MAX_INDEX")]
+fn pick_past_the_limit_panics_rather_than_aliasing() {
+    let _ = Pick::left(Pick::MAX_INDEX + 1);
+}
+
+#[test]
+fn fixed_width_matches_the_naive_interleave() {
+    let mut g = Rng(0x1e7e);
+    // every length up to a few vector widths, then longer ones
+    let lens: Vec<usize> = (0..=40).chain([255, 256, 257, 4096]).collect();
+    for &nl in &[0usize, 1, 3, 17, 64, 1000] {
+        for &n in &lens {
+            let nr = g.below(70) as usize;
+            let left: Vec<u64> = (0..nl).map(|_| g.next_u64()).collect();
+            let right: Vec<u64> = (0..nr).map(|_| g.next_u64()).collect();
+            let p = random_picks(&mut g, n, nl, nr);
+            let want = naive(&left, &right, &p).unwrap();
+            assert_eq!(interleave(&left, &right, &to_picks(&p)).unwrap(), want);
+            // narrower items and unaligned starts (a slice one item in)
+            let l8: Vec<u8> = left.iter().map(|&x| x as u8).collect();
+            let r8: Vec<u8> = right.iter().map(|&x| x as u8).collect();
+            let w8: Vec<u8> = want.iter().map(|&x| x as u8).collect();
+            assert_eq!(interleave(&l8, &r8, &to_picks(&p)).unwrap(), w8);
+            if nl > 1 {
+                let shifted: Vec<(bool, usize)> =
+                    p.iter().filter(|x| x.0 || x.1 + 1 < nl).copied().collect();
+                assert_eq!(
+                    interleave(&left[1..], &right, &to_picks(&shifted)).unwrap(),
+                    naive(&left[1..], &right, &shifted).unwrap()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn one_side_only_and_empty_plans() {
+    let a = [1u32, 2, 3];
+    assert_eq!(interleave::<u32>(&[], &[], &[]).unwrap(), Vec::<u32>::new());
+    let all_left: Vec<Pick> = (0..3).rev().map(Pick::left).collect();
+    assert_eq!(interleave(&a, &[], &all_left).unwrap(), [3, 2, 1]);
+    let all_right: Vec<Pick> = (0..3).map(Pick::right).collect();
+    assert_eq!(interleave(&[], &a, &all_right).unwrap(), [1, 2, 3]);
+    // a pick may repeat an item
+    assert_eq!(
+        interleave(&a, &a, &[Pick::left(1), Pick::left(1), Pick::right(1)]).unwrap(),
+        [2, 2, 2]
+    );
+}
+
+#[test]
+fn out_of_bounds_picks_are_errors_and_leave_the_output_unchanged() {
+    let (left, right) = ([1u64, 2], [3u64]);
+    let cases = [
+        (vec![Pick::left(2)], 0, Side::Left, 2, 2),
+        (vec![Pick::left(0), Pick::right(1)], 1, Side::Right, 1, 1),
+        (
+            vec![Pick::right(0), Pick::left(Pick::MAX_INDEX)],
+            1,
+            Side::Left,
+            Pick::MAX_INDEX,
+            2,
+        ),
+        (
+            vec![Pick::right(Pick::MAX_INDEX)],
+            0,
+            Side::Right,
+            Pick::MAX_INDEX,
+            1,
+        ),
+    ];
+    for (picks, at, side, index, len) in cases {
+        let want = KernelError::PickOutOfBounds {
+            at,
+            side,
+            index,
+            len,
+        };
+        let mut out = vec![7u64];
+        assert_eq!(
+            interleave_into(&left, &right, &picks, &mut out),
+            Err(want.clone())
+        );
+        assert_eq!(out, [7]);
+        let (mut offsets, mut values) = (vec![0u64, 1], vec![b'z']);
+        let v = VarSlice {
+            offsets: &[0, 1, 2],
+            values: b"ab",
+        };
+        let w = VarSlice {
+            offsets: &[0, 1],
+            values: b"c",
+        };
+        assert_eq!(
+            interleave_var_into(v, w, &picks, &mut offsets, &mut values),
+            Err(want)
+        );
+        assert_eq!((offsets, values), (vec![0, 1], vec![b'z']));
+    }
+}
+
+/// Random byte items as `Vec`s and in the Arrow layout.
+fn var_column(g: &mut Rng, n: usize) -> (Vec<Vec<u8>>, Vec<u64>, Vec<u8>) {
+    let items: Vec<Vec<u8>> = (0..n)
+        .map(|_| (0..g.below(9)).map(|_| g.below(256) as u8).collect())
+        .collect();
+    let mut offsets = vec![0u64];
+    let mut values = vec![];
+    for it in &items {
+        values.extend_from_slice(it);
+        offsets.push(values.len() as u64);
+    }
+    (items, offsets, values)
+}
+
+#[test]
+fn var_width_matches_the_naive_interleave_and_appends() {
+    let mut g = Rng(0xb17e5);
+    for round in 0..300 {
+        let (nl, nr) = (g.below(20) as usize, g.below(20) as usize);
+        let (li, lo, lv) = var_column(&mut g, nl);
+        let (ri, ro, rv) = var_column(&mut g, nr);
+        let (left, right) = (
+            VarSlice {
+                offsets: &lo,
+                values: &lv,
+            },
+            VarSlice {
+                offsets: &ro,
+                values: &rv,
+            },
+        );
+        assert_eq!((left.len(), right.len()), (nl, nr));
+        // two parts appended to one column, as a partitioned plan is
+        let (n1, n2) = (g.below(30) as usize, g.below(30) as usize);
+        let p1 = random_picks(&mut g, n1, nl, nr);
+        let p2 = random_picks(&mut g, n2, nl, nr);
+        let (mut offsets, mut values) = (vec![], vec![]);
+        interleave_var_into(left, right, &to_picks(&p1), &mut offsets, &mut values).unwrap();
+        interleave_var_into(left, right, &to_picks(&p2), &mut offsets, &mut values).unwrap();
+        let want: Vec<Vec<u8>> = naive(&li, &ri, &[p1, p2].concat())
+            .unwrap()
+            .into_iter()
+            .collect();
+        let got = VarSlice {
+            offsets: &offsets,
+            values: &values,
+        };
+        assert_eq!(got.len(), want.len(), "round {round}");
+        for (k, w) in want.iter().enumerate() {
+            assert_eq!(got.get(k), Some(w.as_slice()), "round {round} item {k}");
+        }
+        assert_eq!(offsets.last().copied(), Some(values.len() as u64));
+    }
+}
+
+#[test]
+fn var_width_refuses_offsets_that_are_not_a_range() {
+    // item 1 ends past the values; item 2 runs backwards
+    let bad = VarSlice {
+        offsets: &[0, 1, 9, 3],
+        values: b"abcd",
+    };
+    let ok = VarSlice {
+        offsets: &[0],
+        values: b"",
+    };
+    let (mut offsets, mut values) = (vec![], vec![]);
+    assert_eq!(
+        interleave_var_into(
+            bad,
+            ok,
+            &[Pick::left(0), Pick::left(1)],
+            &mut offsets,
+            &mut values
+        ),
+        Err(KernelError::BadOffset { index: 1 })
+    );
+    assert!(offsets.is_empty() && values.is_empty());
+    assert_eq!(
+        interleave_var_into(bad, ok, &[Pick::left(2)], &mut offsets, &mut values),
+        Err(KernelError::BadOffset { index: 0 })
+    );
+    assert_eq!(bad.get(1), None);
+    assert_eq!(bad.get(0), Some(&b"a"[..]));
+}
