@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::fmt::Debug;
 
+use pluriverse_kernels::interleave::{interleave_into, interleave_var_into, Pick, VarSlice};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A key or value type the record kinds can hold.
@@ -65,24 +66,27 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn insert_from(&mut self, at: usize, src: &Self, i: usize);
     /// Appends items `range` of `src`.
     fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>);
-    /// The items the plans name, in order: `i` is item `i` of `a`, `RIGHT | i` item `i`
-    /// of `b` (`RIGHT` = bit 63).
-    fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self;
+    /// The items the plans name, in order (the plans one after the other): a [`Pick`] of
+    /// the left side is an item of `a`, of the right side an item of `b`. The
+    /// [`pluriverse_kernels::interleave`] kernel.
+    ///
+    /// # Panics
+    /// If a pick names an item its column does not have (the store's join plans name
+    /// only rows of the two runs they merge).
+    fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self;
 }
 
-/// Bit 63 of a gather plan entry: the item comes from the second column.
-pub(crate) const RIGHT: u64 = 1 << 63;
+/// The panic of an [`ItemCol::interleave`] whose plan names an item its column lacks.
+#[cold]
+fn bad_plan(e: pluriverse_kernels::KernelError) -> ! {
+    panic!("an interleave plan names only items of its two columns: {e}")
+}
 
-/// [`ItemCol::gather`] over plain slices.
-pub(crate) fn gather_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<u64>]) -> Vec<T> {
+/// [`ItemCol::interleave`] over plain slices.
+pub(crate) fn interleave_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<Pick>]) -> Vec<T> {
     let mut out = Vec::with_capacity(plans.iter().map(Vec::len).sum());
-    // the side is an index, not a branch: the sides interleave at random
-    let sides = [a, b];
     for plan in plans {
-        out.extend(
-            plan.iter()
-                .map(|&p| sides[(p >> 63) as usize][(p & !RIGHT) as usize]),
-        );
+        interleave_into(a, b, plan, &mut out).unwrap_or_else(|e| bad_plan(e));
     }
     out
 }
@@ -157,8 +161,8 @@ macro_rules! fixed_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_from_slice(&src[range]);
             }
-            fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
-                gather_col(a, b, plans)
+            fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+                interleave_col(a, b, plans)
             }
         }
     };
@@ -234,28 +238,28 @@ impl VarCol {
         );
     }
 
-    /// [`ItemCol::gather`] for byte items: offsets first, then the bytes.
-    fn gather_bytes(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
-        let plan = || plans.iter().flatten().copied();
-        let span = |p: u64| {
-            let (col, i) = if p & RIGHT == 0 {
-                (a, p as usize)
-            } else {
-                (b, (p & !RIGHT) as usize)
-            };
-            (col, col.offsets[i] as usize..col.offsets[i + 1] as usize)
-        };
+    /// The column as the kernels' view of the Arrow layout.
+    fn as_var_slice(&self) -> VarSlice<'_> {
+        VarSlice {
+            offsets: &self.offsets,
+            values: &self.data,
+        }
+    }
+
+    /// [`ItemCol::interleave`] for byte items: offsets first, then the bytes.
+    fn interleave_bytes(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
         let mut offsets = Vec::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
         offsets.push(0u64);
-        let mut end = 0u64;
-        for p in plan() {
-            end += span(p).1.len() as u64;
-            offsets.push(end);
-        }
-        let mut data = Vec::with_capacity(end as usize);
-        for p in plan() {
-            let (col, r) = span(p);
-            data.extend_from_slice(&col.data[r]);
+        let mut data = Vec::new();
+        for plan in plans {
+            interleave_var_into(
+                a.as_var_slice(),
+                b.as_var_slice(),
+                plan,
+                &mut offsets,
+                &mut data,
+            )
+            .unwrap_or_else(|e| bad_plan(e));
         }
         Self { offsets, data }
     }
@@ -337,8 +341,8 @@ macro_rules! var_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_bytes_range(src, range);
             }
-            fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
-                VarCol::gather_bytes(a, b, plans)
+            fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+                VarCol::interleave_bytes(a, b, plans)
             }
         }
     };
@@ -396,7 +400,8 @@ impl ItemCol<()> for UnitCol {
     fn extend_range(&mut self, _: &Self, range: std::ops::Range<usize>) {
         self.0 += range.len();
     }
-    fn gather(_: &Self, _: &Self, plans: &[Vec<u64>]) -> Self {
+    fn interleave(_: &Self, _: &Self, plans: &[Vec<Pick>]) -> Self {
+        // a unit item is nothing to read: the column is its length
         UnitCol(plans.iter().map(Vec::len).sum())
     }
 }
@@ -466,10 +471,10 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
         self.0.extend_range(&src.0, range.clone());
         self.1.extend_range(&src.1, range);
     }
-    fn gather(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
+    fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
         (
-            A::Col::gather(&a.0, &b.0, plans),
-            B::Col::gather(&a.1, &b.1, plans),
+            A::Col::interleave(&a.0, &b.0, plans),
+            B::Col::interleave(&a.1, &b.1, plans),
         )
     }
 }

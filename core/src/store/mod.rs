@@ -13,6 +13,7 @@
 //!   sub-state, and their fingerprints: the unit of sync.
 
 pub(crate) mod causal;
+pub(crate) mod merge;
 pub(crate) mod run;
 pub mod slice;
 

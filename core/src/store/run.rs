@@ -5,14 +5,16 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
+use pluriverse_kernels::interleave::Pick;
 use roaring::RoaringBitmap;
 
+use super::merge::{self, Step};
 use super::slice::live_hash;
 
-use crate::item::{gather_col, Item, ItemCol};
+use crate::item::{interleave_col, Item, ItemCol};
 
-/// Gathers of at least this many rows fill their columns in parallel.
-const PAR_GATHER_ROWS: usize = 1 << 16;
+/// Interleaves of at least this many rows fill their columns in parallel.
+const PAR_INTERLEAVE_ROWS: usize = 1 << 16;
 
 /// Runs of at least this many rows get a hash directory on their first key lookup.
 const DIR_MIN_ROWS: usize = 1 << 12;
@@ -233,56 +235,54 @@ impl<K: Item, V: Item> Run<K, V> {
         let mut out = Self::with_capacity(a.live() + b.live());
         let (na, nb) = (a.rows(), b.rows());
         let (a_clean, b_clean) = (a.deleted.is_empty(), b.deleted.is_empty());
-        let (mut i, mut j) = (0, 0);
-        while i < na && j < nb {
-            let ord = match a.hash[i].cmp(&b.hash[j]) {
-                Ordering::Equal => a.cmp_rows(i, b, j),
-                o => o,
-            };
-            match ord {
-                Ordering::Less => {
+        let mut m = merge::runs(a, 0..na, b, 0..nb);
+        while let Some(step) = m.next_pair() {
+            match step {
+                Step::Left(i) => {
                     if a_clean || a.is_live(i) {
                         out.push_row(a, i, a.replica[i]);
                     }
-                    i += 1;
                 }
-                Ordering::Greater => {
+                Step::Right(j) => {
                     if b_clean || b.is_live(j) {
                         out.push_row(b, j, b.replica[j]);
                     }
-                    j += 1;
                 }
-                Ordering::Equal => {
+                Step::Both(i, j) => {
                     // the same entry in both (one copy at most is live)
                     if a_clean || a.is_live(i) {
                         out.push_row(a, i, a.replica[i]);
                     } else if b_clean || b.is_live(j) {
                         out.push_row(b, j, b.replica[j]);
                     }
-                    i += 1;
-                    j += 1;
                 }
             }
         }
-        out.extend_live(a, i..na);
-        out.extend_live(b, j..nb);
+        // the rest of the longer side, in bulk between deleted rows
+        let (ra, rb) = m.rest();
+        out.extend_live(a, ra);
+        out.extend_live(b, rb);
         out
     }
 
-    /// The rows the plans name (row `i` of `a`, or `RIGHT | i` of `b`), in order, gathered
-    /// column by column; the columns are gathered in parallel when the plans are long.
-    pub fn gather_plans(a: &Self, b: &Self, plans: &[Vec<u64>]) -> Self {
-        let hash = || gather_col(&a.hash, &b.hash, plans);
-        let counter = || gather_col(&a.counter, &b.counter, plans);
+    /// The rows the plans name (a left [`Pick`] is a row of `a`, a right one a row of `b`),
+    /// in order, interleaved column by column; the columns are interleaved in parallel when
+    /// the plans are long.
+    ///
+    /// # Panics
+    /// If a pick names a row its run does not have.
+    pub fn interleave_plans(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+        let hash = || interleave_col(&a.hash, &b.hash, plans);
+        let counter = || interleave_col(&a.counter, &b.counter, plans);
         let replica_keys = || {
             (
-                gather_col(&a.replica, &b.replica, plans),
-                K::Col::gather(&a.keys, &b.keys, plans),
+                interleave_col(&a.replica, &b.replica, plans),
+                K::Col::interleave(&a.keys, &b.keys, plans),
             )
         };
-        let values = || V::Col::gather(&a.values, &b.values, plans);
+        let values = || V::Col::interleave(&a.values, &b.values, plans);
         let ((hash, counter), ((replica, keys), values)) =
-            if plans.iter().map(Vec::len).sum::<usize>() >= PAR_GATHER_ROWS {
+            if plans.iter().map(Vec::len).sum::<usize>() >= PAR_INTERLEAVE_ROWS {
                 rayon::join(
                     || rayon::join(hash, counter),
                     || rayon::join(replica_keys, values),

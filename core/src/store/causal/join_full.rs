@@ -1,16 +1,16 @@
 //! The full join: the merge of both sides is planned from the hashes and dots alone
 //! (hash-range partitions on the rayon pool), then each column is interleaved in one pass.
 
-use std::cmp::Ordering;
-
 use rayon::prelude::*;
 
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+use pluriverse_kernels::interleave::Pick;
 
 use super::join::Incoming;
 use super::CausalStore;
 use crate::context::CausalContext;
-use crate::item::{Item, ItemCol, RIGHT};
+use crate::item::{Item, ItemCol};
+use crate::store::merge::{self, Step};
 use crate::store::run::Run;
 
 /// Full joins of at least this many rows (both sides) merge partitions in parallel.
@@ -56,7 +56,7 @@ impl<'a> SeenTable<'a> {
 /// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
 /// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
 /// one side only is kept unless the other side's context has seen its dot (then the other
-/// side removed it). Reads only the sort keys and dots; the columns are gathered after.
+/// side removed it). Reads only the sort keys and dots; the columns are interleaved after.
 ///
 /// With `CHECK`, also gathers what [`Conflicts`] needs to find dots bound to two contents:
 /// a value mismatch where both sides hold the same entry (compared only there), and the
@@ -69,56 +69,32 @@ fn plan_join<K: Item, V: Item, const CHECK: bool>(
     rb: std::ops::Range<usize>,
     ours: &DotContext,
     theirs: &DotContext,
-    plan: &mut Vec<u64>,
+    plan: &mut Vec<Pick>,
     conflicts: &mut Conflicts,
 ) {
     let (ours, theirs) = (SeenTable::new(ours), SeenTable::new(theirs));
-    let (mut i, mut j) = (ra.start, rb.start);
-    while i < ra.end && j < rb.end {
-        // Hashes decide almost every step; the full key only on equal hashes.
-        let ord = match a.hash[i].cmp(&b.hash[j]) {
-            Ordering::Equal => a.cmp_rows(i, b, j),
-            o => o,
-        };
-        match ord {
-            Ordering::Equal => {
+    for step in merge::runs(a, ra, b, rb) {
+        match step {
+            Step::Both(i, j) => {
                 if CHECK && a.values.cmp_at(i, &b.values, j).is_ne() {
                     conflicts.note_mismatch(a.replica[i], a.counter[i]);
                 }
-                plan.push(i as u64);
-                i += 1;
-                j += 1;
+                plan.push(Pick::left(i));
             }
-            Ordering::Less => {
+            Step::Left(i) => {
                 if !theirs.contains(a.replica[i], a.counter[i]) {
-                    plan.push(i as u64);
+                    plan.push(Pick::left(i));
                 } else if CHECK {
                     conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
                 }
-                i += 1;
             }
-            Ordering::Greater => {
+            Step::Right(j) => {
                 if !ours.contains(b.replica[j], b.counter[j]) {
-                    plan.push(RIGHT | j as u64);
+                    plan.push(Pick::right(j));
                 } else if CHECK {
                     conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
                 }
-                j += 1;
             }
-        }
-    }
-    for i in i..ra.end {
-        if !theirs.contains(a.replica[i], a.counter[i]) {
-            plan.push(i as u64);
-        } else if CHECK {
-            conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
-        }
-    }
-    for j in j..rb.end {
-        if !ours.contains(b.replica[j], b.counter[j]) {
-            plan.push(RIGHT | j as u64);
-        } else if CHECK {
-            conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
         }
     }
 }
@@ -157,17 +133,16 @@ impl Conflicts {
     fn first(mut self) -> Option<(u32, u64)> {
         self.dropped_ours.sort_unstable();
         self.dropped_theirs.sort_unstable();
-        let (mut i, mut j) = (0, 0);
-        while i < self.dropped_ours.len() && j < self.dropped_theirs.len() {
-            match self.dropped_ours[i].cmp(&self.dropped_theirs[j]) {
-                Ordering::Less => i += 1,
-                Ordering::Greater => j += 1,
-                Ordering::Equal => {
-                    let (r, c) = self.dropped_ours[i];
-                    self.note_mismatch(r, c);
-                    break;
-                }
-            }
+        // the first dot in both lists (a merge that stops when either list ends)
+        let first = {
+            let mut m = merge::slices(&self.dropped_ours, &self.dropped_theirs);
+            std::iter::from_fn(|| m.next_pair()).find_map(|step| match step {
+                Step::Both(i, _) => Some(self.dropped_ours[i]),
+                _ => None,
+            })
+        };
+        if let Some((r, c)) = first {
+            self.note_mismatch(r, c);
         }
         self.mismatch
     }
@@ -190,7 +165,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let (na, nb) = (a.rows(), b.rows());
         let threads = rayon::current_num_threads();
         let mut conflicts = Conflicts::default();
-        let plans: Vec<Vec<u64>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
+        let plans: Vec<Vec<Pick>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
             let mut plan = Vec::with_capacity(na + nb);
             plan_join::<K, V, CHECK>(&a, 0..na, b, 0..nb, ours, theirs, &mut plan, &mut conflicts);
             vec![plan]
@@ -212,7 +187,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     .collect()
             };
             let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
-            let parts: Vec<(Vec<u64>, Conflicts)> = (0..ab.len() - 1)
+            let parts: Vec<(Vec<Pick>, Conflicts)> = (0..ab.len() - 1)
                 .into_par_iter()
                 .map(|p| {
                     let mut plan = Vec::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
@@ -245,7 +220,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 return Err(dot);
             }
         }
-        let out = Run::gather_plans(&a, b, &plans);
+        let out = Run::interleave_plans(&a, b, &plans);
         drop(a);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
