@@ -3,7 +3,9 @@
 //! Keys may be `u64`, `i64`, `String` (Arrow utf8) or `Vec<u8>` (Arrow binary); values of
 //! `MVMap` and `LWWMap` may also be `f64` or `bool`. Fixed-width items live in a plain
 //! `Vec`; strings and bytes live in one buffer with offsets (the Arrow layout), so a column
-//! of a million short strings is two allocations, not a million.
+//! of a million short strings is two allocations, not a million. A join builds its output
+//! columns with [`ItemCol::interleave`], the [`crate::kernels::interleave`] kernel: one
+//! column from two by a list of picks.
 
 use std::cmp::Ordering;
 use std::fmt::Debug;

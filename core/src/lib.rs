@@ -11,8 +11,8 @@
 //! | [`version_vector`] | [`VersionVector`] and [`Order`] (`equal`, `before`, `after`, `concurrent`) |
 //! | [`stability`] | [`Stability`]: what every replica has seen (frontier) and what some replica has seen (horizon), from the peers' version vectors; drives [`LWWMap::collect_tombstones`] |
 //! | [`context`] | [`CausalContext`]: a version vector plus a roaring dot cloud |
-//! | [`item`] | key and value types ([`Item`]) and their columns |
-//! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context; join, `delta_since`, digest |
+//! | [`item`] | key and value types ([`Item`]) and their columns (interleaved by [`kernels::interleave`]) |
+//! | [`store`] | [`CausalStore`]: entries `(key, dot, value)` in sorted runs (an LSM) plus a causal context, one file per job under `store/causal/`: the join (full and incremental), `delta_since`, local writes, digests, [`CausalStore::diff`] ([`StoreDiff`]), partitions, `check_invariants`, the Arrow bridge; the sorted run (`store/run.rs`), the one two-way merge (`store/merge.rs`), dot-range slices ([`store::slice`]) |
 //! | [`kinds`] | the record kind as a type ([`Kind`]) and a replica's handle on a state of one ([`State`]); the kinds: [`MVMap`] (multi-value registers), [`AWSet`] (add-wins set), [`PNCounterMap`] (counters up and down), [`LWWMap`] (last writer wins, timestamped removes) |
 //! | [`wire`] | states and deltas as Arrow record batches and IPC stream bytes (the documented, versioned format) |
 //! | [`kernels`] | the batch kernels underneath (crate `pluriverse-kernels`) |
@@ -53,5 +53,5 @@ pub use kinds::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, State, Wi
 pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
 pub use stability::Stability;
-pub use store::{CausalStore, JoinPath};
+pub use store::{CausalStore, JoinPath, StoreDiff};
 pub use version_vector::{Order, VersionVector};

@@ -1,11 +1,13 @@
 //! Where two states differ, found by bucket digests: compare `2^bits` digests, then list
-//! the keys of the differing buckets only.
+//! the keys of the differing buckets only. A thin adapter: the comparison is
+//! [`pluriverse::CausalStore::diff`] (a sorted merge over both states), with the keys as
+//! [`Scalar`]s.
 
 use crate::state::AnyState;
 use crate::types::Scalar;
-use crate::{AnyError, Result};
+use crate::Result;
 
-/// How two states differ.
+/// How two states differ ([`pluriverse::StoreDiff`] with the keys as [`Scalar`]s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diff {
     /// Buckets compared (`2^bits`).
@@ -35,7 +37,7 @@ impl Diff {
 /// to `2^bits`.
 ///
 /// # Errors
-/// [`AnyError::TypeMismatch`] for states of different types; `bits` above 24.
+/// [`crate::AnyError::TypeMismatch`] for states of different types; `bits` above 24.
 ///
 /// # Example
 /// ```
@@ -51,74 +53,6 @@ impl Diff {
 /// assert!(d.only_left.is_empty() && d.changed.is_empty());
 /// ```
 pub fn diff(a: &AnyState, b: &AnyState, bits: u32) -> Result<Diff> {
-    if a.state_type() != b.state_type() {
-        return Err(AnyError::TypeMismatch {
-            expected: a.state_type(),
-            found: b.state_type(),
-        });
-    }
-    // the buckets that hold entries on either side, merged in bucket order: memory and time
-    // proportional to the entries, not to 2^bits (empty buckets are equal on both sides)
-    let da = a.sparse_bucket_digests(bits)?;
-    let db = b.sparse_bucket_digests(bits)?;
-    let mut differing: Vec<u32> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < da.len() || j < db.len() {
-        let left_first = match (da.get(i), db.get(j)) {
-            (Some(x), Some(y)) if x.0 == y.0 => {
-                if x.1 != y.1 {
-                    differing.push(x.0);
-                }
-                i += 1;
-                j += 1;
-                continue;
-            }
-            (Some(x), Some(y)) => x.0 < y.0,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if left_first {
-            differing.push(da[i].0);
-            i += 1;
-        } else {
-            differing.push(db[j].0);
-            j += 1;
-        }
-    }
-    let differing_buckets = differing.len();
-    let ka = a.key_digests_in(bits, &differing);
-    let kb = b.key_digests_in(bits, &differing);
-    // both lists are in the stores' (hash, key) order; match keys through a map
-    let mut right: std::collections::HashMap<String, (usize, u128)> = kb
-        .iter()
-        .enumerate()
-        .map(|(i, (k, d))| (key_text(k), (i, *d)))
-        .collect();
-    let (mut only_left, mut changed) = (vec![], vec![]);
-    for (k, d) in &ka {
-        match right.remove(&key_text(k)) {
-            None => only_left.push(k.clone()),
-            Some((_, d2)) if d2 != *d => changed.push(k.clone()),
-            Some(_) => {}
-        }
-    }
-    let mut rest: Vec<(usize, u128)> = right.into_values().collect();
-    rest.sort_unstable();
-    let only_right = rest.into_iter().map(|(i, _)| kb[i].0.clone()).collect();
-    Ok(Diff {
-        buckets: 1usize << bits,
-        differing_buckets,
-        only_left,
-        only_right,
-        changed,
-        contexts_differ: a.context() != b.context(),
-    })
-}
-
-/// An exact, type-tagged text of a key (for matching keys of two states).
-fn key_text(k: &Scalar) -> String {
-    match k {
-        Scalar::Binary(b) => format!("b:{b:?}"),
-        other => format!("{}:{other}", other.type_name()),
-    }
+    // refused with TypeMismatch by the typed side when `b` is of another type
+    a.diff(b, bits)
 }

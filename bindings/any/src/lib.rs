@@ -10,7 +10,7 @@
 //! |---|---|
 //! | [`types`] | [`Kind`], [`KeyType`], [`ValueType`], [`StateType`] and [`Scalar`] values |
 //! | [`state`] | [`AnyState`]: mutators (single and Arrow batch), joins, reads, bytes, digests |
-//! | [`diff`](mod@diff) | [`diff()`]: where two states differ, found by bucket digests |
+//! | [`diff`](mod@diff) | [`diff()`]: where two states differ (the keys of [`pluriverse::CausalStore::diff`] as [`Scalar`]s) |
 //!
 //! Supported types: keys `utf8`, `binary`, `int64`, `uint64`; values (for `MVMap` and
 //! `LWWMap`) `utf8`, `binary`, `int64`, `float64`, `bool`.

@@ -14,6 +14,7 @@ use pluriverse::{
     PNCounterKind, PNCounterMap, ReplicaId, Stability, State, VersionVector, WireKind,
 };
 
+use crate::diff::Diff;
 use crate::types::{KeyType, Kind, Scalar, StateType, ValueType};
 use crate::{AnyError, Result};
 
@@ -169,7 +170,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn digest(&self) -> u128;
     fn bucket_digests(&self, bits: u32) -> Result<Vec<u128>>;
     fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>>;
-    fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)>;
+    fn diff(&self, other: &dyn Dyn, bits: u32) -> Result<Diff>;
     fn to_bytes(&self) -> Result<Vec<u8>>;
     fn to_compact(&self) -> Vec<u8>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
@@ -506,12 +507,17 @@ impl<Kd: DynKind> Dyn for State<Kd> {
     fn sparse_bucket_digests(&self, bits: u32) -> Result<Vec<(u32, u128)>> {
         Ok(self.store().sparse_bucket_digests(bits)?)
     }
-    fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
-        self.store()
-            .key_digests_in(bits, buckets)
-            .into_iter()
-            .map(|(k, d)| (k.to_scalar(), d))
-            .collect()
+    fn diff(&self, other: &dyn Dyn, bits: u32) -> Result<Diff> {
+        let d = self.store().diff(same_type::<Kd>(other)?.store(), bits)?;
+        let scalars = |keys: Vec<Kd::Key>| keys.iter().map(DynItem::to_scalar).collect();
+        Ok(Diff {
+            buckets: d.buckets,
+            differing_buckets: d.differing_buckets,
+            only_left: scalars(d.only_left),
+            only_right: scalars(d.only_right),
+            changed: scalars(d.changed),
+            contexts_differ: d.contexts_differ,
+        })
     }
     fn to_bytes(&self) -> Result<Vec<u8>> {
         Ok(State::to_bytes(self)?)
@@ -850,8 +856,8 @@ impl AnyState {
         self.inner.sparse_bucket_digests(bits)
     }
 
-    pub(crate) fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(Scalar, u128)> {
-        self.inner.key_digests_in(bits, buckets)
+    pub(crate) fn diff(&self, other: &AnyState, bits: u32) -> Result<Diff> {
+        self.inner.diff(other.inner.as_ref(), bits)
     }
 
     /// The state as Arrow IPC stream bytes (the documented format of `pluriverse::wire`).

@@ -198,6 +198,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// [`Self::key_digests`] for the buckets listed in `buckets` (sorted, as
     /// [`Self::sparse_bucket_digests`] gives them): no `2^bits` table.
     pub fn key_digests_in(&self, bits: u32, buckets: &[u32]) -> Vec<(K, u128)> {
+        Self::without_hashes(self.key_digests_in_buckets(bits, buckets))
+    }
+
+    /// [`Self::key_digests_in`] with each key's hash: `(hash, key, digest)` in the store's
+    /// order.
+    pub(super) fn key_digests_in_buckets(&self, bits: u32, buckets: &[u32]) -> Vec<(u64, K, u128)> {
         self.key_digests_where(bits, |b| buckets.binary_search(&(b as u32)).is_ok())
     }
 
@@ -205,13 +211,24 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// `selected`, the digest of that key's entries, in the store's `(hash, key)` order.
     /// Comparing two stores' lists names the keys where they differ.
     pub fn key_digests(&self, bits: u32, selected: &[bool]) -> Vec<(K, u128)> {
-        self.key_digests_where(bits, |b| selected.get(b).copied().unwrap_or(false))
+        Self::without_hashes(
+            self.key_digests_where(bits, |b| selected.get(b).copied().unwrap_or(false)),
+        )
     }
 
-    fn key_digests_where(&self, bits: u32, selected: impl Fn(usize) -> bool) -> Vec<(K, u128)> {
+    fn without_hashes(rows: Vec<(u64, K, u128)>) -> Vec<(K, u128)> {
+        rows.into_iter().map(|(_, k, d)| (k, d)).collect()
+    }
+
+    /// Per distinct key whose bucket is selected, `(hash, key, digest)` in store order.
+    fn key_digests_where(
+        &self,
+        bits: u32,
+        selected: impl Fn(usize) -> bool,
+    ) -> Vec<(u64, K, u128)> {
         let bits = bits.min(pluriverse_kernels::digest::MAX_BUCKET_BITS);
         let m = self.merged_cow();
-        let mut out: Vec<(K, u128)> = Vec::new();
+        let mut out: Vec<(u64, K, u128)> = Vec::new();
         let mut cur: Option<(usize, Digest)> = None;
         let mut buf = Vec::with_capacity(64);
         let seed = Self::type_seed();
@@ -224,7 +241,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             });
             if !same_key {
                 if let Some((start, d)) = cur.take() {
-                    out.push((m.keys.get(start), d.finish()));
+                    out.push((m.hash[start], m.keys.get(start), d.finish()));
                 }
                 cur = Some((i, Digest::new()));
             }
@@ -233,7 +250,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
         }
         if let Some((start, d)) = cur {
-            out.push((m.keys.get(start), d.finish()));
+            out.push((m.hash[start], m.keys.get(start), d.finish()));
         }
         out
     }

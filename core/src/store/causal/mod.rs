@@ -19,7 +19,7 @@
 mod arrow;
 mod check;
 mod delta;
-// mod diff;
+mod diff;
 mod digest;
 mod join;
 mod join_full;
@@ -33,7 +33,7 @@ use super::run::Run;
 use crate::context::CausalContext;
 use crate::item::{Item, ItemCol};
 
-// pub use diff::StoreDiff;
+pub use diff::StoreDiff;
 pub use join::JoinPath;
 
 /// Entries `(key, dot, value)` plus the causal context they live in.
