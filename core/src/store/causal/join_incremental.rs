@@ -1,18 +1,12 @@
 //! The incremental join of a small delta: only the dots of its context that ours also holds
 //! are looked up (by the delta's keys first, then by dot), and its few new rows go straight
-//! into the smallest run; runs merge pairwise as they grow (a binary-counter LSM).
+//! into the smallest run; the runs then settle (`lsm.rs`).
 
 use super::join::is_monotonic;
 use super::CausalStore;
 use crate::item::{Item, ItemCol};
 use crate::store::run::{Run, SCAN_ROWS};
 
-/// A new run is merged with the run before it while that one is at most this many times
-/// larger: runs grow geometrically, so there are O(log n) of them and each entry is copied
-/// O(log n) times (a binary-counter LSM).
-const RUN_RATIO: usize = 4;
-/// A run is rewritten without its deleted rows when more than 1/DEAD_FRACTION is dead.
-const DEAD_FRACTION: u64 = 4;
 /// New rows go into the smallest run in place while it holds at most this many rows.
 const TAIL_ROWS: usize = 256;
 /// Deltas of at most this many entries look our entries up by their keys first.
@@ -199,34 +193,6 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             self.settle();
         }
         Ok(())
-    }
-
-    /// Merges the last run with the one before while that one is at most `RUN_RATIO` times
-    /// larger (binary-counter LSM).
-    fn settle(&mut self) {
-        while self.runs.len() >= 2 {
-            let n = self.runs.len();
-            let (prev, last) = (&self.runs[n - 2], &self.runs[n - 1]);
-            if prev.live() > RUN_RATIO * last.live() {
-                break;
-            }
-            let last = self.runs.pop().unwrap_or_default();
-            let prev = self.runs.pop().unwrap_or_default();
-            self.runs.push(Run::merge_live(&prev, &last));
-        }
-    }
-
-    /// Rewrites runs that are mostly dead, and drops empty ones.
-    fn drop_dead_runs(&mut self) {
-        for run in &mut self.runs {
-            if run.deleted.len() * DEAD_FRACTION > run.rows() as u64 {
-                let mut clean = Run::with_capacity(run.live());
-                clean.extend_live(run, 0..run.rows());
-                *run = clean;
-            }
-        }
-        self.runs.retain(|r| r.rows() > 0);
-        self.runs.sort_by_key(|r| std::cmp::Reverse(r.live()));
     }
 }
 

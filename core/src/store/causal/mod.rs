@@ -13,6 +13,7 @@
 //! | `digest.rs` | the type description, entry, context and state digests, bucket and key digests |
 //! | `diff.rs` | where two states differ: bucket digests, then a sorted merge of the differing buckets' keys |
 //! | `partition.rs` | splitting a state by key hash into valid sub-states |
+//! | `lsm.rs` | the runs as an LSM: merging them all (reads, compaction), settling after a write (binary counter), dropping dead rows |
 //! | `check.rs` | `check_invariants`, the store's internal validation |
 //! | `arrow.rs` | the bridge to the Arrow wire format (`to_bytes`, `from_bytes`, compact, record batches) |
 
@@ -24,10 +25,9 @@ mod digest;
 mod join;
 mod join_full;
 mod join_incremental;
+mod lsm;
 mod partition;
 mod write;
-
-use std::borrow::Cow;
 
 use super::run::Run;
 use crate::context::CausalContext;
@@ -116,43 +116,5 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
         }
         out
-    }
-
-    /// All live rows as one sorted run: borrowed when the store already is one clean run.
-    pub(crate) fn merged_cow(&self) -> Cow<'_, Run<K, V>> {
-        match self.runs.as_slice() {
-            [only] if only.deleted.is_empty() => Cow::Borrowed(only),
-            _ => Cow::Owned(self.merged()),
-        }
-    }
-
-    /// All live rows merged into one sorted run: two-way merges from the smallest run up
-    /// (runs shrink geometrically, so each row is copied about once or twice).
-    pub(crate) fn merged(&self) -> Run<K, V> {
-        let mut live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
-        live.sort_by_key(|r| std::cmp::Reverse(r.live()));
-        match live.as_slice() {
-            [] => Run::default(),
-            [only] => {
-                let mut out = Run::with_capacity(only.live());
-                out.extend_live(only, 0..only.rows());
-                out
-            }
-            [rest @ .., a, b] => {
-                let mut acc = Run::merge_live(a, b);
-                for r in rest.iter().rev() {
-                    acc = Run::merge_live(r, &acc);
-                }
-                acc
-            }
-        }
-    }
-
-    /// Replaces all runs with one merged run.
-    pub fn compact_runs(&mut self) {
-        if self.runs.len() > 1 || self.runs.first().is_some_and(|r| r.live() < r.rows()) {
-            let m = self.merged();
-            self.runs = if m.rows() > 0 { vec![m] } else { vec![] };
-        }
     }
 }

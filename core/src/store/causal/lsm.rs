@@ -1,0 +1,84 @@
+//! The runs as an LSM: all live rows merged into one run (for reads, encodings and the full
+//! join), compaction, and the upkeep after a join adds or deletes rows: runs merge
+//! pairwise as they grow (a binary-counter LSM) and mostly dead runs are rewritten.
+
+use std::borrow::Cow;
+
+use super::CausalStore;
+use crate::item::Item;
+use crate::store::run::Run;
+
+/// A new run is merged with the run before it while that one is at most this many times
+/// larger: runs grow geometrically, so there are O(log n) of them and each entry is copied
+/// O(log n) times (a binary-counter LSM).
+const RUN_RATIO: usize = 4;
+/// A run is rewritten without its deleted rows when more than 1/DEAD_FRACTION is dead.
+const DEAD_FRACTION: u64 = 4;
+
+impl<K: Item, V: Item> CausalStore<K, V> {
+    /// All live rows as one sorted run: borrowed when the store already is one clean run.
+    pub(crate) fn merged_cow(&self) -> Cow<'_, Run<K, V>> {
+        match self.runs.as_slice() {
+            [only] if only.deleted.is_empty() => Cow::Borrowed(only),
+            _ => Cow::Owned(self.merged()),
+        }
+    }
+
+    /// All live rows merged into one sorted run: two-way merges from the smallest run up
+    /// (runs shrink geometrically, so each row is copied about once or twice).
+    pub(crate) fn merged(&self) -> Run<K, V> {
+        let mut live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
+        live.sort_by_key(|r| std::cmp::Reverse(r.live()));
+        match live.as_slice() {
+            [] => Run::default(),
+            [only] => {
+                let mut out = Run::with_capacity(only.live());
+                out.extend_live(only, 0..only.rows());
+                out
+            }
+            [rest @ .., a, b] => {
+                let mut acc = Run::merge_live(a, b);
+                for r in rest.iter().rev() {
+                    acc = Run::merge_live(r, &acc);
+                }
+                acc
+            }
+        }
+    }
+
+    /// Replaces all runs with one merged run.
+    pub fn compact_runs(&mut self) {
+        if self.runs.len() > 1 || self.runs.first().is_some_and(|r| r.live() < r.rows()) {
+            let m = self.merged();
+            self.runs = if m.rows() > 0 { vec![m] } else { vec![] };
+        }
+    }
+
+    /// Merges the last run with the one before while that one is at most `RUN_RATIO` times
+    /// larger (binary-counter LSM).
+    pub(super) fn settle(&mut self) {
+        while self.runs.len() >= 2 {
+            let n = self.runs.len();
+            let (prev, last) = (&self.runs[n - 2], &self.runs[n - 1]);
+            if prev.live() > RUN_RATIO * last.live() {
+                break;
+            }
+            let last = self.runs.pop().unwrap_or_default();
+            let prev = self.runs.pop().unwrap_or_default();
+            self.runs.push(Run::merge_live(&prev, &last));
+        }
+    }
+
+    /// Rewrites runs that are mostly dead, and drops empty ones.
+    pub(super) fn drop_dead_runs(&mut self) {
+        for run in &mut self.runs {
+            if run.deleted.len() * DEAD_FRACTION > run.rows() as u64 {
+                let mut clean = Run::with_capacity(run.live());
+                clean.extend_live(run, 0..run.rows());
+                *run = clean;
+            }
+        }
+        self.runs.retain(|r| r.rows() > 0);
+        self.runs.sort_by_key(|r| std::cmp::Reverse(r.live()));
+    }
+}
