@@ -165,19 +165,15 @@ impl fmt::Debug for Pick {
     }
 }
 
-/// The first pick naming an item its side does not have, as the error.
-fn check_bounds(lens: [usize; 2], picks: &[Pick]) -> Result<()> {
-    match picks.iter().position(|p| p.index() >= lens[p.side_bit()]) {
-        None => Ok(()),
-        Some(at) => {
-            let p = picks[at];
-            Err(KernelError::PickOutOfBounds {
-                at,
-                side: p.side(),
-                index: p.index(),
-                len: lens[p.side_bit()],
-            })
-        }
+/// The error for pick `at`, which names an item its side (of `len` items) does not have.
+#[cold]
+fn out_of_bounds(picks: &[Pick], at: usize, len: usize) -> KernelError {
+    let p = picks[at];
+    KernelError::PickOutOfBounds {
+        at,
+        side: p.side(),
+        index: p.index(),
+        len,
     }
 }
 
@@ -218,10 +214,23 @@ pub fn interleave_into<T: Copy>(
     picks: &[Pick],
     out: &mut Vec<T>,
 ) -> Result<()> {
-    check_bounds([left.len(), right.len()], picks)?;
     // the side is an index, not a branch: in a merge the sides alternate at random
     let sides = [left, right];
-    out.extend(picks.iter().map(|p| sides[p.side_bit()][p.index()]));
+    let start = out.len();
+    out.reserve(picks.len());
+    // one pass: the bounds check of each pick is the check of the arguments (a separate
+    // validating pass would cost a sweep over the picks per column)
+    out.extend(
+        picks
+            .iter()
+            .map_while(|p| sides[p.side_bit()].get(p.index()).copied()),
+    );
+    let done = out.len() - start;
+    if done < picks.len() {
+        out.truncate(start);
+        let len = sides[picks[done].side_bit()].len();
+        return Err(out_of_bounds(picks, done, len));
+    }
     Ok(())
 }
 
@@ -263,9 +272,10 @@ impl<'a> VarSlice<'a> {
 /// buffer grows once, to its final size.
 ///
 /// # Errors
-/// [`KernelError::PickOutOfBounds`] for the first pick past the end of its side, and
-/// [`KernelError::BadOffset`] (at the pick's position) for a picked item whose offsets are
-/// not a range of its side's values; `offsets` and `values` are then unchanged.
+/// For the first pick that names no item: [`KernelError::PickOutOfBounds`] when it is past
+/// the end of its side, [`KernelError::BadOffset`] (at the pick's position) when the
+/// item's offsets are not a range of its side's values; `offsets` and `values` are then
+/// unchanged.
 ///
 /// # Example
 /// ```
@@ -284,12 +294,14 @@ pub fn interleave_var_into(
     offsets: &mut Vec<u64>,
     values: &mut Vec<u8>,
 ) -> Result<()> {
-    check_bounds([left.len(), right.len()], picks)?;
     let sides = [left, right];
     let item = |at: usize| {
         let p = picks[at];
-        sides[p.side_bit()]
-            .get(p.index())
+        let side = sides[p.side_bit()];
+        if p.index() >= side.len() {
+            return Err(out_of_bounds(picks, at, side.len()));
+        }
+        side.get(p.index())
             .ok_or(KernelError::BadOffset { index: at })
     };
     let offsets_len = offsets.len();
