@@ -31,6 +31,27 @@ pub(crate) trait KindHandle: Sized + 'static {
     fn get_mut(&mut self) -> &mut Handle;
 }
 
+/// Implements [`KindHandle`] for a handle type declared as `pub struct pv_<kind>(Handle);`
+/// (the declaration itself stays outside the macro, where cbindgen reads it).
+macro_rules! kind_handle {
+    ($t:ident, $kind:ident) => {
+        impl $crate::handle::KindHandle for $t {
+            const KIND: ::pluriverse_any::Kind = ::pluriverse_any::Kind::$kind;
+            const NAME: &'static str = stringify!($t);
+            fn wrap(h: $crate::handle::Handle) -> Self {
+                Self(h)
+            }
+            fn get(&self) -> &$crate::handle::Handle {
+                &self.0
+            }
+            fn get_mut(&mut self) -> &mut $crate::handle::Handle {
+                &mut self.0
+            }
+        }
+    };
+}
+pub(crate) use kind_handle;
+
 fn poisoned<T: KindHandle>() -> Fail {
     Fail::new(
         pv_status::PV_PANIC,

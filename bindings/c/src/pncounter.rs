@@ -1,9 +1,7 @@
 //! `pv_pncounter`: the C handle on a `PNCounterMap` replica (counter map).
 
-use pluriverse_any::Kind;
-
 use crate::bytes::pv_bytes;
-use crate::handle::{self, Handle, KindHandle};
+use crate::handle::{self, Handle};
 use crate::ptr::check_ptr;
 use crate::status::{guard, guard_void, pv_status, Fail};
 use crate::value::{any_error, pv_type, pv_value};
@@ -17,23 +15,9 @@ use crate::value::{any_error, pv_type, pv_value};
     reason = "C naming: the header spells it pv_pncounter"
 )]
 #[derive(Debug)]
-pub struct pv_pncounter {
-    inner: Handle,
-}
+pub struct pv_pncounter(Handle);
 
-impl KindHandle for pv_pncounter {
-    const KIND: Kind = Kind::PNCounterMap;
-    const NAME: &'static str = "pv_pncounter";
-    fn wrap(h: Handle) -> Self {
-        Self { inner: h }
-    }
-    fn get(&self) -> &Handle {
-        &self.inner
-    }
-    fn get_mut(&mut self) -> &mut Handle {
-        &mut self.inner
-    }
-}
+handle::kind_handle!(pv_pncounter, PNCounterMap);
 
 /// Makes an empty `PNCounterMap` whose keys have type `key_type` (a `PV_TYPE_*` key code),
 /// written to as the replica named `replica` (`replica_len` bytes, usually UTF-8 text). A
