@@ -72,6 +72,12 @@ pub enum AnyError {
     },
     /// An unknown kind or type name, or a value type given where none belongs.
     UnknownType(String),
+    /// A mutator called on a state opened only to be read
+    /// ([`AnyState::from_bytes_read_only`]): it has no writer.
+    ReadOnly {
+        /// The mutator.
+        op: &'static str,
+    },
 }
 
 impl fmt::Display for AnyError {
@@ -88,6 +94,10 @@ impl fmt::Display for AnyError {
                 found,
             } => write!(f, "{what}: expected {expected}, found {found}"),
             Self::UnknownType(m) => f.write_str(m),
+            Self::ReadOnly { op } => write!(
+                f,
+                "`{op}` on a read-only state: it has no writer (open it with a replica name to write)"
+            ),
         }
     }
 }
