@@ -2,8 +2,7 @@
 
 use crate::bytes::pv_bytes;
 use crate::handle::{self, Handle};
-use crate::ptr::check_ptr;
-use crate::status::{guard, guard_void, pv_status, Fail};
+use crate::status::{guard, guard_void, pv_status};
 use crate::value::{any_error, pv_type, pv_value};
 
 /// A `PNCounterMap` replica: a counter per key that goes up (`increment`) and down (`decrement`); its value is a signed sum over all replicas.
@@ -110,18 +109,7 @@ pub unsafe extern "C" fn pv_pncounter_value(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_pncounter_value", || unsafe {
-        let state = handle::read(pncounter)?;
-        check_ptr(out, "out")?;
-        let key = handle::scalar(key, "key")?;
-        let v = state.value(&key).map_err(any_error)?;
-        let v = i64::try_from(v).map_err(|_| {
-            Fail::new(
-                pv_status::PV_OVERFLOW,
-                format!("the counter's value {v} does not fit int64_t"),
-            )
-        })?;
-        out.write(v);
-        Ok(())
+        handle::value(pncounter, key, out)
     })
 }
 
@@ -149,12 +137,7 @@ pub unsafe extern "C" fn pv_pncounter_value_i128(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_pncounter_value_i128", || unsafe {
-        let state = handle::read(pncounter)?;
-        check_ptr(out_hi, "out_hi")?;
-        check_ptr(out_lo, "out_lo")?;
-        let key = handle::scalar(key, "key")?;
-        let v = state.value(&key).map_err(any_error)?;
-        handle::put_i128(out_hi, out_lo, v)
+        handle::value_i128(pncounter, key, out_hi, out_lo)
     })
 }
 
