@@ -9,7 +9,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`types`] | [`Kind`], [`KeyType`], [`ValueType`], [`StateType`] and [`Scalar`] values |
-//! | [`state`] | [`AnyState`]: mutators (single and Arrow batch), joins, reads, bytes, digests |
+//! | [`state`] | [`AnyState`]: mutators (single and Arrow batch), joins, reads, bytes, digests; read-only states ([`AnyState::from_bytes_read_only`]) for the faces that only read |
 //! | [`diff`](mod@diff) | [`diff()`]: where two states differ, found by bucket digests |
 //!
 //! Supported types: keys `utf8`, `binary`, `int64`, `uint64`; values (for `MVMap` and
