@@ -126,14 +126,14 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 gcc -std=c11 -Wall -Wextra -Werror bindings/c/examples/merge.c $(pkg-config --cflags --libs pluriverse) \
     -o "$work/pc_shared" || fail "gcc \$(pkg-config --cflags --libs pluriverse) failed"
 LD_LIBRARY_PATH="$prefix/lib" "$work/pc_shared" >"$work/pc_shared.out" 2>&1 || { cat "$work/pc_shared.out"; fail "the pkg-config (shared) build failed to run"; }
-LD_LIBRARY_PATH="$prefix/lib" ldd "$work/pc_shared" | grep -q "$prefix/lib/libpluriverse.so" \
+LD_LIBRARY_PATH="$prefix/lib" ldd "$work/pc_shared" | grep "$prefix/lib/libpluriverse.so" >/dev/null \
     || fail "the pkg-config build does not link the installed libpluriverse.so"
 # shellcheck disable=SC2046
 gcc -std=c11 -Wall -Wextra -Werror bindings/c/examples/merge.c $(pkg-config --cflags pluriverse) \
     -L "$prefix/lib" -Wl,-Bstatic -lpluriverse -Wl,-Bdynamic \
     $(pkg-config --static --libs-only-l pluriverse | sed 's/-lpluriverse//') -o "$work/pc_static" \
     || fail "the static pkg-config build failed"
-if ldd "$work/pc_static" | grep -q libpluriverse; then fail "the static build links libpluriverse.so"; fi
+if ldd "$work/pc_static" | grep libpluriverse >/dev/null; then fail "the static build links libpluriverse.so"; fi
 "$work/pc_static" >"$work/pc_static.out" 2>&1 || { cat "$work/pc_static.out"; fail "the pkg-config (static) build failed to run"; }
 cmp -s "$work/pc_shared.out" "$work/example_merge.out" || fail "the pkg-config build printed other output than the in-tree build"
 cmp -s "$work/pc_static.out" "$work/example_merge.out" || fail "the static pkg-config build printed other output than the in-tree build"

@@ -9,7 +9,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`types`] | [`Kind`], [`KeyType`], [`ValueType`], [`StateType`] and [`Scalar`] values |
-//! | [`state`] | [`AnyState`]: mutators (single and Arrow batch), joins, reads, bytes, digests |
+//! | [`state`] | [`AnyState`]: mutators (single and Arrow batch), joins, reads, bytes, digests; read-only states ([`AnyState::from_bytes_read_only`]) for the faces that only read |
 //! | [`diff`](mod@diff) | [`diff()`]: where two states differ (the keys of [`pluriverse::CausalStore::diff`] as [`Scalar`]s) |
 //!
 //! Supported types: keys `utf8`, `binary`, `int64`, `uint64`; values (for `MVMap` and
@@ -72,6 +72,12 @@ pub enum AnyError {
     },
     /// An unknown kind or type name, or a value type given where none belongs.
     UnknownType(String),
+    /// A mutator called on a state opened only to be read
+    /// ([`AnyState::from_bytes_read_only`]): it has no writer.
+    ReadOnly {
+        /// The mutator.
+        op: &'static str,
+    },
 }
 
 impl fmt::Display for AnyError {
@@ -88,6 +94,10 @@ impl fmt::Display for AnyError {
                 found,
             } => write!(f, "{what}: expected {expected}, found {found}"),
             Self::UnknownType(m) => f.write_str(m),
+            Self::ReadOnly { op } => write!(
+                f,
+                "`{op}` on a read-only state: it has no writer (open it with a replica name to write)"
+            ),
         }
     }
 }

@@ -701,14 +701,21 @@ impl ConstructArgs<'_> {
 ///
 /// Mutators return the delta to ship; joins take deltas or whole states of the same type.
 /// Every method that fails leaves the state unchanged.
+///
+/// A state opened only to be read (a file to show, a delta to forward, a partition to fold)
+/// has no writer: [`AnyState::from_bytes_read_only`] makes one, whose mutators refuse with
+/// [`AnyError::ReadOnly`] (joins, reads and bytes work as on any state).
 pub struct AnyState {
     inner: Box<dyn Dyn>,
+    /// No writer: mutators refuse (see [`AnyState::from_bytes_read_only`]).
+    read_only: bool,
 }
 
 impl Clone for AnyState {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone_box(),
+            read_only: self.read_only,
         }
     }
 }
@@ -718,6 +725,7 @@ impl fmt::Debug for AnyState {
         f.debug_struct("AnyState")
             .field("type", &self.inner.state_type().to_string())
             .field("replica", &self.inner.replica().to_string())
+            .field("read_only", &self.read_only)
             .field("entries", &self.inner.entry_count())
             .finish()
     }
@@ -725,7 +733,18 @@ impl fmt::Debug for AnyState {
 
 impl AnyState {
     fn wrap(inner: Box<dyn Dyn>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            read_only: false,
+        }
+    }
+
+    /// A state derived from this one (a delta, a part, a slice): read-only when this is.
+    fn derived(&self, inner: Box<dyn Dyn>) -> Self {
+        Self {
+            inner,
+            read_only: self.read_only,
+        }
     }
 
     /// An empty state of type `ty`, written to as `replica`.
@@ -764,6 +783,65 @@ impl AnyState {
         )?))
     }
 
+    /// The state (or delta) in `bytes`, whatever its kind and types, opened only to be read:
+    /// it has no writer, so no replica name has to be made up for it. Its mutators refuse
+    /// with [`AnyError::ReadOnly`] and leave it unchanged; reads, bytes, digests and joins
+    /// work as on any state (a join only learns what others wrote). States derived from it
+    /// ([`AnyState::delta_since`], [`AnyState::partition`], [`AnyState::slice`], clones) are
+    /// read-only too; [`AnyState::with_replica`] gives a writable copy.
+    ///
+    /// [`AnyState::replica`] of a read-only state is the empty name, under which nothing
+    /// writes.
+    ///
+    /// # Errors
+    /// As [`AnyState::from_bytes`].
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyError, AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Utf8, None).unwrap();
+    /// let mut paris = AnyState::new(t, "paris");
+    /// paris.add(Scalar::Utf8("a".into())).unwrap();
+    /// let mut shown = AnyState::from_bytes_read_only(&paris.to_bytes().unwrap()).unwrap();
+    /// assert!(shown.is_read_only());
+    /// assert!(shown.contains(&Scalar::Utf8("a".into())).unwrap());
+    /// let err = shown.add(Scalar::Utf8("b".into())).unwrap_err();
+    /// assert!(matches!(err, AnyError::ReadOnly { op: "add" }));
+    /// assert_eq!(shown.digest(), paris.digest(), "unchanged");
+    /// // joining is reading more
+    /// let d = paris.add(Scalar::Utf8("c".into())).unwrap();
+    /// shown.join_checked(&d).unwrap();
+    /// assert_eq!(shown.digest(), paris.digest());
+    /// // a writer has to be named
+    /// let mut lagos = shown.with_replica("lagos");
+    /// lagos.add(Scalar::Utf8("d".into())).unwrap();
+    /// ```
+    pub fn from_bytes_read_only(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_read_only_with_limits(bytes, &Limits::default())
+    }
+
+    /// [`AnyState::from_bytes_read_only`] within caller-chosen decoding [`Limits`].
+    ///
+    /// # Errors
+    /// As [`AnyState::from_bytes_with_limits`].
+    pub fn from_bytes_read_only_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        let mut s = Self::from_bytes_with_limits(bytes, ReplicaId::from(""), limits)?;
+        s.read_only = true;
+        Ok(s)
+    }
+
+    /// A read-only copy of this state (see [`AnyState::from_bytes_read_only`]).
+    pub fn to_read_only(&self) -> Self {
+        let mut s = self.with_replica(ReplicaId::from(""));
+        s.read_only = true;
+        s
+    }
+
+    /// Whether this state has no writer (see [`AnyState::from_bytes_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// [`AnyState::from_bytes`] insisting on type `ty`.
     ///
     /// # Errors
@@ -789,12 +867,13 @@ impl AnyState {
         self.inner.state_type()
     }
 
-    /// The replica this handle writes as (not part of the state).
+    /// The replica this handle writes as (not part of the state; the empty name for a
+    /// read-only state).
     pub fn replica(&self) -> &ReplicaId {
         self.inner.replica()
     }
 
-    /// The same state, written to as `replica`.
+    /// The same state, written to as `replica` (writable, also when this one is read-only).
     pub fn with_replica(&self, replica: impl Into<ReplicaId>) -> Self {
         Self::wrap(self.inner.with_replica(replica.into()))
     }
@@ -965,6 +1044,10 @@ impl AnyState {
     /// peer.join_checked(&me).unwrap();
     /// ```
     pub fn join_checked(&mut self, other: &AnyState) -> Result<()> {
+        if self.read_only {
+            // no writer, so no dots of its own to protect; equivocation is still refused
+            return self.join(other);
+        }
         self.inner.join_checked(other.inner.as_ref())
     }
 
@@ -974,13 +1057,17 @@ impl AnyState {
     /// # Errors
     /// As [`AnyState::join_bytes`] and [`AnyState::join_checked`]; the state is unchanged.
     pub fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
+        if self.read_only {
+            // as in join_checked
+            return self.inner.join_bytes(bytes, limits);
+        }
         self.inner.join_bytes_checked(bytes, limits)
     }
 
     /// What a replica whose context is `peer` lacks (joining it there gives what joining
     /// this whole state would).
     pub fn delta_since(&self, peer: &CausalContext) -> AnyState {
-        Self::wrap(self.inner.delta_since(peer))
+        self.derived(self.inner.delta_since(peer))
     }
 
     /// Splits the state into `parts` states by key hash (partition `p` holds the keys with
@@ -1008,7 +1095,7 @@ impl AnyState {
         self.inner
             .partition(parts)
             .into_iter()
-            .map(Self::wrap)
+            .map(|p| self.derived(p))
             .collect()
     }
 
@@ -1071,7 +1158,7 @@ impl AnyState {
     /// assert_eq!(b.digest(), a.digest());
     /// ```
     pub fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> AnyState {
-        Self::wrap(self.inner.slice(replica, lo, hi))
+        self.derived(self.inner.slice(replica, lo, hi))
     }
 
     /// The keys (elements) the state holds, as an Arrow array of the key type.
@@ -1080,6 +1167,9 @@ impl AnyState {
     }
 
     fn apply(&mut self, op: Op<'_>) -> Result<AnyState> {
+        if self.read_only {
+            return Err(AnyError::ReadOnly { op: op.name() });
+        }
         self.inner.apply(op).map(Self::wrap)
     }
 

@@ -1,9 +1,7 @@
 //! `pv_awset`: the C handle on an `AWSet` replica (add-wins set).
 
-use pluriverse_any::Kind;
-
 use crate::bytes::pv_bytes;
-use crate::handle::{self, Handle, KindHandle};
+use crate::handle::{self, Handle};
 use crate::status::{guard, guard_void, pv_status};
 use crate::value::{any_error, pv_type, pv_value};
 
@@ -16,23 +14,9 @@ use crate::value::{any_error, pv_type, pv_value};
     reason = "C naming: the header spells it pv_awset"
 )]
 #[derive(Debug)]
-pub struct pv_awset {
-    inner: Handle,
-}
+pub struct pv_awset(Handle);
 
-impl KindHandle for pv_awset {
-    const KIND: Kind = Kind::AWSet;
-    const NAME: &'static str = "pv_awset";
-    fn wrap(h: Handle) -> Self {
-        Self { inner: h }
-    }
-    fn get(&self) -> &Handle {
-        &self.inner
-    }
-    fn get_mut(&mut self) -> &mut Handle {
-        &mut self.inner
-    }
-}
+handle::kind_handle!(pv_awset, AWSet);
 
 /// Makes an empty `AWSet` whose elements have type `key_type` (a `PV_TYPE_*` key code),
 /// written to as the replica named `replica` (`replica_len` bytes, usually UTF-8 text). A

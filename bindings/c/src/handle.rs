@@ -31,6 +31,47 @@ pub(crate) trait KindHandle: Sized + 'static {
     fn get_mut(&mut self) -> &mut Handle;
 }
 
+/// What the read functions read a state through: a kind handle (`pv_mvmap`, ...) or a
+/// replica (`pv_replica`, whose state is its replica's). The bodies of `_digest`, `_len`,
+/// `_contains`, `_get`, `_to_bytes` and the counter reads are written once over it.
+pub(crate) trait StateSource: 'static {
+    /// The state behind `p`, refusing a poisoned handle.
+    ///
+    /// # Safety
+    /// `p` is NULL or live and not mutated during the call.
+    unsafe fn state<'a>(p: *const Self) -> FfiResult<&'a AnyState>;
+}
+
+/// Implements [`KindHandle`] for a handle type declared as `pub struct pv_<kind>(Handle);`
+/// (the declaration itself stays outside the macro, where cbindgen reads it).
+macro_rules! kind_handle {
+    ($t:ident, $kind:ident) => {
+        impl $crate::handle::KindHandle for $t {
+            const KIND: ::pluriverse_any::Kind = ::pluriverse_any::Kind::$kind;
+            const NAME: &'static str = stringify!($t);
+            fn wrap(h: $crate::handle::Handle) -> Self {
+                Self(h)
+            }
+            fn get(&self) -> &$crate::handle::Handle {
+                &self.0
+            }
+            fn get_mut(&mut self) -> &mut $crate::handle::Handle {
+                &mut self.0
+            }
+        }
+
+        impl $crate::handle::StateSource for $t {
+            unsafe fn state<'a>(
+                p: *const Self,
+            ) -> $crate::status::FfiResult<&'a ::pluriverse_any::AnyState> {
+                // SAFETY: forwarded contract.
+                unsafe { $crate::handle::read(p) }
+            }
+        }
+    };
+}
+pub(crate) use kind_handle;
+
 fn poisoned<T: KindHandle>() -> Fail {
     Fail::new(
         pv_status::PV_PANIC,
@@ -215,11 +256,11 @@ pub(crate) unsafe fn put_bytes(out: *mut pv_bytes, state: &AnyState) -> FfiResul
 ///
 /// # Safety
 /// `p` is NULL or live; `out` is NULL or writable.
-pub(crate) unsafe fn to_bytes<T: KindHandle>(p: *const T, out: *mut pv_bytes) -> FfiResult<()> {
+pub(crate) unsafe fn to_bytes<S: StateSource>(p: *const S, out: *mut pv_bytes) -> FfiResult<()> {
     // SAFETY: forwarded contract.
     unsafe { bytes::clear(out) };
     // SAFETY: forwarded contract.
-    let state = unsafe { read(p) }?;
+    let state = unsafe { S::state(p) }?;
     // SAFETY: forwarded contract.
     unsafe { put_bytes(out, state) }
 }
@@ -301,9 +342,9 @@ pub(crate) unsafe fn delta_since<T: KindHandle>(
 ///
 /// # Safety
 /// `p` is NULL or live; `out` is NULL or writable for 16 bytes.
-pub(crate) unsafe fn digest<T: KindHandle>(p: *const T, out: *mut u8) -> FfiResult<()> {
+pub(crate) unsafe fn digest<S: StateSource>(p: *const S, out: *mut u8) -> FfiResult<()> {
     // SAFETY: forwarded contract.
-    let state = unsafe { read(p) }?;
+    let state = unsafe { S::state(p) }?;
     check_ptr(out, "out")?;
     let d = state.digest_bytes();
     // SAFETY: out is non-NULL and writable for 16 bytes (caller contract); d is a local.
@@ -315,9 +356,9 @@ pub(crate) unsafe fn digest<T: KindHandle>(p: *const T, out: *mut u8) -> FfiResu
 ///
 /// # Safety
 /// `p` is NULL or live; `out` is NULL or writable.
-pub(crate) unsafe fn len<T: KindHandle>(p: *const T, out: *mut usize) -> FfiResult<()> {
+pub(crate) unsafe fn len<S: StateSource>(p: *const S, out: *mut usize) -> FfiResult<()> {
     // SAFETY: forwarded contract.
-    let state = unsafe { read(p) }?;
+    let state = unsafe { S::state(p) }?;
     // SAFETY: forwarded contract.
     unsafe { put(out, state.len()) }
 }
@@ -354,13 +395,13 @@ pub(crate) unsafe fn value_type<T: KindHandle>(p: *const T, out: *mut pv_type) -
 ///
 /// # Safety
 /// `p` is NULL or live; `key`'s bytes are readable; `out` is NULL or writable.
-pub(crate) unsafe fn contains<T: KindHandle>(
-    p: *const T,
+pub(crate) unsafe fn contains<S: StateSource>(
+    p: *const S,
     key: pv_value,
     out: *mut bool,
 ) -> FfiResult<()> {
     // SAFETY: forwarded contract.
-    let state = unsafe { read(p) }?;
+    let state = unsafe { S::state(p) }?;
     check_ptr(out, "out")?;
     // SAFETY: forwarded contract.
     let key = unsafe { key.to_scalar("key") }?;
@@ -398,8 +439,8 @@ pub(crate) unsafe fn mutate<T: KindHandle>(
 ///
 /// # Safety
 /// `p` is NULL or live; `key`'s bytes are readable; `out` is NULL or writable.
-pub(crate) unsafe fn get<T: KindHandle>(
-    p: *const T,
+pub(crate) unsafe fn get<S: StateSource>(
+    p: *const S,
     key: pv_value,
     out: *mut *mut pv_values,
     f: impl FnOnce(&AnyState, &Scalar) -> FfiResult<Vec<Scalar>>,
@@ -407,13 +448,61 @@ pub(crate) unsafe fn get<T: KindHandle>(
     // SAFETY: forwarded contract.
     unsafe { out_handle(out) }?;
     // SAFETY: forwarded contract.
-    let state = unsafe { read(p) }?;
+    let state = unsafe { S::state(p) }?;
     // SAFETY: forwarded contract.
     let key = unsafe { key.to_scalar("key") }?;
     let items = f(state, &key)?;
     // SAFETY: out was checked by out_handle.
     unsafe { out.write(pv_values::boxed(items)) };
     Ok(())
+}
+
+/// The body of `pv_pncounter_value` and `pv_replica_pncounter_value`: the counter of `key`
+/// into `*out`, `PV_OVERFLOW` (and `*out` unchanged) when it does not fit `int64_t`.
+///
+/// # Safety
+/// `p` is NULL or live; `key`'s bytes are readable; `out` is NULL or writable.
+pub(crate) unsafe fn value<S: StateSource>(
+    p: *const S,
+    key: pv_value,
+    out: *mut i64,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { S::state(p) }?;
+    check_ptr(out, "out")?;
+    // SAFETY: forwarded contract.
+    let key = unsafe { key.to_scalar("key") }?;
+    let v = state.value(&key).map_err(any_error)?;
+    let v = i64::try_from(v).map_err(|_| {
+        Fail::new(
+            pv_status::PV_OVERFLOW,
+            format!("the counter's value {v} does not fit int64_t"),
+        )
+    })?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, v) }
+}
+
+/// The body of `pv_pncounter_value_i128` and `pv_replica_pncounter_value_i128`: the counter
+/// of `key` as two halves (see [`put_i128`]).
+///
+/// # Safety
+/// `p` is NULL or live; `key`'s bytes are readable; `out_hi`, `out_lo` are NULL or writable.
+pub(crate) unsafe fn value_i128<S: StateSource>(
+    p: *const S,
+    key: pv_value,
+    out_hi: *mut i64,
+    out_lo: *mut u64,
+) -> FfiResult<()> {
+    // SAFETY: forwarded contract.
+    let state = unsafe { S::state(p) }?;
+    check_ptr(out_hi, "out_hi")?;
+    check_ptr(out_lo, "out_lo")?;
+    // SAFETY: forwarded contract.
+    let key = unsafe { key.to_scalar("key") }?;
+    let v = state.value(&key).map_err(any_error)?;
+    // SAFETY: forwarded contract.
+    unsafe { put_i128(out_hi, out_lo, v) }
 }
 
 /// Converts a key (for mutators).

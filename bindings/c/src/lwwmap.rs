@@ -1,9 +1,7 @@
 //! `pv_lwwmap`: the C handle on an `LWWMap` replica (last-writer-wins map).
 
-use pluriverse_any::Kind;
-
 use crate::bytes::pv_bytes;
-use crate::handle::{self, Handle, KindHandle};
+use crate::handle::{self, Handle};
 use crate::status::{guard, guard_void, pv_status, Fail};
 use crate::value::{any_error, pv_type, pv_value, pv_values};
 
@@ -16,23 +14,9 @@ use crate::value::{any_error, pv_type, pv_value, pv_values};
     reason = "C naming: the header spells it pv_lwwmap"
 )]
 #[derive(Debug)]
-pub struct pv_lwwmap {
-    inner: Handle,
-}
+pub struct pv_lwwmap(Handle);
 
-impl KindHandle for pv_lwwmap {
-    const KIND: Kind = Kind::LWWMap;
-    const NAME: &'static str = "pv_lwwmap";
-    fn wrap(h: Handle) -> Self {
-        Self { inner: h }
-    }
-    fn get(&self) -> &Handle {
-        &self.inner
-    }
-    fn get_mut(&mut self) -> &mut Handle {
-        &mut self.inner
-    }
-}
+handle::kind_handle!(pv_lwwmap, LWWMap);
 
 /// Makes an empty `LWWMap` whose keys have type `key_type` and values `value_type`
 /// (`PV_TYPE_*` codes), written to as the replica named `replica` (`replica_len` bytes,

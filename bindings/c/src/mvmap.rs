@@ -1,9 +1,7 @@
 //! `pv_mvmap`: the C handle on an `MVMap` replica (multi-value map).
 
-use pluriverse_any::Kind;
-
 use crate::bytes::pv_bytes;
-use crate::handle::{self, Handle, KindHandle};
+use crate::handle::{self, Handle};
 use crate::status::{guard, guard_void, pv_status};
 use crate::value::{any_error, pv_type, pv_value, pv_values};
 
@@ -16,23 +14,9 @@ use crate::value::{any_error, pv_type, pv_value, pv_values};
     reason = "C naming: the header spells it pv_mvmap"
 )]
 #[derive(Debug)]
-pub struct pv_mvmap {
-    inner: Handle,
-}
+pub struct pv_mvmap(Handle);
 
-impl KindHandle for pv_mvmap {
-    const KIND: Kind = Kind::MVMap;
-    const NAME: &'static str = "pv_mvmap";
-    fn wrap(h: Handle) -> Self {
-        Self { inner: h }
-    }
-    fn get(&self) -> &Handle {
-        &self.inner
-    }
-    fn get_mut(&mut self) -> &mut Handle {
-        &mut self.inner
-    }
-}
+handle::kind_handle!(pv_mvmap, MVMap);
 
 /// Makes an empty `MVMap` whose keys have type `key_type` and values `value_type`
 /// (`PV_TYPE_*` codes), written to as the replica named `replica` (`replica_len` bytes,

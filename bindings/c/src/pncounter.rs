@@ -1,11 +1,8 @@
 //! `pv_pncounter`: the C handle on a `PNCounterMap` replica (counter map).
 
-use pluriverse_any::Kind;
-
 use crate::bytes::pv_bytes;
-use crate::handle::{self, Handle, KindHandle};
-use crate::ptr::check_ptr;
-use crate::status::{guard, guard_void, pv_status, Fail};
+use crate::handle::{self, Handle};
+use crate::status::{guard, guard_void, pv_status};
 use crate::value::{any_error, pv_type, pv_value};
 
 /// A `PNCounterMap` replica: a counter per key that goes up (`increment`) and down (`decrement`); its value is a signed sum over all replicas.
@@ -17,23 +14,9 @@ use crate::value::{any_error, pv_type, pv_value};
     reason = "C naming: the header spells it pv_pncounter"
 )]
 #[derive(Debug)]
-pub struct pv_pncounter {
-    inner: Handle,
-}
+pub struct pv_pncounter(Handle);
 
-impl KindHandle for pv_pncounter {
-    const KIND: Kind = Kind::PNCounterMap;
-    const NAME: &'static str = "pv_pncounter";
-    fn wrap(h: Handle) -> Self {
-        Self { inner: h }
-    }
-    fn get(&self) -> &Handle {
-        &self.inner
-    }
-    fn get_mut(&mut self) -> &mut Handle {
-        &mut self.inner
-    }
-}
+handle::kind_handle!(pv_pncounter, PNCounterMap);
 
 /// Makes an empty `PNCounterMap` whose keys have type `key_type` (a `PV_TYPE_*` key code),
 /// written to as the replica named `replica` (`replica_len` bytes, usually UTF-8 text). A
@@ -126,18 +109,7 @@ pub unsafe extern "C" fn pv_pncounter_value(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_pncounter_value", || unsafe {
-        let state = handle::read(pncounter)?;
-        check_ptr(out, "out")?;
-        let key = handle::scalar(key, "key")?;
-        let v = state.value(&key).map_err(any_error)?;
-        let v = i64::try_from(v).map_err(|_| {
-            Fail::new(
-                pv_status::PV_OVERFLOW,
-                format!("the counter's value {v} does not fit int64_t"),
-            )
-        })?;
-        out.write(v);
-        Ok(())
+        handle::value(pncounter, key, out)
     })
 }
 
@@ -165,12 +137,7 @@ pub unsafe extern "C" fn pv_pncounter_value_i128(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_pncounter_value_i128", || unsafe {
-        let state = handle::read(pncounter)?;
-        check_ptr(out_hi, "out_hi")?;
-        check_ptr(out_lo, "out_lo")?;
-        let key = handle::scalar(key, "key")?;
-        let v = state.value(&key).map_err(any_error)?;
-        handle::put_i128(out_hi, out_lo, v)
+        handle::value_i128(pncounter, key, out_hi, out_lo)
     })
 }
 

@@ -8,7 +8,7 @@ use pluriverse_any::{AnyState, Kind, StateType};
 use pluriverse_replica::{Durability, Options, Replica, ReplicaError};
 
 use crate::bytes::{self, pv_bytes};
-use crate::handle::{self, KindHandle};
+use crate::handle::{self, KindHandle, StateSource};
 use crate::ptr::{self, check_ptr};
 use crate::status::{guard, guard_void, pv_status, Fail, FfiResult};
 use crate::value::{any_error, key_code, pv_type, pv_value, pv_values, value_code};
@@ -207,6 +207,13 @@ pub(crate) unsafe fn read<'a>(p: *const pv_replica) -> FfiResult<&'a Replica> {
         return Err(poisoned());
     }
     Ok(&h.replica)
+}
+
+impl StateSource for pv_replica {
+    unsafe fn state<'a>(p: *const Self) -> FfiResult<&'a AnyState> {
+        // SAFETY: forwarded contract.
+        Ok(unsafe { read(p) }?.state())
+    }
 }
 
 /// Runs `f` on the replica behind `p`; a panic inside `f` poisons the handle.
@@ -669,11 +676,7 @@ pub unsafe extern "C" fn pv_replica_fold(replica: *mut pv_replica) -> pv_status 
 pub unsafe extern "C" fn pv_replica_digest(replica: *const pv_replica, out: *mut u8) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_digest", || unsafe {
-        let r = read(replica)?;
-        check_ptr(out, "out")?;
-        let d = r.state().digest_bytes();
-        std::ptr::copy_nonoverlapping(d.as_ptr(), out, d.len());
-        Ok(())
+        handle::digest(replica, out)
     })
 }
 
@@ -692,9 +695,7 @@ pub unsafe extern "C" fn pv_replica_to_bytes(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_to_bytes", || unsafe {
-        bytes::clear(out);
-        let r = read(replica)?;
-        handle::put_bytes(out, r.state())
+        handle::to_bytes(replica, out)
     })
 }
 
@@ -707,10 +708,7 @@ pub unsafe extern "C" fn pv_replica_to_bytes(
 #[no_mangle]
 pub unsafe extern "C" fn pv_replica_len(replica: *const pv_replica, out: *mut usize) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
-    guard("pv_replica_len", || unsafe {
-        let r = read(replica)?;
-        handle::put(out, r.state().len())
-    })
+    guard("pv_replica_len", || unsafe { handle::len(replica, out) })
 }
 
 /// Writes into `*out` whether the replica holds the key (or element) `key`.
@@ -728,11 +726,7 @@ pub unsafe extern "C" fn pv_replica_contains(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_contains", || unsafe {
-        let r = read(replica)?;
-        check_ptr(out, "out")?;
-        let key = handle::scalar(key, "key")?;
-        let found = r.state().contains(&key).map_err(any_error)?;
-        handle::put(out, found)
+        handle::contains(replica, key, out)
     })
 }
 
@@ -755,12 +749,7 @@ pub unsafe extern "C" fn pv_replica_get(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_get", || unsafe {
-        handle::out_handle(out)?;
-        let r = read(replica)?;
-        let key = handle::scalar(key, "key")?;
-        let items = r.state().get(&key).map_err(any_error)?;
-        out.write(pv_values::boxed(items));
-        Ok(())
+        handle::get(replica, key, out, |s, k| s.get(k).map_err(any_error))
     })
 }
 
@@ -781,17 +770,7 @@ pub unsafe extern "C" fn pv_replica_pncounter_value(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_pncounter_value", || unsafe {
-        let r = read(replica)?;
-        check_ptr(out, "out")?;
-        let key = handle::scalar(key, "key")?;
-        let v = r.state().value(&key).map_err(any_error)?;
-        let v = i64::try_from(v).map_err(|_| {
-            Fail::new(
-                pv_status::PV_OVERFLOW,
-                format!("the counter's value {v} does not fit int64_t"),
-            )
-        })?;
-        handle::put(out, v)
+        handle::value(replica, key, out)
     })
 }
 
@@ -813,12 +792,7 @@ pub unsafe extern "C" fn pv_replica_pncounter_value_i128(
 ) -> pv_status {
     // SAFETY: forwarded contract (see # Safety).
     guard("pv_replica_pncounter_value_i128", || unsafe {
-        let r = read(replica)?;
-        check_ptr(out_hi, "out_hi")?;
-        check_ptr(out_lo, "out_lo")?;
-        let key = handle::scalar(key, "key")?;
-        let v = r.state().value(&key).map_err(any_error)?;
-        handle::put_i128(out_hi, out_lo, v)
+        handle::value_i128(replica, key, out_hi, out_lo)
     })
 }
 

@@ -11,10 +11,6 @@ use pluriverse_any::{AnyError, AnyState, Diff, StateType};
 
 use crate::show::{a_or_an, path as shown};
 
-/// The replica the command's handles write as (it never writes; the name is not part of
-/// any state).
-const HANDLE: &str = "pluriverse-cli";
-
 /// The magic that opens an Arrow IPC *file* (Feather v2); a stream opens otherwise.
 const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
 
@@ -211,7 +207,8 @@ pub fn read_bounded(input: &Input, max_bytes: u64) -> Result<Vec<u8>, FileError>
     Ok(buf)
 }
 
-/// Reads and fully validates the state in `input`, refusing more than `max_bytes`.
+/// Reads and fully validates the state in `input`, refusing more than `max_bytes`; the state
+/// is read-only ([`AnyState::from_bytes_read_only`]): the command never writes to one.
 ///
 /// # Errors
 /// [`FileError::Io`] when it cannot be read, [`FileError::TooLarge`] past `max_bytes`,
@@ -230,7 +227,8 @@ pub fn decode_state(input: &Input, bytes: &[u8]) -> Result<AnyState, FileError> 
     if bytes.starts_with(ARROW_FILE_MAGIC) {
         return Err(FileError::ArrowFile { path: input.name() });
     }
-    AnyState::from_bytes(bytes, HANDLE).map_err(|error| FileError::Invalid {
+    // the command only reads, joins and writes bytes: no writer, no replica name to invent
+    AnyState::from_bytes_read_only(bytes).map_err(|error| FileError::Invalid {
         path: input.name(),
         error,
     })

@@ -5,12 +5,14 @@
 //! docstrings and its type stubs are the pure-Python package in `python/pluriverse/`.
 
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 mod arrow;
 mod buffer;
 mod context;
 mod errors;
 mod lock;
+mod mutation;
 mod replica;
 mod scalar;
 mod state;
@@ -30,6 +32,21 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version_vector::vv_compare, m)?)?;
     m.add_function(wrap_pyfunction!(vv::vv_batch_merge, m)?)?;
     m.add_function(wrap_pyfunction!(vv::vv_batch_compare, m)?)?;
+    // the record kinds' names, from core (the one list the Python classes are checked
+    // against), and those whose states carry values
+    let py = m.py();
+    m.add(
+        "KIND_NAMES",
+        PyTuple::new(py, pluriverse::kinds::KIND_NAMES)?,
+    )?;
+    let with_values = pluriverse_any::Kind::ALL
+        .into_iter()
+        .filter(|k| k.has_values());
+    m.add(
+        "KINDS_WITH_VALUES",
+        PyTuple::new(py, with_values.map(|k| k.name()).collect::<Vec<_>>())?,
+    )?;
+    m.add_function(wrap_pyfunction!(state::kind_name, m)?)?;
     m.add("EQUAL", pluriverse::kernels::vv::EQUAL)?;
     m.add("BEFORE", pluriverse::kernels::vv::BEFORE)?;
     m.add("AFTER", pluriverse::kernels::vv::AFTER)?;

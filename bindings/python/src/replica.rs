@@ -5,17 +5,15 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
+use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
 use pluriverse_replica::{Durability, Options, Replica as Inner, ReplicaError, Written};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use crate::arrow::import_array;
-use crate::errors::{replica_err, ConfigError, KindError, ReplicaClosedError};
+use crate::errors::{replica_err, ConfigError, ReplicaClosedError};
 use crate::lock::Shared;
-use crate::scalar::{
-    any_err, bytes_arg, key_from_py, scalar_to_py, timestamp_from_py, u64_from_py, value_from_py,
-};
+use crate::mutation::Args;
+use crate::scalar::{any_err, bytes_arg, scalar_to_py};
 use crate::state::{values_to_py, State};
 use crate::version_vector::{replica_from_py, replica_to_py};
 
@@ -94,18 +92,9 @@ impl Replica {
         self.ty
     }
 
-    fn key(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Scalar> {
-        key_from_py(obj, self.ty.key, what)
-    }
-
-    fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
-        match self.ty.value {
-            Some(t) => value_from_py(obj, t),
-            None => Err(KindError::new_err(format!(
-                "{} has no values",
-                self.ty.kind
-            ))),
-        }
+    /// Converts arguments for this replica's types.
+    fn args(&self) -> Args {
+        Args(self.ty)
     }
 
     /// Runs one mutator through `Replica::write` with the GIL released; returns its delta.
@@ -251,13 +240,13 @@ impl Replica {
 
     /// Whether the key (element) is present.
     fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let k = self.key(key, "key")?;
+        let k = self.args().key(key, "key")?;
         self.with(py, |r| r.state().contains(&k))?.map_err(any_err)
     }
 
     /// The values of `key` (MVMap: the concurrent ones; LWWMap: 0 or 1).
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let k = self.key(key, "key")?;
+        let k = self.args().key(key, "key")?;
         let values = self.with(py, |r| r.state().get(&k))?.map_err(any_err)?;
         values_to_py(py, &values)
     }
@@ -268,7 +257,7 @@ impl Replica {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        let k = self.key(key, "key")?;
+        let k = self.args().key(key, "key")?;
         let got = self
             .with(py, |r| r.state().get_with_timestamp(&k))?
             .map_err(any_err)?;
@@ -278,7 +267,7 @@ impl Replica {
 
     /// PNCounterMap: the counter of `key`.
     fn value_of(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-        let k = self.key(key, "key")?;
+        let k = self.args().key(key, "key")?;
         self.with(py, |r| r.state().value(&k))?.map_err(any_err)
     }
 
@@ -291,20 +280,17 @@ impl Replica {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, v) = (self.key(key, "key")?, self.value(value)?);
-        self.write(py, |s| s.set(k, v))
+        self.write(py, self.args().set(key, value)?)
     }
 
-    /// MVMap, AWSet: removes `key`.
+    /// MVMap, AWSet: removes `key` (what this replica has seen of it).
     fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<State> {
-        let k = self.key(key, "key")?;
-        self.write(py, |s| s.remove(k))
+        self.write(py, self.args().remove(key)?)
     }
 
     /// AWSet: adds `elem`.
     fn add(&self, py: Python<'_>, elem: &Bound<'_, PyAny>) -> PyResult<State> {
-        let k = self.key(elem, "element")?;
-        self.write(py, |s| s.add(k))
+        self.write(py, self.args().add(elem)?)
     }
 
     /// PNCounterMap: adds `n` to `key`'s counter.
@@ -314,8 +300,7 @@ impl Replica {
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, n) = (self.key(key, "key")?, u64_from_py(n, "n")?);
-        self.write(py, |s| s.increment(k, n))
+        self.write(py, self.args().increment(key, n)?)
     }
 
     /// PNCounterMap: subtracts `n` from `key`'s counter.
@@ -325,8 +310,7 @@ impl Replica {
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, n) = (self.key(key, "key")?, u64_from_py(n, "n")?);
-        self.write(py, |s| s.decrement(k, n))
+        self.write(py, self.args().decrement(key, n)?)
     }
 
     /// LWWMap: sets `key` to `value` at `timestamp`.
@@ -337,75 +321,60 @@ impl Replica {
         value: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, v) = (self.key(key, "key")?, self.value(value)?);
-        let ts = timestamp_from_py(timestamp)?;
-        self.write(py, |s| s.set_at(k, v, ts))
+        self.write(py, self.args().set_at(key, value, timestamp)?)
     }
 
-    /// LWWMap: removes `key` at `timestamp`.
+    /// LWWMap: removes `key` at `timestamp` (a timestamped tombstone).
     fn remove_at(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let k = self.key(key, "key")?;
-        let ts = timestamp_from_py(timestamp)?;
-        self.write(py, |s| s.remove_at(k, ts))
+        self.write(py, self.args().remove_at(key, timestamp)?)
     }
 
-    /// MVMap: `set` for each pair (Arrow arrays).
+    /// MVMap: `set` for each pair of `keys` and `values` (Arrow arrays).
     fn set_many(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, v) = (import_array(keys, "keys")?, import_array(values, "values")?);
-        self.write(py, |s| s.set_many(k.as_ref(), v.as_ref()))
+        self.write(py, Args::set_many(keys, values)?)
     }
 
     /// MVMap, AWSet: `remove` for each key.
     fn remove_many(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<State> {
-        let k = import_array(keys, "keys")?;
-        self.write(py, |s| s.remove_many(k.as_ref()))
+        self.write(py, Args::remove_many(keys)?)
     }
 
     /// AWSet: `add` for each element.
     fn add_many(&self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<State> {
-        let e = import_array(elems, "elements")?;
-        self.write(py, |s| s.add_many(e.as_ref()))
+        self.write(py, Args::add_many(elems)?)
     }
 
-    /// PNCounterMap: `increment` for each pair of keys and amounts.
+    /// PNCounterMap: `increment` for each pair of `keys` and `amounts` (uint64).
     fn increment_many(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, n) = (
-            import_array(keys, "keys")?,
-            import_array(amounts, "amounts")?,
-        );
-        self.write(py, |s| s.increment_many(k.as_ref(), n.as_ref()))
+        self.write(py, Args::increment_many(keys, amounts)?)
     }
 
-    /// PNCounterMap: `decrement` for each pair of keys and amounts.
+    /// PNCounterMap: `decrement` for each pair of `keys` and `amounts` (uint64).
     fn decrement_many(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, n) = (
-            import_array(keys, "keys")?,
-            import_array(amounts, "amounts")?,
-        );
-        self.write(py, |s| s.decrement_many(k.as_ref(), n.as_ref()))
+        self.write(py, Args::decrement_many(keys, amounts)?)
     }
 
-    /// LWWMap: `set_at` for each triple.
+    /// LWWMap: `set_at` for each triple of `keys`, `values` and `timestamps` (uint64).
     fn set_many_at(
         &self,
         py: Python<'_>,
@@ -413,24 +382,17 @@ impl Replica {
         values: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let k = import_array(keys, "keys")?;
-        let v = import_array(values, "values")?;
-        let t = import_array(timestamps, "timestamps")?;
-        self.write(py, |s| s.set_many_at(k.as_ref(), v.as_ref(), t.as_ref()))
+        self.write(py, Args::set_many_at(keys, values, timestamps)?)
     }
 
-    /// LWWMap: `remove_at` for each pair.
+    /// LWWMap: `remove_at` for each pair of `keys` and `timestamps` (uint64).
     fn remove_many_at(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
     ) -> PyResult<State> {
-        let (k, t) = (
-            import_array(keys, "keys")?,
-            import_array(timestamps, "timestamps")?,
-        );
-        self.write(py, |s| s.remove_many_at(k.as_ref(), t.as_ref()))
+        self.write(py, Args::remove_many_at(keys, timestamps)?)
     }
 
     // --- received deltas, durability, lifecycle ---

@@ -10,13 +10,12 @@ use pluriverse_any::{AnyState, KeyType, Kind, StateType, ValueType};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyTuple};
 
-use crate::arrow::{export_array, export_stream, import_array, import_schema};
+use crate::arrow::{export_array, export_stream, import_schema};
 use crate::context::Context;
 use crate::errors::{KindError, ReadOnlyError};
 use crate::lock::Shared;
-use crate::scalar::{
-    any_err, bytes_arg, key_from_py, scalar_to_py, timestamp_from_py, u64_from_py, value_from_py,
-};
+use crate::mutation::Args;
+use crate::scalar::{any_err, bytes_arg, scalar_to_py, timestamp_from_py};
 use crate::version_vector::{replica_from_py, replica_to_py, vv_from_py, vv_to_py};
 
 /// One replica's state (or a delta) of any kind, key type and value type.
@@ -56,6 +55,21 @@ impl State {
         self.ty
     }
 
+    /// `ReadOnlyError` for a state without a writer (`AnyState::from_bytes_read_only`: a
+    /// `Delta` decoded from bytes, a partition a Dask task folds): it joins, but does not
+    /// write.
+    fn has_writer(&self, py: Python<'_>) -> PyResult<()> {
+        self.writable(py)?;
+        if self.inner.read(py, |s| s.is_read_only()) {
+            return Err(ReadOnlyError::new_err(format!(
+                "this {} was opened only to be read (it has no writer): take a writable \
+                 copy with copy(replica=new_name)",
+                self.ty.kind,
+            )));
+        }
+        Ok(())
+    }
+
     /// `ReadOnlyError` for a view.
     fn writable(&self, py: Python<'_>) -> PyResult<()> {
         if self.read_only {
@@ -70,18 +84,9 @@ impl State {
         Ok(())
     }
 
-    fn key(&self, obj: &Bound<'_, PyAny>) -> PyResult<pluriverse_any::Scalar> {
-        key_from_py(obj, self.ty.key, "key")
-    }
-
-    fn value(&self, obj: &Bound<'_, PyAny>) -> PyResult<pluriverse_any::Scalar> {
-        match self.ty.value {
-            Some(t) => value_from_py(obj, t),
-            None => Err(KindError::new_err(format!(
-                "{} has no values",
-                self.ty.kind
-            ))),
-        }
+    /// Converts arguments for this state's types.
+    fn args(&self) -> Args {
+        Args(self.ty)
     }
 
     /// A single mutator (short: run with the GIL held, under the write lock).
@@ -90,7 +95,7 @@ impl State {
         py: Python<'_>,
         f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState>,
     ) -> PyResult<Self> {
-        self.writable(py)?;
+        self.has_writer(py)?;
         self.inner.write(py, f).map(Self::wrap).map_err(any_err)
     }
 
@@ -100,7 +105,7 @@ impl State {
         py: Python<'_>,
         f: impl FnOnce(&mut AnyState) -> pluriverse_any::Result<AnyState> + Send,
     ) -> PyResult<Self> {
-        self.writable(py)?;
+        self.has_writer(py)?;
         self.inner
             .write_detached(py, f)
             .map(Self::wrap)
@@ -120,6 +125,13 @@ impl State {
 /// Parses a kind name (`mvmap`, `awset`, `pncounter`, `lww`, or the class names).
 fn kind_from_str(s: &str) -> PyResult<Kind> {
     Kind::from_str(s).map_err(any_err)
+}
+
+/// The kind's name (one of `KIND_NAMES`) for a name users pass (`mvmap`, `awset`,
+/// `pncounter`, `lww`, or the class names, in any case), or `None` for an unknown one.
+#[pyfunction]
+pub(crate) fn kind_name(name: &str) -> Option<&'static str> {
+    Kind::from_str(name).ok().map(Kind::name)
 }
 
 #[pymethods]
@@ -145,19 +157,21 @@ impl State {
     }
 
     /// Decodes state or delta bytes (`bytes`, `bytearray`, `memoryview` or any buffer; the
-    /// kind and types come from the bytes), written to as `replica`; with `kind`, bytes of
-    /// another kind raise `KindError`. `read_only` makes a read-only view (unpickling one).
+    /// kind and types come from the bytes), written to as `replica`, or with no writer when
+    /// `replica` is `None` (`AnyState::from_bytes_read_only`: it reads and joins, its
+    /// mutators raise `ReadOnlyError`); with `kind`, bytes of another kind raise
+    /// `KindError`. `read_only` makes a read-only view (unpickling one).
     #[staticmethod]
     #[pyo3(signature = (data, replica, kind=None, read_only=false))]
     fn from_bytes(
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-        replica: &Bound<'_, PyAny>,
+        replica: Option<&Bound<'_, PyAny>>,
         kind: Option<&str>,
         read_only: bool,
     ) -> PyResult<Self> {
         let data = bytes_arg(data, "data")?;
-        let replica = replica_from_py(replica)?;
+        let replica = replica.map(replica_from_py).transpose()?;
         let expected = kind.map(kind_from_str).transpose()?;
         let data: &[u8] = &data;
         let inner = py
@@ -168,7 +182,10 @@ impl State {
                         "the bytes hold a {ty}, not a {k}"
                     )));
                 }
-                AnyState::from_bytes(data, replica)
+                match replica {
+                    Some(r) => AnyState::from_bytes(data, r),
+                    None => AnyState::from_bytes_read_only(data),
+                }
             })
             .map_err(any_err)?;
         Ok(Self {
@@ -389,20 +406,17 @@ impl State {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, v) = (self.key(key)?, self.value(value)?);
-        self.mutate(py, |s| s.set(k, v))
+        self.mutate(py, self.args().set(key, value)?)
     }
 
     /// MVMap, AWSet: removes `key` (what this replica has seen of it).
     fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let k = self.key(key)?;
-        self.mutate(py, |s| s.remove(k))
+        self.mutate(py, self.args().remove(key)?)
     }
 
     /// AWSet: adds `elem`.
     fn add(&self, py: Python<'_>, elem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let k = key_from_py(elem, self.ty.key, "element")?;
-        self.mutate(py, |s| s.add(k))
+        self.mutate(py, self.args().add(elem)?)
     }
 
     /// PNCounterMap: adds `n` to `key`'s counter.
@@ -412,8 +426,7 @@ impl State {
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.mutate(py, |s| s.increment(k, n))
+        self.mutate(py, self.args().increment(key, n)?)
     }
 
     /// PNCounterMap: subtracts `n` from `key`'s counter.
@@ -423,8 +436,7 @@ impl State {
         key: &Bound<'_, PyAny>,
         n: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, n) = (self.key(key)?, u64_from_py(n, "n")?);
-        self.mutate(py, |s| s.decrement(k, n))
+        self.mutate(py, self.args().decrement(key, n)?)
     }
 
     /// LWWMap: sets `key` to `value` at `timestamp`.
@@ -435,9 +447,7 @@ impl State {
         value: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, v) = (self.key(key)?, self.value(value)?);
-        let ts = timestamp_from_py(timestamp)?;
-        self.mutate(py, |s| s.set_at(k, v, ts))
+        self.mutate(py, self.args().set_at(key, value, timestamp)?)
     }
 
     /// LWWMap: removes `key` at `timestamp` (a timestamped tombstone).
@@ -447,34 +457,29 @@ impl State {
         key: &Bound<'_, PyAny>,
         timestamp: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let k = self.key(key)?;
-        let ts = timestamp_from_py(timestamp)?;
-        self.mutate(py, |s| s.remove_at(k, ts))
+        self.mutate(py, self.args().remove_at(key, timestamp)?)
     }
 
     // --- batch mutators over Arrow arrays (the GIL is released while they run) ---
 
-    /// MVMap: `set` for each pair of `keys` and `values`.
+    /// MVMap: `set` for each pair of `keys` and `values` (Arrow arrays).
     fn set_many(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         values: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, v) = (import_array(keys, "keys")?, import_array(values, "values")?);
-        self.batch(py, |s| s.set_many(k.as_ref(), v.as_ref()))
+        self.batch(py, Args::set_many(keys, values)?)
     }
 
     /// MVMap, AWSet: `remove` for each key.
     fn remove_many(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let k = import_array(keys, "keys")?;
-        self.batch(py, |s| s.remove_many(k.as_ref()))
+        self.batch(py, Args::remove_many(keys)?)
     }
 
     /// AWSet: `add` for each element.
     fn add_many(&self, py: Python<'_>, elems: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let e = import_array(elems, "elements")?;
-        self.batch(py, |s| s.add_many(e.as_ref()))
+        self.batch(py, Args::add_many(elems)?)
     }
 
     /// PNCounterMap: `increment` for each pair of `keys` and `amounts` (uint64).
@@ -484,11 +489,7 @@ impl State {
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, n) = (
-            import_array(keys, "keys")?,
-            import_array(amounts, "amounts")?,
-        );
-        self.batch(py, |s| s.increment_many(k.as_ref(), n.as_ref()))
+        self.batch(py, Args::increment_many(keys, amounts)?)
     }
 
     /// PNCounterMap: `decrement` for each pair of `keys` and `amounts` (uint64).
@@ -498,11 +499,7 @@ impl State {
         keys: &Bound<'_, PyAny>,
         amounts: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, n) = (
-            import_array(keys, "keys")?,
-            import_array(amounts, "amounts")?,
-        );
-        self.batch(py, |s| s.decrement_many(k.as_ref(), n.as_ref()))
+        self.batch(py, Args::decrement_many(keys, amounts)?)
     }
 
     /// LWWMap: `set_at` for each triple of `keys`, `values` and `timestamps` (uint64).
@@ -513,10 +510,7 @@ impl State {
         values: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let k = import_array(keys, "keys")?;
-        let v = import_array(values, "values")?;
-        let t = import_array(timestamps, "timestamps")?;
-        self.batch(py, |s| s.set_many_at(k.as_ref(), v.as_ref(), t.as_ref()))
+        self.batch(py, Args::set_many_at(keys, values, timestamps)?)
     }
 
     /// LWWMap: `remove_at` for each pair of `keys` and `timestamps` (uint64).
@@ -526,24 +520,20 @@ impl State {
         keys: &Bound<'_, PyAny>,
         timestamps: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let (k, t) = (
-            import_array(keys, "keys")?,
-            import_array(timestamps, "timestamps")?,
-        );
-        self.batch(py, |s| s.remove_many_at(k.as_ref(), t.as_ref()))
+        self.batch(py, Args::remove_many_at(keys, timestamps)?)
     }
 
     // --- reads (under the read lock: they run side by side, and wait for a write) ---
 
     /// Whether the key (element) is present.
     fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let k = self.key(key)?;
+        let k = self.args().key(key, "key")?;
         self.inner.read(py, |s| s.contains(&k)).map_err(any_err)
     }
 
     /// MVMap: the concurrent values of `key` (empty when absent); LWWMap: 0 or 1 value.
     fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let k = self.key(key)?;
+        let k = self.args().key(key, "key")?;
         let values = self.inner.read(py, |s| s.get(&k)).map_err(any_err)?;
         values_to_py(py, &values)
     }
@@ -575,7 +565,7 @@ impl State {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        let k = self.key(key)?;
+        let k = self.args().key(key, "key")?;
         let got = self
             .inner
             .read(py, |s| s.get_with_timestamp(&k))
@@ -586,7 +576,7 @@ impl State {
 
     /// PNCounterMap: the counter's value (0 when absent).
     fn value_of(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<i128> {
-        let k = self.key(key)?;
+        let k = self.args().key(key, "key")?;
         self.inner.read(py, |s| s.value(&k)).map_err(any_err)
     }
 }

@@ -187,3 +187,35 @@ def test_digest_is_big_endian_u128() -> None:
     expect = next(line.split()[2] for line in case.splitlines() if line.startswith("expect-digest a "))
     assert got.hex() == expect
     assert f"{int.from_bytes(got, 'big'):032x}" == got.hex()
+
+
+def test_kind_names_come_from_the_engine() -> None:
+    """The kind classes are the engine's kinds (``_native.KIND_NAMES``, from core), each named
+    as its state bytes name it (the Arrow schema's ``pluriverse.kind``, read by pyarrow)."""
+    from pluriverse import _native
+
+    classes = (pv.MVMap, pv.AWSet, pv.PNCounterMap, pv.LWWMap)
+    assert sorted(_native.KIND_NAMES) == sorted(c.__name__ for c in classes)
+    for cls in classes:
+        s = cls("a")
+        meta = pa.ipc.open_stream(s.to_bytes()).schema.metadata
+        assert meta[b"pluriverse.kind"].decode() == cls.__name__ == s.kind
+        assert (s.value_type is not None) == (cls.__name__ in _native.KINDS_WITH_VALUES)
+
+
+def test_a_decoded_delta_has_no_writer() -> None:
+    """``Delta.from_bytes`` opens the bytes read-only: no writer name is made up, the native
+    mutators refuse, and merging (a delta group) still works."""
+    m = pv.AWSet("a")
+    d = pv.Delta.from_bytes(m.add("x").to_bytes())
+    assert d._inner.replica() == "" and not d._inner.is_read_only()  # no writer; not a view
+    before = d.to_bytes()
+    with pytest.raises(pv.ReadOnlyError, match="no writer"):
+        d._inner.add("y")
+    with pytest.raises(pv.ReadOnlyError, match="no writer"):
+        d._inner.add_many(pa.array(["y"]))
+    assert d.to_bytes() == before
+    d.merge(m.add("y"))
+    other = pv.AWSet("b")
+    other.merge(d)
+    assert sorted(other.elements().to_pylist()) == ["x", "y"] and other.digest() == m.digest()

@@ -193,7 +193,7 @@ class Delta(_Handle):
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> Delta:
         """Decodes delta (or state) bytes (``bytes``, ``bytearray``, ``memoryview``);
         :class:`pluriverse.DecodeError` for bad bytes."""
-        return cls._wrap(_native.State.from_bytes(data, "delta"))
+        return cls._wrap(_native.State.from_bytes(data, None))  # no writer: a delta only joins
 
     def merge(self, other: Union[Delta, bytes, bytearray, memoryview]) -> None:
         """Joins another delta of the same kind and types into this one (a delta group)."""
@@ -211,6 +211,11 @@ class Delta(_Handle):
 
     def __repr__(self) -> str:
         return f"Delta({self.kind}, entries={self.entry_count()})"
+
+
+_KINDS: "Dict[str, Type[_State[Any]]]" = {}
+"""The record kind classes by kind name (filled as they are defined, checked complete at the end
+of this module)."""
 
 
 def _restore_delta(data: bytes) -> Delta:
@@ -254,6 +259,19 @@ class _State(_Handle, Generic[K]):
     __slots__ = ()
     _KIND: ClassVar[str]
     _HAS_VALUES: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A record kind's class here is named as the engine names the kind
+        (``_native.KIND_NAMES``, from the core crate); its ``_KIND`` and ``_HAS_VALUES`` come
+        from there. A subclass made elsewhere keeps its base's kind."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ != __name__:
+            return
+        if cls.__name__ not in _native.KIND_NAMES:
+            raise TypeError(f"{cls.__name__} is not a record kind of the engine: {_native.KIND_NAMES}")
+        cls._KIND = cls.__name__
+        cls._HAS_VALUES = cls.__name__ in _native.KINDS_WITH_VALUES
+        _KINDS[cls.__name__] = cls
 
     def _init(self, replica: Replica, key_type: TypeSpec, value_type: Optional[TypeSpec]) -> None:
         k = type_name(key_type, KEY_TYPES, "key_type")
@@ -386,8 +404,6 @@ class MVMap(_State[K], Generic[K, V]):
     """
 
     __slots__ = ()
-    _KIND = "MVMap"
-    _HAS_VALUES = True
 
     @overload
     def __init__(
@@ -479,7 +495,6 @@ class AWSet(_State[K]):
     """
 
     __slots__ = ()
-    _KIND = "AWSet"
 
     @overload
     def __init__(self: AWSet[str], replica: Replica, key_type: Literal["utf8"] = ...) -> None: ...
@@ -524,7 +539,6 @@ class PNCounterMap(_State[K]):
     """
 
     __slots__ = ()
-    _KIND = "PNCounterMap"
 
     @overload
     def __init__(self: PNCounterMap[str], replica: Replica, key_type: Literal["utf8"] = ...) -> None: ...
@@ -610,8 +624,6 @@ class LWWMap(_State[K], Generic[K, V]):
     """
 
     __slots__ = ()
-    _KIND = "LWWMap"
-    _HAS_VALUES = True
 
     @overload
     def __init__(
@@ -708,3 +720,7 @@ class LWWMap(_State[K], Generic[K, V]):
         k = to_array(keys, self.key_type, "keys")
         t = to_array_or_repeat(timestamps, length(k, "keys"), "uint64", "timestamps")
         return Delta._wrap(self._inner.remove_many_at(k, t))
+
+
+if set(_KINDS) != set(_native.KIND_NAMES):  # a kind the engine has and this module lacks
+    raise ImportError(f"pluriverse._kinds defines {sorted(_KINDS)}, the engine has {_native.KIND_NAMES}")

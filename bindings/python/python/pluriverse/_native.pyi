@@ -6,6 +6,11 @@ from typing import Any, List, Optional, Tuple, Union
 Replica_ = Union[str, bytes]
 """A replica name (``Replica`` is the native replica class)."""
 
+KIND_NAMES: Tuple[str, ...]
+KINDS_WITH_VALUES: Tuple[str, ...]
+
+def kind_name(name: str) -> Optional[str]: ...
+
 EQUAL: int
 BEFORE: int
 AFTER: int
@@ -29,7 +34,10 @@ class State:
     def __init__(self, kind: str, replica: Replica_, key_type: str, value_type: Optional[str] = None) -> None: ...
     @staticmethod
     def from_bytes(
-        data: Union[bytes, bytearray, memoryview], replica: Replica_, kind: Optional[str] = None, read_only: bool = False
+        data: Union[bytes, bytearray, memoryview],
+        replica: Optional[Replica_],
+        kind: Optional[str] = None,
+        read_only: bool = False,
     ) -> State: ...
     def state_type(self) -> Tuple[str, str, Optional[str]]: ...
     def is_read_only(self) -> bool: ...

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Tuple, Type, Union
 from . import _native
 from ._arrow import KEY_TYPES, VALUE_TYPES, TypeSpec, length, to_array, to_array_or_repeat, type_name
 from ._errors import KindError
-from ._kinds import AWSet, Delta, Key, LWWMap, MVMap, PNCounterMap, Value, _Handle, _State
+from ._kinds import _KINDS, AWSet, Delta, Key, LWWMap, MVMap, PNCounterMap, Value, _Handle, _State
 from ._version_vector import Replica as ReplicaName
 
 if TYPE_CHECKING:
@@ -36,16 +36,7 @@ KindSpec = Union[str, Type[_State]]
 """A record kind: a name (``"mvmap"``, ``"awset"``, ``"pncounter"``, ``"lww"``, or the class
 names) or the class (:class:`MVMap`, ...)."""
 
-_CLASSES: "dict[str, Type[_State]]" = {"MVMap": MVMap, "AWSet": AWSet, "PNCounterMap": PNCounterMap, "LWWMap": LWWMap}
-_HAS_VALUES = {"MVMap", "LWWMap"}
-_NAMES = {
-    "mvmap": "MVMap",
-    "awset": "AWSet",
-    "pncounter": "PNCounterMap",
-    "pncountermap": "PNCounterMap",
-    "lww": "LWWMap",
-    "lwwmap": "LWWMap",
-}
+_HAS_VALUES = set(_native.KINDS_WITH_VALUES)
 
 
 def _a(kind: str) -> str:
@@ -55,10 +46,11 @@ def _a(kind: str) -> str:
 
 def kind_name(kind: Any) -> str:
     """The class name of a record kind given as a name or a class."""
-    if isinstance(kind, type) and issubclass(kind, _State) and kind in _CLASSES.values():
+    if isinstance(kind, type) and issubclass(kind, _State) and kind in _KINDS.values():
         return kind._KIND
-    if isinstance(kind, str) and kind.lower() in _NAMES:
-        return _NAMES[kind.lower()]
+    name = _native.kind_name(kind) if isinstance(kind, str) else None
+    if name is not None:
+        return name
     raise KindError(f"unknown kind {kind!r}: expected mvmap, awset, pncounter or lww (or the class)")
 
 
@@ -234,7 +226,7 @@ class Replica:
         reads, :meth:`get`, ``in``, ``len``, :meth:`value` and :meth:`digest` read the state
         in place and copy nothing."""
         if self._view is None:
-            self._view = _CLASSES[self._kind]._wrap(self._inner.state())
+            self._view = _KINDS[self._kind]._wrap(self._inner.state())
         return self._view
 
     def digest(self) -> bytes:

@@ -53,7 +53,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from . import _native
 from ._errors import Error
-from ._kinds import AWSet, LWWMap, MVMap, PNCounterMap, _State
+from ._kinds import _KINDS, _State
 from ._version_vector import Replica
 
 __all__ = [
@@ -78,8 +78,6 @@ _MAGIC = b"PLVPART1 "
 _MAX_HEADER = 4096
 _PART_RE = re.compile(r"^part-(\d{5,})\.arrow$")
 _TMP_MARK = ".tmp-"
-_WORK_REPLICA = "pluriverse.dask"  # the replica a task's handle writes as: never writes
-_KINDS = {"MVMap": MVMap, "AWSet": AWSet, "PNCounterMap": PNCounterMap, "LWWMap": LWWMap}
 
 _S = TypeVar("_S", bound=_State)
 PathLike = Union[str, "os.PathLike[str]"]
@@ -232,7 +230,7 @@ def _state_bytes(path: str, partition: int, parts: int) -> bytes:
 def _decode(path: str, partition: int, parts: int) -> Any:
     data = _state_bytes(path, partition, parts)
     try:
-        return _native.State.from_bytes(data, _WORK_REPLICA)
+        return _native.State.from_bytes(data, None)  # no writer: a task only reads and joins
     except Error as e:
         raise PartitionError(f"partition {partition}: {path} is not a valid state: {e}", path, partition) from None
 
