@@ -11,6 +11,8 @@
 //! | [`procs`] | node processes: init, run, SIGKILL, SIGTERM, copies of their directories |
 //! | [`check`] | the model of the acknowledged writes and the final check |
 //! | [`report`] | what a run did and its verdict |
+//! | [`timeline`] | the run over time, sampled on a wall-clock interval (when asked) |
+//! | `plot` | the timeline drawn with the simulator's drawing code (feature `plot`) |
 //!
 //! The proxy and the harness are test equipment: the node crate knows nothing of them.
 //!
@@ -45,10 +47,13 @@
 
 pub mod check;
 pub mod plan;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod procs;
 pub mod proxy;
 pub mod report;
 pub mod rng;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -103,6 +108,10 @@ pub struct Config {
     /// Keep the directories and logs after the run, and a journal of every write and
     /// fault, timed (`journal.txt`).
     pub keep: bool,
+    /// Record the run over time, a sample every this long ([`timeline`]; the report's
+    /// `timeline`); `None`: not recorded (nothing else changes).
+    #[serde(rename = "sample_every_ms", serialize_with = "report::opt_millis")]
+    pub sample_every: Option<Duration>,
 }
 
 impl Default for Config {
@@ -125,6 +134,7 @@ impl Default for Config {
             converge_timeout: Duration::from_secs(60),
             root: None,
             keep: false,
+            sample_every: None,
         }
     }
 }
@@ -156,6 +166,10 @@ struct Shared {
     t0: Instant,
     /// What happened, timed from `t0` (written to `journal.txt` in a kept folder).
     journal: Mutex<Vec<(Duration, String)>>,
+    /// Per node: whether its process runs (the timeline's sampler reads it).
+    up: Vec<AtomicBool>,
+    /// The timeline's windows, when one is recorded.
+    rec: Option<Arc<Mutex<timeline::Recorder>>>,
 }
 
 impl Shared {
@@ -163,6 +177,13 @@ impl Shared {
     fn note(&self, line: String) {
         let t = self.t0.elapsed();
         lock(&self.journal).push((t, line));
+    }
+
+    /// Tells the timeline's recorder, if there is one.
+    fn record(&self, f: impl FnOnce(&mut timeline::Recorder)) {
+        if let Some(r) = &self.rec {
+            f(&mut lock(r));
+        }
     }
 }
 
@@ -172,14 +193,24 @@ impl Shared {
 pub fn run(cfg: &Config, bin: &Path) -> Report {
     let start = Instant::now();
     let mut r = Report::new(cfg.clone());
-    if let Err(e) = run_into(cfg, bin, &mut r) {
+    let mut sampler = None;
+    if let Err(e) = run_into(cfg, bin, &mut r, &mut sampler) {
         r.error = Some(e);
+    }
+    // a run that stopped early still shows how far it got
+    if let Some(s) = sampler {
+        r.timeline = Some(s.finish());
     }
     r.wall = start.elapsed();
     r
 }
 
-fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
+fn run_into(
+    cfg: &Config,
+    bin: &Path,
+    r: &mut Report,
+    sampler: &mut Option<timeline::Sampler>,
+) -> Result<(), String> {
     if !(2..=16).contains(&cfg.nodes) {
         return Err(format!("{} nodes: a cluster has 2 to 16", cfg.nodes));
     }
@@ -273,6 +304,7 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         .map(|&i| peers_of(i, &cl.nodes, &cl.proxies))
         .collect();
     cl.start_all(&all, &peers)?;
+    let t0 = Instant::now();
     let shared = Arc::new(Shared {
         history: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
@@ -280,9 +312,31 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         inflight: (0..n).map(|_| AtomicUsize::new(0)).collect(),
         generation: (0..n).map(|_| AtomicU64::new(0)).collect(),
         http: cl.nodes.iter().map(|p| Mutex::new(p.http)).collect(),
-        t0: Instant::now(),
+        t0,
         journal: Mutex::new(Vec::new()),
+        up: (0..n).map(|_| AtomicBool::new(true)).collect(),
+        rec: cfg
+            .sample_every
+            .map(|every| Arc::new(Mutex::new(timeline::Recorder::new(t0, n, every)))),
     });
+    *sampler = cfg
+        .sample_every
+        .zip(shared.rec.clone())
+        .map(|(every, rec)| {
+            let s = shared.clone();
+            let src = timeline::Sources {
+                nodes: n,
+                node: Box::new(move |i| s.up[i].load(Ordering::SeqCst).then(|| *lock(&s.http[i]))),
+                proxies: cl
+                    .proxies
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(Proxy::stats_reader)
+                    .collect(),
+            };
+            timeline::Sampler::start(rec, src, every)
+        });
     let _journal = cfg.keep.then(|| Journal {
         shared: shared.clone(),
         path: root.join("journal.txt"),
@@ -324,9 +378,20 @@ fn run_into(cfg: &Config, bin: &Path, r: &mut Report) -> Result<(), String> {
         .collect();
     cl.start_all(&down, &peers)?;
     r.faults.restarts += down.len() as u64;
+    for &i in &down {
+        *lock(&shared.http[i]) = cl.nodes[i].http;
+        shared.up[i].store(true, Ordering::SeqCst);
+        shared.record(|t| t.started(i, false));
+    }
     cl.block(&vec![false; n]);
+    shared.record(timeline::Recorder::heal);
     let healed = Instant::now();
-    let digest = cl.await_digests(cfg.converge_timeout, r)?;
+    let digest = cl.await_digests(cfg.converge_timeout, r);
+    if digest.is_ok() {
+        shared.record(timeline::Recorder::converged);
+    }
+    r.timeline = sampler.take().map(timeline::Sampler::finish);
+    let digest = digest?;
     r.convergence.converged = true;
     r.convergence.after_heal = healed.elapsed();
     r.convergence.digest = format!("{digest:032x}");
@@ -611,6 +676,7 @@ impl Cluster {
                 }
                 Event::Partition(side) => {
                     self.block(side);
+                    shared.record(timeline::Recorder::partition);
                     r.faults.partitions += 1;
                     // one write of a fresh key on each side: concurrent by construction
                     let key = format!("contested{contested}");
@@ -633,7 +699,10 @@ impl Cluster {
                         lock(&shared.history).push(w);
                     }
                 }
-                Event::Heal => self.block(&vec![false; self.nodes.len()]),
+                Event::Heal => {
+                    self.block(&vec![false; self.nodes.len()]);
+                    shared.record(timeline::Recorder::unblock);
+                }
                 Event::Kill {
                     node,
                     down,
@@ -675,7 +744,9 @@ impl Cluster {
                             }
                         }
                     }
+                    shared.up[i].store(false, Ordering::SeqCst);
                     self.nodes[i].kill();
+                    shared.record(|t| t.killed(i));
                     shared.note(format!(
                         "killed {} (restore from its copy: {restore_ok})",
                         self.nodes[i].name
@@ -703,6 +774,8 @@ impl Cluster {
                             .map_or("?", String::as_str)
                     ));
                     *lock(&shared.http[i]) = self.nodes[i].http;
+                    shared.up[i].store(true, Ordering::SeqCst);
+                    shared.record(|t| t.started(i, restore_ok));
                     shared.paused[i].store(false, Ordering::SeqCst);
                     r.faults.restarts += 1;
                 }

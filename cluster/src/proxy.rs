@@ -243,17 +243,45 @@ impl Proxy {
 
     /// What it has done so far.
     pub fn stats(&self) -> Stats {
-        let c = &self.counters;
+        self.counters.stats()
+    }
+
+    /// A handle that reads [`Proxy::stats`] without the proxy (a thread sampling every
+    /// proxy while the harness holds them); it reads the last counts once the proxy stops.
+    pub fn stats_reader(&self) -> StatsReader {
+        StatsReader(self.counters.clone())
+    }
+}
+
+/// Reads a proxy's [`Stats`] from another thread ([`Proxy::stats_reader`]).
+#[derive(Clone)]
+pub struct StatsReader(Arc<Counters>);
+
+impl std::fmt::Debug for StatsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StatsReader").field(&self.stats()).finish()
+    }
+}
+
+impl StatsReader {
+    /// What the proxy has done so far.
+    pub fn stats(&self) -> Stats {
+        self.0.stats()
+    }
+}
+
+impl Counters {
+    fn stats(&self) -> Stats {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Stats {
-            datagrams_in: g(&c.datagrams_in),
-            bytes_in: g(&c.bytes_in),
-            datagrams_out: g(&c.datagrams_out),
-            bytes_out: g(&c.bytes_out),
-            dropped_loss: g(&c.dropped_loss),
-            dropped_partition: g(&c.dropped_partition),
-            duplicated: g(&c.duplicated),
-            dropped_other: g(&c.dropped_other),
+            datagrams_in: g(&self.datagrams_in),
+            bytes_in: g(&self.bytes_in),
+            datagrams_out: g(&self.datagrams_out),
+            bytes_out: g(&self.bytes_out),
+            dropped_loss: g(&self.dropped_loss),
+            dropped_partition: g(&self.dropped_partition),
+            duplicated: g(&self.duplicated),
+            dropped_other: g(&self.dropped_other),
         }
     }
 }

@@ -24,6 +24,14 @@ pub(crate) fn opt_seconds<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S
     }
 }
 
+/// Serializes an optional duration as milliseconds or null.
+pub(crate) fn opt_millis<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => millis(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Serializes a duration as milliseconds.
 pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e3)
@@ -62,6 +70,9 @@ pub struct Report {
     /// Wall time of the run.
     #[serde(rename = "wall_seconds", serialize_with = "seconds")]
     pub wall: Duration,
+    /// The run over time, when it was recorded ([`Config::sample_every`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 /// The writes, as the clients saw them.
@@ -245,6 +256,7 @@ impl Report {
             check_extra: Vec::new(),
             write_phase: Duration::ZERO,
             wall: Duration::ZERO,
+            timeline: None,
         }
     }
 

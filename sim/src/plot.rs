@@ -1,12 +1,19 @@
-//! A run's [`Timeline`] drawn as SVG (plotters): above, how the replicas' digests group per
-//! tick; below, the messages sent, delivered, lost and dropped by partitions per tick. Both
-//! panels shade the partition and restart windows and mark the heal and the moment of
-//! convergence; the title names the run and its verdict, so the picture reads on its own.
+//! A [`Timeline`] drawn as SVG (plotters): above, how the replicas' digests group per tick
+//! (and how many are down); below, the messages sent, delivered, lost, dropped by partitions
+//! and duplicated per tick. Both panels shade the partition and restart windows and mark the
+//! heal and the moment of convergence; the title names the run and its verdict, so the
+//! picture reads on its own.
 //!
-//! [`png`] (feature `png`) rasterizes the same SVG with resvg, a pure-Rust renderer that reads
-//! the system's font files itself (plotters' own bitmap text would link fontconfig and
-//! FreeType); it needs one TrueType or OpenType font in the usual folders (`/usr/share/fonts`,
-//! `~/.local/share/fonts`, ...; Debian's `fonts-dejavu-core`) or in `PLURIVERSE_FONT_DIR`.
+//! One drawing serves both runs: [`svg`] draws a simulator [`Report`] (x in ticks), and
+//! [`svg_of`] any timeline with the words and x axis its caller gives ([`Labels`]):
+//! `pluriverse-cluster` fills a [`Timeline`] from its wall-clock samples and draws it in
+//! seconds.
+//!
+//! [`png`] and [`png_of`] (feature `png`) rasterize the same SVG with resvg, a pure-Rust
+//! renderer that reads the system's font files itself (plotters' own bitmap text would link
+//! fontconfig and FreeType); it needs one TrueType or OpenType font in the usual folders
+//! (`/usr/share/fonts`, `~/.local/share/fonts`, ...; Debian's `fonts-dejavu-core`) or in
+//! `PLURIVERSE_FONT_DIR`.
 //!
 //! # Example
 //! ```
@@ -22,7 +29,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::timeline::Timeline;
+use crate::timeline::{Sample, Timeline};
 use crate::Report;
 
 /// Width and height of the picture, in pixels.
@@ -43,6 +50,10 @@ pub mod colour {
     pub const LOST: &str = "#D0402A";
     /// Messages dropped by a partition.
     pub const BLOCKED: &str = "#E08A00";
+    /// Extra copies made (drawn when there are any).
+    pub const DUPLICATED: &str = "#17A2B8";
+    /// Replicas down (drawn when some are).
+    pub const DOWN: &str = "#7B3FA0";
 }
 
 /// Why a picture was not drawn.
@@ -99,9 +110,120 @@ const DOWN: RGBColor = RGBColor(150, 90, 200);
 const HEAL: RGBColor = RGBColor(0, 0, 0);
 const CONVERGED: RGBColor = RGBColor(30, 150, 60);
 
+/// What the picture calls things, and how its x axis reads: the caller's words around a
+/// [`Timeline`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
+    /// The run, on top of the picture.
+    pub title: String,
+    /// How it ended, in the top panel's caption.
+    pub verdict: String,
+    /// What a tick is on the x axis.
+    pub x: XAxis,
+    /// What a member of the run is called, singular (`"replica"`, `"node"`).
+    pub member: String,
+    /// What the network carries, plural (`"messages"`, `"datagrams"`).
+    pub messages: String,
+    /// The legend of the restart windows (`"replica down (restart)"`).
+    pub down: String,
+}
+
+/// The x axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XAxis {
+    /// Ticks of the simulator: the axis counts them.
+    Ticks,
+    /// Wall-clock time: the axis reads seconds.
+    Seconds {
+        /// Seconds per tick (a cluster's timeline counts milliseconds: 0.001).
+        tick: f64,
+        /// Seconds each sample's counts cover (its sampling interval).
+        sample: f64,
+    },
+}
+
+impl XAxis {
+    /// Where tick `t` is drawn.
+    fn at(self, t: u32) -> f64 {
+        match self {
+            XAxis::Ticks => t as f64,
+            XAxis::Seconds { tick, .. } => t as f64 * tick,
+        }
+    }
+
+    /// Tick `t` in words, as the legend names a moment.
+    fn moment(self, t: u32) -> String {
+        match self {
+            XAxis::Ticks => format!("tick {t}"),
+            XAxis::Seconds { .. } => format!("{:.2} s", self.at(t)),
+        }
+    }
+
+    /// The axis's description.
+    fn unit(self) -> &'static str {
+        match self {
+            XAxis::Ticks => "tick",
+            XAxis::Seconds { .. } => "seconds",
+        }
+    }
+
+    /// What one sample covers, after "per".
+    fn per(self) -> String {
+        match self {
+            XAxis::Ticks => "tick".into(),
+            XAxis::Seconds { sample, .. } => format!("{:.0} ms", sample * 1e3),
+        }
+    }
+}
+
 /// The report's run drawn as an SVG document.
 pub fn svg(report: &Report) -> Result<String, PlotError> {
     let t = report.timeline.as_ref().ok_or(PlotError::NoTimeline)?;
+    svg_of(t, &labels(report))
+}
+
+/// The words of a simulator run's picture.
+fn labels(report: &Report) -> Labels {
+    Labels {
+        title: title(report),
+        verdict: verdict(report),
+        x: XAxis::Ticks,
+        member: "replica".into(),
+        messages: "messages".into(),
+        down: "replica down (restart)".into(),
+    }
+}
+
+/// Any timeline drawn as an SVG document, in the caller's words.
+///
+/// # Example
+/// ```
+/// use pluriverse_sim::plot::{self, Labels, XAxis};
+/// use pluriverse_sim::timeline::{Phase, Sample, Timeline, Window};
+/// let sample = |tick, groups: Vec<u32>, sent| Sample {
+///     tick, phase: Phase::Write, groups, sent, lost: 1, blocked: 0, delivered: sent - 1,
+///     duplicated: 0, down: 0,
+/// };
+/// let t = Timeline {
+///     replicas: 3,
+///     samples: vec![sample(0, vec![2, 1], 9), sample(1, vec![3], 4)],
+///     partitions: vec![Window { start: 0, end: 1 }],
+///     down: vec![],
+///     heal: 1,
+///     converged: Some(1),
+/// };
+/// let labels = Labels {
+///     title: "three nodes".into(),
+///     verdict: "PASS".into(),
+///     x: XAxis::Seconds { tick: 0.2, sample: 0.2 },
+///     member: "node".into(),
+///     messages: "datagrams".into(),
+///     down: "node down".into(),
+/// };
+/// let svg = plot::svg_of(&t, &labels).unwrap();
+/// assert!(svg.contains("three nodes") && svg.contains("heal (0.20 s)"));
+/// ```
+pub fn svg_of(t: &Timeline, labels: &Labels) -> Result<String, PlotError> {
     if t.samples.is_empty() {
         return Err(PlotError::Empty);
     }
@@ -110,11 +232,11 @@ pub fn svg(report: &Report) -> Result<String, PlotError> {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let root = root
-            .titled(&title(report), ("sans-serif", 17))
+            .titled(&labels.title, ("sans-serif", 17))
             .map_err(draw_err)?;
         let (top, bottom) = root.split_vertically((SIZE.1 - 40) / 2);
-        digests(&top, t, &verdict(report))?;
-        messages(&bottom, t)?;
+        digests(&top, t, labels)?;
+        messages(&bottom, t, labels)?;
         root.present().map_err(draw_err)?;
     }
     Ok(out)
@@ -145,8 +267,15 @@ const SANS: [&str; 6] = [
 /// ```
 #[cfg(feature = "png")]
 pub fn png(report: &Report) -> Result<Vec<u8>, PlotError> {
+    let t = report.timeline.as_ref().ok_or(PlotError::NoTimeline)?;
+    png_of(t, &labels(report))
+}
+
+/// Any timeline drawn as a PNG image of [`SIZE`] pixels: the SVG of [`svg_of`], rasterized.
+#[cfg(feature = "png")]
+pub fn png_of(t: &Timeline, labels: &Labels) -> Result<Vec<u8>, PlotError> {
     use resvg::{tiny_skia, usvg};
-    let svg = svg(report)?;
+    let svg = svg_of(t, labels)?;
     let mut opt = usvg::Options::default();
     let fonts = opt.fontdb_mut();
     fonts.load_system_fonts();
@@ -221,16 +350,22 @@ fn verdict(r: &Report) -> String {
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-fn x_range(t: &Timeline) -> std::ops::Range<f64> {
+fn x_range(t: &Timeline, x: XAxis) -> std::ops::Range<f64> {
     let last = t.samples.last().map_or(0, |s| s.tick);
-    0.0..(last as f64 + 1.0)
+    0.0..x.at(last + 1)
 }
 
 /// Shades the fault windows and marks the heal and convergence, with legend entries.
-fn windows(chart: &mut Chart<'_, '_>, t: &Timeline, ymax: f64) -> Result<(), PlotError> {
+fn windows(
+    chart: &mut Chart<'_, '_>,
+    t: &Timeline,
+    ymax: f64,
+    labels: &Labels,
+) -> Result<(), PlotError> {
+    let x = labels.x;
     let shade = |start: u32, end: u32, c: RGBColor, alpha: f64| {
         Rectangle::new(
-            [(start as f64, 0.0), (end.max(start + 1) as f64, ymax)],
+            [(x.at(start), 0.0), (x.at(end.max(start + 1)), ymax)],
             c.mix(alpha).filled(),
         )
     };
@@ -255,22 +390,22 @@ fn windows(chart: &mut Chart<'_, '_>, t: &Timeline, ymax: f64) -> Result<(), Plo
                     .map(|d| shade(d.window.start, d.window.end, DOWN, 0.15)),
             )
             .map_err(draw_err)?
-            .label("replica down (restart)")
+            .label(labels.down.as_str())
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DOWN.mix(0.3).filled()));
     }
     let mark = |at: u32, c: RGBColor| {
-        PathElement::new(vec![(at as f64, 0.0), (at as f64, ymax)], c.stroke_width(2))
+        PathElement::new(vec![(x.at(at), 0.0), (x.at(at), ymax)], c.stroke_width(2))
     };
     chart
         .draw_series(std::iter::once(mark(t.heal, HEAL)))
         .map_err(draw_err)?
-        .label(format!("heal (tick {})", t.heal))
+        .label(format!("heal ({})", x.moment(t.heal)))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], HEAL.stroke_width(2)));
     if let Some(at) = t.converged {
         chart
             .draw_series(std::iter::once(mark(at, CONVERGED)))
             .map_err(draw_err)?
-            .label(format!("converged (tick {at})"))
+            .label(format!("converged ({})", x.moment(at)))
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], CONVERGED.stroke_width(2))
             });
@@ -304,36 +439,59 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Res
         .map_err(draw_err)
 }
 
+/// The x axis's tick labels: whole ticks, or seconds with as many decimals as their spacing
+/// needs.
+fn x_label(x: XAxis, v: f64) -> String {
+    match x {
+        XAxis::Ticks => format!("{v:.0}"),
+        XAxis::Seconds { .. } => {
+            let s = format!("{v:.1}");
+            s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
+        }
+    }
+}
+
+/// A count's label: whole numbers only (a few members get half steps on the axis).
+fn whole(y: &f64) -> String {
+    if (y - y.round()).abs() < 1e-9 {
+        format!("{y:.0}")
+    } else {
+        String::new()
+    }
+}
+
 fn digests(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     t: &Timeline,
-    verdict: &str,
+    labels: &Labels,
 ) -> Result<(), PlotError> {
+    let x = labels.x;
+    let members = format!("{}s", labels.member);
     let ymax = t.replicas as f64 + 0.5;
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!("replicas by digest, per tick: {verdict}"),
+            format!("{members} by digest, per {}: {}", x.per(), labels.verdict),
             ("sans-serif", 16),
         )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
-        .build_cartesian_2d(x_range(t), 0.0..ymax)
+        .build_cartesian_2d(x_range(t, x), 0.0..ymax)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_desc("tick")
-        .y_desc("replicas")
+        .x_desc(x.unit())
+        .y_desc(members.as_str())
         .axis_desc_style(("sans-serif", 14))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_label_formatter(&|v| x_label(x, *v))
+        .y_label_formatter(&whole)
         .draw()
         .map_err(draw_err)?;
-    windows(&mut chart, t, ymax)?;
-    let pts = |f: &dyn Fn(&crate::timeline::Sample) -> u32| -> Vec<(f64, f64)> {
+    windows(&mut chart, t, ymax, labels)?;
+    let pts = |f: &dyn Fn(&Sample) -> u32| -> Vec<(f64, f64)> {
         t.samples
             .iter()
-            .map(|s| (s.tick as f64, f(s) as f64))
+            .map(|s| (x.at(s.tick), f(s) as f64))
             .collect()
     };
     line(
@@ -346,12 +504,25 @@ fn digests(
         &mut chart,
         pts(&|s| s.outside_majority()),
         colour::OUTSIDE,
-        "replicas outside the largest group",
+        &format!("{members} outside the largest group"),
     )?;
+    if t.samples.iter().any(|s| s.down > 0) {
+        line(
+            &mut chart,
+            pts(&|s| s.down),
+            colour::DOWN,
+            &format!("{members} down"),
+        )?;
+    }
     legend(&mut chart, SeriesLabelPosition::LowerLeft)
 }
 
-fn messages(area: &DrawingArea<SVGBackend<'_>, Shift>, t: &Timeline) -> Result<(), PlotError> {
+fn messages(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    t: &Timeline,
+    labels: &Labels,
+) -> Result<(), PlotError> {
+    let x = labels.x;
     let most = t
         .samples
         .iter()
@@ -360,34 +531,40 @@ fn messages(area: &DrawingArea<SVGBackend<'_>, Shift>, t: &Timeline) -> Result<(
         .unwrap_or(0);
     let ymax = (most as f64 * 1.1).max(1.0);
     let mut chart = ChartBuilder::on(area)
-        .caption("messages per tick", ("sans-serif", 16))
+        .caption(
+            format!("{} per {}", labels.messages, x.per()),
+            ("sans-serif", 16),
+        )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
-        .build_cartesian_2d(x_range(t), 0.0..ymax)
+        .build_cartesian_2d(x_range(t, x), 0.0..ymax)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_desc("tick")
-        .y_desc("messages")
+        .x_desc(x.unit())
+        .y_desc(labels.messages.as_str())
         .axis_desc_style(("sans-serif", 14))
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_label_formatter(&|v| x_label(x, *v))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(draw_err)?;
-    windows(&mut chart, t, ymax)?;
-    type Field = fn(&crate::timeline::Sample) -> u64;
-    let series: [(Field, &str, &str); 4] = [
+    windows(&mut chart, t, ymax, labels)?;
+    type Field = fn(&Sample) -> u64;
+    let mut series: Vec<(Field, &str, &str)> = vec![
         (|s| s.sent, colour::SENT, "sent"),
         (|s| s.delivered, colour::DELIVERED, "delivered"),
         (|s| s.lost, colour::LOST, "lost"),
         (|s| s.blocked, colour::BLOCKED, "dropped by a partition"),
     ];
+    if t.samples.iter().any(|s| s.duplicated > 0) {
+        series.push((|s| s.duplicated, colour::DUPLICATED, "duplicated"));
+    }
     for (f, hex, label) in series {
         let pts = t
             .samples
             .iter()
-            .map(|s| (s.tick as f64, f(s) as f64))
+            .map(|s| (x.at(s.tick), f(s) as f64))
             .collect();
         line(&mut chart, pts, hex, label)?;
     }

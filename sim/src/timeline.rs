@@ -51,6 +51,12 @@ pub struct Sample {
     pub blocked: u64,
     /// Message copies that reached a live replica this tick.
     pub delivered: u64,
+    /// Extra copies the network made this tick.
+    pub duplicated: u64,
+    /// Replicas down at the end of the tick. The simulator counts a down replica in
+    /// `groups` too (with the state it holds on its disk); `pluriverse-cluster` does not (a
+    /// killed process answers no digest), so there `groups` sum to the replicas up.
+    pub down: u32,
 }
 
 impl Sample {
@@ -92,7 +98,8 @@ pub struct Down {
 pub struct Timeline {
     /// Replicas in the run.
     pub replicas: u32,
-    /// One sample per tick, from tick 0.
+    /// One sample per tick, from tick 0, in tick order (`pluriverse-cluster`'s ticks are
+    /// milliseconds, and it samples every interval: there, ticks between are absent).
     pub samples: Vec<Sample>,
     /// The partitions that were in effect (cut at the heal).
     pub partitions: Vec<Window>,
@@ -147,6 +154,8 @@ impl Recorder {
             lost: d(net.lost, self.last.lost),
             blocked: d(net.blocked_by_partition, self.last.blocked_by_partition),
             delivered: d(net.delivered, self.last.delivered),
+            duplicated: d(net.duplicated, self.last.duplicated),
+            down: 0,
         });
         self.last = net.clone();
     }
@@ -178,6 +187,14 @@ impl Recorder {
     /// The timeline; `converged`: whether the replicas ended byte-identical. The moment of
     /// convergence is the first tick from which every replica held the same digest.
     pub(crate) fn finish(mut self, converged: bool) -> Timeline {
+        let down = std::mem::take(&mut self.timeline.down);
+        for s in &mut self.timeline.samples {
+            s.down = down
+                .iter()
+                .filter(|d| (d.window.start..d.window.end).contains(&s.tick))
+                .count() as u32;
+        }
+        self.timeline.down = down;
         let samples = &self.timeline.samples;
         let agreed = samples
             .iter()

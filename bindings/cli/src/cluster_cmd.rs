@@ -2,13 +2,14 @@
 //! against a model of the acknowledged writes (the harness is `pluriverse-cluster`).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use pluriverse_cluster::plan::PartitionMode;
 use pluriverse_cluster::{run, Config};
 
-use crate::Fail;
+use crate::{check_plot_path, Fail, Picture};
 
 #[derive(Args)]
 #[command(
@@ -69,10 +70,23 @@ pub(crate) struct ClusterArgs {
     /// folder is in the report)
     #[arg(long)]
     keep: bool,
-    /// Print the report as one JSON object
+    /// Print the report as one JSON object (with the timeline when --timeline or --plot is
+    /// given)
     #[arg(long)]
     json: bool,
+    /// Draw the run over time to FILE.svg (or FILE.png): nodes by digest (and down) and the
+    /// proxies' datagrams per 200 ms, partitions and nodes down shaded, the heal and equal
+    /// digests marked (implies --timeline)
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    plot: Option<PathBuf>,
+    /// Record the run over time, a sample every 200 ms (each running node's /status and the
+    /// proxies' counters), and put it in the JSON report as "timeline"
+    #[arg(long)]
+    timeline: bool,
 }
+
+/// How often `--timeline` samples.
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 fn probability(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -82,6 +96,7 @@ fn probability(s: &str) -> Result<f64, String> {
 }
 
 pub(crate) fn cluster(a: ClusterArgs) -> Result<(), Fail> {
+    let picture = a.plot.as_deref().map(check_plot_path).transpose()?;
     let cfg = Config {
         nodes: a.nodes as usize,
         seed: a.seed,
@@ -97,10 +112,20 @@ pub(crate) fn cluster(a: ClusterArgs) -> Result<(), Fail> {
         converge_timeout: Duration::from_secs(a.timeout),
         root: None,
         keep: a.keep,
+        sample_every: (a.timeline || a.plot.is_some()).then_some(SAMPLE_EVERY),
     };
     let bin = std::env::current_exe()
         .map_err(|e| Fail::Error(format!("cannot find the pluriverse binary itself: {e}")))?;
     let report = run(&cfg, &bin);
+    if let (Some(path), Some(picture)) = (&a.plot, picture) {
+        let drawn = match picture {
+            Picture::Svg => pluriverse_cluster::plot::svg(&report).map(String::into_bytes),
+            Picture::Png => pluriverse_cluster::plot::png(&report),
+        }
+        .map_err(|e| Fail::Error(format!("drawing {}: {e}", path.display())))?;
+        std::fs::write(path, drawn)
+            .map_err(|e| Fail::Error(format!("writing {}: {e}", path.display())))?;
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         #[derive(serde::Serialize)]

@@ -378,13 +378,13 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
 }
 
 /// The picture formats `--plot` writes, by the file name's ending.
-enum Picture {
+pub(crate) enum Picture {
     Svg,
     Png,
 }
 
 /// The picture format a plot file's name asks for; refuses any other name before the run.
-fn check_plot_path(p: &std::path::Path) -> Result<Picture, Fail> {
+pub(crate) fn check_plot_path(p: &std::path::Path) -> Result<Picture, Fail> {
     let ext = p
         .extension()
         .and_then(|e| e.to_str())

@@ -201,6 +201,9 @@ fn five_nodes_with_20_percent_loss_pass() {
     assert_eq!(r["check"]["states"], 5, "{summary}");
     assert_eq!(r["faults"]["kills"], 3, "{summary}");
     assert_eq!(r["proxies"].as_array().unwrap().len(), 20, "{summary}");
+    // not asked: no timeline (tests/cluster_plot.rs asks for one)
+    assert!(r.get("timeline").is_none(), "{summary}");
+    assert!(r["config"]["sample_every_ms"].is_null(), "{summary}");
     // the proxies really dropped about a fifth of what came in
     let (mut inn, mut lost) = (0.0, 0.0);
     for p in r["proxies"].as_array().unwrap() {
@@ -245,6 +248,7 @@ fn a_run_that_cannot_converge_fails_loudly_and_bad_arguments_are_refused() {
             &["--partition", "sideways"][..],
             "none, isolate, split or mixed",
         ),
+        (&["--plot", "run.txt"][..], "must end in .svg or .png"),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_pluriverse"))
             .arg("cluster")

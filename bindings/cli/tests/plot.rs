@@ -2,36 +2,19 @@
 //! picture, which parses as XML and carries the series the JSON report counts (read back from the
 //! SVG's own coordinates); the timeline in `--json` adds up to the report's counters.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use pluriverse_sim::plot::colour;
 use serde_json::Value;
+
+mod svg;
+use svg::{draws, series, Dir};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pluriverse"))
         .args(args)
         .output()
         .expect("the binary runs")
-}
-
-/// A scratch directory, removed at the end.
-struct Dir(PathBuf);
-impl Dir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("pluriverse-plot-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, f: &str) -> String {
-        self.0.join(f).to_string_lossy().into_owned()
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 const RUN: &[&str] = &[
@@ -51,67 +34,6 @@ const RUN: &[&str] = &[
 
 fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
-}
-
-/// The points of a polyline, as pixels.
-fn points(node: roxmltree::Node) -> Vec<(f64, f64)> {
-    node.attribute("points")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|p| {
-            let (x, y) = p.split_once(',').expect("x,y");
-            (x.parse().unwrap(), y.parse().unwrap())
-        })
-        .collect()
-}
-
-/// The `nth` data polyline drawn in `hex`: of the polylines of that colour with more than
-/// the legend's two points, in document order (the top panel is drawn first).
-fn series(doc: &roxmltree::Document, hex: &str, nth: usize) -> Vec<(f64, f64)> {
-    let lines: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("polyline"))
-        .filter(|n| {
-            n.attribute("stroke")
-                .is_some_and(|s| s.eq_ignore_ascii_case(hex))
-        })
-        .map(points)
-        .filter(|p| p.len() > 2)
-        .collect();
-    lines
-        .get(nth)
-        .cloned()
-        .unwrap_or_else(|| panic!("no series {hex} number {nth} ({} found)", lines.len()))
-}
-
-/// Checks that pixel heights are one affine function of `values` (within a pixel), that
-/// is, the line draws these values, and that x grows with the tick.
-fn draws(pixels: &[(f64, f64)], values: &[f64], what: &str) {
-    assert_eq!(pixels.len(), values.len(), "{what}: one point per tick");
-    assert!(
-        pixels.windows(2).all(|w| w[1].0 >= w[0].0),
-        "{what}: x does not grow with the tick"
-    );
-    let (lo, hi) = values.iter().enumerate().fold((0, 0), |(lo, hi), (i, v)| {
-        (
-            if *v < values[lo] { i } else { lo },
-            if *v > values[hi] { i } else { hi },
-        )
-    });
-    assert!(
-        values[hi] > values[lo],
-        "{what}: a flat series proves little"
-    );
-    let scale = (pixels[hi].1 - pixels[lo].1) / (values[hi] - values[lo]);
-    assert!(scale < 0.0, "{what}: higher values are drawn lower");
-    for (i, (p, v)) in pixels.iter().zip(values).enumerate() {
-        let want = pixels[lo].1 + (v - values[lo]) * scale;
-        assert!(
-            (p.1 - want).abs() <= 1.5,
-            "{what}: tick {i} drawn at y={} for {v}, expected about {want}",
-            p.1
-        );
-    }
 }
 
 #[test]
@@ -139,6 +61,7 @@ fn the_svg_draws_what_the_report_counts() {
     assert_eq!(sum("lost"), u(&report["net"]["lost"]));
     assert_eq!(sum("delivered"), u(&report["net"]["delivered"]));
     assert_eq!(sum("blocked"), u(&report["faults"]["blocked_by_partition"]));
+    assert_eq!(sum("duplicated"), u(&report["net"]["duplicated"]));
     let writes = samples.iter().filter(|s| s["phase"] == "write").count() as u64;
     assert_eq!(writes, u(&report["writes"]["ticks"]));
     assert_eq!(u(&t["heal"]), writes);
@@ -189,6 +112,29 @@ fn the_svg_draws_what_the_report_counts() {
     // lost shares its colour with the top panel's second series: the second of that colour
     let lost: Vec<f64> = samples.iter().map(|s| u(&s["lost"]) as f64).collect();
     draws(&series(&doc, colour::LOST, 1), &lost, "lost");
+    let dup: Vec<f64> = samples.iter().map(|s| u(&s["duplicated"]) as f64).collect();
+    draws(&series(&doc, colour::DUPLICATED, 0), &dup, "duplicated");
+    // replicas down per tick: the restart windows that cover it
+    let down: Vec<f64> = samples
+        .iter()
+        .map(|s| {
+            let tick = u(&s["tick"]);
+            t["down"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| (u(&d["window"]["start"])..u(&d["window"]["end"])).contains(&tick))
+                .count() as f64
+        })
+        .collect();
+    assert_eq!(
+        down,
+        samples
+            .iter()
+            .map(|s| u(&s["down"]) as f64)
+            .collect::<Vec<_>>()
+    );
+    draws(&series(&doc, colour::DOWN, 0), &down, "replicas down");
 
     // shaded windows: each partition and each restart once per panel, plus a legend swatch
     let rects = |fill: &str| {
@@ -336,10 +282,12 @@ fn the_png_draws_the_svgs_series_in_their_colours() {
     let drawn: Vec<(&str, Vec<(f64, f64)>)> = [
         (colour::DISTINCT, 0),
         (colour::OUTSIDE, 0),
+        (colour::DOWN, 0),
         (colour::SENT, 0),
         (colour::DELIVERED, 0),
         (colour::LOST, 1),
         (colour::BLOCKED, 0),
+        (colour::DUPLICATED, 0),
     ]
     .into_iter()
     .map(|(hex, nth)| (hex, series(&doc, hex, nth)))
