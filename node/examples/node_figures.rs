@@ -7,7 +7,7 @@
 //! - the resident memory of a node process holding those N records, against the size of the
 //!   state file (the child process is this example started again with `--hold DIR`).
 //!
-//! `cargo run --release -p pluriverse-node --example figures -- [records]` (default
+//! `cargo run --release -p pluriverse-node --example node_figures -- [records]` (default
 //! 1,000,000).
 
 use std::io::{BufRead, BufReader, Read, Write};
