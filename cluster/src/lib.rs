@@ -387,13 +387,15 @@ fn run_into(
     shared.record(timeline::Recorder::heal);
     let healed = Instant::now();
     let digest = cl.await_digests(cfg.converge_timeout, r);
+    // measured before the sampler is stopped: joining its thread is no part of the heal
+    let after_heal = healed.elapsed();
     if digest.is_ok() {
         shared.record(timeline::Recorder::converged);
     }
     r.timeline = sampler.take().map(timeline::Sampler::finish);
     let digest = digest?;
     r.convergence.converged = true;
-    r.convergence.after_heal = healed.elapsed();
+    r.convergence.after_heal = after_heal;
     r.convergence.digest = format!("{digest:032x}");
     // the lag metric: with equal digests, every peer's next summaries equal ours
     let t0 = Instant::now();

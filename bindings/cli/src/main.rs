@@ -319,9 +319,7 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
         link_rate: a.link_rate,
         ..Config::default()
     };
-    if let Some(p) = &a.plot {
-        check_plot_path(p)?;
-    }
+    let picture = a.plot.as_deref().map(check_plot_path).transpose()?;
     let need = cfg.estimated_memory();
     let limit = memory_limit();
     if need > limit && !a.force {
@@ -349,13 +347,13 @@ fn simulate(a: SimulateArgs) -> Result<(), Fail> {
         pluriverse_sim::run(&cfg, &mut |p| meter.show(p))
     };
     meter.finish();
-    if let Some(path) = &a.plot {
-        let picture = match check_plot_path(path)? {
+    if let (Some(path), Some(picture)) = (&a.plot, picture) {
+        let drawn = match picture {
             Picture::Svg => pluriverse_sim::plot::svg(&report).map(String::into_bytes),
             Picture::Png => pluriverse_sim::plot::png(&report),
         }
         .map_err(|e| Fail::Error(format!("drawing {}: {e}", path.display())))?;
-        std::fs::write(path, picture)
+        std::fs::write(path, drawn)
             .map_err(|e| Fail::Error(format!("writing {}: {e}", path.display())))?;
     }
     let mut out = std::io::stdout().lock();

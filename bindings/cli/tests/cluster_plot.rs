@@ -10,11 +10,7 @@ use pluriverse_sim::plot::colour;
 use serde_json::Value;
 
 mod svg;
-use svg::{draws, series, Dir};
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
-}
+use svg::{draws, series, u, Dir};
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))

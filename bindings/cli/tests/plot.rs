@@ -8,7 +8,7 @@ use pluriverse_sim::plot::colour;
 use serde_json::Value;
 
 mod svg;
-use svg::{draws, series, Dir};
+use svg::{draws, series, u, Dir};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pluriverse"))
@@ -31,10 +31,6 @@ const RUN: &[&str] = &[
     "never",
     "--json",
 ];
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
-}
 
 #[test]
 fn the_svg_draws_what_the_report_counts() {

@@ -82,3 +82,8 @@ pub fn draws(pixels: &[(f64, f64)], values: &[f64], what: &str) {
         );
     }
 }
+
+/// A JSON count.
+pub fn u(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
