@@ -28,12 +28,32 @@ use std::fmt;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::timeline::{Sample, Timeline};
 use crate::Report;
 
 /// Width and height of the picture, in pixels.
-pub const SIZE: (u32, u32) = (1100, 760);
+pub const SIZE: (u32, u32) = (1280, 760);
+
+/// Width of the column right of each panel that holds the panel's legend, in pixels: a
+/// legend inside the plotting area covers the lines it names.
+const LEGEND: u32 = 250;
+
+/// One line of a legend: what is drawn, and its words.
+struct Entry {
+    glyph: Glyph,
+    label: String,
+}
+
+/// How a legend entry shows its series.
+#[derive(Clone, Copy)]
+enum Glyph {
+    /// A line of this colour.
+    Line(RGBColor),
+    /// A shaded box of this colour and opacity.
+    Shade(RGBColor, f64),
+}
 
 /// The colour of each series, as `#rrggbb` (the SVG's `stroke`): a reader of the SVG finds
 /// a series by its colour.
@@ -361,6 +381,7 @@ fn windows(
     t: &Timeline,
     ymax: f64,
     labels: &Labels,
+    legend: &mut Vec<Entry>,
 ) -> Result<(), PlotError> {
     let x = labels.x;
     let shade = |start: u32, end: u32, c: RGBColor, alpha: f64| {
@@ -376,11 +397,11 @@ fn windows(
                     .iter()
                     .map(|w| shade(w.start, w.end, PARTITION, 0.25)),
             )
-            .map_err(draw_err)?
-            .label("partition")
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 6), (x + 18, y + 6)], PARTITION.mix(0.25).filled())
-            });
+            .map_err(draw_err)?;
+        legend.push(Entry {
+            glyph: Glyph::Shade(PARTITION, 0.25),
+            label: "partition".into(),
+        });
     }
     if !t.down.is_empty() {
         chart
@@ -389,26 +410,30 @@ fn windows(
                     .iter()
                     .map(|d| shade(d.window.start, d.window.end, DOWN, 0.15)),
             )
-            .map_err(draw_err)?
-            .label(labels.down.as_str())
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], DOWN.mix(0.3).filled()));
+            .map_err(draw_err)?;
+        legend.push(Entry {
+            glyph: Glyph::Shade(DOWN, 0.3),
+            label: labels.down.clone(),
+        });
     }
     let mark = |at: u32, c: RGBColor| {
         PathElement::new(vec![(x.at(at), 0.0), (x.at(at), ymax)], c.stroke_width(2))
     };
     chart
         .draw_series(std::iter::once(mark(t.heal, HEAL)))
-        .map_err(draw_err)?
-        .label(format!("heal ({})", x.moment(t.heal)))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], HEAL.stroke_width(2)));
+        .map_err(draw_err)?;
+    legend.push(Entry {
+        glyph: Glyph::Line(HEAL),
+        label: format!("heal ({})", x.moment(t.heal)),
+    });
     if let Some(at) = t.converged {
         chart
             .draw_series(std::iter::once(mark(at, CONVERGED)))
-            .map_err(draw_err)?
-            .label(format!("converged ({})", x.moment(at)))
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], CONVERGED.stroke_width(2))
-            });
+            .map_err(draw_err)?;
+        legend.push(Entry {
+            glyph: Glyph::Line(CONVERGED),
+            label: format!("converged ({})", x.moment(at)),
+        });
     }
     Ok(())
 }
@@ -418,25 +443,49 @@ fn line(
     points: Vec<(f64, f64)>,
     hex: &str,
     label: &str,
+    legend: &mut Vec<Entry>,
 ) -> Result<(), PlotError> {
     let c = rgb(hex);
     chart
         .draw_series(LineSeries::new(points, c.stroke_width(2)))
-        .map_err(draw_err)?
-        .label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        .map_err(draw_err)?;
+    legend.push(Entry {
+        glyph: Glyph::Line(c),
+        label: label.into(),
+    });
     Ok(())
 }
 
-fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), PlotError> {
-    chart
-        .configure_series_labels()
-        .position(at)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(draw_err)
+/// Draws a panel's legend into its column (`area`, right of the chart), top-aligned with
+/// the plotting area, one entry per line.
+fn draw_legend(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    top: i32,
+    legend: &[Entry],
+) -> Result<(), PlotError> {
+    const ROW: i32 = 20;
+    let font = ("sans-serif", 14).into_font().color(&BLACK);
+    for (i, e) in legend.iter().enumerate() {
+        let y = top + 8 + ROW * i as i32;
+        match e.glyph {
+            Glyph::Line(c) => area.draw(&PathElement::new(
+                vec![(8, y), (30, y)],
+                c.stroke_width(2),
+            )),
+            Glyph::Shade(c, alpha) => area.draw(&Rectangle::new(
+                [(8, y - 6), (30, y + 6)],
+                c.mix(alpha).filled(),
+            )),
+        }
+        .map_err(draw_err)?;
+        area.draw(&Text::new(
+            e.label.as_str(),
+            (38, y),
+            font.pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
+    }
+    Ok(())
 }
 
 /// The x axis's tick labels: whole ticks, or seconds with as many decimals as their spacing
@@ -468,7 +517,9 @@ fn digests(
     let x = labels.x;
     let members = format!("{}s", labels.member);
     let ymax = t.replicas as f64 + 0.5;
-    let mut chart = ChartBuilder::on(area)
+    let (area, column) = area.split_horizontally(SIZE.0 - LEGEND);
+    let mut legend = Vec::new();
+    let mut chart = ChartBuilder::on(&area)
         .caption(
             format!("{members} by digest, per {}: {}", x.per(), labels.verdict),
             ("sans-serif", 16),
@@ -487,7 +538,7 @@ fn digests(
         .y_label_formatter(&whole)
         .draw()
         .map_err(draw_err)?;
-    windows(&mut chart, t, ymax, labels)?;
+    windows(&mut chart, t, ymax, labels, &mut legend)?;
     let pts = |f: &dyn Fn(&Sample) -> u32| -> Vec<(f64, f64)> {
         t.samples
             .iter()
@@ -499,12 +550,14 @@ fn digests(
         pts(&|s| s.distinct()),
         colour::DISTINCT,
         "distinct digests",
+        &mut legend,
     )?;
     line(
         &mut chart,
         pts(&|s| s.outside_majority()),
         colour::OUTSIDE,
         &format!("{members} outside the largest group"),
+        &mut legend,
     )?;
     if t.samples.iter().any(|s| s.down > 0) {
         line(
@@ -512,9 +565,11 @@ fn digests(
             pts(&|s| s.down),
             colour::DOWN,
             &format!("{members} down"),
+            &mut legend,
         )?;
     }
-    legend(&mut chart, SeriesLabelPosition::LowerLeft)
+    let top = chart.plotting_area().get_base_pixel().1 - column.get_base_pixel().1;
+    draw_legend(&column, top, &legend)
 }
 
 fn messages(
@@ -530,7 +585,9 @@ fn messages(
         .max()
         .unwrap_or(0);
     let ymax = (most as f64 * 1.1).max(1.0);
-    let mut chart = ChartBuilder::on(area)
+    let (area, column) = area.split_horizontally(SIZE.0 - LEGEND);
+    let mut legend = Vec::new();
+    let mut chart = ChartBuilder::on(&area)
         .caption(
             format!("{} per {}", labels.messages, x.per()),
             ("sans-serif", 16),
@@ -549,7 +606,7 @@ fn messages(
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(draw_err)?;
-    windows(&mut chart, t, ymax, labels)?;
+    windows(&mut chart, t, ymax, labels, &mut legend)?;
     type Field = fn(&Sample) -> u64;
     let mut series: Vec<(Field, &str, &str)> = vec![
         (|s| s.sent, colour::SENT, "sent"),
@@ -566,7 +623,8 @@ fn messages(
             .iter()
             .map(|s| (x.at(s.tick), f(s) as f64))
             .collect();
-        line(&mut chart, pts, hex, label)?;
+        line(&mut chart, pts, hex, label, &mut legend)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperMiddle)
+    let top = chart.plotting_area().get_base_pixel().1 - column.get_base_pixel().1;
+    draw_legend(&column, top, &legend)
 }
