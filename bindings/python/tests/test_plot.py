@@ -1,6 +1,7 @@
-"""pluriverse.plot draws a ``simulate --timeline --json`` report: the figure's lines carry the
-report's per-tick data, the windows are shaded, and bad reports are refused with ValueError.
-The report is a saved run of the real command (testdata/sim/timeline.json)."""
+"""pluriverse.plot draws a ``simulate --timeline --json`` or ``cluster --timeline --json``
+report: the figure's lines carry the report's per-sample data, the windows are shaded, the
+legends sit outside the panels, and bad reports are refused with ValueError. The reports are
+saved runs of the real commands (testdata/sim/timeline.json, testdata/cluster/timeline.json)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ pytest.importorskip("matplotlib", reason="pluriverse.plot needs matplotlib (pip 
 
 import pluriverse.plot as pp  # noqa: E402
 
-REPORT = Path(__file__).resolve().parents[3] / "testdata" / "sim" / "timeline.json"
+TESTDATA = Path(__file__).resolve().parents[3] / "testdata"
+REPORT = TESTDATA / "sim" / "timeline.json"
+CLUSTER = TESTDATA / "cluster" / "timeline.json"
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +85,52 @@ def test_bad_reports_are_refused(tmp_path: Path, report: Dict[str, Any]) -> None
     assert pp.main([str(tmp_path / "plain.json"), str(tmp_path / "x.svg")]) == 1
     assert not (tmp_path / "x.svg").exists()
     assert pp.main([]) == 2
+
+
+def test_a_cluster_report_is_drawn_in_seconds() -> None:
+    report = pp.load(CLUSTER)
+    t = report["timeline"]
+    samples: List[Dict[str, Any]] = t["samples"]
+    at = [s["at"] for s in samples]
+    fig = pp.figure(report)
+    top, bottom = fig.axes
+    lines = _lines(top)
+    assert list(lines["distinct digests"].get_xdata()) == at
+    assert list(lines["distinct digests"].get_ydata()) == [len(s["groups"]) for s in samples]
+    # killed nodes answer no digest: the groups hold the running nodes only
+    outside = [sum(s["groups"]) - s["groups"][0] for s in samples]
+    assert list(lines["nodes outside the largest group"].get_ydata()) == outside
+    assert any(s["down"] for s in samples), "the saved run has kills"
+    assert list(lines["nodes down"].get_ydata()) == [s["down"] for s in samples]
+    lines = _lines(bottom)
+    for label, key in (("sent", "datagrams_in"), ("delivered", "delivered"), ("lost", "lost"),
+                       ("dropped by a partition", "partitioned"), ("duplicated", "duplicated")):
+        assert list(lines[label].get_ydata()) == [s[key] for s in samples], label
+    for ax in (top, bottom):
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert f"heal ({t['heal']:.2f} s)" in labels
+        assert f"converged ({t['converged']:.2f} s)" in labels
+        assert len(ax.patches) == len(t["partitions"]) + len(t["down"])
+        spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
+        # a window shorter than half a sample is drawn half a sample wide, to stay visible
+        least = t["interval_ms"] / 1e3 / 2
+        want = sorted((w["start"], max(w["end"], w["start"] + least))
+                      for w in t["partitions"] + t["down"])
+        assert [v for span in spans for v in span] == pytest.approx(
+            [v for span in want for v in span])
+        assert ax.get_xlabel() in ("", "seconds")
+    assert bottom.get_xlabel() == "seconds"
+    assert "datagrams per 200 ms" == bottom.get_title()
+    title = fig.get_suptitle()
+    assert title.startswith("pluriverse cluster: 5 nodes") and "seed 3" in title
+    assert "check PASS" in title
+
+
+def test_the_legends_cover_no_line(report: Dict[str, Any]) -> None:
+    for r in (report, pp.load(CLUSTER)):
+        fig = pp.figure(r)
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            # anchored right of the panel, outside its axes
+            box = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+            assert box.x0 > 1.0
