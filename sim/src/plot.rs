@@ -468,10 +468,9 @@ fn draw_legend(
     for (i, e) in legend.iter().enumerate() {
         let y = top + 8 + ROW * i as i32;
         match e.glyph {
-            Glyph::Line(c) => area.draw(&PathElement::new(
-                vec![(8, y), (30, y)],
-                c.stroke_width(2),
-            )),
+            Glyph::Line(c) => {
+                area.draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(2)))
+            }
             Glyph::Shade(c, alpha) => area.draw(&Rectangle::new(
                 [(8, y - 6), (30, y + 6)],
                 c.mix(alpha).filled(),
