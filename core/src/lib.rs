@@ -36,6 +36,7 @@ mod error;
 pub mod item;
 pub mod kinds;
 pub mod replica;
+pub mod retired;
 pub mod stability;
 pub mod store;
 pub mod version_vector;

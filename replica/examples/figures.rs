@@ -11,7 +11,7 @@
 //! - the context after many restarts of one replica among five.
 //!
 //! `cargo run --release -p pluriverse-replica --example figures -- [records]` (default
-//! 1,000,000).
+//! 1,000,000); `... -- restarts [N]` runs only the restart figure (default 10,000).
 
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,16 @@ fn filled(name: &str, n: usize) -> AnyState {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("restarts") {
+        let n = std::env::args()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        println!("# pluriverse-replica restart figure, {n} restarts, MVMap<utf8, int64>");
+        let dir = std::env::temp_dir().join(format!("pluriverse-restarts-{}", std::process::id()));
+        restart_figure(&dir, n);
+        return;
+    }
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -251,31 +261,64 @@ fn main() {
     drop(r);
     std::fs::remove_dir_all(&dir).unwrap();
 
-    // restarts: one replica among five, reopened many times, writing once per open
-    let restarts = 200;
-    let _ = std::fs::remove_dir_all(&dir);
+    restart_figure(&dir, 200);
+}
+
+/// One replica among five, reopened `restarts` times and writing once per open (the four
+/// others write the same key, so earlier incarnations keep no live entry): at checkpoints,
+/// the time so far, its context's named rows and bytes, and the same context split into
+/// rows plus retired records (`pluriverse::retired`), checked to expand back to it.
+fn restart_figure(dir: &std::path::Path, restarts: i64) {
+    let _ = std::fs::remove_dir_all(dir);
     let opts = Options {
         durability: Durability::Buffered,
         ..Options::default()
     };
-    Replica::create(&dir, "paris", ty(), opts).unwrap();
+    Replica::create(dir, "paris", ty(), opts).unwrap();
     let mut others: Vec<AnyState> = (0..4)
         .map(|i| AnyState::new(ty(), format!("o{i}")))
         .collect();
+    let report = |r: &Replica, done: i64, t: Instant| {
+        let ctx = r.state().context();
+        let (rows, retired) = ctx.split_retired(|_| false);
+        assert_eq!(&rows.with_retired(&retired), ctx, "the split is lossless");
+        println!(
+            "after {done} restarts of one replica among five ({:.1?}): context {} rows, {} B; \
+             split: {} rows ({} B) + {} retired records ({} B, {:.1} B each)",
+            t.elapsed(),
+            ctx.canonical_order().len(),
+            ctx.to_bytes().len(),
+            rows.canonical_order().len(),
+            rows.to_bytes().len(),
+            retired.len(),
+            retired.to_bytes().len(),
+            retired.to_bytes().len() as f64 / retired.len().max(1) as f64,
+        );
+    };
+    let t = Instant::now();
+    // checkpoints 10, 20, 50, 100, 200, 500, ...
+    let checkpoint = |k: i64| {
+        let mut p = 10;
+        while p * 10 <= k {
+            p *= 10;
+        }
+        k >= 10 && [p, 2 * p, 5 * p].contains(&k)
+    };
     for i in 0..restarts {
-        let mut r = Replica::open(&dir, opts).unwrap();
+        let mut r = Replica::open(dir, opts).unwrap();
         r.write(|s| s.set(Scalar::Utf8("k".into()), Scalar::Int64(i)))
             .unwrap();
         for o in &mut others {
             let d = o.set(Scalar::Utf8("k".into()), Scalar::Int64(i)).unwrap();
             r.apply(&d).unwrap();
         }
+        if checkpoint(i + 1) {
+            report(&r, i + 1, t);
+        }
     }
-    let r = Replica::open(&dir, opts).unwrap();
-    println!(
-        "after {restarts} restarts of one replica among five: {} replicas in its context (target O(5): incarnations are not retired yet)",
-        r.state().replicas_seen().len()
-    );
+    let r = Replica::open(dir, opts).unwrap();
+    print!("reopened: ");
+    report(&r, restarts, t);
     drop(r);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }

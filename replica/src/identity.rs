@@ -15,7 +15,7 @@ use std::io::Read;
 use pluriverse::ReplicaId;
 
 /// Separates a replica's name from its incarnation.
-pub const SEPARATOR: u8 = b'#';
+pub const SEPARATOR: u8 = pluriverse::retired::INCARNATION_SEPARATOR;
 
 /// A fresh incarnation of `name`: `name#` and 16 hex digits of randomness.
 ///
@@ -46,21 +46,14 @@ pub fn fresh_incarnation(name: &ReplicaId) -> ReplicaId {
 /// assert_eq!(base_name(&a), Some("paris".into()));
 /// ```
 pub fn incarnation(name: &ReplicaId, bits: u64) -> ReplicaId {
-    let mut v = name.as_bytes().to_vec();
-    v.push(SEPARATOR);
-    v.extend_from_slice(format!("{bits:016x}").as_bytes());
-    ReplicaId::from(v)
+    pluriverse::retired::incarnation_name(name.as_bytes(), bits)
 }
 
-/// The replica name of an incarnation written by [`fresh_incarnation`], if `id` is one.
+/// The replica name of an incarnation written by [`fresh_incarnation`], if `id` is one
+/// (the form is defined in core, [`pluriverse::retired::incarnation_parts`], where retired
+/// incarnations are kept as compact records).
 pub fn base_name(id: &ReplicaId) -> Option<ReplicaId> {
-    let b = id.as_bytes();
-    if b.len() < 17 {
-        return None;
-    }
-    let (name, tail) = b.split_at(b.len() - 17);
-    (tail[0] == SEPARATOR && tail[1..].iter().all(|c| c.is_ascii_hexdigit()))
-        .then(|| ReplicaId::from(name))
+    pluriverse::retired::incarnation_parts(id).map(|(base, _)| ReplicaId::from(base))
 }
 
 /// 64 random bits from the operating system (`/dev/urandom`); where that cannot be read,
