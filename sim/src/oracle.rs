@@ -677,6 +677,23 @@ impl Oracle {
             }
         }
         want.compact();
+        // retirement keeps incarnations whose dots are a prefix as compact records: the
+        // context sent as rows plus records must rebuild to the same dots (then compared
+        // with the model below)
+        let (rows, retired) = ctx.split_retired(|_| false);
+        let rebuilt = CausalContext::from_bytes(&rows.to_bytes()).and_then(|rows| {
+            pluriverse::retired::Retired::from_bytes(&retired.to_bytes())
+                .map(|r| rows.with_retired(&r))
+                .map_err(pluriverse::Error::Decode)
+        });
+        match rebuilt {
+            Ok(r) if r == *ctx => {}
+            Ok(r) => fail(format!(
+                "context as rows plus retired records differs from the context: {r:?}, \
+                 expected {ctx:?}"
+            )),
+            Err(err) => fail(format!("context as rows plus retired records: {err}")),
+        }
         if *ctx != want {
             fail(format!(
                 "context differs from what the live replicas were credited with: {ctx:?}, \
