@@ -178,10 +178,12 @@ impl CausalContext {
     }
 
     /// The context as bytes, to send a peer for [`crate::CausalStore::delta_since`]:
-    /// `PVCX`, a format byte (`1`), the number of replicas (`u64`), each replica's name
-    /// (`u64` length, bytes) in byte order, then the dots in the encoding of the state
-    /// format's `pluriverse.context` ([`crate::wire`], where both layouts are written).
-    /// Equal contexts give identical bytes.
+    /// `PVCX`, a format byte (`2`), the retired incarnations as compact records
+    /// ([`crate::retired`]), then the other replicas as rows: their number (`u64`), each
+    /// one's name (`u64` length, bytes) in byte order, then the dots in the encoding of the
+    /// state format's `pluriverse.context` (`core/src/wire/context.rs`, where both layouts
+    /// are written). Equal contexts give identical bytes; format 1 (rows only) is still
+    /// read.
     ///
     /// # Example
     /// ```

@@ -164,13 +164,25 @@ fn version_vector_matches_naive_map() {
     assert_eq!(Order::Before as u8, 1);
 }
 
-/// The standalone bytes as the format's description says, written from the naive model:
-/// `PVCX`, `1`, the count, the names in byte order (length, bytes), then per name its
-/// prefix, its number of cloud runs and each run's `(first, len)`, all `u64` little-endian.
+/// Format 1 of the standalone bytes as the format's description says, written from the
+/// naive model: `PVCX`, `1`, the count, the names in byte order (length, bytes), then per
+/// name its prefix, its number of cloud runs and each run's `(first, len)`, all `u64`
+/// little-endian.
 fn naive_bytes(o: &BTreeSet<(String, u64)>) -> Vec<u8> {
-    let names: BTreeSet<&str> = o.iter().map(|(n, _)| n.as_str()).collect();
-    let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
     let mut out = b"PVCX\x01".to_vec();
+    out.extend_from_slice(&naive_rows(o, |_| true));
+    out
+}
+
+/// The rows part: the replicas `row` selects.
+fn naive_rows(o: &BTreeSet<(String, u64)>, row: impl Fn(&str) -> bool) -> Vec<u8> {
+    let names: BTreeSet<&str> = o
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| row(n))
+        .collect();
+    let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+    let mut out = vec![];
     u64le(&mut out, names.len() as u64);
     for n in &names {
         u64le(&mut out, n.len() as u64);
@@ -195,15 +207,142 @@ fn naive_bytes(o: &BTreeSet<(String, u64)>) -> Vec<u8> {
     out
 }
 
+/// `name` as `(base, bits)` if it is `base#` and 16 lowercase hex digits.
+fn naive_incarnation(name: &str) -> Option<(&str, u64)> {
+    let cut = name.len().checked_sub(17)?;
+    let (base, tail) = name.split_at(cut);
+    let hex = tail.strip_prefix('#')?;
+    let ok = hex
+        .chars()
+        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    ok.then(|| (base, u64::from_str_radix(hex, 16).unwrap()))
+}
+
+/// Whether `name`'s dots are a plain prefix `1..=m`, `m >= 1`.
+fn naive_is_prefix(o: &BTreeSet<(String, u64)>, name: &str) -> bool {
+    let n = o.iter().filter(|(m, _)| m == name).count() as u64;
+    n > 0 && naive_prefix(o, name) == n
+}
+
+/// Format 2, written from the naive model: `PVCX`, `2`, the records' length and the
+/// records (`PVRT`, `1`, base names, per base its length, bytes, record count and per
+/// record the bits as `u64` and the prefix as LEB128), then the rows.
+fn naive_bytes_v2(o: &BTreeSet<(String, u64)>) -> Vec<u8> {
+    let retired = |n: &str| naive_incarnation(n).is_some() && naive_is_prefix(o, n);
+    let mut groups: BTreeMap<&str, Vec<(u64, u64)>> = BTreeMap::new();
+    let names: BTreeSet<&str> = o.iter().map(|(n, _)| n.as_str()).collect();
+    for n in names.iter().filter(|n| retired(n)) {
+        let (base, bits) = naive_incarnation(n).unwrap();
+        groups
+            .entry(base)
+            .or_default()
+            .push((bits, naive_prefix(o, n)));
+    }
+    let mut rec = b"PVRT\x01".to_vec();
+    rec.extend_from_slice(&(groups.len() as u64).to_le_bytes());
+    for (base, mut g) in groups {
+        g.sort_unstable();
+        rec.extend_from_slice(&(base.len() as u64).to_le_bytes());
+        rec.extend_from_slice(base.as_bytes());
+        rec.extend_from_slice(&(g.len() as u64).to_le_bytes());
+        for (bits, mut m) in g {
+            rec.extend_from_slice(&bits.to_le_bytes());
+            loop {
+                let low = (m & 0x7f) as u8;
+                m >>= 7;
+                if m == 0 {
+                    rec.push(low);
+                    break;
+                }
+                rec.push(low | 0x80);
+            }
+        }
+    }
+    let mut out = b"PVCX\x02".to_vec();
+    out.extend_from_slice(&(rec.len() as u64).to_le_bytes());
+    out.extend_from_slice(&rec);
+    out.extend_from_slice(&naive_rows(o, |n| !retired(n)));
+    out
+}
+
+/// A random context over plain names and incarnations of two base names.
+fn random_incarnation_context(g: &mut Rng) -> (CausalContext, BTreeSet<(String, u64)>) {
+    let mut c = CausalContext::new();
+    let mut o = BTreeSet::new();
+    for _ in 0..g.below(40) {
+        let name = match g.below(3) {
+            0 => NAMES[g.below(5) as usize].to_string(),
+            1 => format!("paris#{:016x}", g.below(6) * 0x1234_5678_9abc),
+            _ => format!("{}#{:016x}", NAMES[0], g.below(3)),
+        };
+        let k = 1 + g.below(4) * g.below(60);
+        for k in k..k + g.below(3) {
+            c.insert(&Dot::new(name.as_str(), k));
+            o.insert((name.clone(), k));
+        }
+    }
+    (c, o)
+}
+
 #[test]
 fn bytes_match_a_naive_writer_and_read_back() {
     let mut g = Rng(3);
-    for _ in 0..500 {
-        let (c, o) = random_context(&mut g);
+    let mut records = 0;
+    for i in 0..1000 {
+        let (c, o) = if i % 2 == 0 {
+            random_context(&mut g)
+        } else {
+            random_incarnation_context(&mut g)
+        };
         let bytes = c.to_bytes();
-        assert_eq!(bytes, naive_bytes(&o));
+        assert_eq!(bytes, naive_bytes_v2(&o));
         assert_eq!(CausalContext::from_bytes(&bytes).unwrap(), c);
+        // format 1 is still read
+        assert_eq!(CausalContext::from_bytes(&naive_bytes(&o)).unwrap(), c);
+        records += c.split_retired(|_| false).1.len();
     }
+    assert!(
+        records > 200,
+        "{records} records: the retired part is exercised"
+    );
+}
+
+#[test]
+fn format_2_refuses_a_row_that_is_a_record_and_a_name_in_both() {
+    let mut o = BTreeSet::new();
+    let inc = "paris#00000000000000ab";
+    for (n, k) in [(inc, 1), (inc, 2), ("berlin", 1)] {
+        o.insert((n.to_string(), k));
+    }
+    let good = naive_bytes_v2(&o);
+    assert!(CausalContext::from_bytes(&good).is_ok());
+    let bad = |b: &[u8]| matches!(CausalContext::from_bytes(b), Err(Error::Decode(_)));
+    assert!((0..good.len()).all(|n| bad(&good[..n])));
+    assert!(bad(&[good.as_slice(), &[0]].concat()));
+    // the incarnation written as a row: the format-1 rows after an empty record set
+    let empty = b"PVRT\x01\0\0\0\0\0\0\0\0".to_vec();
+    let mut m = b"PVCX\x02".to_vec();
+    m.extend_from_slice(&(empty.len() as u64).to_le_bytes());
+    m.extend_from_slice(&empty);
+    m.extend_from_slice(&naive_rows(&o, |_| true));
+    assert!(bad(&m));
+    // ... and as a row and a record at once
+    let records_len = u64::from_le_bytes(good[5..13].try_into().unwrap()) as usize;
+    let mut m = good[..13 + records_len].to_vec();
+    m.extend_from_slice(&naive_rows(&o, |_| true));
+    assert!(bad(&m));
+    // a record whose incarnation has a cloud is a row: the same bytes read as format 1 rows
+    let mut cloud = o.clone();
+    cloud.insert((inc.to_string(), 5));
+    assert_eq!(
+        CausalContext::from_bytes(&naive_bytes_v2(&cloud))
+            .unwrap()
+            .to_bytes(),
+        naive_bytes_v2(&cloud)
+    );
+    let mut m = good.clone();
+    m[4] = 3;
+    assert!(bad(&m), "unknown version");
 }
 
 #[test]
@@ -223,7 +362,7 @@ fn malformed_bytes_are_errors() {
     m[0] = b'X';
     assert!(bad(&m));
     let mut m = good.clone();
-    m[4] = 2;
+    m[4] = 3;
     assert!(bad(&m));
     // names out of order: swap "amsterdam" and "berlin" in the table (not the dots)
     let table_end = 13 + 8 + 9 + 8 + 6;

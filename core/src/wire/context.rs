@@ -7,12 +7,18 @@
 //!   and the first run starts past `prefix + 1` (a run touching the prefix would have been
 //!   folded into it). A replica with no dots at all is not written.
 //! - **A standalone context** ([`CausalContext::to_bytes`], what a peer sends for
-//!   `delta_since`): `PVCX`, a format byte (`1`), the number of replicas (`u64`), each
-//!   replica's name (`u64` length, bytes) in byte order, then the dots as above in that
-//!   order.
+//!   `delta_since`), format 2: `PVCX`, a format byte (`2`), the length (`u64`) of the
+//!   *retired records* that follow ([`crate::retired::Retired::to_bytes`]: every replica
+//!   whose name is an incarnation `base#<16 lowercase hex>` and whose dots are a plain
+//!   prefix `1..=m`, as 8 bytes of bits and a varint `m`), then the *rows*: the number of
+//!   the other replicas (`u64`), each one's name (`u64` length, bytes) in byte order, then
+//!   their dots as above in that order. Canonical: no row could have been a record, and no
+//!   name is both. The decoder expands the records back into the context (the split is
+//!   lossless, see [`CausalContext::split_retired`]); `max_replicas` bounds rows and
+//!   records together. Format 1 (every replica a row, no records) is still read.
 //!
-//! Both list the replicas in [`CausalContext::canonical_order`], so equal contexts give
-//! identical bytes whatever their interning order. (The compact sync payload writes the
+//! Both list the replicas in [`CausalContext::canonical_order`] (format 2: the rows), so
+//! equal contexts give identical bytes whatever their interning order. (The compact sync payload writes the
 //! same dots with varints and gaps, `wire::compact`, and hands them to [`decode_dots`] in
 //! this encoding for the one checker.)
 
@@ -22,27 +28,35 @@ use roaring::RoaringTreemap;
 use super::{DecodeError, Limits};
 use crate::context::CausalContext;
 use crate::replica::{ReplicaId, ReplicaTable};
+use crate::retired::{incarnation_parts, Retired};
 
 /// The first bytes of a standalone context.
 const CONTEXT_MAGIC: &[u8; 4] = b"PVCX";
 
-/// The only standalone context format version.
-const CONTEXT_VERSION: u8 = 1;
+/// The standalone context format version written: rows plus retired records.
+const CONTEXT_VERSION: u8 = 2;
+
+/// The first standalone context format: every replica a row.
+const CONTEXT_VERSION_ROWS: u8 = 1;
 
 /// A standalone context (see the module docs).
 pub(crate) fn encode_context(ctx: &CausalContext) -> Vec<u8> {
-    let names = ctx.table().names();
-    let order = ctx.canonical_order();
-    let mut out = Vec::with_capacity(16 + order.len() * 32);
+    let (rows, retired) = ctx.split_retired(|_| false);
+    let retired = retired.to_bytes();
+    let names = rows.table().names();
+    let order = rows.canonical_order();
+    let mut out = Vec::with_capacity(24 + retired.len() + order.len() * 32);
     out.extend_from_slice(CONTEXT_MAGIC);
     out.push(CONTEXT_VERSION);
+    out.extend_from_slice(&(retired.len() as u64).to_le_bytes());
+    out.extend_from_slice(&retired);
     out.extend_from_slice(&(order.len() as u64).to_le_bytes());
     for &i in &order {
         let n = names[i as usize].as_bytes();
         out.extend_from_slice(&(n.len() as u64).to_le_bytes());
         out.extend_from_slice(n);
     }
-    let replicas = ctx.dots().replicas();
+    let replicas = rows.dots().replicas();
     let dots: Vec<&ReplicaDots> = order.iter().map(|&i| &replicas[i as usize]).collect();
     out.extend_from_slice(&encode_dots(&dots));
     out
@@ -63,8 +77,17 @@ pub(crate) fn decode_context(bytes: &[u8], limits: &Limits) -> Result<CausalCont
         .strip_prefix(CONTEXT_MAGIC.as_slice())
         .ok_or(bad("not a context (no PVCX magic)"))?;
     let (&version, mut rest) = rest.split_first().ok_or(bad("truncated"))?;
-    if version != CONTEXT_VERSION {
+    if version != CONTEXT_VERSION && version != CONTEXT_VERSION_ROWS {
         return Err(bad("unknown context format version"));
+    }
+    let mut retired = Retired::new();
+    if version == CONTEXT_VERSION {
+        let (len, tail) = rest.split_at_checked(8).ok_or(bad("truncated"))?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().unwrap_or([0; 8])))
+            .map_err(|_| bad("truncated"))?;
+        let (records, tail) = tail.split_at_checked(len).ok_or(bad("truncated"))?;
+        retired = Retired::from_bytes_with_limits(records, limits)?;
+        rest = tail;
     }
     let mut take = |n: usize| -> Result<&[u8], DecodeError> {
         if rest.len() < n {
@@ -76,11 +99,12 @@ pub(crate) fn decode_context(bytes: &[u8], limits: &Limits) -> Result<CausalCont
     };
     let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
     let count = u64_of(take(8)?);
-    if count > limits.max_replicas as u64 {
+    let replicas = count.saturating_add(retired.len() as u64);
+    if replicas > limits.max_replicas as u64 {
         return Err(DecodeError::Limit {
             what: "replicas",
             limit: limits.max_replicas as u64,
-            found: count,
+            found: replicas,
         });
     }
     let mut table = ReplicaTable::new();
@@ -96,10 +120,22 @@ pub(crate) fn decode_context(bytes: &[u8], limits: &Limits) -> Result<CausalCont
         prev = Some(name);
     }
     let replicas = decode_dots(rest, table.len(), limits)?;
-    Ok(CausalContext::from_parts(
-        table,
-        DotContext::from_replicas(replicas),
-    ))
+    if version == CONTEXT_VERSION {
+        for (name, dots) in table.names().iter().zip(&replicas) {
+            if retired.prefix(name) != 0 {
+                return Err(bad("a replica both a row and a retired record"));
+            }
+            if dots.is_compact() && incarnation_parts(name).is_some() {
+                return Err(bad("a row that is a retired record"));
+            }
+        }
+    }
+    let rows = CausalContext::from_parts(table, DotContext::from_replicas(replicas));
+    Ok(if retired.is_empty() {
+        rows
+    } else {
+        rows.with_retired(&retired)
+    })
 }
 
 /// The dots of `dots`, in the given (dictionary) order.
