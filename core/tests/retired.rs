@@ -178,3 +178,29 @@ fn two_lineages_of_one_name_both_write_and_nothing_is_lost() {
         1
     );
 }
+
+/// Writes the context format 2 seeds of the `decode` fuzz target (`fuzz/seeds/decode/`,
+/// `ctx2-*`): records of two base names, rows with clouds, a plain name, and records only.
+/// `cargo test -p pluriverse --test retired -- --ignored write_context_fuzz_seeds`.
+#[test]
+#[ignore = "writes files; run by hand to refresh the fuzz seeds"]
+fn write_context_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/decode");
+    let mut c = CausalContext::new();
+    for bits in [1u64, 0xfeed, u64::MAX] {
+        c.insert_range(&incarnation_name(b"paris", bits), 1, bits % 300 + 1)
+            .unwrap();
+    }
+    c.insert_range(&incarnation_name(b"lima", 9), 1, 200)
+        .unwrap();
+    c.insert(&Dot::new(incarnation_name(b"lima", 10), 3)); // a cloud: a row
+    c.insert_range(&"tokyo".into(), 1, 4).unwrap();
+    c.insert(&Dot::new("tokyo", 9));
+    let bytes = c.to_bytes();
+    assert_eq!(CausalContext::from_bytes(&bytes).unwrap(), c);
+    std::fs::write(dir.join("ctx2-records-and-rows"), &bytes).unwrap();
+    let mut only = CausalContext::new();
+    only.insert_range(&incarnation_name(b"p", 0), 1, 1 << 20)
+        .unwrap();
+    std::fs::write(dir.join("ctx2-records-only"), only.to_bytes()).unwrap();
+}
