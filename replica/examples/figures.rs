@@ -11,11 +11,13 @@
 //! - the context after many restarts of one replica among five.
 //!
 //! `cargo run --release -p pluriverse-replica --example figures -- [records]` (default
-//! 1,000,000); `... -- restarts [N]` runs only the restart figure (default 10,000).
+//! 1,000,000); `... -- restarts [N]` runs only the restart figure (default 10,000), and
+//! `... -- restarts N memory` the same restarts without a directory.
 
 use std::time::{Duration, Instant};
 
 use arrow_array::{Int64Array, StringArray};
+use pluriverse::CausalContext;
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
 use pluriverse_replica::sync::{Config, Peer};
 use pluriverse_replica::{Durability, Options, Replica};
@@ -104,7 +106,11 @@ fn main() {
             .unwrap_or(10_000);
         println!("# pluriverse-replica restart figure, {n} restarts, MVMap<utf8, int64>");
         let dir = std::env::temp_dir().join(format!("pluriverse-restarts-{}", std::process::id()));
-        restart_figure(&dir, n);
+        if std::env::args().nth(3).as_deref() == Some("memory") {
+            restart_figure_in_memory(n);
+        } else {
+            restart_figure(&dir, n);
+        }
         return;
     }
     let n: usize = std::env::args()
@@ -321,4 +327,58 @@ fn restart_figure(dir: &std::path::Path, restarts: i64) {
     report(&r, restarts, t);
     drop(r);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// [`restart_figure`] without a directory: each restart carries the state over in memory
+/// under a fresh incarnation (what opening the directory gives, minus reading it), so that
+/// large counts of restarts are cheap to reach.
+fn restart_figure_in_memory(restarts: i64) {
+    let mut paris = AnyState::new(ty(), "paris");
+    let mut others: Vec<AnyState> = (0..4)
+        .map(|i| AnyState::new(ty(), format!("o{i}")))
+        .collect();
+    let t = Instant::now();
+    for i in 0..restarts {
+        paris = paris.with_replica(pluriverse_replica::identity::fresh_incarnation(
+            &"paris".into(),
+        ));
+        paris
+            .set(Scalar::Utf8("k".into()), Scalar::Int64(i))
+            .unwrap();
+        for o in &mut others {
+            let d = o.set(Scalar::Utf8("k".into()), Scalar::Int64(i)).unwrap();
+            paris.join(&d).unwrap();
+        }
+    }
+    let ctx = paris.context();
+    let (rows, retired) = ctx.split_retired(|_| false);
+    assert_eq!(&rows.with_retired(&retired), ctx, "the split is lossless");
+    let as_rows = CausalContext::from_bytes(&ctx.to_bytes()).unwrap();
+    assert_eq!(&as_rows, ctx);
+    println!(
+        "after {restarts} restarts in memory ({:.1?}): context {} rows; as rows only (format 1) \
+         {} B; split: {} rows + {} retired records, {} B of records ({:.1} B each), \
+         context bytes (format 2) {} B",
+        t.elapsed(),
+        ctx.canonical_order().len(),
+        rows_only_bytes(ctx),
+        rows.canonical_order().len(),
+        retired.len(),
+        retired.to_bytes().len(),
+        retired.to_bytes().len() as f64 / retired.len().max(1) as f64,
+        ctx.to_bytes().len(),
+    );
+}
+
+/// What format 1 of the standalone context (every replica a row) takes: per replica its
+/// name's length and bytes, prefix, run count and runs, after a 13-byte header.
+fn rows_only_bytes(ctx: &CausalContext) -> usize {
+    13 + ctx
+        .canonical_order()
+        .iter()
+        .map(|&i| {
+            let runs = ctx.dots().get(i).map_or(0, |d| d.cloud_runs().len());
+            8 + ctx.table().names()[i as usize].as_bytes().len() + 16 + 16 * runs
+        })
+        .sum::<usize>()
 }
