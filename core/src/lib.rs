@@ -35,6 +35,7 @@ pub mod dot;
 mod error;
 pub mod item;
 pub mod kinds;
+mod radix;
 pub mod replica;
 pub mod retired;
 pub mod stability;

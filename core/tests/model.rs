@@ -669,3 +669,117 @@ fn long_runs_find_every_key() {
     case(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     case(|k| format!("key-{k}"));
 }
+
+/// [`Model::dots_of`] by a range of the entries (sorted by key first), for large models.
+fn dots_of_key(model: &Model, k: u64) -> BTreeSet<D> {
+    model
+        .entries
+        .range((k, (String::new(), 0), i64::MIN)..)
+        .take_while(|e| e.0 == k)
+        .map(|e| e.1.clone())
+        .collect()
+}
+
+/// The model's batch write: each distinct key of `keys` (the last value of a key given
+/// twice) gets a dot of one contiguous run, in the store's order, which the engine issues
+/// by key hash; here the dots are matched to keys through the engine's own delta, and
+/// everything else (what the write covers and keeps) is the model's.
+fn model_set_many(
+    model: &mut Model,
+    me: &str,
+    keys: &[u64],
+    vals: &[i64],
+    dots: &BTreeMap<u64, u64>,
+) -> Model {
+    let mut last: BTreeMap<u64, i64> = BTreeMap::new();
+    for (k, v) in keys.iter().zip(vals) {
+        last.insert(*k, *v);
+    }
+    let mut ctx = BTreeSet::new();
+    let mut entries = BTreeSet::new();
+    for (k, v) in &last {
+        ctx.extend(dots_of_key(model, *k));
+        let d = (me.to_string(), dots[k]);
+        ctx.insert(d.clone());
+        entries.insert((*k, d, *v));
+    }
+    let delta = Model { entries, ctx };
+    model.join(&delta);
+    delta
+}
+
+/// Batch writes (`set_many` with repeated keys, `remove_many`) of every size, from a few
+/// keys into a large state (the per-key probe) to batches as large as the state (the walk
+/// beside the runs), on states of several runs with deleted rows, against the model: the
+/// state, the delta and a second replica that joins the deltas agree with it.
+#[test]
+fn batch_writes_match_the_model() {
+    let mut g = Rng(0xBA7C);
+    let mut m: MVMap<u64, i64> = MVMap::new("r0");
+    let mut other: MVMap<u64, i64> = MVMap::new("r1");
+    let mut model = Model::default();
+    let mut model_other = Model::default();
+    let universe = 6000u64;
+    for step in 0..40 {
+        let n = match step % 5 {
+            0 => 3000 + g.below(5000) as usize,
+            1 => 1 + g.below(10) as usize,
+            2 => 100 + g.below(400) as usize,
+            3 => 20 + g.below(50) as usize,
+            _ => 1000,
+        };
+        let keys: Vec<u64> = (0..n).map(|_| g.below(universe)).collect();
+        if step % 7 == 6 {
+            let d = m.remove_many(&keys);
+            let mut want = Model::default();
+            for k in &keys {
+                want.ctx.extend(dots_of_key(&model, *k));
+            }
+            model.join(&want);
+            assert_eq!(
+                engine_entries_of_delta(&d),
+                want.entries,
+                "step {step}: remove delta"
+            );
+            assert_eq!(
+                engine_ctx(d.context()),
+                want.ctx,
+                "step {step}: remove delta context"
+            );
+            other.join(&d);
+            model_other.join(&want);
+        } else {
+            let vals: Vec<i64> = (0..n).map(|_| g.below(1000) as i64).collect();
+            let d = m.set_many(&keys, &vals).unwrap();
+            let dots: BTreeMap<u64, u64> = d.entries().into_iter().map(|e| (e.0, e.2)).collect();
+            let want = model_set_many(&mut model, "r0", &keys, &vals, &dots);
+            assert_eq!(
+                engine_entries_of_delta(&d),
+                want.entries,
+                "step {step}: delta"
+            );
+            assert_eq!(
+                engine_ctx(d.context()),
+                want.ctx,
+                "step {step}: delta context"
+            );
+            other.join(&d);
+            model_other.join(&want);
+        }
+        let probe: Vec<u64> = keys.iter().take(50).copied().collect();
+        assert_same_on(&m, &model, &probe, &format!("step {step}"));
+        assert_same_on(&other, &model_other, &probe, &format!("step {step}, other"));
+        // the other replica writes too, and its deltas come back
+        if step % 3 == 0 {
+            let ks: Vec<u64> = (0..200).map(|_| g.below(universe)).collect();
+            let vs: Vec<i64> = vec![-7; ks.len()];
+            let d = other.set_many(&ks, &vs).unwrap();
+            let dots: BTreeMap<u64, u64> = d.entries().into_iter().map(|e| (e.0, e.2)).collect();
+            let want = model_set_many(&mut model_other, "r1", &ks, &vs, &dots);
+            m.join(&d);
+            model.join(&want);
+            assert_same_on(&m, &model, &ks[..20], &format!("step {step}, back"));
+        }
+    }
+    assert!(m.store().run_count() >= 1);
+}

@@ -44,12 +44,10 @@ impl<E: Item> State<AWSetKind<E>> {
     /// # Errors
     /// As [`AWSet::add`]; nothing changes.
     pub fn add_many(&mut self, elems: &[E]) -> Result<AWSetDelta<E>> {
-        let rows: Vec<_> = last_per_key(elems)
-            .into_iter()
-            .map(|(h, i)| (h, &elems[i], &()))
-            .collect();
-        let seen = self.store.seen_of(rows.iter().map(|r| r.1));
-        self.store.write_local(&self.replica, &rows, seen)
+        let batch = last_per_key(elems);
+        let held = self.store.held_rows(&batch, elems);
+        self.store
+            .write_local(&self.replica, &batch, elems, |_, _| &(), &held)
     }
 
     /// Removes `e` as far as this replica has seen it.
@@ -59,8 +57,8 @@ impl<E: Item> State<AWSetKind<E>> {
 
     /// Removes many elements as one delta.
     pub fn remove_many(&mut self, elems: &[E]) -> AWSetDelta<E> {
-        let seen = self.store.seen_of(elems);
-        self.store.remove_local(seen)
+        let held = self.store.held_rows(&last_per_key(elems), elems);
+        self.store.remove_held(&held)
     }
 
     /// Whether `e` is in the set.

@@ -139,15 +139,29 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
         }
         // per key, the batch's winning write: largest timestamp, later position on ties
         let rows = last_per_key_by(keys, |a, b| (ts[a], a).cmp(&(ts[b], b)));
-        // keep the writes that beat what this replica holds
+        // keep the writes that beat what this replica holds (every entry of the key: the
+        // rows a winning write replaces)
         let me_now = self.store.ctx.table().get(&self.replica);
-        let mut winning = vec![];
-        let mut seen = DotContext::new();
-        for (h, i) in rows {
-            let entries = self.store.entries_of(&keys[i]);
-            let beats = match self.winner(&keys[i]) {
+        let held = self.store.held_rows(&rows, keys);
+        let (mut winning, mut cells, mut replaced) = (vec![], vec![], vec![]);
+        let mut next = 0;
+        for (at, &(h, i)) in rows.iter().enumerate() {
+            let from = next;
+            while next < held.len() && held[next].at == at {
+                next += 1;
+            }
+            let entries = &held[from..next];
+            let winner = entries
+                .iter()
+                .map(|e| {
+                    let run = &self.store.runs[e.run as usize];
+                    let row = e.row as usize;
+                    (run.values.0[row], run.replica[row], run.counter[row])
+                })
+                .max_by(|a, b| self.cmp_writes(*a, *b));
+            let beats = match winner {
                 None => true,
-                Some((wts, wr, _, _)) => {
+                Some((wts, wr, _)) => {
                     let names = self.store.ctx.table().names();
                     match ts[i].cmp(&wts) {
                         Ordering::Greater => true,
@@ -158,18 +172,22 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
                 }
             };
             if beats {
-                for (r, c, _) in entries {
-                    seen.insert(r, c);
-                }
+                replaced.extend_from_slice(entries);
                 let cell = match values {
                     Some(v) => (ts[i], (false, v[i].clone())),
                     None => (ts[i], (true, V::zero())),
                 };
-                winning.push((h, i, cell));
+                winning.push((h, i));
+                cells.push(cell);
             }
         }
-        let rows: Vec<_> = winning.iter().map(|(h, i, c)| (*h, &keys[*i], c)).collect();
-        self.store.write_local(&self.replica, &rows, seen)
+        self.store.write_local(
+            &self.replica,
+            &winning,
+            keys,
+            |pos, _| &cells[pos],
+            &replaced,
+        )
     }
 
     /// The winning value of `key`; `None` when absent or removed.

@@ -16,7 +16,8 @@ pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, 
 pub use state::State;
 
 /// Sorts `keys` by `(hash, key)`, equal keys by `tie` (an order on row indices): returns
-/// `(hash, row)` pairs.
+/// `(hash, row)` pairs. A radix sort on the hashes ([`crate::radix`]), then the rare runs of
+/// equal hashes (the same key given twice, or a collision) by key and `tie`.
 pub(crate) fn sorted_by_key<K: crate::item::Item>(
     keys: &[K],
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
@@ -26,11 +27,17 @@ pub(crate) fn sorted_by_key<K: crate::item::Item>(
         .enumerate()
         .map(|(i, k)| (k.hash64(), i))
         .collect();
-    idx.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| keys[a.1].total_cmp(&keys[b.1]))
-            .then_with(|| tie(a.1, b.1))
-    });
+    crate::radix::sort_hash_rows(&mut idx);
+    let mut start = 0;
+    while start < idx.len() {
+        let h = idx[start].0;
+        let end = start + idx[start..].iter().take_while(|e| e.0 == h).count();
+        if end - start > 1 {
+            idx[start..end]
+                .sort_by(|a, b| keys[a.1].total_cmp(&keys[b.1]).then_with(|| tie(a.1, b.1)));
+        }
+        start = end;
+    }
     idx
 }
 
@@ -41,14 +48,23 @@ pub(crate) fn last_per_key_by<K: crate::item::Item>(
     keys: &[K],
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(u64, usize)> {
-    let mut out: Vec<(u64, usize)> = Vec::with_capacity(keys.len());
-    for (h, i) in sorted_by_key(keys, tie) {
-        match out.last_mut() {
-            Some(last) if last.0 == h && keys[last.1].total_cmp(&keys[i]).is_eq() => *last = (h, i),
-            _ => out.push((h, i)),
+    // in place: each key's rows are adjacent, the last in `tie` order wins
+    let mut v = sorted_by_key(keys, tie);
+    let mut w: usize = 0;
+    for r in 0..v.len() {
+        let e = v[r];
+        match w.checked_sub(1).map(|l: usize| v[l]) {
+            Some(last) if last.0 == e.0 && keys[last.1].total_cmp(&keys[e.1]).is_eq() => {
+                v[w - 1] = e;
+            }
+            _ => {
+                v[w] = e;
+                w += 1;
+            }
         }
     }
-    out
+    v.truncate(w);
+    v
 }
 
 /// [`last_per_key_by`] batch order: the last occurrence of each key wins.

@@ -60,12 +60,10 @@ impl<K: Item, V: Item> State<MVMapKind<K, V>> {
                 actual: values.len(),
             });
         }
-        let rows: Vec<_> = last_per_key(keys)
-            .into_iter()
-            .map(|(h, i)| (h, &keys[i], &values[i]))
-            .collect();
-        let seen = self.store.seen_of(rows.iter().map(|r| r.1));
-        self.store.write_local(&self.replica, &rows, seen)
+        let batch = last_per_key(keys);
+        let held = self.store.held_rows(&batch, keys);
+        self.store
+            .write_local(&self.replica, &batch, keys, |_, i| &values[i], &held)
     }
 
     /// Removes every value of `key` this replica has seen (concurrent writes elsewhere
@@ -76,8 +74,8 @@ impl<K: Item, V: Item> State<MVMapKind<K, V>> {
 
     /// Removes many keys as one delta.
     pub fn remove_many(&mut self, keys: &[K]) -> MVMapDelta<K, V> {
-        let seen = self.store.seen_of(keys);
-        self.store.remove_local(seen)
+        let held = self.store.held_rows(&last_per_key(keys), keys);
+        self.store.remove_held(&held)
     }
 
     /// The concurrent values of `key` (empty when absent), ordered by the writing replica's

@@ -2,7 +2,6 @@
 
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field};
-use pluriverse_kernels::dots::DotContext;
 
 use super::{sorted_by_key, PNCounterKind, State, WireKind};
 use crate::error::{Error, Result};
@@ -96,25 +95,38 @@ impl<K: Item> State<PNCounterKind<K>> {
                 _ => groups.push((h, i, inc[i], dec[i])),
             }
         }
-        // every new cell is computed (and checked) before anything changes
+        // every new cell is computed (and checked) before anything changes: a key's new
+        // cell adds to this replica's latest cell of it, which it replaces
         let me_now = self.store.ctx.table().get(&self.replica);
+        let batch: Vec<(u64, usize)> = groups.iter().map(|g| (g.0, g.1)).collect();
+        let mut own = self.store.held_rows(&batch, keys);
+        own.retain(|h| Some(self.store.runs[h.run as usize].replica[h.row as usize]) == me_now);
         let mut cells = Vec::with_capacity(groups.len());
-        let mut seen = DotContext::new();
-        for &(h, i, p, n) in &groups {
-            let mut total = (p, n);
-            for (r, c, (p0, n0)) in self.store.entries_of(&keys[i]) {
-                if Some(r) == me_now {
-                    total = (
-                        p0.checked_add(p).ok_or_else(overflow)?,
-                        n0.checked_add(n).ok_or_else(overflow)?,
-                    );
-                    seen.insert(r, c);
+        let mut next = own.iter().peekable();
+        for (at, &(_, _, p, n)) in groups.iter().enumerate() {
+            // this replica's latest cell of the key, if it holds one
+            let mut latest: Option<(u64, (u64, u64))> = None;
+            while let Some(o) = next.next_if(|o| o.at == at) {
+                let run = &self.store.runs[o.run as usize];
+                let c = run.counter[o.row as usize];
+                if latest.is_none_or(|l| c > l.0) {
+                    latest = Some((
+                        c,
+                        (run.values.0[o.row as usize], run.values.1[o.row as usize]),
+                    ));
                 }
             }
-            cells.push((h, i, total));
+            let total = match latest {
+                None => (p, n),
+                Some((_, (p0, n0))) => (
+                    p0.checked_add(p).ok_or_else(overflow)?,
+                    n0.checked_add(n).ok_or_else(overflow)?,
+                ),
+            };
+            cells.push(total);
         }
-        let rows: Vec<_> = cells.iter().map(|(h, i, t)| (*h, &keys[*i], t)).collect();
-        self.store.write_local(&self.replica, &rows, seen)
+        self.store
+            .write_local(&self.replica, &batch, keys, |pos, _| &cells[pos], &own)
     }
 
     /// Whether `key` has ever been counted (a key whose value returns to 0 stays).

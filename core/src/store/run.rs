@@ -196,16 +196,6 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.push_from(&src.values, i);
     }
 
-    /// Appends an entry.
-    #[inline]
-    pub fn push(&mut self, hash: u64, key: &K, replica: u32, counter: u64, value: &V) {
-        self.hash.push(hash);
-        self.keys.push(key);
-        self.replica.push(replica);
-        self.counter.push(counter);
-        self.values.push(value);
-    }
-
     /// Appends the live rows of `src` in `range`, in bulk between deleted rows.
     pub fn extend_live(&mut self, src: &Self, range: Range<usize>) {
         let mut from = range.start;
