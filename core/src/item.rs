@@ -60,6 +60,12 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn cmp_item(&self, i: usize, v: &T) -> Ordering;
     /// Appends the canonical bytes of item `i`.
     fn write_at(&self, i: usize, out: &mut Vec<u8>);
+    /// [`Item::hash64`] of item `i`, without building the item.
+    fn hash_at(&self, i: usize) -> u64 {
+        let mut b = Vec::with_capacity(16);
+        self.write_at(i, &mut b);
+        xxh3_64(&b)
+    }
     /// Heap bytes held.
     fn heap_bytes(&self) -> usize;
     /// Reserves room for `n` more items.
@@ -148,6 +154,10 @@ macro_rules! fixed_item {
             #[inline]
             fn write_at(&self, i: usize, out: &mut Vec<u8>) {
                 self[i].write_bytes(out);
+            }
+            #[inline]
+            fn hash_at(&self, i: usize) -> u64 {
+                self[i].hash64()
             }
             fn heap_bytes(&self) -> usize {
                 self.capacity() * std::mem::size_of::<$t>()
@@ -266,6 +276,26 @@ impl VarCol {
         Self { offsets, data }
     }
 
+    /// Appends the items of an Arrow offsets buffer (`offsets`, ascending, within `values`,
+    /// as Arrow validated them) over `values`: the bytes they span copied once, the offsets
+    /// rebased.
+    ///
+    /// # Panics
+    /// If an offset is negative or beyond `values` (an Arrow array's are not).
+    pub fn extend_offsets(&mut self, offsets: &[i32], values: &[u8]) {
+        let (Some(&lo), Some(&hi)) = (offsets.first(), offsets.last()) else {
+            return;
+        };
+        let base = self.data.len() as u64;
+        self.data
+            .extend_from_slice(&values[lo as usize..hi as usize]);
+        self.offsets.extend(
+            offsets[1..]
+                .iter()
+                .map(|&o| (o - lo) as u64 + base),
+        );
+    }
+
     /// Reserves room for `items` more items of `bytes` bytes in all.
     pub fn reserve_bytes(&mut self, items: usize, bytes: usize) {
         self.offsets.reserve(items);
@@ -330,6 +360,10 @@ macro_rules! var_item {
             #[inline]
             fn write_at(&self, i: usize, out: &mut Vec<u8>) {
                 out.extend_from_slice(self.bytes_at(i));
+            }
+            #[inline]
+            fn hash_at(&self, i: usize) -> u64 {
+                xxh3_64(self.bytes_at(i))
             }
             fn heap_bytes(&self) -> usize {
                 self.offsets.capacity() * 8 + self.data.capacity()

@@ -16,7 +16,7 @@ use arrow_ipc::reader::{read_dictionary, read_record_batch};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
-use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
+use xxhash_rust::xxh3::Xxh3Default;
 
 use super::columns::{ArrowItem, Cells};
 use super::{
@@ -695,19 +695,22 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
             Some(n) if n.as_ref() == dict.values().as_ref() => {}
             Some(_) => return Err(DecodeError::Replicas("dictionary differs between batches")),
         }
-        for (i, k) in dict.keys().iter().enumerate() {
-            run.replica.push(k.ok_or(DecodeError::Null {
+        let first_null = |a: &dyn Array| (0..a.len()).find(|&i| a.is_null(i));
+        if let Some(i) = first_null(dict.keys()) {
+            return Err(DecodeError::Null {
                 column: "replica",
                 row: first_row + i,
-            })?);
+            });
         }
+        run.replica.extend_from_slice(dict.keys().values());
         let counters = b.column(2).as_primitive::<UInt64Type>();
-        for (i, c) in counters.iter().enumerate() {
-            run.counter.push(c.ok_or(DecodeError::Null {
+        if let Some(i) = first_null(counters) {
+            return Err(DecodeError::Null {
                 column: "counter",
                 row: first_row + i,
-            })?);
+            });
         }
+        run.counter.extend_from_slice(counters.values());
         <V::Kind<K> as WireKind>::decode_cells(
             &b.columns()[3..],
             b.num_rows(),
@@ -755,8 +758,8 @@ pub(crate) fn assemble<K: ArrowItem, V: Cells>(
 
     // rows: valid dots, in the context, unique, canonical order (and, for the kinds that
     // hold one, one entry per key and replica)
-    let mut buf = Vec::with_capacity(32);
-    let mut seen: Vec<roaring::RoaringTreemap> = vec![roaring::RoaringTreemap::new(); names.len()];
+    let mut used = UsedDots::new(names.len(), run.replica.len());
+    run.hash.reserve(run.replica.len());
     for i in 0..run.replica.len() {
         let (r, c) = (run.replica[i], run.counter[i]);
         if r as usize >= names.len() {
@@ -771,12 +774,10 @@ pub(crate) fn assemble<K: ArrowItem, V: Cells>(
         if !dots.contains(r, c) {
             return Err(DecodeError::DotNotInContext { row: i });
         }
-        if !seen[r as usize].insert(c) {
+        if !used.insert(&dots, r, c) {
             return Err(DecodeError::DuplicateDot { row: i });
         }
-        buf.clear();
-        run.keys.write_at(i, &mut buf);
-        run.hash.push(xxh3_64(&buf));
+        run.hash.push(run.keys.hash_at(i));
         if i > 0 && !run.cmp_rows(i - 1, &run, i).is_lt() {
             return Err(DecodeError::Unsorted { row: i });
         }
@@ -789,6 +790,61 @@ pub(crate) fn assemble<K: ArrowItem, V: Cells>(
         ctx: CausalContext::from_parts(table, dots),
         runs: if run.rows() > 0 { vec![run] } else { vec![] },
     })
+}
+
+/// The dots the rows of a decoded run have used so far, to refuse a dot used twice: per
+/// replica a plain bitmap over `0..=max` (its context's highest counter) while all of them
+/// together stay within [`UsedDots::BITS_PER_ROW`] bits per row, a roaring bitmap beyond
+/// (a replica with few rows and high counters).
+struct UsedDots {
+    per: Vec<Option<Used>>,
+    /// Dense bits still allowed.
+    budget: u64,
+}
+
+/// One replica's used counters.
+enum Used {
+    Dense(Vec<u64>),
+    Sparse(roaring::RoaringTreemap),
+}
+
+impl UsedDots {
+    const BITS_PER_ROW: u64 = 64;
+
+    fn new(replicas: usize, rows: usize) -> Self {
+        Self {
+            per: (0..replicas).map(|_| None).collect(),
+            budget: (rows as u64).saturating_mul(Self::BITS_PER_ROW).saturating_add(1 << 16),
+        }
+    }
+
+    /// Marks dot `(r, c)` used (`r` a valid index, `c` in the context); whether it was not.
+    fn insert(&mut self, dots: &DotContext, r: u32, c: u64) -> bool {
+        let budget = &mut self.budget;
+        let slot = self.per[r as usize].get_or_insert_with(|| {
+            let max = dots.get(r).map_or(0, ReplicaDots::max);
+            match max.checked_add(1) {
+                Some(bits) if bits <= *budget => {
+                    *budget -= bits;
+                    Used::Dense(vec![0; (bits as usize).div_ceil(64)])
+                }
+                _ => Used::Sparse(roaring::RoaringTreemap::new()),
+            }
+        });
+        match slot {
+            Used::Dense(b) => match b.get_mut((c / 64) as usize) {
+                Some(w) => {
+                    let bit = 1u64 << (c % 64);
+                    let new = *w & bit == 0;
+                    *w |= bit;
+                    new
+                }
+                // beyond the context's maximum: not a dot of it (checked before)
+                None => false,
+            },
+            Used::Sparse(s) => s.insert(c),
+        }
+    }
 }
 
 /// The first line of an error's message (flatbuffers appends a multi-line trace).

@@ -42,6 +42,12 @@ macro_rules! arrow_primitive {
             }
             fn extend_from(a: &dyn Array, col: &mut Vec<$t>, nulls: &mut Vec<bool>) {
                 let a = a.as_primitive::<$ty>();
+                if a.null_count() == 0 {
+                    // one copy of the values buffer
+                    col.extend_from_slice(a.values());
+                    nulls.resize(nulls.len() + a.len(), false);
+                    return;
+                }
                 for i in 0..a.len() {
                     nulls.push(a.is_null(i));
                     col.push(if a.is_null(i) {
@@ -92,6 +98,12 @@ impl ArrowItem for String {
     }
     fn extend_from(a: &dyn Array, col: &mut VarCol, nulls: &mut Vec<bool>) {
         let a = a.as_string::<i32>();
+        if a.null_count() == 0 {
+            // the offsets rebased and the bytes copied once (utf8 validated by Arrow)
+            col.extend_offsets(a.value_offsets(), a.values());
+            nulls.resize(nulls.len() + a.len(), false);
+            return;
+        }
         col.reserve_bytes(a.len(), a.values().len());
         nulls.reserve(a.len());
         for i in 0..a.len() {
@@ -116,6 +128,12 @@ impl ArrowItem for Vec<u8> {
     }
     fn extend_from(a: &dyn Array, col: &mut VarCol, nulls: &mut Vec<bool>) {
         let a = a.as_binary::<i32>();
+        if a.null_count() == 0 {
+            // the offsets rebased and the bytes copied once (utf8 validated by Arrow)
+            col.extend_offsets(a.value_offsets(), a.values());
+            nulls.resize(nulls.len() + a.len(), false);
+            return;
+        }
         col.reserve_bytes(a.len(), a.values().len());
         nulls.reserve(a.len());
         for i in 0..a.len() {
