@@ -307,6 +307,17 @@ fn lying_contents_are_rejected_with_a_specific_error() {
             |e| matches!(e, DecodeError::DuplicateDot { .. }),
         ),
         (
+            // a dot far beyond the rows' count (the decoder's sparse bookkeeping)
+            forge(
+                &[(k1, 0, 1 << 40, 5), (k2, 0, 1 << 40, 6)],
+                &[b"a"],
+                &ctx(&[(0, &[(1 << 40, 1)])]),
+                "MVMap",
+                "2",
+            ),
+            |e| matches!(e, DecodeError::DuplicateDot { .. }),
+        ),
+        (
             forge(&[(k1, 0, 0, 5)], &[b"a"], &ctx(&[(2, &[])]), "MVMap", "2"),
             |e| matches!(e, DecodeError::ZeroCounter { .. }),
         ),
