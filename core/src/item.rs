@@ -289,11 +289,8 @@ impl VarCol {
         let base = self.data.len() as u64;
         self.data
             .extend_from_slice(&values[lo as usize..hi as usize]);
-        self.offsets.extend(
-            offsets[1..]
-                .iter()
-                .map(|&o| (o - lo) as u64 + base),
-        );
+        self.offsets
+            .extend(offsets[1..].iter().map(|&o| (o - lo) as u64 + base));
     }
 
     /// Reserves room for `items` more items of `bytes` bytes in all.

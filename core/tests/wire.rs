@@ -707,3 +707,53 @@ fn every_decoding_limit_holds_at_the_limit_and_refuses_one_past_it() {
         ))
     ));
 }
+
+/// The Arrow batch mutators (which write from the columns, building no item) leave the
+/// same state and return the same delta as the slice mutators given the same items, on a
+/// state that already holds some of the keys, with repeated keys in the batch.
+#[test]
+fn arrow_batches_equal_slice_batches() {
+    use arrow_array::{Int64Array, StringArray};
+    let mut g = Rng(0xA770);
+    let base: Vec<String> = (0..3000).map(|i| format!("key{}", i * 7 % 2000)).collect();
+    let vals: Vec<i64> = (0..3000).map(|_| g.below(100) as i64).collect();
+    let batch: Vec<String> = (0..2500).map(|_| format!("key{}", g.below(4000))).collect();
+    let bvals: Vec<i64> = (0..2500).map(|_| g.below(100) as i64).collect();
+    let gone: Vec<String> = (0..300).map(|_| format!("key{}", g.below(4000))).collect();
+    let mut by_items: MVMap<String, i64> = MVMap::new("a");
+    by_items.set_many(&base, &vals).unwrap();
+    let mut by_arrow = by_items.clone();
+    let d_items = by_items.set_many(&batch, &bvals).unwrap();
+    let d_arrow = by_arrow
+        .set_many_arrow(
+            &StringArray::from(batch.iter().map(String::as_str).collect::<Vec<_>>()),
+            &Int64Array::from(bvals.clone()),
+        )
+        .unwrap();
+    assert_eq!(d_items.to_bytes().unwrap(), d_arrow.to_bytes().unwrap());
+    assert_eq!(by_items.to_bytes().unwrap(), by_arrow.to_bytes().unwrap());
+    let r_items = by_items.remove_many(&gone);
+    let r_arrow = by_arrow
+        .remove_many_arrow(&StringArray::from(
+            gone.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+        .unwrap();
+    assert_eq!(r_items.to_bytes().unwrap(), r_arrow.to_bytes().unwrap());
+    assert_eq!(by_items.to_bytes().unwrap(), by_arrow.to_bytes().unwrap());
+
+    let elems: Vec<u64> = (0..2000).map(|_| g.below(1500)).collect();
+    let mut s_items: AWSet<u64> = AWSet::new("s");
+    s_items.add_many(&elems[..1000]).unwrap();
+    let mut s_arrow = s_items.clone();
+    let a = s_items.add_many(&elems[1000..]).unwrap();
+    let b = s_arrow
+        .add_many_arrow(&UInt64Array::from(elems[1000..].to_vec()))
+        .unwrap();
+    assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+    let a = s_items.remove_many(&elems[500..1200]);
+    let b = s_arrow
+        .remove_many_arrow(&UInt64Array::from(elems[500..1200].to_vec()))
+        .unwrap();
+    assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+    assert_eq!(s_items.to_bytes().unwrap(), s_arrow.to_bytes().unwrap());
+}

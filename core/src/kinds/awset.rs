@@ -3,7 +3,7 @@
 use arrow_array::ArrayRef;
 use arrow_schema::Field;
 
-use super::{last_per_key, AWSetKind, State, WireKind};
+use super::{last_per_key, AWSetKind, BatchKeys, KeyCol, State, WireKind};
 use crate::error::Result;
 use crate::item::{Item, ItemCol, UnitCol};
 use crate::store::CausalStore;
@@ -44,10 +44,15 @@ impl<E: Item> State<AWSetKind<E>> {
     /// # Errors
     /// As [`AWSet::add`]; nothing changes.
     pub fn add_many(&mut self, elems: &[E]) -> Result<AWSetDelta<E>> {
+        self.add_many_from(elems)
+    }
+
+    /// [`AWSet::add_many`] of any batch of elements.
+    fn add_many_from(&mut self, elems: &(impl BatchKeys<E> + ?Sized)) -> Result<AWSetDelta<E>> {
         let batch = last_per_key(elems);
         let held = self.store.held_rows(&batch, elems);
         self.store
-            .write_local(&self.replica, &batch, elems, |_, _| &(), &held)
+            .write_local(&self.replica, &batch, elems, |c, _, _| c.push(&()), &held)
     }
 
     /// Removes `e` as far as this replica has seen it.
@@ -57,6 +62,11 @@ impl<E: Item> State<AWSetKind<E>> {
 
     /// Removes many elements as one delta.
     pub fn remove_many(&mut self, elems: &[E]) -> AWSetDelta<E> {
+        self.remove_many_from(elems)
+    }
+
+    /// [`AWSet::remove_many`] of any batch of elements.
+    fn remove_many_from(&mut self, elems: &(impl BatchKeys<E> + ?Sized)) -> AWSetDelta<E> {
         let held = self.store.held_rows(&last_per_key(elems), elems);
         self.store.remove_held(&held)
     }
@@ -88,7 +98,8 @@ impl<E: ArrowItem> State<AWSetKind<E>> {
     /// # Errors
     /// [`crate::Error::ArrowColumn`] for a wrong type or nulls, or as [`AWSet::add_many`].
     pub fn add_many_arrow(&mut self, elems: &dyn arrow_array::Array) -> Result<AWSetDelta<E>> {
-        self.add_many(&crate::wire::items_from_arrow::<E>(elems, "elements")?)
+        let col = crate::wire::col_from_arrow::<E>(elems, "elements")?;
+        self.add_many_from(&KeyCol::<E>(&col))
     }
 
     /// [`AWSet::remove_many`] with an Arrow column.
@@ -96,7 +107,8 @@ impl<E: ArrowItem> State<AWSetKind<E>> {
     /// # Errors
     /// [`crate::Error::ArrowColumn`] for a wrong type or nulls.
     pub fn remove_many_arrow(&mut self, elems: &dyn arrow_array::Array) -> Result<AWSetDelta<E>> {
-        Ok(self.remove_many(&crate::wire::items_from_arrow::<E>(elems, "elements")?))
+        let col = crate::wire::col_from_arrow::<E>(elems, "elements")?;
+        Ok(self.remove_many_from(&KeyCol::<E>(&col)))
     }
 }
 

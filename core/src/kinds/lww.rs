@@ -185,7 +185,7 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
             &self.replica,
             &winning,
             keys,
-            |pos, _| &cells[pos],
+            |c, pos, _| c.push(&cells[pos]),
             &replaced,
         )
     }

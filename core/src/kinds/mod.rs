@@ -15,26 +15,90 @@ pub mod state;
 pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, KIND_NAMES};
 pub use state::State;
 
+/// The keys of a batch write: a slice of items, or a column ([`KeyCol`]: an Arrow array
+/// copied into the store's column type, no item built one by one).
+pub(crate) trait BatchKeys<K: crate::item::Item> {
+    /// Number of keys.
+    fn count(&self) -> usize;
+    /// [`crate::Item::hash64`] of key `i`.
+    fn hash(&self, i: usize) -> u64;
+    /// Order of keys `i` and `j`.
+    fn cmp(&self, i: usize, j: usize) -> std::cmp::Ordering;
+    /// Order of item `j` of `col` against key `i`.
+    fn cmp_in(&self, col: &K::Col, j: usize, i: usize) -> std::cmp::Ordering;
+    /// Appends key `i` to `col`.
+    fn push_to(&self, col: &mut K::Col, i: usize);
+}
+
+impl<K: crate::item::Item> BatchKeys<K> for [K] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn hash(&self, i: usize) -> u64 {
+        self[i].hash64()
+    }
+    #[inline]
+    fn cmp(&self, i: usize, j: usize) -> std::cmp::Ordering {
+        self[i].total_cmp(&self[j])
+    }
+    #[inline]
+    fn cmp_in(&self, col: &K::Col, j: usize, i: usize) -> std::cmp::Ordering {
+        use crate::item::ItemCol;
+        col.cmp_item(j, &self[i])
+    }
+    #[inline]
+    fn push_to(&self, col: &mut K::Col, i: usize) {
+        use crate::item::ItemCol;
+        col.push(&self[i]);
+    }
+}
+
+/// A column of keys as a batch.
+pub(crate) struct KeyCol<'a, K: crate::item::Item>(pub &'a K::Col);
+
+impl<K: crate::item::Item> BatchKeys<K> for KeyCol<'_, K> {
+    fn count(&self) -> usize {
+        use crate::item::ItemCol;
+        self.0.len()
+    }
+    #[inline]
+    fn hash(&self, i: usize) -> u64 {
+        use crate::item::ItemCol;
+        self.0.hash_at(i)
+    }
+    #[inline]
+    fn cmp(&self, i: usize, j: usize) -> std::cmp::Ordering {
+        use crate::item::ItemCol;
+        self.0.cmp_at(i, self.0, j)
+    }
+    #[inline]
+    fn cmp_in(&self, col: &K::Col, j: usize, i: usize) -> std::cmp::Ordering {
+        use crate::item::ItemCol;
+        col.cmp_at(j, self.0, i)
+    }
+    #[inline]
+    fn push_to(&self, col: &mut K::Col, i: usize) {
+        use crate::item::ItemCol;
+        col.push_from(self.0, i);
+    }
+}
+
 /// Sorts `keys` by `(hash, key)`, equal keys by `tie` (an order on row indices): returns
 /// `(hash, row)` pairs. A radix sort on the hashes ([`crate::radix`]), then the rare runs of
 /// equal hashes (the same key given twice, or a collision) by key and `tie`.
 pub(crate) fn sorted_by_key<K: crate::item::Item>(
-    keys: &[K],
+    keys: &(impl BatchKeys<K> + ?Sized),
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(u64, usize)> {
-    let mut idx: Vec<(u64, usize)> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.hash64(), i))
-        .collect();
+    let mut idx: Vec<(u64, usize)> = (0..keys.count()).map(|i| (keys.hash(i), i)).collect();
     crate::radix::sort_hash_rows(&mut idx);
     let mut start = 0;
     while start < idx.len() {
         let h = idx[start].0;
         let end = start + idx[start..].iter().take_while(|e| e.0 == h).count();
         if end - start > 1 {
-            idx[start..end]
-                .sort_by(|a, b| keys[a.1].total_cmp(&keys[b.1]).then_with(|| tie(a.1, b.1)));
+            idx[start..end].sort_by(|a, b| keys.cmp(a.1, b.1).then_with(|| tie(a.1, b.1)));
         }
         start = end;
     }
@@ -45,7 +109,7 @@ pub(crate) fn sorted_by_key<K: crate::item::Item>(
 /// twice means its last write, or for an `LWWMap` its winning one). Returns `(hash, row)`
 /// pairs in `(hash, key)` order.
 pub(crate) fn last_per_key_by<K: crate::item::Item>(
-    keys: &[K],
+    keys: &(impl BatchKeys<K> + ?Sized),
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(u64, usize)> {
     // in place: each key's rows are adjacent, the last in `tie` order wins
@@ -54,7 +118,7 @@ pub(crate) fn last_per_key_by<K: crate::item::Item>(
     for r in 0..v.len() {
         let e = v[r];
         match w.checked_sub(1).map(|l: usize| v[l]) {
-            Some(last) if last.0 == e.0 && keys[last.1].total_cmp(&keys[e.1]).is_eq() => {
+            Some(last) if last.0 == e.0 && keys.cmp(last.1, e.1).is_eq() => {
                 v[w - 1] = e;
             }
             _ => {
@@ -68,7 +132,9 @@ pub(crate) fn last_per_key_by<K: crate::item::Item>(
 }
 
 /// [`last_per_key_by`] batch order: the last occurrence of each key wins.
-pub(crate) fn last_per_key<K: crate::item::Item>(keys: &[K]) -> Vec<(u64, usize)> {
+pub(crate) fn last_per_key<K: crate::item::Item>(
+    keys: &(impl BatchKeys<K> + ?Sized),
+) -> Vec<(u64, usize)> {
     last_per_key_by(keys, |a, b| a.cmp(&b))
 }
 

@@ -3,9 +3,9 @@
 use arrow_array::ArrayRef;
 use arrow_schema::Field;
 
-use super::{last_per_key, MVMapKind, State, WireKind};
+use super::{last_per_key, BatchKeys, KeyCol, MVMapKind, State, WireKind};
 use crate::error::{Error, Result};
-use crate::item::Item;
+use crate::item::{Item, ItemCol};
 use crate::store::CausalStore;
 use crate::wire::{no_nulls, ArrowItem, Cells, DecodeError};
 
@@ -60,10 +60,20 @@ impl<K: Item, V: Item> State<MVMapKind<K, V>> {
                 actual: values.len(),
             });
         }
+        self.set_many_from(keys, |c, _, i| c.push(&values[i]))
+    }
+
+    /// [`MVMap::set_many`] of any batch of keys (`put_value(col, pos, i)` appends the value
+    /// of key `i`).
+    fn set_many_from(
+        &mut self,
+        keys: &(impl BatchKeys<K> + ?Sized),
+        put_value: impl Fn(&mut V::Col, usize, usize),
+    ) -> Result<MVMapDelta<K, V>> {
         let batch = last_per_key(keys);
         let held = self.store.held_rows(&batch, keys);
         self.store
-            .write_local(&self.replica, &batch, keys, |_, i| &values[i], &held)
+            .write_local(&self.replica, &batch, keys, put_value, &held)
     }
 
     /// Removes every value of `key` this replica has seen (concurrent writes elsewhere
@@ -124,9 +134,17 @@ impl<K: ArrowItem, V: ArrowItem> State<MVMapKind<K, V>> {
         keys: &dyn arrow_array::Array,
         values: &dyn arrow_array::Array,
     ) -> Result<MVMapDelta<K, V>> {
-        let k = crate::wire::items_from_arrow::<K>(keys, "keys")?;
-        let v = crate::wire::items_from_arrow::<V>(values, "values")?;
-        self.set_many(&k, &v)
+        // the columns copied once into the store's column types; no item is built
+        let k = crate::wire::col_from_arrow::<K>(keys, "keys")?;
+        let v = crate::wire::col_from_arrow::<V>(values, "values")?;
+        if k.len() != v.len() {
+            return Err(Error::LengthMismatch {
+                what: "values",
+                expected: k.len(),
+                actual: v.len(),
+            });
+        }
+        self.set_many_from(&KeyCol::<K>(&k), |c, _, i| c.push_from(&v, i))
     }
 
     /// [`MVMap::remove_many`] with an Arrow column of keys.
@@ -134,7 +152,10 @@ impl<K: ArrowItem, V: ArrowItem> State<MVMapKind<K, V>> {
     /// # Errors
     /// [`Error::ArrowColumn`] for a wrong type or nulls.
     pub fn remove_many_arrow(&mut self, keys: &dyn arrow_array::Array) -> Result<MVMapDelta<K, V>> {
-        Ok(self.remove_many(&crate::wire::items_from_arrow::<K>(keys, "keys")?))
+        let k = crate::wire::col_from_arrow::<K>(keys, "keys")?;
+        let keys = KeyCol::<K>(&k);
+        let held = self.store.held_rows(&last_per_key(&keys), &keys);
+        Ok(self.store.remove_held(&held))
     }
 }
 

@@ -5,7 +5,7 @@ use arrow_schema::{DataType, Field};
 
 use super::{sorted_by_key, PNCounterKind, State, WireKind};
 use crate::error::{Error, Result};
-use crate::item::Item;
+use crate::item::{Item, ItemCol};
 use crate::store::CausalStore;
 use crate::wire::{no_nulls, ArrowItem, Cells, DecodeError};
 
@@ -125,8 +125,13 @@ impl<K: Item> State<PNCounterKind<K>> {
             };
             cells.push(total);
         }
-        self.store
-            .write_local(&self.replica, &batch, keys, |pos, _| &cells[pos], &own)
+        self.store.write_local(
+            &self.replica,
+            &batch,
+            keys,
+            |c, pos, _| ItemCol::push(c, &cells[pos]),
+            &own,
+        )
     }
 
     /// Whether `key` has ever been counted (a key whose value returns to 0 stays).

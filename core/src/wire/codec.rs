@@ -814,7 +814,9 @@ impl UsedDots {
     fn new(replicas: usize, rows: usize) -> Self {
         Self {
             per: (0..replicas).map(|_| None).collect(),
-            budget: (rows as u64).saturating_mul(Self::BITS_PER_ROW).saturating_add(1 << 16),
+            budget: (rows as u64)
+                .saturating_mul(Self::BITS_PER_ROW)
+                .saturating_add(1 << 16),
         }
     }
 

@@ -172,6 +172,16 @@ pub(crate) fn no_nulls(
 /// # Errors
 /// [`crate::Error::ArrowColumn`] when the array has another type or holds nulls.
 pub fn items_from_arrow<T: ArrowItem>(a: &dyn Array, what: &'static str) -> crate::Result<Vec<T>> {
+    let col = col_from_arrow::<T>(a, what)?;
+    Ok((0..col.len()).map(|i| col.get(i)).collect())
+}
+
+/// An Arrow array as a column of items (one copy of its buffers, no item built), for the
+/// batch mutators that take Arrow columns.
+///
+/// # Errors
+/// [`crate::Error::ArrowColumn`] when the array has another type or holds nulls.
+pub fn col_from_arrow<T: ArrowItem>(a: &dyn Array, what: &'static str) -> crate::Result<T::Col> {
     if a.data_type() != &T::data_type() {
         return Err(crate::Error::ArrowColumn {
             what,
@@ -187,5 +197,5 @@ pub fn items_from_arrow<T: ArrowItem>(a: &dyn Array, what: &'static str) -> crat
     let mut col = T::Col::default();
     let mut nulls = Vec::with_capacity(a.len());
     T::extend_from(a, &mut col, &mut nulls);
-    Ok((0..col.len()).map(|i| col.get(i)).collect())
+    Ok(col)
 }

@@ -88,7 +88,7 @@ pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
 pub(crate) use columns::no_nulls;
-pub use columns::{items_from_arrow, ArrowItem, Cells};
+pub use columns::{col_from_arrow, items_from_arrow, ArrowItem, Cells};
 pub use compact::{decode_compact_with_limits, encode_compact};
 pub(crate) use context::{decode_context, encode_context};
 

@@ -13,7 +13,8 @@ use roaring::RoaringTreemap;
 
 use super::CausalStore;
 use crate::context::CausalContext;
-use crate::item::{Item, ItemCol};
+use crate::item::Item;
+use crate::kinds::BatchKeys;
 use crate::store::run::Run;
 
 /// A run is walked alongside a sorted batch (rather than probed key by key) while it holds
@@ -49,7 +50,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// The live rows holding the keys of `batch` (`(hash, index into keys)`, sorted by
     /// `(hash, key)`, each key at most once), ordered by batch position. A run that is not
     /// much longer than the batch is walked alongside it; a longer one is probed per key.
-    pub(crate) fn held_rows(&self, batch: &[(u64, usize)], keys: &[K]) -> Vec<Held> {
+    pub(crate) fn held_rows(
+        &self,
+        batch: &[(u64, usize)],
+        keys: &(impl BatchKeys<K> + ?Sized),
+    ) -> Vec<Held> {
         let mut out = Vec::new();
         for (ri, run) in self.runs.iter().enumerate() {
             let ri = ri as u32;
@@ -69,7 +74,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     i = gallop(&run.hash, i, h);
                     let mut j = i;
                     while j < run.rows() && run.hash[j] == h {
-                        if run.keys.cmp_item(j, &keys[k]).is_eq() {
+                        if keys.cmp_in(&run.keys, j, k).is_eq() {
                             hold(at, j);
                         }
                         j += 1;
@@ -77,8 +82,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 }
             } else {
                 for (at, &(h, k)) in batch.iter().enumerate() {
-                    for row in run.key_range(h, &keys[k]) {
-                        hold(at, row);
+                    let range = run.hash_range(h);
+                    for row in range {
+                        if keys.cmp_in(&run.keys, row, k).is_eq() {
+                            hold(at, row);
+                        }
                     }
                 }
             }
@@ -114,7 +122,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// The one local write every mutator makes: issues `replica` one new dot per row of
     /// `batch` (`(key hash, index into keys)`, sorted by `(hash, key)`, each key at most
-    /// once; `cell(pos, index)` is the value of the row at `pos`), replaces the `held` rows
+    /// once; `put_cell(col, pos, index)` appends the value of the row at `pos`), replaces the `held` rows
     /// (live rows of this store, found by [`Self::held_rows`]), and returns the delta that
     /// says so: the new rows, and in its context their dots and those of the replaced rows.
     /// The new run's columns are built once, in order. With no rows and nothing held,
@@ -123,17 +131,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// # Errors
     /// [`crate::Error::CounterOverflow`] when `replica` cannot issue `batch.len()` more
     /// dots; nothing changes.
-    pub(crate) fn write_local<'c>(
+    pub(crate) fn write_local(
         &mut self,
         replica: &crate::ReplicaId,
         batch: &[(u64, usize)],
-        keys: &[K],
-        cell: impl Fn(usize, usize) -> &'c V,
+        keys: &(impl BatchKeys<K> + ?Sized),
+        put_cell: impl Fn(&mut V::Col, usize, usize),
         held: &[Held],
-    ) -> crate::Result<Self>
-    where
-        V: 'c,
-    {
+    ) -> crate::Result<Self> {
         if batch.is_empty() {
             return Ok(self.remove_held(held));
         }
@@ -145,12 +150,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut run: Run<K, V> = Run::with_capacity(batch.len());
         run.hash.extend(batch.iter().map(|b| b.0));
         for &(_, i) in batch {
-            run.keys.push(&keys[i]);
+            keys.push_to(&mut run.keys, i);
         }
         run.replica.resize(batch.len(), me);
         run.counter.extend(first..=last);
         for (pos, &(_, i)) in batch.iter().enumerate() {
-            run.values.push(cell(pos, i));
+            put_cell(&mut run.values, pos, i);
         }
         debug_assert!((1..run.rows()).all(|i| run.cmp_rows(i - 1, &run, i).is_lt()));
         let delta = Self {
