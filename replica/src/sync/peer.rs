@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use pluriverse::store::RangeSummary;
+use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::wire::Limits;
 use pluriverse::ReplicaId;
 use pluriverse_any::{AnyState, StateType};
 
-use super::message::{self, Cover, Item, Message};
+use super::message::{self, Cover, DotsItem, Item, Message};
 use crate::error::{ReplicaError, Result};
 
 /// How a [`Peer`] bounds what it sends and accepts.
@@ -87,6 +87,9 @@ enum Work {
     /// We joined the peer's slice of this range: if ours still differs, send ours (once per
     /// range and round, and as an answer: without its range, so it is not answered).
     Answer(Item),
+    /// The peer's dots of a range: ship the counters we know more of and, unless it is a
+    /// request, list ours of the counters it knows more of.
+    Dots { request: bool, item: DotsItem },
     /// A local delta to push.
     Push(AnyState),
 }
@@ -116,6 +119,11 @@ pub struct Peer {
     summaries: Vec<Item>,
     /// Their message's encoded size.
     summaries_len: usize,
+    /// Dot items waiting to go out together, whether they are requests, and their
+    /// message's encoded size.
+    dots: Vec<DotsItem>,
+    dots_request: bool,
+    dots_len: usize,
     stats: Stats,
     /// The peer's latest top-level summary of each replica it listed, and when the last
     /// message of them arrived ([`Peer::peer_summaries`]; at most `max_queue` names).
@@ -132,6 +140,9 @@ const LEAF: u64 = 8;
 
 /// Parts a differing range is split into.
 const FANOUT: u64 = 8;
+
+/// The most runs a listed dot item holds, whatever the message bound.
+const MAX_DOT_RUNS: usize = 1024;
 
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
@@ -174,6 +185,9 @@ impl Peer {
             data: Vec::new(),
             summaries: Vec::new(),
             summaries_len: message::SUMMARY_FIXED,
+            dots: Vec::new(),
+            dots_request: false,
+            dots_len: message::DOTS_FIXED,
             stats: Stats::default(),
             theirs: BTreeMap::new(),
             theirs_at: None,
@@ -205,6 +219,7 @@ impl Peer {
             && self.queue.is_empty()
             && self.data.is_empty()
             && self.summaries.is_empty()
+            && self.dots.is_empty()
     }
 
     /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
@@ -299,6 +314,12 @@ impl Peer {
                 }
                 Ok(Some(d))
             }
+            Message::Dots { request, items } => {
+                for item in items {
+                    self.enqueue(Work::Dots { request, item });
+                }
+                Ok(None)
+            }
         }
     }
 
@@ -335,10 +356,16 @@ impl Peer {
             }
             match self.queue.pop_front() {
                 Some(w) => self.run(w, state),
-                None if self.data.is_empty() && self.summaries.is_empty() => return None,
+                None if self.data.is_empty()
+                    && self.summaries.is_empty()
+                    && self.dots.is_empty() =>
+                {
+                    return None
+                }
                 None => {
                     self.flush_data();
                     self.flush_summaries();
+                    self.flush_dots();
                 }
             }
         }
@@ -362,7 +389,9 @@ impl Peer {
                         summary: ours,
                         ..theirs
                     }]);
-                } else {
+                } else if !(self.beyond_leaf(state, &theirs.replica, theirs.lo, theirs.hi)
+                    && self.list_dots(state, &theirs.replica, theirs.lo, theirs.hi))
+                {
                     self.offer(
                         state,
                         theirs.replica,
@@ -407,7 +436,143 @@ impl Peer {
                     });
                 }
             }
+            Work::Dots { request, item } => self.compare_dots(state, request, item),
             Work::Push(delta) => self.push_now(&delta),
+        }
+    }
+
+    /// The most runs a dot item we list may hold: its bytes stay within a quarter of the
+    /// message bound (about 3 bytes a run) and the work of listing it bounded.
+    fn max_runs(&self) -> usize {
+        (self.cfg.max_message / 12).clamp(8, MAX_DOT_RUNS)
+    }
+
+    /// Whether a range holds more than a leaf's units (a leaf is answered with its slice).
+    fn beyond_leaf(&self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> bool {
+        let (live, runs) = state.range_size(replica, lo, hi);
+        live + runs > LEAF.min(self.budget) && lo < hi
+    }
+
+    /// Lists our dots of a range where both sides hold something and differ, if they are
+    /// few enough runs (then the peer ships what we lack and asks for what it lacks, exactly,
+    /// instead of recursing on fingerprints); returns whether it did.
+    fn list_dots(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> bool {
+        let Some(runs) = state.range_dots(replica, lo, hi, self.max_runs()) else {
+            return false;
+        };
+        self.send_dots(
+            false,
+            DotsItem {
+                replica: replica.clone(),
+                lo,
+                hi,
+                runs,
+            },
+        )
+    }
+
+    /// Compares the peer's dots of a range with ours: ships the counters we know more of
+    /// (a dot's states are ordered unseen < live < dead) and, unless `request`, sends our
+    /// dots of the counters the peer knows more of as a request, which the peer answers
+    /// with slices only. Where ours are too many runs to list (the peer's are short: it
+    /// listed them), the rest of the range is split and its parts' summaries go back.
+    fn compare_dots(&mut self, state: &AnyState, request: bool, theirs: DotsItem) {
+        let replica = theirs.replica;
+        let mut left = self.max_runs() * 4;
+        // maximal ranges we ship, and our runs where the peer knows more
+        let mut ship: Vec<(u64, u64)> = Vec::new();
+        let mut ask: Vec<(u64, u64, DotState)> = Vec::new();
+        for &(f, l, st) in &theirs.runs {
+            let Some(ours) = state.range_dots(&replica, f, l, left) else {
+                self.split(state, &replica, f, theirs.hi);
+                break;
+            };
+            left -= ours.len();
+            for (a, b, o) in ours {
+                if o > st {
+                    match ship.last_mut() {
+                        Some((_, e)) if *e + 1 == a => *e = b,
+                        _ => ship.push((a, b)),
+                    }
+                } else if o < st && !request {
+                    match ask.last_mut() {
+                        Some((_, e, x)) if *e + 1 == a && *x == o => *e = b,
+                        _ => ask.push((a, b, o)),
+                    }
+                }
+            }
+        }
+        for (a, b) in ship {
+            self.ship(state, &replica, a, b);
+        }
+        // adjacent runs go as one item
+        let mut item: Option<DotsItem> = None;
+        for (a, b, o) in ask {
+            if let Some(it) = item.as_mut().filter(|it| it.hi + 1 == a) {
+                it.hi = b;
+                it.runs.push((a, b, o));
+                continue;
+            }
+            if let Some(it) = item.take() {
+                self.send_dots(true, it);
+            }
+            item = Some(DotsItem {
+                replica: replica.clone(),
+                lo: a,
+                hi: b,
+                runs: vec![(a, b, o)],
+            });
+        }
+        if let Some(it) = item {
+            self.send_dots(true, it);
+        }
+    }
+
+    /// Sends our slice of `lo..=hi` unanswered when it fits one message, else streams it.
+    fn ship(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) {
+        let (live, runs) = state.range_size(replica, lo, hi);
+        if live + runs <= self.budget.max(LEAF) {
+            let slice = state.slice(replica, lo, hi);
+            let len = slice.to_compact().len();
+            if message::DATA_FIXED + len <= self.cfg.max_message {
+                self.stats.slices_out += 1;
+                self.add_data(None, slice, len);
+                return;
+            }
+        }
+        self.stream(replica.clone(), lo, hi);
+    }
+
+    /// Queues a dot item for the next dots message of its kind; returns whether it could
+    /// be sent (a dot item over the bound alone cannot).
+    fn send_dots(&mut self, request: bool, it: DotsItem) -> bool {
+        let Some(alone) = message::dots_item_len(&it, None) else {
+            return false;
+        };
+        if message::DOTS_FIXED + alone > self.cfg.max_message {
+            return false;
+        }
+        if request != self.dots_request {
+            self.flush_dots();
+            self.dots_request = request;
+        }
+        let len = message::dots_item_len(&it, self.dots.last()).unwrap_or(alone);
+        if self.dots_len + len > self.cfg.max_message {
+            self.flush_dots();
+            self.dots_len = message::DOTS_FIXED + alone;
+        } else {
+            self.dots_len += len;
+        }
+        self.dots.push(it);
+        true
+    }
+
+    fn flush_dots(&mut self) {
+        self.dots_len = message::DOTS_FIXED;
+        if !self.dots.is_empty() {
+            let items = std::mem::take(&mut self.dots);
+            let request = self.dots_request;
+            self.emit(Message::Dots { request, items });
         }
     }
 
@@ -502,7 +667,12 @@ impl Peer {
             self.stream(replica, lo, hi);
             return;
         }
-        let mut parts = state.split_even(&replica, lo, hi, FANOUT);
+        self.split(state, &replica, lo, hi);
+    }
+
+    /// Splits `lo..=hi` at our data into [`FANOUT`] parts and sends their summaries.
+    fn split(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) {
+        let mut parts = state.split_even(replica, lo, hi, FANOUT);
         if parts.len() < 2 && hi > lo {
             let mid = lo + (hi - lo) / 2;
             parts = vec![(lo, mid), (mid + 1, hi)];
@@ -513,7 +683,7 @@ impl Peer {
                 replica: replica.clone(),
                 lo: l,
                 hi: h,
-                summary: state.range_summary(&replica, l, h),
+                summary: state.range_summary(replica, l, h),
             })
             .collect();
         self.send_summaries(items);
