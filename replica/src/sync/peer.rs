@@ -115,6 +115,8 @@ pub struct Peer {
     entry_bytes: usize,
     /// Slices (or pushed deltas) waiting to go out together in one data message.
     data: Vec<(Option<Item>, AnyState, usize)>,
+    /// Their estimated bytes in the joined payload beyond its fixed part.
+    data_share: usize,
     /// Summary items waiting to go out together.
     summaries: Vec<Item>,
     /// Their message's encoded size.
@@ -183,6 +185,7 @@ impl Peer {
             empty_len: empty.len(),
             entry_bytes: 64,
             data: Vec::new(),
+            data_share: 0,
             summaries: Vec::new(),
             summaries_len: message::SUMMARY_FIXED,
             dots: Vec::new(),
@@ -437,7 +440,7 @@ impl Peer {
                 }
             }
             Work::Dots { request, item } => self.compare_dots(state, request, item),
-            Work::Push(delta) => self.push_now(&delta),
+            Work::Push(delta) => self.push_now(delta),
         }
     }
 
@@ -725,30 +728,24 @@ impl Peer {
     /// Adds a delta (with the item it answers, if any) to the data message being built,
     /// sending that one first when the delta would not fit in it.
     fn add_data(&mut self, item: Option<Item>, delta: AnyState, len: usize) {
-        let size = |data: &[(Option<Item>, AnyState, usize)], empty: usize| -> usize {
-            // a joined payload costs one fixed part and each delta's share beyond it
-            message::DATA_FIXED
-                + empty
-                + data
-                    .iter()
-                    .map(|(i, _, l)| {
-                        i.as_ref().map_or(0, |i| message::item_max(&i.replica))
-                            + l.saturating_sub(empty)
-                    })
-                    .sum::<usize>()
-        };
-        self.data.push((item, delta, len));
+        // a joined payload costs one fixed part and each delta's share beyond it
+        let share = item.as_ref().map_or(0, |i| message::item_max(&i.replica))
+            + len.saturating_sub(self.empty_len);
         // a margin for what a join adds (names, contexts of several replicas)
-        if size(&self.data, self.empty_len) > self.cfg.max_message * 7 / 8 && self.data.len() > 1 {
-            let last = self.data.pop();
+        if !self.data.is_empty()
+            && message::DATA_FIXED + self.empty_len + self.data_share + share
+                > self.cfg.max_message * 7 / 8
+        {
             self.flush_data();
-            self.data.extend(last);
         }
+        self.data.push((item, delta, len));
+        self.data_share += share;
     }
 
     /// Sends the data message being built: the join of its deltas, or each alone when the
     /// join came out over the bound.
     fn flush_data(&mut self) {
+        self.data_share = 0;
         let data = std::mem::take(&mut self.data);
         let Some((_, first, _)) = data.first() else {
             return;
@@ -799,7 +796,7 @@ impl Peer {
 
     /// Pushes a delta: one message, or slices of it when it exceeds the bound (up to 64;
     /// beyond that anti-entropy carries it).
-    fn push_now(&mut self, delta: &AnyState) {
+    fn push_now(&mut self, delta: AnyState) {
         // a small delta joins the data message unencoded, its size estimated from the
         // bytes per entry of what went out before (a join that comes out over the bound
         // is sent piece by piece)
@@ -808,13 +805,13 @@ impl Peer {
             + 64 * delta.replicas_seen().len();
         if est + message::DATA_FIXED <= self.cfg.max_message / 2 {
             self.stats.slices_out += 1;
-            self.add_data(None, delta.clone(), est);
+            self.add_data(None, delta, est);
             return;
         }
         let payload = delta.to_compact();
         if payload.len() + message::DATA_FIXED <= self.cfg.max_message {
             self.stats.slices_out += 1;
-            self.add_data(None, delta.clone(), payload.len());
+            self.add_data(None, delta, payload.len());
             return;
         }
         let mut sent = 0;
