@@ -648,3 +648,64 @@ fn a_fragmented_context_keeps_messages_bounded() {
         );
     }
 }
+
+/// Dots messages: a run list round-trips (the widest range and the longest last run
+/// included), and hand-made bodies that break the run rules are refused: runs past the
+/// range's end, two runs in a row of one state, an unknown state, no runs, a count beyond
+/// the bytes.
+#[test]
+fn dots_messages_round_trip_and_bad_runs_are_refused() {
+    use pluriverse::store::DotState::{Dead, Live, Unseen};
+    use pluriverse_replica::sync::message::DotsItem;
+    let item = |lo, hi, runs: Vec<(u64, u64, pluriverse::store::DotState)>| DotsItem {
+        replica: "a".into(),
+        lo,
+        hi,
+        runs,
+    };
+    let m = Message::Dots {
+        request: true,
+        items: vec![
+            item(1, u64::MAX, vec![(1, 9, Live), (10, 10, Dead), (11, u64::MAX, Unseen)]),
+            item(5, 5, vec![(5, 5, Dead)]),
+        ],
+    };
+    let bytes = m.encode();
+    assert_eq!(Message::decode(&bytes, 1200).unwrap(), m);
+    // the widest range, one run: a few bytes
+    let wide = Message::Dots {
+        request: false,
+        items: vec![item(1, u64::MAX, vec![(1, u64::MAX, Unseen)])],
+    }
+    .encode();
+    assert!(wide.len() < 40, "{} bytes", wide.len());
+    // hand-made bodies: header, flags, one item of replica "a", lo - 1 = 0, hi - lo = 9
+    let body = |runs: &[u8]| {
+        let mut b = b"PLS\x03\x03\x00\x01\x01\x01a\x00\x09".to_vec();
+        b.extend_from_slice(runs);
+        let sum = xxhash_rust::xxh3::xxh3_64(&b);
+        b.extend_from_slice(&sum.to_le_bytes());
+        b
+    };
+    // 1..=4 live, 5..=10 dead: (4 - 1) << 2 | 1 = 13
+    let good = body(&[2, 13, 2]);
+    match Message::decode(&good, 1200).unwrap() {
+        Message::Dots { request, items } => {
+            assert!(!request);
+            assert_eq!(items, vec![item(1, 10, vec![(1, 4, Live), (5, 10, Dead)])]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for (runs, why) in [
+        (&[2u8, (9 << 2) | 1, 2][..], "past the end"),
+        (&[2, (20 << 2) | 1, 2][..], "past the end"),
+        (&[2, 13, 1][..], "two dot runs in a row of one state"),
+        (&[2, 15, 2][..], "unknown dot state"),
+        (&[1, 3][..], "unknown dot state"),
+        (&[0][..], "dot runs"),
+        (&[9, 13, 2][..], "dot runs"),
+    ] {
+        let err = Message::decode(&body(runs), 1200).unwrap_err().to_string();
+        assert!(err.contains(why), "{runs:?}: {err}");
+    }
+}
