@@ -117,6 +117,10 @@ pub struct Peer {
     data: Vec<(Option<Item>, AnyState, usize)>,
     /// Their estimated bytes in the joined payload beyond its fixed part.
     data_share: usize,
+    /// Small pushed deltas joined as they come ([`Peer::push`]), and their estimated bytes
+    /// beyond a payload's fixed part.
+    pushed: Option<AnyState>,
+    pushed_est: usize,
     /// Summary items waiting to go out together.
     summaries: Vec<Item>,
     /// Their message's encoded size.
@@ -186,6 +190,8 @@ impl Peer {
             entry_bytes: 64,
             data: Vec::new(),
             data_share: 0,
+            pushed: None,
+            pushed_est: 0,
             summaries: Vec::new(),
             summaries_len: message::SUMMARY_FIXED,
             dots: Vec::new(),
@@ -223,6 +229,7 @@ impl Peer {
             && self.data.is_empty()
             && self.summaries.is_empty()
             && self.dots.is_empty()
+            && self.pushed.is_none()
     }
 
     /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
@@ -237,9 +244,44 @@ impl Peer {
         self.next_round = None;
     }
 
-    /// Queues a local write's delta for the peer.
+    /// Queues a local write's delta for the peer. Small deltas are joined at once into
+    /// the batch of pushed writes that goes out at the next [`Peer::poll_transmit`] (or
+    /// when it reaches half the message bound), so a burst of one-record writes costs one
+    /// payload, one message and one join at the receiver, and no copy of each delta.
     pub fn push(&mut self, delta: &AnyState) {
-        self.enqueue(Work::Push(delta.clone()));
+        let est = self.estimate(delta);
+        if est + message::DATA_FIXED > self.cfg.max_message / 2 {
+            self.enqueue(Work::Push(delta.clone()));
+            return;
+        }
+        match self.pushed.as_mut() {
+            Some(batch) => {
+                if batch.join(delta).is_err() {
+                    // not joinable with the batch (another type): on its own
+                    self.enqueue(Work::Push(delta.clone()));
+                    return;
+                }
+            }
+            None => self.pushed = Some(delta.clone()),
+        }
+        self.pushed_est += est.saturating_sub(self.empty_len);
+        if self.empty_len + self.pushed_est + message::DATA_FIXED > self.cfg.max_message / 2 {
+            self.queue_pushed();
+        }
+    }
+
+    /// Moves the batch of pushed writes to the work queue.
+    fn queue_pushed(&mut self) {
+        self.pushed_est = 0;
+        if let Some(batch) = self.pushed.take() {
+            self.enqueue(Work::Push(batch));
+        }
+    }
+
+    /// The encoded size of a delta, estimated from the bytes per entry of what went out
+    /// before.
+    fn estimate(&self, delta: &AnyState) -> usize {
+        self.empty_len + delta.entry_count() * self.entry_bytes + 64 * delta.replicas_seen().len()
     }
 
     fn enqueue(&mut self, w: Work) {
@@ -346,6 +388,7 @@ impl Peer {
     /// ([`Peer::poll_timeout`]) or the next message in. Call it whenever the transport can
     /// take a message: it is the sender's backpressure.
     pub fn poll_transmit(&mut self, now: Duration, state: &AnyState) -> Option<Vec<u8>> {
+        self.queue_pushed();
         if self.next_round.is_none_or(|t| now >= t) && !self.round_queued {
             self.next_round = Some(now + self.cfg.round_interval);
             self.round_queued = true;
@@ -444,10 +487,11 @@ impl Peer {
         }
     }
 
-    /// The most runs a dot item we list may hold: its bytes stay within a quarter of the
-    /// message bound (about 3 bytes a run) and the work of listing it bounded.
+    /// The most runs a dot item we list may hold: about what one message carries (a run
+    /// takes 1 to 4 bytes for ranges below 2^26 counters; a list that comes out over the
+    /// bound is not sent) and at most [`MAX_DOT_RUNS`], which bounds the work of listing.
     fn max_runs(&self) -> usize {
-        (self.cfg.max_message / 12).clamp(8, MAX_DOT_RUNS)
+        (self.cfg.max_message.saturating_sub(message::DOTS_FIXED + 64) / 3).clamp(8, MAX_DOT_RUNS)
     }
 
     /// Whether a range holds more than a leaf's units (a leaf is answered with its slice).
@@ -750,12 +794,18 @@ impl Peer {
         let Some((_, first, _)) = data.first() else {
             return;
         };
-        let mut joined = first.clone();
-        for (_, d, _) in &data[1..] {
-            if joined.join(d).is_err() {
-                return;
+        // a lone delta (a batch of pushed writes, say) is encoded as it is, not copied
+        let joined = if data.len() == 1 {
+            std::borrow::Cow::Borrowed(first)
+        } else {
+            let mut joined = first.clone();
+            for (_, d, _) in &data[1..] {
+                if joined.join(d).is_err() {
+                    return;
+                }
             }
-        }
+            std::borrow::Cow::Owned(joined)
+        };
         let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
         let payload = joined.to_compact();
         if joined.entry_count() > 0 {
@@ -768,11 +818,18 @@ impl Peer {
             self.out.push_back(bytes);
             return;
         }
+        drop(joined);
         for (item, d, _) in data {
+            let payload = d.to_compact();
+            if item.is_none() && payload.len() + message::DATA_FIXED > self.cfg.max_message {
+                // a pushed batch whose estimate was short: in slices
+                self.push_sliced(&d);
+                continue;
+            }
             self.emit(Message::Data {
                 ty,
                 items: item.into_iter().collect(),
-                payload: d.to_compact(),
+                payload,
             });
         }
     }
@@ -800,9 +857,7 @@ impl Peer {
         // a small delta joins the data message unencoded, its size estimated from the
         // bytes per entry of what went out before (a join that comes out over the bound
         // is sent piece by piece)
-        let est = self.empty_len
-            + delta.entry_count() * self.entry_bytes
-            + 64 * delta.replicas_seen().len();
+        let est = self.estimate(&delta);
         if est + message::DATA_FIXED <= self.cfg.max_message / 2 {
             self.stats.slices_out += 1;
             self.add_data(None, delta, est);
@@ -814,6 +869,12 @@ impl Peer {
             self.add_data(None, delta, payload.len());
             return;
         }
+        self.push_sliced(&delta);
+    }
+
+    /// Pushes a delta over the bound as slices of it (up to 64; beyond that anti-entropy
+    /// carries it).
+    fn push_sliced(&mut self, delta: &AnyState) {
         let mut sent = 0;
         'names: for name in delta.replicas_seen() {
             let mut lo = 1;
