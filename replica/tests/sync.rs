@@ -558,7 +558,7 @@ fn a_slice_is_answered_once_and_an_answer_is_not_answered() {
 #[test]
 fn a_scattered_difference_is_found_by_listing_dots() {
     let ty = state_type(Kind::MVMap);
-    let n = 50_000;
+    let n: usize = 50_000;
     let mut a = AnyState::new(ty, "a");
     let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
     let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
@@ -569,8 +569,11 @@ fn a_scattered_difference_is_found_by_listing_dots() {
         for i in 0..50 {
             x.set(Scalar::Utf8(format!("new-{i}")), Scalar::Int64(i))
                 .unwrap();
-            y.remove(Scalar::Utf8(format!("key-{:06}", i * (n / 50) + 7)))
-                .unwrap();
+            y.remove(Scalar::Utf8(format!(
+                "key-{:06}",
+                i as usize * (n / 50) + 7
+            )))
+            .unwrap();
         }
         let mut reference = x.clone();
         reference.join(&y).unwrap();
@@ -583,7 +586,10 @@ fn a_scattered_difference_is_found_by_listing_dots() {
         eprintln!("bound {max}: {bytes} bytes, {msgs} messages, {ticks} ticks");
         assert_eq!(x.digest(), reference.digest());
         assert_eq!(y.digest(), reference.digest());
-        assert!(bytes < 8 << 10, "bound {max}: {bytes} bytes in {msgs} messages");
+        assert!(
+            bytes < 8 << 10,
+            "bound {max}: {bytes} bytes in {msgs} messages"
+        );
     }
 }
 
@@ -666,7 +672,11 @@ fn dots_messages_round_trip_and_bad_runs_are_refused() {
     let m = Message::Dots {
         request: true,
         items: vec![
-            item(1, u64::MAX, vec![(1, 9, Live), (10, 10, Dead), (11, u64::MAX, Unseen)]),
+            item(
+                1,
+                u64::MAX,
+                vec![(1, 9, Live), (10, 10, Dead), (11, u64::MAX, Unseen)],
+            ),
             item(5, 5, vec![(5, 5, Dead)]),
         ],
     };

@@ -183,7 +183,13 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn replicas_seen(&self) -> Vec<ReplicaId>;
     fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary;
     fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64);
-    fn range_dots(&self, replica: &ReplicaId, lo: u64, hi: u64, max_runs: usize) -> Option<Vec<(u64, u64, DotState)>>;
+    fn range_dots(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        max_runs: usize,
+    ) -> Option<Vec<(u64, u64, DotState)>>;
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)>;
     fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn>;
     fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64;
@@ -564,7 +570,13 @@ impl<Kd: DynKind> Dyn for State<Kd> {
     fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
         self.store().range_size(replica, lo, hi)
     }
-    fn range_dots(&self, replica: &ReplicaId, lo: u64, hi: u64, max_runs: usize) -> Option<Vec<(u64, u64, DotState)>> {
+    fn range_dots(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        max_runs: usize,
+    ) -> Option<Vec<(u64, u64, DotState)>> {
         self.store().range_dots(replica, lo, hi, max_runs)
     }
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)> {

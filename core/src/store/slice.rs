@@ -281,9 +281,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if seen.len() > max_runs {
             return None;
         }
-        let live = |f: u64, l: u64| -> u64 {
-            self.runs.iter().map(|run| run.live_sum(r, f, l).0).sum()
-        };
+        let live =
+            |f: u64, l: u64| -> u64 { self.runs.iter().map(|run| run.live_sum(r, f, l).0).sum() };
         let mut at = lo;
         for (f, l) in seen {
             if f > at && !push(&mut out, at, f - 1, DotState::Unseen) {
@@ -592,11 +591,18 @@ mod tests {
     ) -> Vec<(u64, u64, DotState)> {
         let r = s.ctx.table().get(me);
         let live: std::collections::HashSet<u64> = r
-            .map(|r| s.live_rows_in(r, 1, u64::MAX).into_iter().map(|x| x.0).collect())
+            .map(|r| {
+                s.live_rows_in(r, 1, u64::MAX)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect()
+            })
             .unwrap_or_default();
         let mut out: Vec<(u64, u64, DotState)> = Vec::new();
         for c in lo.max(1)..=hi {
-            let seen = r.and_then(|r| s.ctx.dots().get(r)).is_some_and(|d| d.contains(c));
+            let seen = r
+                .and_then(|r| s.ctx.dots().get(r))
+                .is_some_and(|d| d.contains(c));
             let st = match (seen, live.contains(&c)) {
                 (false, _) => DotState::Unseen,
                 (true, true) => DotState::Live,
@@ -616,7 +622,8 @@ mod tests {
         let me: ReplicaId = "a".into();
         let mut a: MVMap<u64, u64> = MVMap::new("a");
         // a long run (cached sums), then removals and overwrites (dead dots)
-        a.set_many(&(0..3000).collect::<Vec<_>>(), &[1; 3000]).unwrap();
+        a.set_many(&(0..3000).collect::<Vec<_>>(), &[1; 3000])
+            .unwrap();
         for k in (0..3000).step_by(97) {
             a.remove(&k);
         }
@@ -631,17 +638,35 @@ mod tests {
         }
         let end = 3000 + 3000 / 97 + 1 + 3000 / 331 + 1 + 4 + 3;
         for s in [a.store(), &b] {
-            for (lo, hi) in [(1, end), (1, u64::MAX), (0, 50), (390, 910), (1499, 1503), (3000, end), (97, 99)] {
+            for (lo, hi) in [
+                (1, end),
+                (1, u64::MAX),
+                (0, 50),
+                (390, 910),
+                (1499, 1503),
+                (3000, end),
+                (97, 99),
+            ] {
                 let want = naive_dots(s, &me, lo, hi.min(end + 10));
                 let got = s.range_dots(&me, lo, hi, usize::MAX).unwrap();
-                let got: Vec<_> = got.into_iter().map(|(f, l, st)| (f, l.min(end + 10), st)).collect();
+                let got: Vec<_> = got
+                    .into_iter()
+                    .map(|(f, l, st)| (f, l.min(end + 10), st))
+                    .collect();
                 assert_eq!(got, want, "{lo}..={hi}");
                 // the limit is exact: one fewer run refuses
-                assert_eq!(s.range_dots(&me, lo, hi, want.len() - 1), None, "{lo}..={hi}");
+                assert_eq!(
+                    s.range_dots(&me, lo, hi, want.len() - 1),
+                    None,
+                    "{lo}..={hi}"
+                );
                 assert!(s.range_dots(&me, lo, hi, want.len()).is_some());
             }
         }
         let other: ReplicaId = "z".into();
-        assert_eq!(b.range_dots(&other, 3, 9, 1), Some(vec![(3, 9, DotState::Unseen)]));
+        assert_eq!(
+            b.range_dots(&other, 3, 9, 1),
+            Some(vec![(3, 9, DotState::Unseen)])
+        );
     }
 }

@@ -241,7 +241,12 @@ fn state_code(st: DotState) -> u64 {
 
 /// The range fields shared by items and dot items, after `prev` (same replica and its
 /// `hi`): `(same name, lo - base, hi - lo)`.
-fn range_fields(replica: &ReplicaId, lo: u64, hi: u64, prev: Option<(&ReplicaId, u64)>) -> (bool, u64, u64) {
+fn range_fields(
+    replica: &ReplicaId,
+    lo: u64,
+    hi: u64,
+    prev: Option<(&ReplicaId, u64)>,
+) -> (bool, u64, u64) {
     let same = prev.is_some_and(|(r, _)| r == replica);
     let base = match prev {
         Some((_, h)) if same => h.wrapping_add(1),
@@ -275,7 +280,8 @@ fn put_dots_items(out: &mut Vec<u8>, items: &[DotsItem]) {
     put_varint(out, items.len() as u64);
     let mut prev: Option<&DotsItem> = None;
     for it in items {
-        let (same, a, b) = range_fields(&it.replica, it.lo, it.hi, prev.map(|p| (&p.replica, p.hi)));
+        let (same, a, b) =
+            range_fields(&it.replica, it.lo, it.hi, prev.map(|p| (&p.replica, p.hi)));
         out.push(u8::from(!same));
         if !same {
             put_name(out, &it.replica);
@@ -579,7 +585,9 @@ impl<'a> Reader<'a> {
                     c => return Err(bad(format!("unknown dot state {c}"))),
                 };
                 if runs.last().is_some_and(|r| r.2 == st) {
-                    return Err(bad("two dot runs in a row of one state (not canonical)".into()));
+                    return Err(bad(
+                        "two dot runs in a row of one state (not canonical)".into()
+                    ));
                 }
                 let last = match len_m1 {
                     Some(m) => at

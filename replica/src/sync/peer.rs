@@ -491,7 +491,12 @@ impl Peer {
     /// takes 1 to 4 bytes for ranges below 2^26 counters; a list that comes out over the
     /// bound is not sent) and at most [`MAX_DOT_RUNS`], which bounds the work of listing.
     fn max_runs(&self) -> usize {
-        (self.cfg.max_message.saturating_sub(message::DOTS_FIXED + 64) / 3).clamp(8, MAX_DOT_RUNS)
+        (self
+            .cfg
+            .max_message
+            .saturating_sub(message::DOTS_FIXED + 64)
+            / 3)
+        .clamp(8, MAX_DOT_RUNS)
     }
 
     /// Whether a range holds more than a leaf's units (a leaf is answered with its slice).
