@@ -53,7 +53,8 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Anti-entropy rounds started.
     pub rounds: u64,
-    /// Slices and pushed deltas sent (several may share one data message).
+    /// Slices and batches of pushed deltas sent (several may share one data message; the
+    /// small deltas pushed between two polls form one batch).
     pub slices_out: u64,
     /// Deltas handed back to the caller to join.
     pub deltas_in: u64,
