@@ -13,9 +13,11 @@
 //! kept.
 //!
 //! - **Push.** [`Peer::push`] queues a local write's delta; it goes out in a data message,
-//!   or as slices of it when it exceeds the message bound. Deltas and slices queued
-//!   together share one data message (their join) up to the bound, so many small writes
-//!   or many small differing ranges cost one payload's fixed part, not one each.
+//!   or as slices of it when it exceeds the message bound. Small deltas are joined at once
+//!   into one batch that goes out at the next poll, and deltas and slices queued together
+//!   share one data message (their join) up to the bound, so many small writes or many
+//!   small differing ranges cost one payload's fixed part, and the receiver one join, not
+//!   one each.
 //! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends the
 //!   summaries (dots seen, dots live, a 128-bit fingerprint) of every replica it knows,
 //!   in as many messages as the bound needs, each covering a name interval. The receiver
