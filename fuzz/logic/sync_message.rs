@@ -1,9 +1,11 @@
 //! Hostile bytes against the sync protocol's decoders: the message framing (header,
-//! checksum, summary items, covers, the data header) and the compact payload of every kind
+//! checksum, summary items, covers, the data header, dot items) and the compact payload of every kind
 //! and key/value type, both as they are and re-sealed with a correct checksum (so that the
 //! fuzzer gets past the checksum to the structure behind it). Never a panic; an accepted
 //! message re-encodes to exactly its own bytes; a delta a peer hands back is of its type
-//! and re-encodes to its payload; an accepted compact payload re-encodes to itself.
+//! and re-encodes to its payload; an accepted compact payload re-encodes to itself; a
+//! summary or dots message handed to a peer holding a small state gets replies within the
+//! bound (hostile ranges and dot runs reach the comparisons).
 
 use std::time::Duration;
 
@@ -52,6 +54,28 @@ fn one_message(bytes: &[u8]) {
             assert_eq!(d.state_type(), *ty);
             assert_eq!(&d.to_compact(), payload, "an accepted payload is canonical");
         }
+    } else {
+        let ty = types()[0];
+        let cfg = Config {
+            max_message: 1 << 16,
+            ..Config::default()
+        };
+        let mut p = Peer::new(ty, cfg).expect("the bound fits");
+        let mut s = AnyState::new(ty, "a");
+        for k in 0..40 {
+            write(&mut s, k);
+        }
+        let now = Duration::ZERO;
+        let _ = p.poll_transmit(now, &s); // our own round, not followed
+        while p.poll_transmit(now, &s).is_some() {}
+        if p.handle(now, bytes).is_ok() {
+            let mut n = 0;
+            while let Some(out) = p.poll_transmit(now, &s) {
+                assert!(out.len() <= cfg.max_message, "a reply within the bound");
+                n += 1;
+                assert!(n < 100_000, "replies are bounded");
+            }
+        }
     }
 }
 
@@ -77,7 +101,7 @@ pub fn check(data: &[u8]) {
 }
 
 /// Real messages of a short sync of every kind (summaries with covers, split ranges, data
-/// messages with items and pushed writes).
+/// messages with items and pushed writes, dots messages and their requests).
 pub fn seeds() -> Vec<Vec<u8>> {
     let mut out = vec![];
     for (i, ty) in types().into_iter().enumerate().step_by(5) {
@@ -95,6 +119,41 @@ pub fn seeds() -> Vec<Vec<u8>> {
         }
         let now = Duration::ZERO;
         for _ in 0..3 {
+            while let Some(m) = pa.poll_transmit(now, &a) {
+                if let Ok(Some(d)) = pb.handle(now, &m) {
+                    b.join(&d).unwrap();
+                }
+                out.push(m);
+            }
+            while let Some(m) = pb.poll_transmit(now, &b) {
+                if let Ok(Some(d)) = pa.handle(now, &m) {
+                    a.join(&d).unwrap();
+                }
+                out.push(m);
+            }
+        }
+    }
+    // replicas that share most of a range and differ in scattered counters: dots messages
+    for ty in types().into_iter().step_by(9) {
+        let cfg = Config {
+            max_message: 1200,
+            ..Config::default()
+        };
+        let mut a = AnyState::new(ty, "a");
+        for k in 0..60u64 {
+            write(&mut a, k * 2);
+        }
+        let mut b = AnyState::new(ty, "b");
+        b.join(&a).unwrap();
+        for k in 0..60u64 {
+            if k % 7 == 0 {
+                write(&mut a, k * 2 + 4); // k * 2 + 4 = 4 mod 5 removes, sometimes
+                write(&mut b, k * 5 + 1);
+            }
+        }
+        let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+        let now = Duration::ZERO;
+        for _ in 0..4 {
             while let Some(m) = pa.poll_transmit(now, &a) {
                 if let Ok(Some(d)) = pb.handle(now, &m) {
                     b.join(&d).unwrap();

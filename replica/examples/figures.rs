@@ -10,9 +10,10 @@
 //!   `fdatasync` of a file of the same size;
 //! - the context after many restarts of one replica among five.
 //!
-//! `cargo run --release -p pluriverse-replica --example figures -- [records]` (default
-//! 1,000,000); `... -- restarts [N]` runs only the restart figure (default 10,000), and
-//! `... -- restarts N memory` the same restarts without a directory.
+//! `cargo run --release -p pluriverse-replica --example figures -- [records] [sections]`
+//! (default 1,000,000 records; sections a comma list of `sync`, `gossip`, `durable`,
+//! `restarts`, default all); `... -- restarts [N]` runs only the restart figure (default
+//! 10,000), and `... -- restarts N memory` the same restarts without a directory.
 
 use std::time::{Duration, Instant};
 
@@ -117,7 +118,27 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
+    let sections = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "sync,gossip,durable,restarts".into());
+    let on = |name: &str| sections.split(',').any(|s| s == name);
     println!("# pluriverse-replica figures, {n} records, MVMap<utf8, int64>");
+    if on("sync") {
+        sync_figures(n);
+    }
+    if on("gossip") {
+        gossip_figures(n);
+    }
+    if on("durable") {
+        durable_figures();
+    }
+    if on("restarts") {
+        let dir = std::env::temp_dir().join(format!("plv-restarts-{}", std::process::id()));
+        restart_figure(&dir, 200);
+    }
+}
+
+fn sync_figures(n: usize) {
     let a = filled("a", n);
     let state_bytes = a.to_bytes().unwrap().len();
     println!("state file: {state_bytes} bytes");
@@ -159,7 +180,9 @@ fn main() {
             s.bytes, s.messages, s.rounds, s.time
         );
     }
+}
 
+fn gossip_figures(n: usize) {
     // gossip: one-record deltas through the protocol vs bare joins of the same deltas
     let k = 100_000;
     let mut w = filled("w", n);
@@ -184,26 +207,46 @@ fn main() {
     let _ = tx.poll_transmit(far, &empty);
     let t = Instant::now();
     let mut msgs = 0;
+    // where the time goes: sending (push and poll_transmit), receiving (handle: checks and
+    // decoding), joining what was received
+    let (mut send_t, mut recv_t, mut join_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for chunk in deltas.chunks(256) {
+        let t0 = Instant::now();
         for d in chunk {
             tx.push(d);
         }
+        let mut out = Vec::new();
         while let Some(m) = tx.poll_transmit(far, &empty) {
+            out.push(m);
+        }
+        send_t += t0.elapsed();
+        for m in out {
             msgs += 1;
-            if let Some(d) = rx.handle(far, &m).unwrap() {
+            let t1 = Instant::now();
+            let got = rx.handle(far, &m).unwrap();
+            recv_t += t1.elapsed();
+            if let Some(d) = got {
+                let t2 = Instant::now();
                 recv.join(&d).unwrap();
+                join_t += t2.elapsed();
             }
         }
     }
     let proto_t = t.elapsed();
     assert_eq!(recv.digest(), bare.digest());
+    let per = |d: Duration| d.as_secs_f64() * 1e9 / k as f64;
     println!(
-        "gossip of {k} one-record deltas into {n}: protocol {:.0}/s ({msgs} messages), bare join {:.0}/s: {:.2}x",
+        "gossip of {k} one-record deltas into {n}: protocol {:.0}/s ({msgs} messages), bare join {:.0}/s: {:.2}x; per delta: send {:.0} ns, receive {:.0} ns, join {:.0} ns",
         k as f64 / proto_t.as_secs_f64(),
         k as f64 / bare_t.as_secs_f64(),
-        proto_t.as_secs_f64() / bare_t.as_secs_f64()
+        proto_t.as_secs_f64() / bare_t.as_secs_f64(),
+        per(send_t),
+        per(recv_t),
+        per(join_t)
     );
+}
 
+fn durable_figures() {
     // durable writes
     let dir = std::env::temp_dir().join(format!("plv-figures-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -266,8 +309,6 @@ fn main() {
     );
     drop(r);
     std::fs::remove_dir_all(&dir).unwrap();
-
-    restart_figure(&dir, 200);
 }
 
 /// One replica among five, reopened `restarts` times and writing once per open (the four

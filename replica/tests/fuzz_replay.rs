@@ -76,4 +76,10 @@ fn write_sync_message_seeds() {
     for (i, s) in seeds.iter().enumerate().step_by((seeds.len() / 24).max(1)) {
         std::fs::write(dir.join(format!("msg-{i:03}")), s).unwrap();
     }
+    // every dots message (fewer of them, and the newest shape)
+    for (i, s) in seeds.iter().enumerate() {
+        if s.get(4) == Some(&3) {
+            std::fs::write(dir.join(format!("dots-{i:03}")), s).unwrap();
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use pluriverse::item::{Item, ItemCol};
-use pluriverse::store::RangeSummary;
+use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::wire::{ArrowItem, Cells, Limits};
 use pluriverse::{
     AWSet, AWSetKind, CausalContext, CausalStore, LWWMap, LWWMapKind, MVMap, MVMapKind,
@@ -183,6 +183,13 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn replicas_seen(&self) -> Vec<ReplicaId>;
     fn range_summary(&self, replica: &ReplicaId, lo: u64, hi: u64) -> RangeSummary;
     fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64);
+    fn range_dots(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        max_runs: usize,
+    ) -> Option<Vec<(u64, u64, DotState)>>;
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)>;
     fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Box<dyn Dyn>;
     fn first_part(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> u64;
@@ -562,6 +569,15 @@ impl<Kd: DynKind> Dyn for State<Kd> {
     }
     fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
         self.store().range_size(replica, lo, hi)
+    }
+    fn range_dots(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        max_runs: usize,
+    ) -> Option<Vec<(u64, u64, DotState)>> {
+        self.store().range_dots(replica, lo, hi, max_runs)
     }
     fn split_range(&self, replica: &ReplicaId, lo: u64, hi: u64, budget: u64) -> Vec<(u64, u64)> {
         self.store().split_range(replica, lo, hi, budget)
@@ -1113,6 +1129,30 @@ impl AnyState {
     /// `(live entries, runs of seen dots)` of the slice over `replica`'s `lo..=hi`.
     pub fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
         self.inner.range_size(replica, lo, hi)
+    }
+
+    /// What the state knows of each of `replica`'s counters in `lo..=hi`, as maximal runs
+    /// `(first, last, state)`, or `None` beyond `max_runs` runs; see
+    /// [`pluriverse::CausalStore::range_dots`].
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::store::DotState;
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// a.add(Scalar::Int64(1)).unwrap();
+    /// let runs = a.range_dots(&"a".into(), 1, 5, 4).unwrap();
+    /// assert_eq!(runs, vec![(1, 1, DotState::Live), (2, 5, DotState::Unseen)]);
+    /// ```
+    pub fn range_dots(
+        &self,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        max_runs: usize,
+    ) -> Option<Vec<(u64, u64, DotState)>> {
+        self.inner.range_dots(replica, lo, hi, max_runs)
     }
 
     /// Consecutive ranges covering `lo..=hi`, each holding at most about `budget` entries

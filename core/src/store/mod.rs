@@ -26,4 +26,4 @@ pub(crate) mod run;
 pub mod slice;
 
 pub use causal::{CausalStore, JoinPath, StoreDiff};
-pub use slice::RangeSummary;
+pub use slice::{DotState, RangeSummary};

@@ -1,7 +1,7 @@
 //! The sync messages and their bytes.
 //!
-//! # Format (version 2)
-//! Every message starts with the magic `PLS`, the version byte `2` and a type byte, and ends
+//! # Format (version 3)
+//! Every message starts with the magic `PLS`, the version byte `3` and a type byte, and ends
 //! with a checksum: the xxh3-64 of every byte before it, 8 bytes little-endian. Integers
 //! are LEB128 varints (7 bits a byte, low first, minimal, at most 10 bytes) unless said
 //! otherwise; a *name* is a varint length (1 to [`MAX_NAME`]) and that many bytes.
@@ -11,6 +11,8 @@
 //! | `1` summary | flags `u8` (bit 0: a cover follows), [cover: `after` and `upto` as optional names (a `u8` 0/1 then the name)], `count`, then `count` items |
 //! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes or an answer to the receiver's slice (neither is answered) |
 //!
+//! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
+//!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
 //! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
 //! zigzag-coded: `(d << 1) ^ (d >> 63)` as signed) where `base` is 1 for a new name and the
@@ -18,6 +20,14 @@
 //! `hi - lo`, `width - seen` where `width = hi - lo + 1` (wrapping: the whole range
 //! `1..=u64::MAX` has width `u64::MAX`), `seen - live`, and the 128-bit fingerprint as 16
 //! bytes little-endian ([`RangeSummary`]). Dense ranges thus cost about 23 bytes an item.
+//!
+//! A *dot item* lists what the sender knows of each counter of one range ([`DotsItem`]):
+//! the same tag, name and range fields as an item (`lo - base` zigzag-coded, `hi - lo`),
+//! then `n` (at least 1), then `n - 1` runs as varints `(len - 1) << 2 | state` (`len` at
+//! least 1 and below 2^62) and the last run as its state alone (a `u8`: it takes the rest
+//! of the range, at least one counter). States: `0` unseen, `1` live, `2` dead; two runs in
+//! a row have different states. A range holding all but a few removed dots thus costs about
+//! 3 bytes per removal, whatever its width.
 //!
 //! State type codes: kind `0` MVMap, `1` AWSet, `2` PNCounterMap, `3` LWWMap; key `0` utf8,
 //! `1` binary, `2` int64, `3` uint64; value `0` none, `1` utf8, `2` binary, `3` int64,
@@ -33,11 +43,12 @@
 //! allocated), and refuses trailing bytes and non-minimal varints; the payload is decoded
 //! by [`pluriverse::wire::decode_compact_with_limits`], which checks as much.
 //!
-//! Version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
+//! Version 2 (no dots messages: small ranges were compared by fingerprints of eight
+//! parts, recursively) is refused, as is version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
 //! repeated the Arrow schema (about 1.5 KB) in every data message, so a datagram-sized bound
 //! could not carry one.
 
-use pluriverse::store::RangeSummary;
+use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::ReplicaId;
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 use xxhash_rust::xxh3::xxh3_64;
@@ -46,7 +57,7 @@ use crate::error::{ReplicaError, Result};
 
 const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// The longest replica name a message carries.
 pub const MAX_NAME: usize = 1024;
 /// Bytes of the header (magic, version, type) and the checksum.
@@ -55,6 +66,10 @@ pub(crate) const FRAME: usize = 5 + 8;
 pub(crate) const DATA_FIXED: usize = FRAME + 3 + 3;
 /// Bytes of a summary message besides its cover and items (at most).
 pub(crate) const SUMMARY_FIXED: usize = FRAME + 1 + 3;
+/// Bytes of a dots message besides its items (at most).
+pub(crate) const DOTS_FIXED: usize = FRAME + 1 + 3;
+/// The longest run a dot item carries other than its last (the length field's bound).
+pub(crate) const MAX_RUN: u64 = 1 << 62;
 
 /// One range's summary in a summary message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +82,20 @@ pub struct Item {
     pub hi: u64,
     /// The sender's summary of its slice over the range.
     pub summary: RangeSummary,
+}
+
+/// What the sender knows of each counter of one range, as runs: a dot item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotsItem {
+    /// The replica whose counters the range holds.
+    pub replica: ReplicaId,
+    /// First counter of the range.
+    pub lo: u64,
+    /// Last counter of the range.
+    pub hi: u64,
+    /// Maximal runs `(first, last, state)` covering `lo..=hi` in order, as
+    /// [`pluriverse::CausalStore::range_dots`] gives them.
+    pub runs: Vec<(u64, u64, DotState)>,
 }
 
 /// A name interval `(after, upto]`; `None` bounds are open.
@@ -104,6 +133,15 @@ pub enum Message {
         items: Vec<Item>,
         /// A delta in the compact encoding ([`pluriverse::wire::encode_compact`]).
         payload: Vec<u8>,
+    },
+    /// What the sender knows of each counter of some ranges: the receiver ships the
+    /// counters it knows more of and, unless this is a request, lists its own dots of the
+    /// counters the sender knows more of (a request, which is never answered with dots).
+    Dots {
+        /// Whether this answers dots (the receiver only ships, it lists nothing back).
+        request: bool,
+        /// The ranges.
+        items: Vec<DotsItem>,
     },
 }
 
@@ -193,6 +231,77 @@ fn put_items(out: &mut Vec<u8>, items: &[Item]) {
     }
 }
 
+fn state_code(st: DotState) -> u64 {
+    match st {
+        DotState::Unseen => 0,
+        DotState::Live => 1,
+        DotState::Dead => 2,
+    }
+}
+
+/// The range fields shared by items and dot items, after `prev` (same replica and its
+/// `hi`): `(same name, lo - base, hi - lo)`.
+fn range_fields(
+    replica: &ReplicaId,
+    lo: u64,
+    hi: u64,
+    prev: Option<(&ReplicaId, u64)>,
+) -> (bool, u64, u64) {
+    let same = prev.is_some_and(|(r, _)| r == replica);
+    let base = match prev {
+        Some((_, h)) if same => h.wrapping_add(1),
+        _ => 1,
+    };
+    (same, zigzag(lo.wrapping_sub(base)), hi - lo)
+}
+
+/// Encoded size of a dot item after `prev`, or `None` when it cannot be encoded (a run
+/// other than the last as long as [`MAX_RUN`], or no runs).
+pub(crate) fn dots_item_len(it: &DotsItem, prev: Option<&DotsItem>) -> Option<usize> {
+    let (_, rest) = it.runs.split_last()?;
+    let (same, a, b) = range_fields(&it.replica, it.lo, it.hi, prev.map(|p| (&p.replica, p.hi)));
+    let name = if same {
+        0
+    } else {
+        let n = it.replica.as_bytes().len();
+        varint_len(n as u64) + n
+    };
+    let mut len = 1 + name + varint_len(a) + varint_len(b) + varint_len(it.runs.len() as u64) + 1;
+    for &(f, l, st) in rest {
+        if l.wrapping_sub(f) >= MAX_RUN {
+            return None;
+        }
+        len += varint_len(((l - f) << 2) | state_code(st));
+    }
+    Some(len)
+}
+
+fn put_dots_items(out: &mut Vec<u8>, items: &[DotsItem]) {
+    put_varint(out, items.len() as u64);
+    let mut prev: Option<&DotsItem> = None;
+    for it in items {
+        let (same, a, b) =
+            range_fields(&it.replica, it.lo, it.hi, prev.map(|p| (&p.replica, p.hi)));
+        out.push(u8::from(!same));
+        if !same {
+            put_name(out, &it.replica);
+        }
+        put_varint(out, a);
+        put_varint(out, b);
+        put_varint(out, it.runs.len() as u64);
+        if let Some(((_, _, last), rest)) = it.runs.split_last() {
+            for &(f, l, st) in rest {
+                // an item `dots_item_len` refuses is not encoded faithfully (its decoding
+                // is refused or differs), but encoding it does not panic
+                let len_m1 = l.wrapping_sub(f).min(MAX_RUN - 1);
+                put_varint(out, (len_m1 << 2) | state_code(st));
+            }
+            out.push(state_code(*last) as u8);
+        }
+        prev = Some(it);
+    }
+}
+
 fn type_code(ty: StateType) -> [u8; 3] {
     let pos = |found: Option<usize>| found.unwrap_or(0) as u8;
     [
@@ -252,6 +361,11 @@ impl Message {
                 put_items(&mut out, items);
                 out.extend_from_slice(payload);
             }
+            Message::Dots { request, items } => {
+                out.push(3);
+                out.push(u8::from(*request));
+                put_dots_items(&mut out, items);
+            }
         }
         let sum = xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -263,7 +377,8 @@ impl Message {
     /// # Errors
     /// [`ReplicaError::Message`] naming what is wrong: too long, bad magic or version, a
     /// checksum mismatch, a length past the end, an empty or over-long name, an empty range,
-    /// a summary that cannot be, a non-minimal varint, trailing bytes, an unknown state type.
+    /// a summary that cannot be, dot runs that do not cover their range exactly or repeat
+    /// a state, a non-minimal varint, trailing bytes, an unknown state type.
     /// The payload of a data message is not decoded here.
     pub fn decode(bytes: &[u8], max_len: usize) -> Result<Self> {
         if bytes.len() > max_len {
@@ -334,6 +449,20 @@ impl Message {
                     ty,
                     items,
                     payload: r.b[r.at..].to_vec(),
+                }
+            }
+            3 => {
+                let flags = r.u8()?;
+                if flags > 1 {
+                    return Err(bad(format!("unknown dots flags {flags:#x}")));
+                }
+                let items = r.dots_items()?;
+                if !r.done() {
+                    return Err(bad("trailing bytes after the last dot item".into()));
+                }
+                Message::Dots {
+                    request: flags == 1,
+                    items,
                 }
             }
             t => return Err(bad(format!("unknown message type {t}"))),
@@ -419,6 +548,92 @@ impl<'a> Reader<'a> {
             items.push(it);
         }
         Ok(items)
+    }
+    fn dots_items(&mut self) -> Result<Vec<DotsItem>> {
+        let n = self.varint()?;
+        // each dot item takes at least 5 bytes: no allocation beyond the input
+        if n.saturating_mul(5) > self.rest() as u64 {
+            return Err(bad(format!(
+                "{n} dot items cannot fit in {} bytes",
+                self.rest()
+            )));
+        }
+        let mut items: Vec<DotsItem> = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let prev = items.last().map(|p| (p.replica.clone(), p.hi));
+            let (replica, lo, hi) = self.range(prev.as_ref().map(|(r, h)| (r, *h)))?;
+            let count = self.varint()?;
+            if count == 0 || count > self.rest() as u64 {
+                return Err(bad(format!(
+                    "{count} dot runs for {lo}..={hi} ({} bytes left)",
+                    self.rest()
+                )));
+            }
+            let mut runs: Vec<(u64, u64, DotState)> = Vec::with_capacity(count as usize);
+            let mut at = lo;
+            for i in 0..count {
+                let (len_m1, code) = if i + 1 == count {
+                    (None, u64::from(self.u8()?))
+                } else {
+                    let v = self.varint()?;
+                    (Some(v >> 2), v & 3)
+                };
+                let st = match code {
+                    0 => DotState::Unseen,
+                    1 => DotState::Live,
+                    2 => DotState::Dead,
+                    c => return Err(bad(format!("unknown dot state {c}"))),
+                };
+                if runs.last().is_some_and(|r| r.2 == st) {
+                    return Err(bad(
+                        "two dot runs in a row of one state (not canonical)".into()
+                    ));
+                }
+                let last = match len_m1 {
+                    Some(m) => at
+                        .checked_add(m)
+                        .filter(|&l| l < hi)
+                        .ok_or_else(|| bad(format!("dot runs past the end of {lo}..={hi}")))?,
+                    None => hi,
+                };
+                runs.push((at, last, st));
+                at = last.wrapping_add(1);
+            }
+            items.push(DotsItem {
+                replica,
+                lo,
+                hi,
+                runs,
+            });
+        }
+        Ok(items)
+    }
+    /// The range fields of an item: tag, name, `lo - base`, `hi - lo`.
+    fn range(&mut self, prev: Option<(&ReplicaId, u64)>) -> Result<(ReplicaId, u64, u64)> {
+        let (replica, base) = match self.u8()? {
+            0 => match prev {
+                Some((r, h)) => (r.clone(), h.wrapping_add(1)),
+                None => return Err(bad("the first item refers to an item before it".into())),
+            },
+            1 => {
+                let name = self.name()?;
+                if prev.is_some_and(|(r, _)| *r == name) {
+                    return Err(bad(
+                        "a name repeating the item before (not canonical)".into()
+                    ));
+                }
+                (name, 1)
+            }
+            t => return Err(bad(format!("bad item tag {t}"))),
+        };
+        let lo = base.wrapping_add(unzigzag(self.varint()?));
+        if lo == 0 {
+            return Err(bad("a range starting at counter 0".into()));
+        }
+        let hi = lo
+            .checked_add(self.varint()?)
+            .ok_or_else(|| bad("range end beyond u64::MAX".into()))?;
+        Ok((replica, lo, hi))
     }
     fn item(&mut self, prev: Option<&Item>) -> Result<Item> {
         let (replica, base) = match self.u8()? {

@@ -13,9 +13,11 @@
 //! kept.
 //!
 //! - **Push.** [`Peer::push`] queues a local write's delta; it goes out in a data message,
-//!   or as slices of it when it exceeds the message bound. Deltas and slices queued
-//!   together share one data message (their join) up to the bound, so many small writes
-//!   or many small differing ranges cost one payload's fixed part, not one each.
+//!   or as slices of it when it exceeds the message bound. Small deltas are joined at once
+//!   into one batch that goes out at the next poll, and deltas and slices queued together
+//!   share one data message (their join) up to the bound, so many small writes or many
+//!   small differing ranges cost one payload's fixed part, and the receiver one join, not
+//!   one each.
 //! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends the
 //!   summaries (dots seen, dots live, a 128-bit fingerprint) of every replica it knows,
 //!   in as many messages as the bound needs, each covering a name interval. The receiver
@@ -23,8 +25,15 @@
 //!   nothing of is streamed to it as slices; a differing range small enough is answered
 //!   with the receiver's slice (and the sender answers with its own if it still differs
 //!   after joining, once per range and round; an answer names no range, so it is never
-//!   answered: duplicated or late copies do not restart the exchange); a larger one is split at the receiver's data and the parts' summaries
-//!   go back, recursively (eight parts of about equal live entries). Bytes and round trips
+//!   answered: duplicated or late copies do not restart the exchange); a larger one whose
+//!   counters fall in at most a few hundred runs of one state (unseen, live, dead:
+//!   [`pluriverse::CausalStore::range_dots`]) is answered with that run list, a *dots*
+//!   message, as negentropy answers with id lists. The sender compares it with its own
+//!   counter by counter, ships its slices of the counters it knows more of (a dot's states
+//!   are ordered unseen < live < dead) and lists its own runs of the counters the receiver
+//!   knows more of as a *request*, answered with slices only, so the exchange ends there.
+//!   Only a range too fragmented to list is split at the receiver's data and the parts'
+//!   summaries go back, recursively (eight parts of about equal live entries). Bytes and round trips
 //!   follow what differs, not what the state holds, and so does the work: a range's
 //!   summary costs O(log entries) per run of the store (each long run keeps sums over its
 //!   dot index, built once and kept in step with the rows later joins delete; see

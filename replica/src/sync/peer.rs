@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use pluriverse::store::RangeSummary;
+use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::wire::Limits;
 use pluriverse::ReplicaId;
 use pluriverse_any::{AnyState, StateType};
 
-use super::message::{self, Cover, Item, Message};
+use super::message::{self, Cover, DotsItem, Item, Message};
 use crate::error::{ReplicaError, Result};
 
 /// How a [`Peer`] bounds what it sends and accepts.
@@ -53,7 +53,8 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Anti-entropy rounds started.
     pub rounds: u64,
-    /// Slices and pushed deltas sent (several may share one data message).
+    /// Slices and batches of pushed deltas sent (several may share one data message; the
+    /// small deltas pushed between two polls form one batch).
     pub slices_out: u64,
     /// Deltas handed back to the caller to join.
     pub deltas_in: u64,
@@ -87,6 +88,9 @@ enum Work {
     /// We joined the peer's slice of this range: if ours still differs, send ours (once per
     /// range and round, and as an answer: without its range, so it is not answered).
     Answer(Item),
+    /// The peer's dots of a range: ship the counters we know more of and, unless it is a
+    /// request, list ours of the counters it knows more of.
+    Dots { request: bool, item: DotsItem },
     /// A local delta to push.
     Push(AnyState),
 }
@@ -112,10 +116,21 @@ pub struct Peer {
     entry_bytes: usize,
     /// Slices (or pushed deltas) waiting to go out together in one data message.
     data: Vec<(Option<Item>, AnyState, usize)>,
+    /// Their estimated bytes in the joined payload beyond its fixed part.
+    data_share: usize,
+    /// Small pushed deltas joined as they come ([`Peer::push`]), and their estimated bytes
+    /// beyond a payload's fixed part.
+    pushed: Option<AnyState>,
+    pushed_est: usize,
     /// Summary items waiting to go out together.
     summaries: Vec<Item>,
     /// Their message's encoded size.
     summaries_len: usize,
+    /// Dot items waiting to go out together, whether they are requests, and their
+    /// message's encoded size.
+    dots: Vec<DotsItem>,
+    dots_request: bool,
+    dots_len: usize,
     stats: Stats,
     /// The peer's latest top-level summary of each replica it listed, and when the last
     /// message of them arrived ([`Peer::peer_summaries`]; at most `max_queue` names).
@@ -132,6 +147,9 @@ const LEAF: u64 = 8;
 
 /// Parts a differing range is split into.
 const FANOUT: u64 = 8;
+
+/// The most runs a listed dot item holds, whatever the message bound.
+const MAX_DOT_RUNS: usize = 1024;
 
 /// The name every delta decoded from a message is given (it is only joined, never written).
 const RECEIVED: &str = "pluriverse-sync";
@@ -172,8 +190,14 @@ impl Peer {
             empty_len: empty.len(),
             entry_bytes: 64,
             data: Vec::new(),
+            data_share: 0,
+            pushed: None,
+            pushed_est: 0,
             summaries: Vec::new(),
             summaries_len: message::SUMMARY_FIXED,
+            dots: Vec::new(),
+            dots_request: false,
+            dots_len: message::DOTS_FIXED,
             stats: Stats::default(),
             theirs: BTreeMap::new(),
             theirs_at: None,
@@ -205,6 +229,8 @@ impl Peer {
             && self.queue.is_empty()
             && self.data.is_empty()
             && self.summaries.is_empty()
+            && self.dots.is_empty()
+            && self.pushed.is_none()
     }
 
     /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
@@ -219,9 +245,44 @@ impl Peer {
         self.next_round = None;
     }
 
-    /// Queues a local write's delta for the peer.
+    /// Queues a local write's delta for the peer. Small deltas are joined at once into
+    /// the batch of pushed writes that goes out at the next [`Peer::poll_transmit`] (or
+    /// when it reaches half the message bound), so a burst of one-record writes costs one
+    /// payload, one message and one join at the receiver, and no copy of each delta.
     pub fn push(&mut self, delta: &AnyState) {
-        self.enqueue(Work::Push(delta.clone()));
+        let est = self.estimate(delta);
+        if est + message::DATA_FIXED > self.cfg.max_message / 2 {
+            self.enqueue(Work::Push(delta.clone()));
+            return;
+        }
+        match self.pushed.as_mut() {
+            Some(batch) => {
+                if batch.join(delta).is_err() {
+                    // not joinable with the batch (another type): on its own
+                    self.enqueue(Work::Push(delta.clone()));
+                    return;
+                }
+            }
+            None => self.pushed = Some(delta.clone()),
+        }
+        self.pushed_est += est.saturating_sub(self.empty_len);
+        if self.empty_len + self.pushed_est + message::DATA_FIXED > self.cfg.max_message / 2 {
+            self.queue_pushed();
+        }
+    }
+
+    /// Moves the batch of pushed writes to the work queue.
+    fn queue_pushed(&mut self) {
+        self.pushed_est = 0;
+        if let Some(batch) = self.pushed.take() {
+            self.enqueue(Work::Push(batch));
+        }
+    }
+
+    /// The encoded size of a delta, estimated from the bytes per entry of what went out
+    /// before.
+    fn estimate(&self, delta: &AnyState) -> usize {
+        self.empty_len + delta.entry_count() * self.entry_bytes + 64 * delta.replicas_seen().len()
     }
 
     fn enqueue(&mut self, w: Work) {
@@ -299,6 +360,12 @@ impl Peer {
                 }
                 Ok(Some(d))
             }
+            Message::Dots { request, items } => {
+                for item in items {
+                    self.enqueue(Work::Dots { request, item });
+                }
+                Ok(None)
+            }
         }
     }
 
@@ -322,6 +389,7 @@ impl Peer {
     /// ([`Peer::poll_timeout`]) or the next message in. Call it whenever the transport can
     /// take a message: it is the sender's backpressure.
     pub fn poll_transmit(&mut self, now: Duration, state: &AnyState) -> Option<Vec<u8>> {
+        self.queue_pushed();
         if self.next_round.is_none_or(|t| now >= t) && !self.round_queued {
             self.next_round = Some(now + self.cfg.round_interval);
             self.round_queued = true;
@@ -335,10 +403,16 @@ impl Peer {
             }
             match self.queue.pop_front() {
                 Some(w) => self.run(w, state),
-                None if self.data.is_empty() && self.summaries.is_empty() => return None,
+                None if self.data.is_empty()
+                    && self.summaries.is_empty()
+                    && self.dots.is_empty() =>
+                {
+                    return None
+                }
                 None => {
                     self.flush_data();
                     self.flush_summaries();
+                    self.flush_dots();
                 }
             }
         }
@@ -362,7 +436,9 @@ impl Peer {
                         summary: ours,
                         ..theirs
                     }]);
-                } else {
+                } else if !(self.beyond_leaf(state, &theirs.replica, theirs.lo, theirs.hi)
+                    && self.list_dots(state, &theirs.replica, theirs.lo, theirs.hi))
+                {
                     self.offer(
                         state,
                         theirs.replica,
@@ -407,7 +483,149 @@ impl Peer {
                     });
                 }
             }
-            Work::Push(delta) => self.push_now(&delta),
+            Work::Dots { request, item } => self.compare_dots(state, request, item),
+            Work::Push(delta) => self.push_now(delta),
+        }
+    }
+
+    /// The most runs a dot item we list may hold: about what one message carries (a run
+    /// takes 1 to 4 bytes for ranges below 2^26 counters; a list that comes out over the
+    /// bound is not sent) and at most [`MAX_DOT_RUNS`], which bounds the work of listing.
+    fn max_runs(&self) -> usize {
+        (self
+            .cfg
+            .max_message
+            .saturating_sub(message::DOTS_FIXED + 64)
+            / 3)
+        .clamp(8, MAX_DOT_RUNS)
+    }
+
+    /// Whether a range holds more than a leaf's units (a leaf is answered with its slice).
+    fn beyond_leaf(&self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> bool {
+        let (live, runs) = state.range_size(replica, lo, hi);
+        live + runs > LEAF.min(self.budget) && lo < hi
+    }
+
+    /// Lists our dots of a range where both sides hold something and differ, if they are
+    /// few enough runs (then the peer ships what we lack and asks for what it lacks, exactly,
+    /// instead of recursing on fingerprints); returns whether it did.
+    fn list_dots(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> bool {
+        let Some(runs) = state.range_dots(replica, lo, hi, self.max_runs()) else {
+            return false;
+        };
+        self.send_dots(
+            false,
+            DotsItem {
+                replica: replica.clone(),
+                lo,
+                hi,
+                runs,
+            },
+        )
+    }
+
+    /// Compares the peer's dots of a range with ours: ships the counters we know more of
+    /// (a dot's states are ordered unseen < live < dead) and, unless `request`, sends our
+    /// dots of the counters the peer knows more of as a request, which the peer answers
+    /// with slices only. Where ours are too many runs to list (the peer's are short: it
+    /// listed them), the rest of the range is split and its parts' summaries go back.
+    fn compare_dots(&mut self, state: &AnyState, request: bool, theirs: DotsItem) {
+        let replica = theirs.replica;
+        let mut left = self.max_runs() * 4;
+        // maximal ranges we ship, and our runs where the peer knows more
+        let mut ship: Vec<(u64, u64)> = Vec::new();
+        let mut ask: Vec<(u64, u64, DotState)> = Vec::new();
+        for &(f, l, st) in &theirs.runs {
+            let Some(ours) = state.range_dots(&replica, f, l, left) else {
+                self.split(state, &replica, f, theirs.hi);
+                break;
+            };
+            left -= ours.len();
+            for (a, b, o) in ours {
+                if o > st {
+                    match ship.last_mut() {
+                        Some((_, e)) if *e + 1 == a => *e = b,
+                        _ => ship.push((a, b)),
+                    }
+                } else if o < st && !request {
+                    match ask.last_mut() {
+                        Some((_, e, x)) if *e + 1 == a && *x == o => *e = b,
+                        _ => ask.push((a, b, o)),
+                    }
+                }
+            }
+        }
+        for (a, b) in ship {
+            self.ship(state, &replica, a, b);
+        }
+        // adjacent runs go as one item
+        let mut item: Option<DotsItem> = None;
+        for (a, b, o) in ask {
+            if let Some(it) = item.as_mut().filter(|it| it.hi + 1 == a) {
+                it.hi = b;
+                it.runs.push((a, b, o));
+                continue;
+            }
+            if let Some(it) = item.take() {
+                self.send_dots(true, it);
+            }
+            item = Some(DotsItem {
+                replica: replica.clone(),
+                lo: a,
+                hi: b,
+                runs: vec![(a, b, o)],
+            });
+        }
+        if let Some(it) = item {
+            self.send_dots(true, it);
+        }
+    }
+
+    /// Sends our slice of `lo..=hi` unanswered when it fits one message, else streams it.
+    fn ship(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) {
+        let (live, runs) = state.range_size(replica, lo, hi);
+        if live + runs <= self.budget.max(LEAF) {
+            let slice = state.slice(replica, lo, hi);
+            let len = slice.to_compact().len();
+            if message::DATA_FIXED + len <= self.cfg.max_message {
+                self.stats.slices_out += 1;
+                self.add_data(None, slice, len);
+                return;
+            }
+        }
+        self.stream(replica.clone(), lo, hi);
+    }
+
+    /// Queues a dot item for the next dots message of its kind; returns whether it could
+    /// be sent (a dot item over the bound alone cannot).
+    fn send_dots(&mut self, request: bool, it: DotsItem) -> bool {
+        let Some(alone) = message::dots_item_len(&it, None) else {
+            return false;
+        };
+        if message::DOTS_FIXED + alone > self.cfg.max_message {
+            return false;
+        }
+        if request != self.dots_request {
+            self.flush_dots();
+            self.dots_request = request;
+        }
+        let len = message::dots_item_len(&it, self.dots.last()).unwrap_or(alone);
+        if self.dots_len + len > self.cfg.max_message {
+            self.flush_dots();
+            self.dots_len = message::DOTS_FIXED + alone;
+        } else {
+            self.dots_len += len;
+        }
+        self.dots.push(it);
+        true
+    }
+
+    fn flush_dots(&mut self) {
+        self.dots_len = message::DOTS_FIXED;
+        if !self.dots.is_empty() {
+            let items = std::mem::take(&mut self.dots);
+            let request = self.dots_request;
+            self.emit(Message::Dots { request, items });
         }
     }
 
@@ -502,7 +720,12 @@ impl Peer {
             self.stream(replica, lo, hi);
             return;
         }
-        let mut parts = state.split_even(&replica, lo, hi, FANOUT);
+        self.split(state, &replica, lo, hi);
+    }
+
+    /// Splits `lo..=hi` at our data into [`FANOUT`] parts and sends their summaries.
+    fn split(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) {
+        let mut parts = state.split_even(replica, lo, hi, FANOUT);
         if parts.len() < 2 && hi > lo {
             let mid = lo + (hi - lo) / 2;
             parts = vec![(lo, mid), (mid + 1, hi)];
@@ -513,7 +736,7 @@ impl Peer {
                 replica: replica.clone(),
                 lo: l,
                 hi: h,
-                summary: state.range_summary(&replica, l, h),
+                summary: state.range_summary(replica, l, h),
             })
             .collect();
         self.send_summaries(items);
@@ -555,40 +778,40 @@ impl Peer {
     /// Adds a delta (with the item it answers, if any) to the data message being built,
     /// sending that one first when the delta would not fit in it.
     fn add_data(&mut self, item: Option<Item>, delta: AnyState, len: usize) {
-        let size = |data: &[(Option<Item>, AnyState, usize)], empty: usize| -> usize {
-            // a joined payload costs one fixed part and each delta's share beyond it
-            message::DATA_FIXED
-                + empty
-                + data
-                    .iter()
-                    .map(|(i, _, l)| {
-                        i.as_ref().map_or(0, |i| message::item_max(&i.replica))
-                            + l.saturating_sub(empty)
-                    })
-                    .sum::<usize>()
-        };
-        self.data.push((item, delta, len));
+        // a joined payload costs one fixed part and each delta's share beyond it
+        let share = item.as_ref().map_or(0, |i| message::item_max(&i.replica))
+            + len.saturating_sub(self.empty_len);
         // a margin for what a join adds (names, contexts of several replicas)
-        if size(&self.data, self.empty_len) > self.cfg.max_message * 7 / 8 && self.data.len() > 1 {
-            let last = self.data.pop();
+        if !self.data.is_empty()
+            && message::DATA_FIXED + self.empty_len + self.data_share + share
+                > self.cfg.max_message * 7 / 8
+        {
             self.flush_data();
-            self.data.extend(last);
         }
+        self.data.push((item, delta, len));
+        self.data_share += share;
     }
 
     /// Sends the data message being built: the join of its deltas, or each alone when the
     /// join came out over the bound.
     fn flush_data(&mut self) {
+        self.data_share = 0;
         let data = std::mem::take(&mut self.data);
         let Some((_, first, _)) = data.first() else {
             return;
         };
-        let mut joined = first.clone();
-        for (_, d, _) in &data[1..] {
-            if joined.join(d).is_err() {
-                return;
+        // a lone delta (a batch of pushed writes, say) is encoded as it is, not copied
+        let joined = if data.len() == 1 {
+            std::borrow::Cow::Borrowed(first)
+        } else {
+            let mut joined = first.clone();
+            for (_, d, _) in &data[1..] {
+                if joined.join(d).is_err() {
+                    return;
+                }
             }
-        }
+            std::borrow::Cow::Owned(joined)
+        };
         let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
         let payload = joined.to_compact();
         if joined.entry_count() > 0 {
@@ -601,11 +824,18 @@ impl Peer {
             self.out.push_back(bytes);
             return;
         }
+        drop(joined);
         for (item, d, _) in data {
+            let payload = d.to_compact();
+            if item.is_none() && payload.len() + message::DATA_FIXED > self.cfg.max_message {
+                // a pushed batch whose estimate was short: in slices
+                self.push_sliced(&d);
+                continue;
+            }
             self.emit(Message::Data {
                 ty,
                 items: item.into_iter().collect(),
-                payload: d.to_compact(),
+                payload,
             });
         }
     }
@@ -629,24 +859,28 @@ impl Peer {
 
     /// Pushes a delta: one message, or slices of it when it exceeds the bound (up to 64;
     /// beyond that anti-entropy carries it).
-    fn push_now(&mut self, delta: &AnyState) {
+    fn push_now(&mut self, delta: AnyState) {
         // a small delta joins the data message unencoded, its size estimated from the
         // bytes per entry of what went out before (a join that comes out over the bound
         // is sent piece by piece)
-        let est = self.empty_len
-            + delta.entry_count() * self.entry_bytes
-            + 64 * delta.replicas_seen().len();
+        let est = self.estimate(&delta);
         if est + message::DATA_FIXED <= self.cfg.max_message / 2 {
             self.stats.slices_out += 1;
-            self.add_data(None, delta.clone(), est);
+            self.add_data(None, delta, est);
             return;
         }
         let payload = delta.to_compact();
         if payload.len() + message::DATA_FIXED <= self.cfg.max_message {
             self.stats.slices_out += 1;
-            self.add_data(None, delta.clone(), payload.len());
+            self.add_data(None, delta, payload.len());
             return;
         }
+        self.push_sliced(&delta);
+    }
+
+    /// Pushes a delta over the bound as slices of it (up to 64; beyond that anti-entropy
+    /// carries it).
+    fn push_sliced(&mut self, delta: &AnyState) {
         let mut sent = 0;
         'names: for name in delta.replicas_seen() {
             let mut lo = 1;
