@@ -58,11 +58,18 @@ pub struct Options {
     /// What a successful write survives.
     pub durability: Durability,
     /// The log is folded into a new snapshot when it grows past this many bytes
-    /// (default 64 MiB).
+    /// (default 64 MiB), or earlier: past the snapshot's own size once it holds at least
+    /// [`FOLD_FLOOR`] bytes, so that an open never replays much more than it reads (a
+    /// small replica restarted many times would otherwise replay an ever longer log of
+    /// small records at every open).
     pub fold_bytes: u64,
     /// Bounds on what received deltas may hold (and on the files read at open).
     pub limits: Limits,
 }
+
+/// The log size below which only [`Options::fold_bytes`] starts a fold (1 MiB): a small
+/// snapshot is not rewritten for every few records.
+pub const FOLD_FLOOR: u64 = 1 << 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -137,6 +144,8 @@ pub struct Replica {
     log_len: u64,
     /// The newest snapshot (0 when there is none): files numbered below it are stale.
     snapshot_seq: u64,
+    /// Its size in bytes (0 when there is none).
+    snapshot_len: u64,
     /// Records written since the last `fdatasync`.
     unsynced: bool,
     poisoned: bool,
@@ -315,10 +324,12 @@ impl Replica {
         }
         let base = snapshots.iter().copied().max();
         let from = base.unwrap_or(0);
+        let mut snapshot_len = 0;
         let mut state = match base {
             Some(seq) => {
                 let p = dir.join(snapshot_name(seq));
                 let bytes = read_bounded(&p, opts.limits.max_bytes)?;
+                snapshot_len = bytes.len() as u64;
                 let s = AnyState::from_bytes_with_limits(&bytes, writer.clone(), &opts.limits)
                     .map_err(|e| ReplicaError::Corrupt {
                         file: p.clone(),
@@ -403,10 +414,14 @@ impl Replica {
             log_seq,
             log_len,
             snapshot_seq: from,
+            snapshot_len,
             unsynced: false,
             poisoned: false,
         };
         r.remove_stale()?;
+        // a log left longer than the rule allows (by an older build, or a crash before
+        // the fold) is folded now, so that the next open replays little
+        r.maybe_fold()?;
         Ok(r)
     }
 
@@ -576,8 +591,13 @@ impl Replica {
         Ok(())
     }
 
+    /// The log size past which [`Replica::fold`] runs (see [`Options::fold_bytes`]).
+    fn fold_threshold(&self) -> u64 {
+        self.opts.fold_bytes.min(self.snapshot_len.max(FOLD_FLOOR))
+    }
+
     fn maybe_fold(&mut self) -> Result<()> {
-        if self.log_len > self.opts.fold_bytes {
+        if self.log_len > self.fold_threshold() {
             self.fold()?;
         }
         Ok(())
@@ -610,6 +630,7 @@ impl Replica {
             let bytes = self.state.to_bytes()?;
             write_atomic(&self.dir, &self.dir.join(snapshot_name(next)), &bytes)?;
             self.snapshot_seq = next;
+            self.snapshot_len = bytes.len() as u64;
             self.remove_stale()?;
             sync_dir(&self.dir)
         })();
