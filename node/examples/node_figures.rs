@@ -73,7 +73,8 @@ fn status(n: &Node) -> serde_json::Value {
         "/status",
         None,
         None,
-        Duration::from_secs(30),
+        // a node that has just opened 10M records builds its dot index on the first status
+        Duration::from_secs(300),
     )
     .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
