@@ -151,7 +151,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 *dots.replica_mut(r32) = ours.clone();
                 continue;
             }
-            // the dots of `both` we no longer hold: bisect where the counts differ
+            // the dots of `both` we no longer hold: bisect where the counts differ. Each
+            // scattered removed dot costs a path of bisections: when there are too many
+            // for the budget, the scan is cheaper (decided before spending any)
+            let gone = count_in(&both, 1, top) - live_seen(1, top);
+            let depth = 64 - top.leading_zeros() as usize;
+            if usize::try_from(gone).map_or(true, |g| g.saturating_mul(2 * depth) > budget) {
+                return None;
+            }
             let mut removed = RoaringTreemap::new();
             let mut stack = vec![(1u64, top)];
             while let Some((lo, hi)) = stack.pop() {
