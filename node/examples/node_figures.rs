@@ -4,6 +4,11 @@
 //! - an empty node catching up on an N-record peer over loopback QUIC (two real nodes, real
 //!   UDP sockets on 127.0.0.1), against a plain loopback TCP copy of the peer's state bytes
 //!   in the same run;
+//! - where the catch-up's time goes, each part measured alone in the same run: the sender's
+//!   slicing and encoding (the sync machine's `poll_transmit`), the receiver's decoding
+//!   (`handle`), joining the slices one by one and at once, logging them into a replica
+//!   directory, and a raw QUIC stream copy of the same bytes with the node's transport
+//!   settings (the transport's ceiling);
 //! - the resident memory of a node process holding those N records, against the size of the
 //!   state file (the child process is this example started again with `--hold DIR`).
 //!
@@ -14,12 +19,17 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::{Int64Array, StringArray};
+use pluriverse_any::AnyState;
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
 use pluriverse_node::client::request;
-use pluriverse_node::{init, Node, NodeConfig, PeerSpec, PublicKey};
+use pluriverse_node::tls::{Credentials, Refusals};
+use pluriverse_node::transport::transport_config;
+use pluriverse_node::{init, Identity, Node, NodeConfig, PeerSpec, PublicKey};
+use pluriverse_replica::sync::Peer;
 use pluriverse_replica::{Options, Replica};
 
 fn ty() -> StateType {
@@ -63,7 +73,8 @@ fn status(n: &Node) -> serde_json::Value {
         "/status",
         None,
         None,
-        Duration::from_secs(30),
+        // a node that has just opened 10M records builds its dot index on the first status
+        Duration::from_secs(300),
     )
     .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
@@ -127,6 +138,140 @@ fn tcp_copy(bytes: &[u8]) -> Duration {
     let took = t.elapsed();
     assert_eq!(n, bytes.len());
     took
+}
+
+/// A raw QUIC copy of `bytes` over loopback with the node's TLS and transport settings: one
+/// unidirectional stream, written in 64 KiB writes, read to the end; timed from the start
+/// of the handshake to the last byte received.
+fn quic_copy(bytes: &[u8], transport: Arc<quinn::TransportConfig>) -> Duration {
+    let rt = runtime();
+    let (server_id, client_id) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let (sk, ck) = (server_id.public(), client_id.public());
+    let refusals = Arc::new(Refusals::default());
+    let creds = Credentials::new(&server_id).unwrap();
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(
+        creds
+            .server_config([ck].into_iter().collect(), refusals.clone())
+            .unwrap(),
+    ));
+    server.transport_config(transport.clone());
+    let ccreds = Credentials::new(&client_id).unwrap();
+    let mut client =
+        quinn::ClientConfig::new(Arc::new(ccreds.client_config(sk, refusals).unwrap()));
+    client.transport_config(transport);
+    let payload = bytes.to_vec();
+    rt.block_on(async move {
+        let se = quinn::Endpoint::server(server, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = se.local_addr().unwrap();
+        let rx = tokio::spawn(async move {
+            let conn = se.accept().await.unwrap().await.unwrap();
+            let mut r = conn.accept_uni().await.unwrap();
+            let got = r.read_to_end(usize::MAX).await.unwrap();
+            conn.close(0u32.into(), b"");
+            got.len()
+        });
+        let t = Instant::now();
+        let mut ce = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        ce.set_default_client_config(client);
+        let conn = ce.connect(addr, "pluriverse-node").unwrap().await.unwrap();
+        let mut s = conn.open_uni().await.unwrap();
+        for c in payload.chunks(64 << 10) {
+            s.write_all(c).await.unwrap();
+        }
+        s.finish().unwrap();
+        let n = rx.await.unwrap();
+        let took = t.elapsed();
+        assert_eq!(n, payload.len());
+        ce.wait_idle().await;
+        took
+    })
+}
+
+/// The parts of a catch-up measured alone, in process: an empty peer's summary reaches
+/// the source's sync machine, which streams its state; the receiver decodes the messages,
+/// joins the slices and logs them into a replica directory.
+fn breakdown(src: &Path, scratch: &Path, tcp: Duration, one_by_one: bool) {
+    let cfg = NodeConfig::new(src).sync;
+    let r = Replica::open(src, Options::default()).unwrap();
+    let state = r.state().clone();
+    r.close().unwrap();
+    let ty = state.state_type();
+    let empty = AnyState::new(ty, "empty");
+    let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+    let now = Duration::ZERO;
+    // the empty side's summaries (its round), handed to the source
+    while let Some(m) = pb.poll_transmit(now, &empty) {
+        pa.handle(now, &m).unwrap();
+    }
+    let t = Instant::now();
+    let mut msgs = Vec::new();
+    while let Some(m) = pa.poll_transmit(now, &state) {
+        msgs.push(m);
+    }
+    let send = t.elapsed();
+    let bytes: usize = msgs.iter().map(Vec::len).sum();
+    let t = Instant::now();
+    let deltas: Vec<AnyState> = msgs
+        .iter()
+        .filter_map(|m| pb.handle(now, m).unwrap())
+        .collect();
+    let decode = t.elapsed();
+    let t = Instant::now();
+    let at_once = deltas[0].join_all(&deltas[1..]).unwrap();
+    let mut joined = empty.clone();
+    joined.join(&at_once).unwrap();
+    let join_all = t.elapsed();
+    assert_eq!(
+        joined.digest(),
+        state.digest(),
+        "the stream joins back to the state"
+    );
+    // the node joins what arrives in one batch of network events (up to 512 messages)
+    let dir = scratch.join("log");
+    Replica::create(&dir, "log", ty, Options::default())
+        .unwrap()
+        .close()
+        .unwrap();
+    let mut log = Replica::open(&dir, Options::default()).unwrap();
+    let t = Instant::now();
+    for batch in deltas.chunks(64) {
+        assert!(log.apply_many(batch).iter().all(Result::is_ok));
+    }
+    log.sync().unwrap();
+    let apply = t.elapsed();
+    assert_eq!(log.state().digest(), state.digest());
+    log.close().unwrap();
+    let x = |d: Duration| d.as_secs_f64() / tcp.as_secs_f64();
+    println!(
+        "in process: {} messages, {:.1} MB (state {:.1} MB); sender (slice + encode) {:.3} s ({:.1}x the TCP copy); decode {:.3} s ({:.1}x); join at once {:.3} s ({:.1}x); apply_many in batches of 64 + log + sync {:.3} s ({:.1}x)",
+        msgs.len(),
+        mb(bytes as u64),
+        mb(state.to_compact().len() as u64),
+        send.as_secs_f64(),
+        x(send),
+        decode.as_secs_f64(),
+        x(decode),
+        join_all.as_secs_f64(),
+        x(join_all),
+        apply.as_secs_f64(),
+        x(apply),
+    );
+    if one_by_one {
+        let t = Instant::now();
+        let mut seq = empty.clone();
+        for d in &deltas {
+            seq.join(d).unwrap();
+        }
+        let one = t.elapsed();
+        assert_eq!(seq.digest(), state.digest());
+        println!(
+            "in process: joining the {} slices one by one {:.3} s ({:.1}x the TCP copy; {:.1}x joining them at once)",
+            deltas.len(),
+            one.as_secs_f64(),
+            x(one),
+            one.as_secs_f64() / join_all.as_secs_f64()
+        );
+    }
 }
 
 /// `VmRSS` and `VmHWM` of a process, in bytes.
@@ -193,7 +338,21 @@ fn main() {
     };
     let (quic, digest) = catch_up(&src, &dst, empty_key);
     let tcp = tcp_copy(&state_bytes);
+    let raw = quic_copy(&state_bytes, transport_config());
+    let raw_default = quic_copy(&state_bytes, Arc::new(quinn::TransportConfig::default()));
     let rate = |d: Duration| mb(state_bytes.len() as u64) / d.as_secs_f64();
+    println!(
+        "raw QUIC stream copy of the same bytes (node transport settings): {:.3} s ({:.1} MB/s; {:.3}x the TCP copy's throughput)",
+        raw.as_secs_f64(),
+        rate(raw),
+        tcp.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "raw QUIC stream copy with quinn's default transport settings: {:.3} s ({:.1} MB/s; {:.3}x the TCP copy's throughput)",
+        raw_default.as_secs_f64(),
+        rate(raw_default),
+        tcp.as_secs_f64() / raw_default.as_secs_f64()
+    );
     println!(
         "catch-up over QUIC: {:.2} s ({:.1} MB/s of state); TCP copy of the {:.1} MB state: {:.3} s ({:.1} MB/s); QUIC/TCP throughput {:.3}x  (digest {})",
         quic.as_secs_f64(),
@@ -204,6 +363,8 @@ fn main() {
         tcp.as_secs_f64() / quic.as_secs_f64(),
         &digest[..16.min(digest.len())]
     );
+
+    breakdown(&src, root.path(), tcp, n <= 2_000_000);
 
     // resident memory of a node process holding the records
     let mut child = Command::new(std::env::current_exe().unwrap())

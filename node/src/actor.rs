@@ -189,6 +189,9 @@ pub(crate) struct Actor {
     started: SystemTime,
     quic_addr: std::net::SocketAddr,
     http_addr: std::net::SocketAddr,
+    /// Deltas received in the current batch of network events, with their peers: joined
+    /// at once ([`Replica::apply_many`]) before the next messages go out.
+    received: Vec<(usize, AnyState)>,
 }
 
 /// Answers to send once the batch is durable.
@@ -238,6 +241,7 @@ impl Actor {
             started: SystemTime::now(),
             quic_addr: s.quic_addr,
             http_addr: s.http_addr,
+            received: Vec::new(),
         }
     }
 
@@ -281,6 +285,7 @@ impl Actor {
                                 Err(_) => break,
                             }
                         }
+                        self.apply_received();
                     }
                 }
                 _ = room.notified() => {}
@@ -494,26 +499,37 @@ impl Actor {
                 match r {
                     Ok(d) => {
                         p.last_message = Some(SystemTime::now());
-                        if let Some(d) = d {
-                            match self.replica.apply(&d) {
-                                Ok(()) => {
-                                    self.counters.merges += 1;
-                                    p.last_delta = p.last_message;
-                                }
-                                Err(e) => {
-                                    self.counters.merge_errors += 1;
-                                    p.errors += 1;
-                                    tracing::warn!(peer = %p.spec.key.short(), "refused a delta: {e}");
-                                    p.last_error = Some(e.to_string());
-                                }
-                            }
-                        }
+                        self.received.extend(d.map(|d| (peer, d)));
                     }
                     Err(e) => {
                         p.errors += 1;
                         tracing::warn!(peer = %p.spec.key.short(), "bad sync message: {e}");
                         p.last_error = Some(e.to_string());
                     }
+                }
+            }
+        }
+    }
+
+    /// Joins the deltas received in this batch of network events at once (the slices of a
+    /// stream arrive many to a batch: one sort and one join, not one join each).
+    fn apply_received(&mut self) {
+        let received = std::mem::take(&mut self.received);
+        let (peers, deltas): (Vec<usize>, Vec<AnyState>) = received.into_iter().unzip();
+        let results = self.replica.apply_many(&deltas);
+        let now = SystemTime::now();
+        for (peer, r) in peers.into_iter().zip(results) {
+            let p = &mut self.peers[peer];
+            match r {
+                Ok(()) => {
+                    self.counters.merges += 1;
+                    p.last_delta = Some(now);
+                }
+                Err(e) => {
+                    self.counters.merge_errors += 1;
+                    p.errors += 1;
+                    tracing::warn!(peer = %p.spec.key.short(), "refused a delta: {e}");
+                    p.last_error = Some(e.to_string());
                 }
             }
         }

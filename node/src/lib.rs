@@ -109,7 +109,8 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// Defaults: QUIC and HTTP on `127.0.0.1` with ports chosen by the system, no peers, no
-    /// token, group commit, the sync protocol's default bounds with a 500 ms round.
+    /// token, group commit, the sync protocol's default bounds with a 500 ms round and
+    /// messages up to [`STREAM_MESSAGE`].
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -120,11 +121,19 @@ impl NodeConfig {
             durability: Durability::Group,
             sync: SyncConfig {
                 round_interval: Duration::from_millis(500),
+                max_message: STREAM_MESSAGE,
                 ..SyncConfig::default()
             },
         }
     }
 }
+
+/// The node's message bound: 1 MiB. Every sync message goes on a QUIC stream (none as a
+/// datagram, which would need 1,200 bytes), so the bound is not a packet's but a frame's: a
+/// catch-up ships its state in slices of about this size (16 times fewer than at the sync
+/// protocol's 64 KiB default, each a valid delta on its own), and a peer's queue holds at
+/// most [`transport::OUT_QUEUE`] of them.
+pub const STREAM_MESSAGE: usize = 1 << 20;
 
 /// A running node.
 pub struct Node {

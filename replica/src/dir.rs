@@ -535,6 +535,48 @@ impl Replica {
         self.maybe_fold()
     }
 
+    /// [`Replica::apply`] for deltas received together (the slices of a stream, say): they
+    /// are joined with each other first ([`AnyState::join_all`]: disjoint slices by one
+    /// sort of their rows), then into the state at once, and logged as one record. Returns
+    /// one result per delta; when the batch is refused as a whole (a delta of another type,
+    /// a foreign claim, an equivocation), each delta is applied alone, so the good ones are
+    /// kept and each refusal names its delta.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// use pluriverse_replica::{Options, Replica};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// for i in 0..100 {
+    ///     a.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let me = "a".into();
+    /// let parts: Vec<AnyState> = a
+    ///     .split_range(&me, 1, u64::MAX, 10)
+    ///     .into_iter()
+    ///     .map(|(lo, hi)| a.slice(&me, lo, hi))
+    ///     .collect();
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-many-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut b = Replica::create(&dir, "b", t, Options::default()).unwrap();
+    /// assert!(b.apply_many(&parts).iter().all(Result::is_ok));
+    /// assert_eq!(b.state().digest(), a.digest());
+    /// # drop(b); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn apply_many(&mut self, deltas: &[AnyState]) -> Vec<Result<()>> {
+        if let [first, rest @ ..] = deltas {
+            if !rest.is_empty() && !self.poisoned {
+                if let Ok(all) = first.join_all(rest) {
+                    if self.apply(&all).is_ok() {
+                        return deltas.iter().map(|_| Ok(())).collect();
+                    }
+                }
+            }
+        }
+        deltas.iter().map(|d| self.apply(d)).collect()
+    }
+
     /// [`Replica::apply`] for a delta's bytes, decoded within the replica's [`Limits`].
     ///
     /// # Errors

@@ -175,6 +175,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn to_compact(&self) -> Vec<u8>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
+    fn join_all(&self, others: &[&dyn Dyn]) -> Result<Box<dyn Dyn>>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn join_checked(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
@@ -542,6 +543,16 @@ impl<Kd: DynKind> Dyn for State<Kd> {
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
         let other = store_of_bytes::<Kd>(bytes, limits)?;
         Ok(self.try_join(&other)?)
+    }
+    fn join_all(&self, others: &[&dyn Dyn]) -> Result<Box<dyn Dyn>> {
+        let mut stores = vec![self.store()];
+        for o in others {
+            stores.push(same_type::<Kd>(*o)?.store());
+        }
+        Ok(sibling(
+            self,
+            pluriverse::CausalStore::try_join_all(&stores)?,
+        ))
     }
     fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
         let other = same_type::<Kd>(other)?;
@@ -1015,6 +1026,37 @@ impl AnyState {
     /// [`AnyError::TypeMismatch`] for another kind or types (nothing changes).
     pub fn join(&mut self, other: &AnyState) -> Result<()> {
         self.inner.join(other.inner.as_ref())
+    }
+
+    /// The join of this state and `others`, built at once: the same as joining them one
+    /// by one into a copy of this state, but the slices of a stream (deltas with disjoint
+    /// contexts) cost one sort of their rows, not one join each
+    /// ([`pluriverse::CausalStore::try_join_all`]). Written to as this state's replica.
+    ///
+    /// # Errors
+    /// [`AnyError::TypeMismatch`] when one of `others` is of another type, or an
+    /// equivocation between two of them; nothing changes.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// for i in 0..100 {
+    ///     a.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let me = "a".into();
+    /// let parts: Vec<AnyState> = a
+    ///     .split_range(&me, 1, u64::MAX, 10)
+    ///     .into_iter()
+    ///     .map(|(lo, hi)| a.slice(&me, lo, hi))
+    ///     .collect();
+    /// let all = parts[0].join_all(&parts[1..]).unwrap();
+    /// assert_eq!(all.digest(), a.digest());
+    /// ```
+    pub fn join_all(&self, others: &[AnyState]) -> Result<AnyState> {
+        let others: Vec<&dyn Dyn> = others.iter().map(|o| o.inner.as_ref()).collect();
+        Ok(self.derived(self.inner.join_all(&others)?))
     }
 
     /// Decodes a delta or state from `bytes` and joins it (a dot bound to two contents is
