@@ -11,11 +11,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crdts::{CmRDT, CvRDT, MVReg};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pluriverse::{AWSet, JoinPath, MVMap};
-use pluriverse_benches::{
-    label, live_bytes, pv_states, sizes, work, CountingAlloc, SplitMix, Work,
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
+use pluriverse::{AWSet, CausalStore, Item, JoinPath, MVMap};
+use pluriverse_benches::{
+    label, live_bytes, peak_bytes, pv_states, reset_peak, sizes, work, CountingAlloc, SplitMix,
+    Work,
+};
+use pluriverse_kernels::pages;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -49,6 +54,96 @@ fn peer_bytes_of_clone(m: &Peer) -> usize {
     bytes
 }
 
+/// The memory-limit baselines of a join, in its group: a `memcpy` of as many bytes as the
+/// two input states hold, into a buffer reused across iterations (`memcpy_reused`) and
+/// into a fresh allocation (`memcpy_fresh`, which pays the page faults a fresh output pays).
+fn memcpy_baselines(g: &mut BenchmarkGroup<'_, WallTime>, bytes: usize) {
+    let mut x = SplitMix(3);
+    let src: Vec<u8> = (0..bytes).map(|_| x.next_u64() as u8).collect();
+    let mut dst = vec![0u8; bytes];
+    g.bench_function("memcpy_reused", |bn| {
+        bn.iter(|| {
+            dst.copy_from_slice(black_box(&src));
+            black_box(dst.as_ptr());
+        })
+    });
+    g.bench_function("memcpy_fresh", |bn| {
+        bn.iter_with_large_drop(|| {
+            let mut v = Vec::with_capacity(bytes);
+            v.extend_from_slice(black_box(&src));
+            v
+        })
+    });
+}
+
+/// The full join of `b` into a copy of `a`, on the rayon pool, with the output's huge-page
+/// advice on (`pluriverse`) and off (`pluriverse_4k_pages`), and in a one-thread pool.
+fn pluriverse_joins<K: Item, V: Item>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    a: &CausalStore<K, V>,
+    b: &CausalStore<K, V>,
+) {
+    g.bench_function("pluriverse", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                x.join_with(b, JoinPath::Full);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    pages::set_enabled(false);
+    g.bench_function("pluriverse_4k_pages", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                x.join_with(b, JoinPath::Full);
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    pages::set_enabled(true);
+    // the same join on one core (a pool of one thread): the per-core figure
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    g.bench_function("pluriverse_1_thread", |bn| {
+        bn.iter_batched(
+            || a.clone(),
+            |mut x| {
+                one.install(|| x.join_with(b, JoinPath::Full));
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+/// Peak memory of one full join (outside timing), printed against its output: the bytes
+/// allocated at the peak beyond what was live before (output, plan, and the old runs until
+/// they are freed), and the state's bytes after.
+fn report_peak<K: Item, V: Item>(what: &str, a: &CausalStore<K, V>, b: &CausalStore<K, V>) {
+    let mut x = a.clone();
+    let state_before = x.heap_bytes();
+    let live = live_bytes();
+    reset_peak();
+    x.join_with(b, JoinPath::Full);
+    let extra = peak_bytes() - live;
+    let out = x.heap_bytes();
+    eprintln!(
+        "{what}: join input {} B ({} B in the state joined into), output {out} B; peak \
+         allocated beyond the inputs {extra} B = {:.2}x the output; peak of the state \
+         (old runs + new) {:.2}x the output",
+        state_before + b.heap_bytes(),
+        state_before,
+        extra as f64 / out as f64,
+        (extra + state_before) as f64 / out as f64
+    );
+}
+
 fn bench_join(c: &mut Criterion) {
     for n in sizes("1m,10m") {
         let w = work(n);
@@ -66,31 +161,11 @@ fn bench_join(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(5));
         g.throughput(Throughput::Elements(records as u64));
-        g.bench_function("pluriverse", |bn| {
-            bn.iter_batched(
-                || a.clone(),
-                |mut x| {
-                    x.join_with(b.store(), JoinPath::Full);
-                    x
-                },
-                BatchSize::LargeInput,
-            )
-        });
-        // the same join on one core (a pool of one thread): the per-core figure
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("a one-thread pool");
-        g.bench_function("pluriverse_1_thread", |bn| {
-            bn.iter_batched(
-                || a.clone(),
-                |mut x| {
-                    one.install(|| x.join_with(b.store(), JoinPath::Full));
-                    x
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        let input_bytes = a.store().heap_bytes() + b.store().heap_bytes();
+        eprintln!("input bytes (both states' columns): {input_bytes}");
+        report_peak(&format!("mvmap {label}"), a.store(), b.store());
+        memcpy_baselines(&mut g, input_bytes);
+        pluriverse_joins(&mut g, a.store(), b.store());
         if n <= 1_000_000 {
             let (pa, pb, peer_bytes) = peer_states(&w);
             eprintln!(
@@ -240,30 +315,11 @@ fn bench_join_strings(c: &mut Criterion) {
     g.throughput(Throughput::Elements(
         (a.entry_count() + b.entry_count()) as u64,
     ));
-    g.bench_function("pluriverse", |bn| {
-        bn.iter_batched(
-            || a.clone(),
-            |mut x| {
-                x.join_with(b.store(), JoinPath::Full);
-                x
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("a one-thread pool");
-    g.bench_function("pluriverse_1_thread", |bn| {
-        bn.iter_batched(
-            || a.clone(),
-            |mut x| {
-                one.install(|| x.join_with(b.store(), JoinPath::Full));
-                x
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    let input_bytes = a.store().heap_bytes() + b.store().heap_bytes();
+    eprintln!("input bytes (both states' columns): {input_bytes}");
+    report_peak("mvmap strings 1M", a.store(), b.store());
+    memcpy_baselines(&mut g, input_bytes);
+    pluriverse_joins(&mut g, a.store(), b.store());
     g.bench_function("crdts_map_mvreg", |bn| {
         bn.iter_batched(
             || (pa.clone(), pb.clone()),
@@ -321,30 +377,11 @@ fn bench_awset(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5));
-    g.bench_function("pluriverse", |bn| {
-        bn.iter_batched(
-            || a.clone(),
-            |mut x| {
-                x.join_with(b.store(), JoinPath::Full);
-                x
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("a one-thread pool");
-    g.bench_function("pluriverse_1_thread", |bn| {
-        bn.iter_batched(
-            || a.clone(),
-            |mut x| {
-                one.install(|| x.join_with(b.store(), JoinPath::Full));
-                x
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    let input_bytes = a.store().heap_bytes() + b.store().heap_bytes();
+    eprintln!("input bytes (both states' columns): {input_bytes}");
+    report_peak("awset 1M", a.store(), b.store());
+    memcpy_baselines(&mut g, input_bytes);
+    pluriverse_joins(&mut g, a.store(), b.store());
     g.bench_function("crdts_orswot", |bn| {
         bn.iter_batched(
             || (pa.clone(), pb.clone()),

@@ -31,16 +31,32 @@ pub fn vv_pair(rows: usize, width: usize, seed: u64) -> (Vec<u64>, Vec<u64>) {
 pub struct CountingAlloc;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes currently allocated through [`CountingAlloc`].
 pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// The most bytes allocated through [`CountingAlloc`] at once since the last
+/// [`reset_peak`] (or since the start).
+pub fn peak_bytes() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts a new peak at the bytes live now (see [`peak_bytes`]).
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+fn note_live(now: usize) {
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
 // SAFETY: forwards to the system allocator and only counts bytes.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        note_live(LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size());
         // SAFETY: same layout contract as the caller's.
         unsafe { System.alloc(l) }
     }
@@ -50,8 +66,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        // the net change (a large block grows in place, by mremap, without a copy)
+        if new >= l.size() {
+            note_live(LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size());
+        } else {
+            LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
+        }
         // SAFETY: `p` was allocated by `System` with `l`.
         unsafe { System.realloc(p, l, new) }
     }

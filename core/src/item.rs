@@ -92,7 +92,7 @@ fn bad_plan(e: pluriverse_kernels::KernelError) -> ! {
 
 /// [`ItemCol::interleave`] over plain slices.
 pub(crate) fn interleave_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<Pick>]) -> Vec<T> {
-    let mut out = Vec::with_capacity(plans.iter().map(Vec::len).sum());
+    let mut out = pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum());
     for plan in plans {
         interleave_into(a, b, plan, &mut out).unwrap_or_else(|e| bad_plan(e));
     }
@@ -260,7 +260,8 @@ impl VarCol {
 
     /// [`ItemCol::interleave`] for byte items: offsets first, then the bytes.
     fn interleave_bytes(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
-        let mut offsets = Vec::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
+        let mut offsets =
+            pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
         offsets.push(0u64);
         let mut data = Vec::new();
         for plan in plans {

@@ -324,6 +324,7 @@ pub fn interleave_var_into(
         }
     }
     values.reserve((end - base) as usize);
+    crate::pages::advise(values);
     for at in 0..picks.len() {
         // every item was checked in the first pass
         if let Ok(b) = item(at) {

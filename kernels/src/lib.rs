@@ -9,6 +9,7 @@
 //! | [`dots`] | causal contexts (prefix + roaring dot cloud), dot sets, batch membership, the dot-store join |
 //! | [`digest`] | order-independent 128-bit digests of row batches, per hash-prefix bucket too |
 //! | [`interleave`] | one column from two by a list of [`interleave::Pick`]s (side, index): fixed-width slices and Arrow-layout bytes; the gather step of the engine's full join |
+//! | [`pages`] | large fresh buffers advised to transparent huge pages (Linux `MADV_HUGEPAGE`): the join's output columns fault in 2 MiB at a time |
 //! | [`Isa`] | the instruction-set families and run-time detection |
 //!
 //! Not everything here is on the engine's hot path. The CRDT joins of the `pluriverse`
@@ -71,6 +72,7 @@ pub mod dots;
 mod error;
 pub mod interleave;
 mod isa;
+pub mod pages;
 pub mod vv;
 
 pub use counter::Counter;

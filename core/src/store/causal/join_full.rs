@@ -166,7 +166,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let threads = rayon::current_num_threads();
         let mut conflicts = Conflicts::default();
         let plans: Vec<Vec<Pick>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
-            let mut plan = Vec::with_capacity(na + nb);
+            let mut plan = pluriverse_kernels::pages::with_capacity(na + nb);
             plan_join::<K, V, CHECK>(&a, 0..na, b, 0..nb, ours, theirs, &mut plan, &mut conflicts);
             vec![plan]
         } else {
@@ -190,7 +190,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             let parts: Vec<(Vec<Pick>, Conflicts)> = (0..ab.len() - 1)
                 .into_par_iter()
                 .map(|p| {
-                    let mut plan = Vec::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
+                    let mut plan = pluriverse_kernels::pages::with_capacity(
+                        ab[p + 1] - ab[p] + bb[p + 1] - bb[p],
+                    );
                     let mut conflicts = Conflicts::default();
                     plan_join::<K, V, CHECK>(
                         &a,
