@@ -10,7 +10,9 @@
 use std::cmp::Ordering;
 use std::fmt::Debug;
 
-use pluriverse_kernels::interleave::{interleave_into, interleave_var_into, Pick, VarSlice};
+use pluriverse_kernels::interleave::{
+    interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick, VarSlice,
+};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A key or value type the record kinds can hold.
@@ -82,6 +84,15 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     /// If a pick names an item its column does not have (the store's join plans name
     /// only rows of the two runs they merge).
     fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self;
+    /// [`ItemCol::interleave`] of `self` (the left side) with `b`, written into `self`'s
+    /// own buffer where the layout allows (fixed-width items, through the
+    /// [`pluriverse_kernels::interleave::interleave_in_place`] kernel), else built anew.
+    ///
+    /// # Panics
+    /// If `plan` was checked for columns of other lengths than `self` and `b`.
+    fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+        *self = Self::interleave(self, b, plan.parts());
+    }
 }
 
 /// The panic of an [`ItemCol::interleave`] whose plan names an item its column lacks.
@@ -175,6 +186,9 @@ macro_rules! fixed_item {
             }
             fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
                 interleave_col(a, b, plans)
+            }
+            fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+                interleave_in_place(self, b, plan).unwrap_or_else(|e| bad_plan(e));
             }
         }
     };
@@ -510,5 +524,9 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
             A::Col::interleave(&a.0, &b.0, plans),
             B::Col::interleave(&a.1, &b.1, plans),
         )
+    }
+    fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+        self.0.interleave_in_place(&b.0, plan);
+        self.1.interleave_in_place(&b.1, plan);
     }
 }

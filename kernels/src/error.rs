@@ -64,6 +64,16 @@ pub enum KernelError {
         /// How many items that side has.
         len: usize,
     },
+    /// An in-place interleave's plan names a left item at or before the previous left
+    /// pick's (the left picks of such a plan must be strictly increasing).
+    PickOutOfOrder {
+        /// Position of the pick in the plan (its parts one after the other).
+        at: usize,
+        /// The left index it names.
+        index: usize,
+        /// The previous left pick's index.
+        previous: usize,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -100,6 +110,14 @@ impl fmt::Display for KernelError {
             } => write!(
                 f,
                 "pick #{at} names item {index} of the {side} input, which has {len}"
+            ),
+            Self::PickOutOfOrder {
+                at,
+                index,
+                previous,
+            } => write!(
+                f,
+                "pick #{at} names left item {index}, not after the previous left pick ({previous})"
             ),
         }
     }

@@ -5,7 +5,10 @@
 //!
 //! Two layouts: fixed-width items in plain slices ([`interleave`], [`interleave_into`]) and
 //! variable-length items in the Arrow layout, offsets plus one byte buffer
-//! ([`interleave_var_into`] over [`VarSlice`]s).
+//! ([`interleave_var_into`] over [`VarSlice`]s). A fixed-width column can also be
+//! interleaved into the left input's own buffer ([`interleave_in_place`] with a
+//! [`CheckedPlan`]), so that a merge writes into memory it already holds instead of fresh
+//! pages.
 //!
 //! # Example
 //! ```
@@ -331,5 +334,192 @@ pub fn interleave_var_into(
             values.extend_from_slice(b);
         }
     }
+    Ok(())
+}
+
+/// A plan of picks in parts (the parts one after the other are the plan), checked once
+/// against the lengths of its two inputs for [`interleave_in_place`]: every pick names an
+/// item of its side, and the left picks name strictly increasing indices (as a merge's
+/// plan does: each left item is kept at most once, in order). One check serves every
+/// column of a merge.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{CheckedPlan, Pick};
+/// let parts = [vec![Pick::left(0), Pick::right(0)], vec![Pick::left(2)]];
+/// let plan = CheckedPlan::new(&parts, 3, 1).unwrap();
+/// assert_eq!((plan.len(), plan.left_picks()), (3, 2));
+/// // a left index repeated, or one past the end, is refused
+/// assert!(CheckedPlan::new(&[vec![Pick::left(1), Pick::left(1)]], 3, 0).is_err());
+/// assert!(CheckedPlan::new(&[vec![Pick::right(1)]], 3, 1).is_err());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedPlan<'a, P> {
+    parts: &'a [P],
+    left_len: usize,
+    right_len: usize,
+    left_picks: usize,
+    len: usize,
+}
+
+impl<'a, P: AsRef<[Pick]>> CheckedPlan<'a, P> {
+    /// Checks `parts` against inputs of `left_len` and `right_len` items.
+    ///
+    /// # Errors
+    /// For the first offending pick (its position counted over the parts in order):
+    /// [`KernelError::PickOutOfBounds`] when it names an item past the end of its side,
+    /// [`KernelError::PickOutOfOrder`] when it is a left pick at or before the previous one.
+    pub fn new(parts: &'a [P], left_len: usize, right_len: usize) -> Result<Self> {
+        let (mut at, mut left_picks, mut next_left) = (0usize, 0usize, 0usize);
+        for part in parts {
+            for &p in part.as_ref() {
+                let i = p.index();
+                if p.is_right() {
+                    if i >= right_len {
+                        return Err(KernelError::PickOutOfBounds {
+                            at,
+                            side: Side::Right,
+                            index: i,
+                            len: right_len,
+                        });
+                    }
+                } else {
+                    if i >= left_len {
+                        return Err(KernelError::PickOutOfBounds {
+                            at,
+                            side: Side::Left,
+                            index: i,
+                            len: left_len,
+                        });
+                    }
+                    if i < next_left {
+                        return Err(KernelError::PickOutOfOrder {
+                            at,
+                            index: i,
+                            previous: next_left - 1,
+                        });
+                    }
+                    next_left = i + 1;
+                    left_picks += 1;
+                }
+                at += 1;
+            }
+        }
+        Ok(Self {
+            parts,
+            left_len,
+            right_len,
+            left_picks,
+            len: at,
+        })
+    }
+
+    /// The parts of the plan.
+    pub fn parts(&self) -> &'a [P] {
+        self.parts
+    }
+
+    /// Picks in the plan: the length of the output.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the plan picks nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Left picks in the plan.
+    pub fn left_picks(&self) -> usize {
+        self.left_picks
+    }
+}
+
+/// [`interleave`] into the left input's own buffer: afterwards `left` holds the items the
+/// plan names, in order (as `interleave(&old_left, right, picks)` would return), grown in
+/// place where the output is longer (a large buffer grows by remapping its pages, not by
+/// copying them) and truncated where it is shorter.
+///
+/// Two passes, each safe to do in place because of the order of a merge's plan: forward,
+/// the kept left items move down to the front (a left pick's index is never below the
+/// number of left picks before it); backward, the output is filled from the end (the
+/// `m`-th kept left item goes to a position at or above `m`).
+///
+/// # Errors
+/// [`KernelError::LengthMismatch`] when `left` or `right` is not of the length the plan
+/// was checked for; `left` is then unchanged.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{interleave, interleave_in_place, CheckedPlan, Pick};
+/// let (old, right) = (vec![10u64, 11, 12, 13], [20u64, 21]);
+/// let parts = [vec![Pick::right(0), Pick::left(1)], vec![Pick::left(3), Pick::right(1)]];
+/// let plan = CheckedPlan::new(&parts, old.len(), right.len()).unwrap();
+/// let mut left = old.clone();
+/// interleave_in_place(&mut left, &right, &plan).unwrap();
+/// assert_eq!(left, [20, 11, 13, 21]);
+/// assert_eq!(left, interleave(&old, &right, &parts.concat()).unwrap());
+/// ```
+pub fn interleave_in_place<T: Copy + Default, P: AsRef<[Pick]>>(
+    left: &mut Vec<T>,
+    right: &[T],
+    plan: &CheckedPlan<'_, P>,
+) -> Result<()> {
+    if left.len() != plan.left_len {
+        return Err(KernelError::LengthMismatch {
+            what: "left",
+            expected: plan.left_len,
+            actual: left.len(),
+        });
+    }
+    if right.len() != plan.right_len {
+        return Err(KernelError::LengthMismatch {
+            what: "right",
+            expected: plan.right_len,
+            actual: right.len(),
+        });
+    }
+    // forward: the kept left items, in order, to the front (index >= m, checked); nothing
+    // to do when every left item is kept. Branch-free (the sides of a merge alternate at
+    // random): a right pick assigns a slot to itself, which changes nothing.
+    let mut m = 0;
+    if plan.left_picks < left.len() {
+        let last = left.len() - 1;
+        for part in plan.parts {
+            for &p in part.as_ref() {
+                let right = usize::from(p.is_right());
+                let slot = m.min(last);
+                let src = [p.index(), slot][right];
+                left[slot] = left[src];
+                m += 1 - right;
+            }
+        }
+    } else {
+        m = plan.left_picks;
+    }
+    let n = plan.len;
+    if n > left.len() {
+        left.reserve_exact(n - left.len());
+        crate::pages::advise(left);
+        left.resize(n, T::default());
+    }
+    // backward: the output from its end; the kept left item read (m, after the decrement)
+    // is at or below the position written (k), so it was not yet overwritten. Both sides
+    // are read every step and one is kept (no branch on the side).
+    let mut k = n;
+    let right_last = right.len().saturating_sub(1);
+    let zero = [T::default()];
+    let right_or_zero: &[T] = if right.is_empty() { &zero } else { right };
+    for part in plan.parts.iter().rev() {
+        for &p in part.as_ref().iter().rev() {
+            k -= 1;
+            let is_right = usize::from(p.is_right());
+            m -= 1 - is_right;
+            let from_left = left[m.min(k)];
+            let from_right = right_or_zero[p.index().min(right_last) * is_right];
+            left[k] = [from_left, from_right][is_right];
+        }
+    }
+    left.truncate(n);
     Ok(())
 }

@@ -5,7 +5,8 @@ mod common;
 
 use common::Rng;
 use pluriverse_kernels::interleave::{
-    interleave, interleave_into, interleave_var_into, Pick, Side, VarSlice,
+    interleave, interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick,
+    Side, VarSlice,
 };
 use pluriverse_kernels::KernelError;
 
@@ -240,4 +241,152 @@ fn var_width_refuses_offsets_that_are_not_a_range() {
     );
     assert_eq!(bad.get(1), None);
     assert_eq!(bad.get(0), Some(&b"a"[..]));
+}
+
+/// A merge-shaped plan over sides of `nl` and `nr` items: the left picks a random subset
+/// of `0..nl` in order, the right picks random items, interleaved at random; cut into
+/// random parts (some empty).
+fn merge_plan(g: &mut Rng, nl: usize, nr: usize, right_n: usize) -> Vec<Vec<Pick>> {
+    let keep = g.below(4);
+    let lefts: Vec<usize> = (0..nl)
+        .filter(|_| keep == 3 || g.below(4) <= keep)
+        .collect();
+    let rights: Vec<usize> = (0..if nr == 0 { 0 } else { right_n })
+        .map(|_| g.below(nr as u64) as usize)
+        .collect();
+    let (mut li, mut ri, mut flat) = (0, 0, vec![]);
+    while li < lefts.len() || ri < rights.len() {
+        let take_right = ri < rights.len() && (li == lefts.len() || g.below(2) == 1);
+        if take_right {
+            flat.push(Pick::right(rights[ri]));
+            ri += 1;
+        } else {
+            flat.push(Pick::left(lefts[li]));
+            li += 1;
+        }
+    }
+    let mut parts = vec![];
+    let mut rest = &flat[..];
+    while !rest.is_empty() || g.below(3) == 0 {
+        let cut = g.below(rest.len() as u64 + 1) as usize;
+        parts.push(rest[..cut].to_vec());
+        rest = &rest[cut..];
+        if parts.len() > 12 {
+            parts.push(rest.to_vec());
+            break;
+        }
+    }
+    parts
+}
+
+#[test]
+fn in_place_matches_the_naive_interleave() {
+    let mut g = Rng(31);
+    for round in 0..3000 {
+        let nl = g.below(40) as usize;
+        let nr = g.below(40) as usize;
+        let right_n = g.below(60) as usize;
+        let left: Vec<u64> = (0..nl).map(|_| g.next_u64()).collect();
+        let right: Vec<u64> = (0..nr).map(|_| g.next_u64()).collect();
+        let parts = merge_plan(&mut g, nl, nr, right_n);
+        let flat: Vec<(bool, usize)> = parts
+            .iter()
+            .flatten()
+            .map(|p| (p.is_right(), p.index()))
+            .collect();
+        let want = naive(&left, &right, &flat).expect("a merge plan is in bounds");
+        let plan = CheckedPlan::new(&parts, nl, nr).expect("a merge plan is valid");
+        assert_eq!(plan.len(), want.len());
+        let mut got = left.clone();
+        interleave_in_place(&mut got, &right, &plan).unwrap();
+        assert_eq!(got, want, "round {round}: {parts:?}");
+        // narrow items too (the same plan serves every column)
+        let mut small: Vec<u8> = left.iter().map(|&x| x as u8).collect();
+        let right8: Vec<u8> = right.iter().map(|&x| x as u8).collect();
+        interleave_in_place(&mut small, &right8, &plan).unwrap();
+        let want8: Vec<u8> = want.iter().map(|&x| x as u8).collect();
+        assert_eq!(small, want8);
+    }
+}
+
+#[test]
+fn in_place_edges_grow_shrink_and_one_side() {
+    let left: Vec<u32> = (0..1000).collect();
+    let right: Vec<u32> = (5000..8000).collect();
+    let check = |parts: &[Vec<Pick>]| {
+        let flat: Vec<(bool, usize)> = parts
+            .iter()
+            .flatten()
+            .map(|p| (p.is_right(), p.index()))
+            .collect();
+        let mut got = left.clone();
+        let plan = CheckedPlan::new(parts, left.len(), right.len()).unwrap();
+        interleave_in_place(&mut got, &right, &plan).unwrap();
+        assert_eq!(Some(got), naive(&left, &right, &flat));
+    };
+    // nothing kept; everything kept; only the right side (longer than the left)
+    check(&[]);
+    check(&[vec![]]);
+    check(&[(0..1000).map(Pick::left).collect()]);
+    check(&[(0..3000).map(Pick::right).collect()]);
+    // all right items before all left ones, and after (largest moves either way)
+    let l: Vec<Pick> = (0..1000).map(Pick::left).collect();
+    let r: Vec<Pick> = (0..3000).map(Pick::right).collect();
+    check(&[r.clone(), l.clone()]);
+    check(&[l.clone(), r.clone()]);
+    // drop the first half of the left, then add right items at the end (shrink, grow)
+    check(&[(500..1000).map(Pick::left).collect(), vec![Pick::right(7)]]);
+    check(&[(0..1000).step_by(3).map(Pick::left).collect()]);
+    // alternating, with the left side's last item only
+    check(&[vec![Pick::left(999), Pick::right(0), Pick::right(0)]]);
+}
+
+#[test]
+fn in_place_refuses_bad_plans_and_leaves_the_column_unchanged() {
+    let parts = [vec![Pick::left(2), Pick::left(2)]];
+    assert_eq!(
+        CheckedPlan::new(&parts, 3, 0).unwrap_err(),
+        KernelError::PickOutOfOrder {
+            at: 1,
+            index: 2,
+            previous: 2
+        }
+    );
+    let parts = [vec![Pick::left(1)], vec![Pick::left(0)]];
+    assert!(matches!(
+        CheckedPlan::new(&parts, 3, 0),
+        Err(KernelError::PickOutOfOrder { at: 1, index: 0, .. })
+    ));
+    let parts = [vec![Pick::right(0), Pick::left(3)]];
+    assert_eq!(
+        CheckedPlan::new(&parts, 3, 1).unwrap_err(),
+        KernelError::PickOutOfBounds {
+            at: 1,
+            side: Side::Left,
+            index: 3,
+            len: 3
+        }
+    );
+    let parts = [vec![Pick::right(1)]];
+    assert!(matches!(
+        CheckedPlan::new(&parts, 3, 1),
+        Err(KernelError::PickOutOfBounds { side: Side::Right, .. })
+    ));
+    // a checked plan applied to columns of other lengths is refused, the column unchanged
+    let parts = [vec![Pick::left(0), Pick::right(0)]];
+    let plan = CheckedPlan::new(&parts, 2, 1).unwrap();
+    let mut short = vec![1u64];
+    assert!(matches!(
+        interleave_in_place(&mut short, &[9], &plan),
+        Err(KernelError::LengthMismatch { what: "left", .. })
+    ));
+    assert_eq!(short, [1]);
+    let mut ok = vec![1u64, 2];
+    assert!(matches!(
+        interleave_in_place(&mut ok, &[9, 9], &plan),
+        Err(KernelError::LengthMismatch { what: "right", .. })
+    ));
+    assert_eq!(ok, [1, 2]);
+    interleave_in_place(&mut ok, &[9], &plan).unwrap();
+    assert_eq!(ok, [1, 9]);
 }

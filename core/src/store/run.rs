@@ -5,13 +5,13 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
-use pluriverse_kernels::interleave::Pick;
+use pluriverse_kernels::interleave::{interleave_in_place, CheckedPlan, Pick};
 use roaring::RoaringBitmap;
 
 use super::merge::{self, Step};
 use super::slice::live_hash;
 
-use crate::item::{interleave_col, Item, ItemCol};
+use crate::item::{Item, ItemCol};
 
 /// Interleaves of at least this many rows fill their columns in parallel.
 const PAR_INTERLEAVE_ROWS: usize = 1 << 16;
@@ -256,40 +256,62 @@ impl<K: Item, V: Item> Run<K, V> {
     }
 
     /// The rows the plans name (a left [`Pick`] is a row of `a`, a right one a row of `b`),
-    /// in order, interleaved column by column; the columns are interleaved in parallel when
-    /// the plans are long.
+    /// in order, written into `a`'s own columns (fixed-width columns grow in place; see
+    /// [`ItemCol::interleave_in_place`]; the columns are filled in parallel when the plans
+    /// are long): the merge's output reuses the memory of the run it replaces instead of
+    /// faulting in fresh pages, and the peak is the output plus the plan. `a`'s deleted rows
+    /// must be none (the plans name rows, not live rows).
     ///
     /// # Panics
-    /// If a pick names a row its run does not have.
-    pub fn interleave_plans(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
-        let hash = || interleave_col(&a.hash, &b.hash, plans);
-        let counter = || interleave_col(&a.counter, &b.counter, plans);
+    /// If a pick names a row its run does not have, or the left picks are not in order.
+    pub fn interleave_plans_into(a: Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+        debug_assert!(a.deleted.is_empty());
+        let plan = CheckedPlan::new(plans, a.rows(), b.rows())
+            .unwrap_or_else(|e| panic!("a join plan names rows of its two runs, in order: {e}"));
+        let Self {
+            hash,
+            keys,
+            replica,
+            counter,
+            values,
+            ..
+        } = a;
+        fn fixed<T: Copy + Default>(
+            mut col: Vec<T>,
+            other: &[T],
+            plan: &CheckedPlan<'_, Vec<Pick>>,
+        ) -> Vec<T> {
+            interleave_in_place(&mut col, other, plan)
+                .unwrap_or_else(|e| panic!("the plan was checked for these runs: {e}"));
+            col
+        }
+        let hash_col = || fixed(hash, &b.hash, &plan);
+        let counter_col = || fixed(counter, &b.counter, &plan);
         let replica_keys = || {
-            (
-                interleave_col(&a.replica, &b.replica, plans),
-                K::Col::interleave(&a.keys, &b.keys, plans),
-            )
+            let mut keys = keys;
+            keys.interleave_in_place(&b.keys, &plan);
+            (fixed(replica, &b.replica, &plan), keys)
         };
-        let values = || V::Col::interleave(&a.values, &b.values, plans);
-        let ((hash, counter), ((replica, keys), values)) =
-            if plans.iter().map(Vec::len).sum::<usize>() >= PAR_INTERLEAVE_ROWS {
-                rayon::join(
-                    || rayon::join(hash, counter),
-                    || rayon::join(replica_keys, values),
-                )
-            } else {
-                ((hash(), counter()), (replica_keys(), values()))
-            };
+        let values_col = || {
+            let mut values = values;
+            values.interleave_in_place(&b.values, &plan);
+            values
+        };
+        let ((hash, counter), ((replica, keys), values)) = if plan.len() >= PAR_INTERLEAVE_ROWS {
+            rayon::join(
+                || rayon::join(hash_col, counter_col),
+                || rayon::join(replica_keys, values_col),
+            )
+        } else {
+            ((hash_col(), counter_col()), (replica_keys(), values_col()))
+        };
         Self {
             hash,
             keys,
             replica,
             counter,
             values,
-            deleted: RoaringBitmap::new(),
-            by_dot: OnceLock::new(),
-            dir: OnceLock::new(),
-            sums: SumsCell::default(),
+            ..Self::default()
         }
     }
 

@@ -1,6 +1,8 @@
 //! The full join: the merge of both sides is planned from the hashes and dots alone
 //! (hash-range partitions on the rayon pool), then each column is interleaved in one pass.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
@@ -222,8 +224,17 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 return Err(dot);
             }
         }
-        let out = Run::interleave_plans(&a, b, &plans);
-        drop(a);
+        // the output is written into our run's own columns (grown in place): no fresh
+        // pages for the rows we already hold, and the old run is not held beside the new
+        let ours_run = match a {
+            Cow::Owned(merged) => merged,
+            Cow::Borrowed(_) => {
+                let mut runs = view.runs;
+                runs.pop().unwrap_or_default()
+            }
+        };
+        let out = Run::interleave_plans_into(ours_run, b, &plans);
+        drop(plans);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
         Ok(())
