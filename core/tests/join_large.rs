@@ -58,6 +58,7 @@ fn got(m: &MVMap<u64, u64>) -> BTreeMap<u64, Vec<(String, u64)>> {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "run with --release (scripts/test.sh does)")]
 fn large_full_join_with_and_without_huge_pages() {
     // 1.5n output rows of u64 columns: 12 MB per column at n = 2^20
     let n = 1u64 << 20;

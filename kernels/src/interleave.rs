@@ -487,11 +487,11 @@ pub fn interleave_in_place<T: Copy + Default, P: AsRef<[Pick]>>(
         let last = left.len() - 1;
         for part in plan.parts {
             for &p in part.as_ref() {
-                let right = usize::from(p.is_right());
+                let right = p.is_right();
                 let slot = m.min(last);
-                let src = [p.index(), slot][right];
+                let src = std::hint::select_unpredictable(right, slot, p.index());
                 left[slot] = left[src];
-                m += 1 - right;
+                m += usize::from(!right);
             }
         }
     } else {
@@ -513,11 +513,12 @@ pub fn interleave_in_place<T: Copy + Default, P: AsRef<[Pick]>>(
     for part in plan.parts.iter().rev() {
         for &p in part.as_ref().iter().rev() {
             k -= 1;
-            let is_right = usize::from(p.is_right());
-            m -= 1 - is_right;
+            let is_right = p.is_right();
+            m -= usize::from(!is_right);
             let from_left = left[m.min(k)];
-            let from_right = right_or_zero[p.index().min(right_last) * is_right];
-            left[k] = [from_left, from_right][is_right];
+            let from_right = right_or_zero
+                [std::hint::select_unpredictable(is_right, p.index(), 0).min(right_last)];
+            left[k] = std::hint::select_unpredictable(is_right, from_right, from_left);
         }
     }
     left.truncate(n);

@@ -144,6 +144,9 @@ mod tests {
         let mut full = vec![1u8; HUGE_MIN_BYTES];
         full.shrink_to_fit();
         assert!(!advise(&mut full));
-        assert_eq!(full.iter().map(|&b| usize::from(b)).sum::<usize>(), HUGE_MIN_BYTES);
+        assert_eq!(
+            full.iter().map(|&b| usize::from(b)).sum::<usize>(),
+            HUGE_MIN_BYTES
+        );
     }
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::Rng;
 use pluriverse_kernels::interleave::{
-    interleave, interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick,
-    Side, VarSlice,
+    interleave, interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick, Side,
+    VarSlice,
 };
 use pluriverse_kernels::KernelError;
 
@@ -355,7 +355,11 @@ fn in_place_refuses_bad_plans_and_leaves_the_column_unchanged() {
     let parts = [vec![Pick::left(1)], vec![Pick::left(0)]];
     assert!(matches!(
         CheckedPlan::new(&parts, 3, 0),
-        Err(KernelError::PickOutOfOrder { at: 1, index: 0, .. })
+        Err(KernelError::PickOutOfOrder {
+            at: 1,
+            index: 0,
+            ..
+        })
     ));
     let parts = [vec![Pick::right(0), Pick::left(3)]];
     assert_eq!(
@@ -370,7 +374,10 @@ fn in_place_refuses_bad_plans_and_leaves_the_column_unchanged() {
     let parts = [vec![Pick::right(1)]];
     assert!(matches!(
         CheckedPlan::new(&parts, 3, 1),
-        Err(KernelError::PickOutOfBounds { side: Side::Right, .. })
+        Err(KernelError::PickOutOfBounds {
+            side: Side::Right,
+            ..
+        })
     ));
     // a checked plan applied to columns of other lengths is refused, the column unchanged
     let parts = [vec![Pick::left(0), Pick::right(0)]];
