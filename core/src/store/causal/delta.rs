@@ -62,7 +62,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     ///
     /// The delta's context is `C - (S ∩ C_peer)`: all we have seen, except the dots we still
     /// hold that the peer has seen too (which it must keep, not treat as removed). It costs
-    /// what it ships (see the [module docs](self)), not a pass over the store.
+    /// what it ships, not a pass over the store: the entries the peer lacks come from the
+    /// runs' dot indexes, the removals it must learn from bisecting counter ranges (a
+    /// context with very many scattered removals falls back to one pass).
     ///
     /// # Example
     /// ```
