@@ -16,7 +16,7 @@ echo "== Rust: cargo test --workspace (unit, integration and doc tests)"
 cargo test --workspace --locked 2>&1
 
 echo "== Rust: tests that need optimized code (cargo test --release)"
-cargo test --release --locked -p pluriverse --test churn 2>&1
+cargo test --release --locked -p pluriverse --test churn --test join_large 2>&1
 cargo test --release --locked -p pluriverse-sim --test sweep 2>&1
 
 echo "== C: libpluriverse, header check, tests under valgrind"
