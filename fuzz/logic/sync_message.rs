@@ -117,21 +117,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
             pa.push(&d);
             write(&mut b, k * 3);
         }
-        let now = Duration::ZERO;
-        for _ in 0..3 {
-            while let Some(m) = pa.poll_transmit(now, &a) {
-                if let Ok(Some(d)) = pb.handle(now, &m) {
-                    b.join(&d).unwrap();
-                }
-                out.push(m);
-            }
-            while let Some(m) = pb.poll_transmit(now, &b) {
-                if let Ok(Some(d)) = pa.handle(now, &m) {
-                    a.join(&d).unwrap();
-                }
-                out.push(m);
-            }
-        }
+        exchange(3, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
     }
     // replicas that share most of a range and differ in scattered counters: dots messages
     for ty in types().into_iter().step_by(9) {
@@ -152,23 +138,34 @@ pub fn seeds() -> Vec<Vec<u8>> {
             }
         }
         let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
-        let now = Duration::ZERO;
-        for _ in 0..4 {
-            while let Some(m) = pa.poll_transmit(now, &a) {
-                if let Ok(Some(d)) = pb.handle(now, &m) {
-                    b.join(&d).unwrap();
-                }
-                out.push(m);
-            }
-            while let Some(m) = pb.poll_transmit(now, &b) {
-                if let Ok(Some(d)) = pa.handle(now, &m) {
-                    a.join(&d).unwrap();
-                }
-                out.push(m);
-            }
-        }
+        exchange(4, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
     }
     out
+}
+
+/// `rounds` of both peers sending all they have to the other, each joining what it gets;
+/// every message is kept in `out`.
+fn exchange(
+    rounds: usize,
+    (pa, a): (&mut Peer, &mut AnyState),
+    (pb, b): (&mut Peer, &mut AnyState),
+    out: &mut Vec<Vec<u8>>,
+) {
+    let now = Duration::ZERO;
+    for _ in 0..rounds {
+        while let Some(m) = pa.poll_transmit(now, a) {
+            if let Ok(Some(d)) = pb.handle(now, &m) {
+                b.join(&d).unwrap();
+            }
+            out.push(m);
+        }
+        while let Some(m) = pb.poll_transmit(now, b) {
+            if let Ok(Some(d)) = pa.handle(now, &m) {
+                a.join(&d).unwrap();
+            }
+            out.push(m);
+        }
+    }
 }
 
 fn write(s: &mut AnyState, k: u64) -> AnyState {

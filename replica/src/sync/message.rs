@@ -636,29 +636,7 @@ impl<'a> Reader<'a> {
         Ok((replica, lo, hi))
     }
     fn item(&mut self, prev: Option<&Item>) -> Result<Item> {
-        let (replica, base) = match self.u8()? {
-            0 => match prev {
-                Some(p) => (p.replica.clone(), p.hi.wrapping_add(1)),
-                None => return Err(bad("the first item refers to an item before it".into())),
-            },
-            1 => {
-                let name = self.name()?;
-                if prev.is_some_and(|p| p.replica == name) {
-                    return Err(bad(
-                        "a name repeating the item before (not canonical)".into()
-                    ));
-                }
-                (name, 1)
-            }
-            t => return Err(bad(format!("bad item tag {t}"))),
-        };
-        let lo = base.wrapping_add(unzigzag(self.varint()?));
-        if lo == 0 {
-            return Err(bad("a range starting at counter 0".into()));
-        }
-        let hi = lo
-            .checked_add(self.varint()?)
-            .ok_or_else(|| bad("range end beyond u64::MAX".into()))?;
+        let (replica, lo, hi) = self.range(prev.map(|p| (&p.replica, p.hi)))?;
         let w = width(lo, hi);
         let seen = w.checked_sub(self.varint()?).ok_or_else(|| {
             bad(format!(
