@@ -282,7 +282,14 @@ impl Peer {
     /// The encoded size of a delta, estimated from the bytes per entry of what went out
     /// before.
     fn estimate(&self, delta: &AnyState) -> usize {
-        self.empty_len + delta.entry_count() * self.entry_bytes + 64 * delta.replicas_seen().len()
+        let replicas = delta
+            .context()
+            .dots()
+            .replicas()
+            .iter()
+            .filter(|d| !d.is_empty())
+            .count();
+        self.empty_len + delta.entry_count() * self.entry_bytes + 64 * replicas
     }
 
     fn enqueue(&mut self, w: Work) {
