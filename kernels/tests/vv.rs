@@ -258,6 +258,51 @@ fn edge_values() {
     }
 }
 
+/// One or two counters decide each row, at every position: the kernels that stop a row
+/// early (compare and dominated on wide rows) and the register-resident column minimum must
+/// see a deciding counter wherever it is, in the first vector, the last, or a tail.
+#[test]
+fn a_single_counter_decides_at_every_position() {
+    for width in [8usize, 15, 16, 24, 32, 40, 64, 72, 128] {
+        let rows = 2 * width + 3;
+        let n = rows * width;
+        // row r differs at position r % width (and, for rows past `width`, also at the
+        // position after it, the other way)
+        let a: Vec<u64> = vec![7; n];
+        let mut b = a.clone();
+        for r in 0..rows {
+            let p = r % width;
+            b[r * width + p] = if r % 2 == 0 { 8 } else { 6 };
+            if r >= width && p + 1 < width {
+                b[r * width + p + 1] = if r % 2 == 0 { 6 } else { 8 };
+            }
+        }
+        // one small counter per column, in a different row for each column
+        let mut m = vec![9u64; n];
+        for j in 0..width {
+            m[((j * 5) % rows) * width + j] = j as u64;
+        }
+        let want = oracle::compare(&a, &b, width);
+        let want_dom = oracle::dominated(&a, &b, width);
+        let want_dom_rev = oracle::dominated(&b, &a, width);
+        let want_min = oracle::column_min(&m, width, u64::MAX);
+        each_impl::<u64>(|k, _| {
+            let ctx = format!("{:?} width {width}", k.isa());
+            let mut out = vec![9u8; rows];
+            k.compare(&a, &b, width, &mut out).unwrap();
+            assert_eq!(out, want, "compare {ctx}");
+            let mut dom = vec![false; rows];
+            k.dominated(&a, &b, width, &mut dom).unwrap();
+            assert_eq!(dom, want_dom, "dominated {ctx}");
+            k.dominated(&b, &a, width, &mut dom).unwrap();
+            assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
+            let mut mn = vec![0u64; width];
+            k.column_min(&m, width, &mut mn).unwrap();
+            assert_eq!(mn, want_min, "column_min {ctx}");
+        });
+    }
+}
+
 #[test]
 fn codes_are_the_documented_values() {
     assert_eq!((EQUAL, BEFORE, AFTER, CONCURRENT), (0, 1, 2, 3));

@@ -12,6 +12,8 @@ use crate::arch::Vector;
 const BLOCK_ELEMS: usize = 2048;
 /// Lane-mask words that fit a block on the stack.
 const STACK_WORDS: usize = BLOCK_ELEMS / 64;
+/// Rows wider than this many counters stop early once their verdict is settled.
+const EARLY_EXIT_MIN_WIDTH: usize = 8;
 
 /// `max` or `min` of two vectors (a function, not a closure, so it inlines under the
 /// caller's target features).
@@ -301,6 +303,11 @@ unsafe fn for_blocks<V: Vector, const LT: bool, const GT: bool, const STORE: boo
 /// OR-accumulated in the ISA's native mask form and tested once per row; calls
 /// `emit(row, any_lt, any_gt)`.
 ///
+/// Without `STORE` a row stops as soon as its verdict is settled (some lane less for
+/// `dominated`, some lane less and some greater for `compare`): the rest of the row cannot
+/// change it. Rows of more than [`EARLY_EXIT_MIN_WIDTH`] counters test after every vector;
+/// narrower rows are one or two vectors, where the test costs more than it saves.
+///
 /// # Safety
 /// As `fill_bits`, with `e = rows * width`, and `width % V::LANES == 0`.
 #[inline(always)]
@@ -312,6 +319,7 @@ unsafe fn for_rows_by_vector<V: Vector, const LT: bool, const GT: bool, const ST
     mut emit: impl FnMut(usize, bool, bool),
 ) {
     let l = V::LANES;
+    let early = !STORE && width > EARLY_EXIT_MIN_WIDTH;
     // SAFETY: every row lies inside `rows * width` counters; the ISA is the caller's promise.
     unsafe {
         for r in 0..rows {
@@ -331,6 +339,9 @@ unsafe fn for_rows_by_vector<V: Vector, const LT: bool, const GT: bool, const ST
                     x.max(y).store(a.add(base + k));
                 }
                 k += l;
+                if early && (!LT || V::mask_any(ml)) && (!GT || V::mask_any(mg)) {
+                    break;
+                }
             }
             emit(r, LT && V::mask_any(ml), GT && V::mask_any(mg));
         }
@@ -449,11 +460,20 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
+/// Vectors of the register-resident accumulator of [`column_min`].
+const MIN_REGS: usize = 8;
+/// Counters the register-resident accumulator can spill to at the end (`MIN_REGS` vectors
+/// of up to 16 lanes).
+const MIN_SPILL: usize = MIN_REGS * 16;
+
 /// Column-wise minimum over the rows of `m` into `out` (`out` starts from `MAX`).
 ///
-/// Rows are folded a "super-row" at a time: `lcm(width, LANES)` rounded up to about 256
-/// counters, so every vector lines up with the same columns in every super-row, and the
-/// accumulator is folded down to `width` columns once at the end.
+/// Rows are folded a "super-row" at a time, so every vector lines up with the same columns
+/// in every super-row, and the accumulator is folded down to `width` columns once at the
+/// end. When `width` divides `MIN_REGS` vectors (every power of two up to 64 counters with
+/// AVX-512 `u64`), the super-row is exactly those vectors and the accumulator stays in
+/// registers: one load and one `min` per vector of input. Otherwise the super-row is
+/// `lcm(width, LANES)` rounded up to about 256 counters, accumulated in memory.
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; `m.len()` is a multiple of `width == out.len() >= 1`.
@@ -461,21 +481,53 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
 pub(crate) unsafe fn column_min<V: Vector>(m: &[V::Elem], width: usize, out: &mut [V::Elem]) {
     use crate::counter::Counter;
     out.fill(V::Elem::MAX);
-    let lcm = width / gcd(width, V::LANES) * V::LANES;
-    let super_len = lcm * 256usize.div_ceil(lcm);
-    let supers = m.len() / super_len;
-    if supers > 0 {
-        let mut acc = m[..super_len].to_vec();
-        for chunk in m[super_len..supers * super_len].chunks_exact(super_len) {
-            // SAFETY: equal lengths; the ISA is the caller's promise.
-            unsafe { zip_apply::<V, false>(&mut acc, chunk) };
+    let l = V::LANES;
+    let span = MIN_REGS * l;
+    let done = if span.is_multiple_of(width) && span <= MIN_SPILL && m.len() >= span {
+        let supers = m.len() / span;
+        let p = m.as_ptr();
+        let mut spill = [V::Elem::MAX; MIN_SPILL];
+        // SAFETY: super-row `s < supers` covers `s * span .. (s + 1) * span <= m.len()`, and
+        // `spill` holds `span <= MIN_SPILL` counters; the ISA is the caller's promise.
+        unsafe {
+            let first = V::load(p);
+            let mut acc = [first; MIN_REGS];
+            for (j, v) in acc.iter_mut().enumerate().skip(1) {
+                *v = V::load(p.add(j * l));
+            }
+            for s in 1..supers {
+                let row = p.add(s * span);
+                for (j, v) in acc.iter_mut().enumerate() {
+                    *v = v.min(V::load(row.add(j * l)));
+                }
+            }
+            for (j, v) in acc.iter().enumerate() {
+                v.store(spill.as_mut_ptr().add(j * l));
+            }
         }
-        for (k, &v) in acc.iter().enumerate() {
+        for (k, &v) in spill[..span].iter().enumerate() {
             let c = &mut out[k % width];
             *c = (*c).min(v);
         }
-    }
-    for row in m[supers * super_len..].chunks_exact(width) {
+        supers * span
+    } else {
+        let lcm = width / gcd(width, l) * l;
+        let super_len = lcm * 256usize.div_ceil(lcm);
+        let supers = m.len() / super_len;
+        if supers > 0 {
+            let mut acc = m[..super_len].to_vec();
+            for chunk in m[super_len..supers * super_len].chunks_exact(super_len) {
+                // SAFETY: equal lengths; the ISA is the caller's promise.
+                unsafe { zip_apply::<V, false>(&mut acc, chunk) };
+            }
+            for (k, &v) in acc.iter().enumerate() {
+                let c = &mut out[k % width];
+                *c = (*c).min(v);
+            }
+        }
+        supers * super_len
+    };
+    for row in m[done..].chunks_exact(width) {
         // SAFETY: equal lengths; the ISA is the caller's promise.
         unsafe { zip_apply::<V, false>(out, row) };
     }
