@@ -230,36 +230,213 @@ fn codes_to_bytes(z: u64, w: usize) -> u64 {
 }
 
 /// Writes the order codes of `rows` rows of width `w` from lane-mask words into `out`.
-/// Small power-of-two widths turn whole mask words into 8 codes at a time with shifts and
-/// masks; other widths test each row's bit range.
+/// Widths 1, 2, 4 and 8 turn mask bits into 8 codes at a time with shifts and masks (one
+/// instance per width, so the shifts are immediates); other widths test each row's bit
+/// range.
 #[inline(always)]
 fn emit_codes<const GT: bool>(lt: &[u64], gt: &[u64], w: usize, out: &mut [u8]) {
-    let g = |i: usize| if GT { gt[i] } else { 0 };
-    let put = |chunk: &mut [u8], v: u64| chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
     match w {
-        1 => {
-            for (i, chunk) in out.chunks_mut(8).enumerate() {
-                let (word, sh) = (i / 8, (i % 8) * 8);
-                let v = spread8((lt[word] >> sh) & 0xFF) | spread8((g(word) >> sh) & 0xFF) << 1;
-                put(chunk, v);
-            }
-        }
-        2 | 4 | 8 => {
-            let mask = if w == 8 { !0 } else { (1u64 << (8 * w)) - 1 };
-            for (i, chunk) in out.chunks_mut(8).enumerate() {
-                let bit = i * 8 * w;
-                let (word, sh) = (bit / 64, bit % 64);
-                let zl = fold_groups((lt[word] >> sh) & mask, w);
-                let zg = fold_groups((g(word) >> sh) & mask, w);
-                put(chunk, codes_to_bytes(zl | zg << 1, w));
-            }
-        }
+        1 => emit_small::<GT, 1>(lt, gt, out),
+        2 => emit_small::<GT, 2>(lt, gt, out),
+        4 => emit_small::<GT, 4>(lt, gt, out),
+        8 => emit_small::<GT, 8>(lt, gt, out),
         _ => {
             for (j, o) in out.iter_mut().enumerate() {
                 let s = j * w;
                 *o = u8::from(any_bits(lt, s, w)) | (u8::from(GT && any_bits(gt, s, w)) << 1);
             }
         }
+    }
+}
+
+/// The codes of 8 rows of width `W` (1, 2, 4 or 8) from the low `8 * W` bits of their
+/// lane masks `l` (less) and `g` (greater), one code per byte.
+#[inline(always)]
+fn codes8<const W: usize>(l: u64, g: u64) -> u64 {
+    if W == 1 {
+        spread8(l & 0xFF) | spread8(g & 0xFF) << 1
+    } else {
+        let mask = if W == 8 { !0 } else { (1u64 << (8 * W)) - 1 };
+        let zl = fold_groups(l & mask, W);
+        let zg = fold_groups(g & mask, W);
+        codes_to_bytes(zl | zg << 1, W)
+    }
+}
+
+/// [`emit_codes`] for a width `W` of 1, 2, 4 or 8: each step turns the `8 * W` mask bits
+/// of 8 rows into 8 code bytes and stores them as one word.
+#[inline(always)]
+fn emit_small<const GT: bool, const W: usize>(lt: &[u64], gt: &[u64], out: &mut [u8]) {
+    let at = |i: usize| -> u64 {
+        let bit = i * 8 * W;
+        let (word, sh) = (bit / 64, bit % 64);
+        codes8::<W>(lt[word] >> sh, if GT { gt[word] >> sh } else { 0 })
+    };
+    let full = out.len() / 8;
+    let mut chunks = out.chunks_exact_mut(8);
+    for (i, chunk) in (&mut chunks).enumerate() {
+        chunk.copy_from_slice(&at(i).to_le_bytes());
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        rest.copy_from_slice(&at(full).to_le_bytes()[..rest.len()]);
+    }
+}
+
+/// Rows of a small width `W` (1, 2, 4 or 8) that need not be a whole number of vectors: one
+/// 64-counter word at a time (`64 / W` whole rows), the lane masks kept in registers and
+/// turned into codes 8 rows at a time, `put(first_row, codes)`. Handles the whole words of
+/// `rows` and returns how many rows that was; the caller finishes the rest.
+///
+/// # Safety
+/// As `fill_bits`, with `e = rows * W`.
+#[inline(always)]
+unsafe fn for_small_rows<
+    V: Vector,
+    const W: usize,
+    const LT: bool,
+    const GT: bool,
+    const STORE: bool,
+>(
+    a: *mut V::Elem,
+    b: *const V::Elem,
+    rows: usize,
+    mut put: impl FnMut(usize, u64),
+) -> usize {
+    let l = V::LANES;
+    let words = rows * W / 64;
+    for word in 0..words {
+        let base = word * 64;
+        let (mut lw, mut gw) = (0u64, 0u64);
+        for j in 0..64 / V::LANES {
+            let k = j * l;
+            // SAFETY: `base + k + l <= words * 64 <= rows * W`, inside both buffers; the
+            // ISA is the caller's promise.
+            unsafe {
+                let x = V::load(a.add(base + k));
+                let y = V::load(b.add(base + k));
+                if LT {
+                    lw |= x.lt_mask(y) << k;
+                }
+                if GT {
+                    gw |= y.lt_mask(x) << k;
+                }
+                if STORE {
+                    x.max(y).store(a.add(base + k));
+                }
+            }
+        }
+        let row0 = word * (64 / W);
+        for c in 0..64 / (8 * W) {
+            let sh = c * 8 * W;
+            put(row0 + 8 * c, codes8::<W>(lw >> sh, gw >> sh));
+        }
+    }
+    words * (64 / W)
+}
+
+/// Where the row kernels put their verdicts: order codes, or `dominated` flags.
+trait Sink {
+    /// The code of row `r`.
+    fn put(&mut self, r: usize, code: u8);
+    /// The codes of rows `r .. r + 8`, one per byte of `codes`.
+    fn put8(&mut self, r: usize, codes: u64);
+    /// The codes of rows `r .. r + n` of width `w` from a block's lane-mask words.
+    fn block(&mut self, r: usize, n: usize, w: usize, lt: &[u64], gt: &[u64]);
+}
+
+/// Order codes of `compare` and `merge_compare`.
+struct Codes<'a>(&'a mut [u8]);
+
+impl Sink for Codes<'_> {
+    #[inline(always)]
+    fn put(&mut self, r: usize, code: u8) {
+        self.0[r] = code;
+    }
+    #[inline(always)]
+    fn put8(&mut self, r: usize, codes: u64) {
+        self.0[r..r + 8].copy_from_slice(&codes.to_le_bytes());
+    }
+    #[inline(always)]
+    fn block(&mut self, r: usize, n: usize, w: usize, lt: &[u64], gt: &[u64]) {
+        emit_codes::<true>(lt, gt, w, &mut self.0[r..r + n]);
+    }
+}
+
+/// `dominated` flags: a row is dominated when no counter of `a` is less (code bit 0 clear).
+struct Dominated<'a>(&'a mut [bool]);
+
+impl Sink for Dominated<'_> {
+    #[inline(always)]
+    fn put(&mut self, r: usize, code: u8) {
+        self.0[r] = code & 1 == 0;
+    }
+    #[inline(always)]
+    fn put8(&mut self, r: usize, codes: u64) {
+        for (k, o) in self.0[r..r + 8].iter_mut().enumerate() {
+            *o = (codes >> (8 * k)) & 1 == 0;
+        }
+    }
+    #[inline(always)]
+    fn block(&mut self, r: usize, n: usize, w: usize, lt: &[u64], gt: &[u64]) {
+        let mut codes = [0u8; BLOCK_ELEMS];
+        emit_codes::<false>(lt, gt, w, &mut codes[..n]);
+        for (o, &c) in self.0[r..r + n].iter_mut().zip(&codes[..n]) {
+            *o = c == 0;
+        }
+    }
+}
+
+/// The row kernels' driver: picks the path for `width` and feeds `sink`.
+///
+/// * `width` a whole number of vectors: row by row ([`for_rows_by_vector`]);
+/// * `width` 1, 2, 4 or 8 otherwise: whole 64-counter words in registers
+///   ([`for_small_rows`]), then blocks for the rows left;
+/// * any other width: blocks of lane-mask words ([`for_blocks`]).
+///
+/// # Safety
+/// As `fill_bits`, with `e = rows * width`; nothing is written to `a` unless `STORE`.
+#[inline(always)]
+unsafe fn rows_kernel<V: Vector, const LT: bool, const GT: bool, const STORE: bool>(
+    a: *mut V::Elem,
+    b: *const V::Elem,
+    width: usize,
+    rows: usize,
+    sink: &mut impl Sink,
+) {
+    if width.is_multiple_of(V::LANES) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            for_rows_by_vector::<V, LT, GT, STORE>(a, b, width, rows, |r, lt, gt| {
+                sink.put(r, u8::from(lt) | (u8::from(gt) << 1));
+            })
+        };
+        return;
+    }
+    let put8 = |r: usize, c: u64| sink.put8(r, c);
+    // SAFETY: the caller's promise, with `e = rows * W` for `W = width`.
+    let done = unsafe {
+        match width {
+            1 => for_small_rows::<V, 1, LT, GT, STORE>(a, b, rows, put8),
+            2 => for_small_rows::<V, 2, LT, GT, STORE>(a, b, rows, put8),
+            4 => for_small_rows::<V, 4, LT, GT, STORE>(a, b, rows, put8),
+            8 => for_small_rows::<V, 8, LT, GT, STORE>(a, b, rows, put8),
+            _ => 0,
+        }
+    };
+    if done == rows {
+        return;
+    }
+    let off = done * width;
+    // SAFETY: rows `done..rows` lie inside the caller's buffers.
+    unsafe {
+        for_blocks::<V, LT, GT, STORE>(
+            a.add(off),
+            b.add(off),
+            width,
+            rows - done,
+            |r, n, lt, gt| sink.block(done + r, n, width, lt, gt),
+        )
     }
 }
 
@@ -322,6 +499,20 @@ unsafe fn for_rows_by_vector<V: Vector, const LT: bool, const GT: bool, const ST
     let early = !STORE && width > EARLY_EXIT_MIN_WIDTH;
     // SAFETY: every row lies inside `rows * width` counters; the ISA is the caller's promise.
     unsafe {
+        if width == l {
+            // One vector per row: no inner loop.
+            for r in 0..rows {
+                let x = V::load(a.add(r * l));
+                let y = V::load(b.add(r * l));
+                let lt = LT && V::mask_any(x.lt_lanes(y));
+                let gt = GT && V::mask_any(y.lt_lanes(x));
+                if STORE {
+                    x.max(y).store(a.add(r * l));
+                }
+                emit(r, lt, gt);
+            }
+            return;
+        }
         for r in 0..rows {
             let base = r * width;
             let (mut ml, mut mg) = (V::mask_none(), V::mask_none());
@@ -360,21 +551,15 @@ pub(crate) unsafe fn compare<V: Vector>(
     out: &mut [u8],
 ) {
     let rows = out.len();
-    let pa = a.as_ptr().cast_mut();
-    if width.is_multiple_of(V::LANES) {
-        // SAFETY: shapes are the caller's promise; nothing is written to `a`.
-        unsafe {
-            for_rows_by_vector::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, lt, gt| {
-                out[r] = u8::from(lt) | (u8::from(gt) << 1);
-            })
-        };
-        return;
-    }
     // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
     unsafe {
-        for_blocks::<V, true, true, false>(pa, b.as_ptr(), width, rows, |r, n, lt, gt| {
-            emit_codes::<true>(lt, gt, width, &mut out[r..r + n]);
-        })
+        rows_kernel::<V, true, true, false>(
+            a.as_ptr().cast_mut(),
+            b.as_ptr(),
+            width,
+            rows,
+            &mut Codes(out),
+        )
     }
 }
 
@@ -390,32 +575,9 @@ pub(crate) unsafe fn merge_compare<V: Vector>(
     out: &mut [u8],
 ) {
     let rows = out.len();
-    if width.is_multiple_of(V::LANES) {
-        // SAFETY: shapes are the caller's promise.
-        unsafe {
-            for_rows_by_vector::<V, true, true, true>(
-                a.as_mut_ptr(),
-                b.as_ptr(),
-                width,
-                rows,
-                |r, lt, gt| {
-                    out[r] = u8::from(lt) | (u8::from(gt) << 1);
-                },
-            )
-        };
-        return;
-    }
     // SAFETY: shapes are the caller's promise.
     unsafe {
-        for_blocks::<V, true, true, true>(
-            a.as_mut_ptr(),
-            b.as_ptr(),
-            width,
-            rows,
-            |r, n, lt, gt| {
-                emit_codes::<true>(lt, gt, width, &mut out[r..r + n]);
-            },
-        )
+        rows_kernel::<V, true, true, true>(a.as_mut_ptr(), b.as_ptr(), width, rows, &mut Codes(out))
     }
 }
 
@@ -431,25 +593,15 @@ pub(crate) unsafe fn dominated<V: Vector>(
     out: &mut [bool],
 ) {
     let rows = out.len();
-    let pa = a.as_ptr().cast_mut();
-    if width.is_multiple_of(V::LANES) {
-        // SAFETY: shapes are the caller's promise; nothing is written to `a`.
-        unsafe {
-            for_rows_by_vector::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, lt, _| {
-                out[r] = !lt;
-            })
-        };
-        return;
-    }
-    let mut codes = [0u8; BLOCK_ELEMS];
     // SAFETY: shapes are the caller's promise; with STORE = false nothing is written to `a`.
     unsafe {
-        for_blocks::<V, true, false, false>(pa, b.as_ptr(), width, rows, |r, n, lt, gt| {
-            emit_codes::<false>(lt, gt, width, &mut codes[..n]);
-            for (o, &c) in out[r..r + n].iter_mut().zip(&codes[..n]) {
-                *o = c == 0;
-            }
-        })
+        rows_kernel::<V, true, false, false>(
+            a.as_ptr().cast_mut(),
+            b.as_ptr(),
+            width,
+            rows,
+            &mut Dominated(out),
+        )
     }
 }
 
