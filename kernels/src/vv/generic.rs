@@ -363,6 +363,9 @@ impl Sink for Codes<'_> {
     }
 }
 
+/// Bit 0 of every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
 /// `dominated` flags: a row is dominated when no counter of `a` is less (code bit 0 clear).
 struct Dominated<'a>(&'a mut [bool]);
 
@@ -373,8 +376,10 @@ impl Sink for Dominated<'_> {
     }
     #[inline(always)]
     fn put8(&mut self, r: usize, codes: u64) {
-        for (k, o) in self.0[r..r + 8].iter_mut().enumerate() {
-            *o = (codes >> (8 * k)) & 1 == 0;
+        // Flip each code's bit 0: byte `k` becomes 1 exactly when row `r + k` is dominated.
+        let flags = ((codes & ONES) ^ ONES).to_le_bytes();
+        for (o, &f) in self.0[r..r + 8].iter_mut().zip(&flags) {
+            *o = f != 0;
         }
     }
     #[inline(always)]
