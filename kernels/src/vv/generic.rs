@@ -45,20 +45,15 @@ pub(crate) unsafe fn zip_apply<V: Vector, const MAX: bool>(a: &mut [V::Elem], b:
     let mut i = 0;
     // SAFETY: every access below stays under `n`, which both slices cover.
     unsafe {
-        while i + 4 * l <= n {
-            let x0 = V::load(pa.add(i));
-            let x1 = V::load(pa.add(i + l));
-            let x2 = V::load(pa.add(i + 2 * l));
-            let x3 = V::load(pa.add(i + 3 * l));
-            let y0 = V::load(pb.add(i));
-            let y1 = V::load(pb.add(i + l));
-            let y2 = V::load(pb.add(i + 2 * l));
-            let y3 = V::load(pb.add(i + 3 * l));
-            apply::<V, MAX>(x0, y0).store(pa.add(i));
-            apply::<V, MAX>(x1, y1).store(pa.add(i + l));
-            apply::<V, MAX>(x2, y2).store(pa.add(i + 2 * l));
-            apply::<V, MAX>(x3, y3).store(pa.add(i + 3 * l));
-            i += 4 * l;
+        // Eight vectors per trip (the constant inner loop unrolls): in L1 the loop overhead
+        // of four per trip was measurable against `-C target-cpu=native`, whose tuning
+        // unrolls eight.
+        while i + 8 * l <= n {
+            for u in 0..8 {
+                let k = i + u * l;
+                apply::<V, MAX>(V::load(pa.add(k)), V::load(pb.add(k))).store(pa.add(k));
+            }
+            i += 8 * l;
         }
         while i + l <= n {
             apply::<V, MAX>(V::load(pa.add(i)), V::load(pb.add(i))).store(pa.add(i));
