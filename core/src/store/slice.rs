@@ -547,7 +547,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         runs.extend(cur.map(|(_, run)| run));
         let mut table = self.ctx.table().clone();
         // a record's slice holds no entry: its replica becomes a row of the slice
-        let r = if r == RECORD { table.intern(replica) } else { r };
+        let r = if r == RECORD {
+            table.intern(replica)
+        } else {
+            r
+        };
         let mut ctx = DotContext::new();
         let mut cloud = RoaringTreemap::new();
         let mut prefix = 0;

@@ -49,7 +49,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let names = self.ctx.table().names();
         for (r, d) in self.ctx.dots().replicas().iter().enumerate() {
             if !d.is_empty() && self.ctx.retired().prefix(&names[r]) > 0 {
-                return Err(format!("replica {r}: both a row with dots and a retired record"));
+                return Err(format!(
+                    "replica {r}: both a row with dots and a retired record"
+                ));
             }
             if d.cloud()
                 .min()

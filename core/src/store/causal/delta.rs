@@ -85,15 +85,16 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut out = self
             .delta_since_indexed(&peer)
             .unwrap_or_else(|| self.delta_since_scan_rows(&peer));
-        out.add_records_for(self, &peer);
+        out.add_records_for(self);
         out
     }
 
-    /// Adds to this delta of `from` the records of `from` that `peer` has not seen all of,
-    /// as rows (a record holds no entry: its dots are all the delta needs).
-    fn add_records_for(&mut self, from: &Self, peer: &CausalContext) {
+    /// Adds to this delta of `from` the records of `from`, as rows. A record holds no
+    /// entry, so all its dots go, as for a row without entries: those the peer lacks, and
+    /// those it has seen, which remove the entries of them it may still hold.
+    fn add_records_for(&mut self, from: &Self) {
         for (name, m) in from.ctx.retired().iter() {
-            if peer.dots_of(&name).prefix() < m && self.ctx.max_counter(&name) < m {
+            if self.ctx.max_counter(&name) < m {
                 self.ctx
                     .insert_range(&name, 1, m)
                     .unwrap_or_else(|_| unreachable!("a record's prefix is at least 1"));
@@ -253,7 +254,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     pub fn delta_since_scan(&self, peer: &CausalContext) -> Self {
         let peer = peer.expanded();
         let mut out = self.delta_since_scan_rows(&peer);
-        out.add_records_for(self, &peer);
+        out.add_records_for(self);
         out
     }
 
