@@ -330,10 +330,10 @@ fn restart_figure(dir: &std::path::Path, restarts: i64) {
         let (rows, retired) = ctx.split_retired(|_| false);
         assert_eq!(&rows.with_retired(&retired), ctx, "the split is lossless");
         println!(
-            "after {done} restarts of one replica among five ({:.1?}): context {} rows, {} B; \
-             split: {} rows ({} B) + {} retired records ({} B, {:.1} B each)",
+            "after {done} restarts of one replica among five ({:.1?}): in memory {}; \
+             context bytes {} B; split: {} rows ({} B) + {} retired records ({} B, {:.1} B each)",
             t.elapsed(),
-            ctx.canonical_order().len(),
+            in_memory(ctx),
             ctx.to_bytes().len(),
             rows.canonical_order().len(),
             rows.to_bytes().len(),
@@ -383,6 +383,8 @@ fn restart_figure_in_memory(restarts: i64) {
         paris = paris.with_replica(pluriverse_replica::identity::fresh_incarnation(
             &"paris".into(),
         ));
+        // what an open does: the idle incarnations become retired records
+        paris.retire_idle();
         paris
             .set(Scalar::Utf8("k".into()), Scalar::Int64(i))
             .unwrap();
@@ -397,11 +399,11 @@ fn restart_figure_in_memory(restarts: i64) {
     let as_rows = CausalContext::from_bytes(&ctx.to_bytes()).unwrap();
     assert_eq!(&as_rows, ctx);
     println!(
-        "after {restarts} restarts in memory ({:.1?}): context {} rows; as rows only (format 1) \
+        "after {restarts} restarts in memory ({:.1?}): in memory {}; as rows only (format 1) \
          {} B; split: {} rows + {} retired records, {} B of records ({:.1} B each), \
          context bytes (format 2) {} B",
         t.elapsed(),
-        ctx.canonical_order().len(),
+        in_memory(ctx),
         rows_only_bytes(ctx),
         rows.canonical_order().len(),
         retired.len(),
@@ -409,6 +411,22 @@ fn restart_figure_in_memory(restarts: i64) {
         retired.to_bytes().len() as f64 / retired.len().max(1) as f64,
         ctx.to_bytes().len(),
     );
+}
+
+/// The context as held in memory: its rows (replica table entries) and retired records,
+/// with an estimate of their heap bytes (a row: its name, the name's `Arc` and hash-map
+/// slot, its dot set; a record: 16 bytes of bits and prefix, plus each base name once).
+fn in_memory(ctx: &CausalContext) -> String {
+    let rows = ctx.table().len();
+    let name_bytes: usize = ctx.table().names().iter().map(|n| n.as_bytes().len()).sum();
+    let row_bytes = name_bytes
+        + rows * (2 * (16 + std::mem::size_of::<pluriverse::ReplicaId>()) + 8)
+        + rows * std::mem::size_of::<pluriverse::kernels::dots::ReplicaDots>();
+    let records = ctx.retired().len();
+    format!(
+        "{rows} rows (about {row_bytes} B) + {records} retired records ({} B)",
+        records * 16
+    )
 }
 
 /// What format 1 of the standalone context (every replica a row) takes: per replica its
