@@ -14,7 +14,10 @@
 //!
 //! [`Retired`] is the set of records, joined by taking each record's larger prefix (the
 //! union of two prefixes). [`CausalContext::split_retired`] and
-//! [`CausalContext::with_retired`] convert between a context and rows plus records.
+//! [`CausalContext::with_retired`] convert between a context and rows plus records. A
+//! context also holds records itself ([`CausalContext::retired`]), made by
+//! [`CausalContext::retire_where`] and, for a store, [`crate::CausalStore::retire_idle`]
+//! (which a replica directory calls at every open and fold).
 //!
 //! # Bytes
 //! `PVRT`, a format byte (`1`), the number of base names (`u64`), then per base name in
