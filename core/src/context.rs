@@ -7,6 +7,7 @@ use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use crate::dot::Dot;
 use crate::error::{Error, Result};
 use crate::replica::{ReplicaId, ReplicaTable};
+use crate::retired::Retired;
 use crate::version_vector::VersionVector;
 
 /// The set of dots a state has seen, kept compact: per replica a contiguous prefix
@@ -14,6 +15,13 @@ use crate::version_vector::VersionVector;
 /// out of order (a roaring bitmap). Whenever the cloud becomes contiguous with the prefix it
 /// is folded in, so a context that has seen everything up to `n` from each replica is a
 /// plain version vector.
+///
+/// A context also holds *retired records* ([`crate::retired`]): an incarnation whose dots
+/// are a plain prefix `1..=m` may be kept as 16 bytes instead of a row (a lossless choice of
+/// representation, [`CausalContext::retire_where`] makes it). The replica table and
+/// [`CausalContext::dots`] index the rows only; every method here answers for rows and
+/// records together, and [`CausalContext::expanded`] gives the same dots as rows only.
+/// No name is both a record and a row with dots.
 ///
 /// # Example
 /// ```
@@ -30,6 +38,7 @@ use crate::version_vector::VersionVector;
 pub struct CausalContext {
     table: ReplicaTable,
     dots: DotContext,
+    retired: Retired,
 }
 
 impl fmt::Debug for CausalContext {
@@ -40,7 +49,12 @@ impl fmt::Debug for CausalContext {
                     .names()
                     .iter()
                     .zip(self.dots.replicas())
-                    .map(|(n, d)| (n.to_string(), d)),
+                    .map(|(n, d)| (n.to_string(), d.clone())),
+            )
+            .entries(
+                self.retired
+                    .iter()
+                    .map(|(n, m)| (n.to_string(), ReplicaDots::from_prefix(m))),
             )
             .finish()
     }
@@ -49,19 +63,15 @@ impl fmt::Debug for CausalContext {
 impl PartialEq for CausalContext {
     /// Equal sets of dots, whatever order the replicas were interned in.
     fn eq(&self, other: &Self) -> bool {
-        let empty = ReplicaDots::new();
-        let dots_of = |c: &Self, name: &ReplicaId| {
-            c.table
-                .get(name)
-                .and_then(|i| c.dots.get(i))
-                .unwrap_or(&empty)
-                .clone()
-        };
+        let records = |c: &'_ Self| c.retired.iter().map(|(n, _)| n).collect::<Vec<_>>();
+        let (ours, theirs) = (records(self), records(other));
         self.table
             .names()
             .iter()
             .chain(other.table.names())
-            .all(|n| dots_of(self, n) == dots_of(other, n))
+            .chain(&ours)
+            .chain(&theirs)
+            .all(|n| self.dots_of(n) == other.dots_of(n))
     }
 }
 
@@ -73,22 +83,143 @@ impl CausalContext {
 
     /// A context from its parts (indices of `dots` are indices of `table`).
     pub(crate) fn from_parts(table: ReplicaTable, dots: DotContext) -> Self {
-        Self { table, dots }
+        Self {
+            table,
+            dots,
+            retired: Retired::new(),
+        }
     }
 
-    /// The replica table.
+    /// The replica table: the names of the rows (retired records are not in it).
     pub fn table(&self) -> &ReplicaTable {
         &self.table
     }
 
-    /// The indexed dot sets (indices of [`CausalContext::table`]).
+    /// The indexed dot sets of the rows (indices of [`CausalContext::table`]).
     pub fn dots(&self) -> &DotContext {
         &self.dots
     }
 
+    /// The retired records held instead of rows (see [`crate::retired`]).
+    pub fn retired(&self) -> &Retired {
+        &self.retired
+    }
+
+    /// The dots of `name`, row and record together.
+    pub fn dots_of(&self, name: &ReplicaId) -> ReplicaDots {
+        let mut d = self
+            .table
+            .get(name)
+            .and_then(|i| self.dots.get(i))
+            .cloned()
+            .unwrap_or_default();
+        if !self.retired.is_empty() {
+            let m = self.retired.prefix(name);
+            if m > 0 {
+                d.union_with(&ReplicaDots::from_prefix(m));
+            }
+        }
+        d
+    }
+
+    /// The highest counter of `name` seen (0 when none), row and record together.
+    pub fn max_counter(&self, name: &ReplicaId) -> u64 {
+        let row = self
+            .table
+            .get(name)
+            .and_then(|i| self.dots.get(i))
+            .map_or(0, ReplicaDots::max);
+        row.max(self.retired.prefix(name))
+    }
+
+    /// Turns the record of `name`, if there is one, back into a row (at a new index: the
+    /// indices of the other rows do not move); returns the row's index when a record was
+    /// promoted.
+    pub fn promote(&mut self, name: &ReplicaId) -> Option<u32> {
+        if self.retired.is_empty() {
+            return None;
+        }
+        let m = self.retired.remove(name);
+        if m == 0 {
+            return None;
+        }
+        let i = self.table.intern(name);
+        self.dots
+            .replica_mut(i)
+            .union_with(&ReplicaDots::from_prefix(m));
+        Some(i)
+    }
+
+    /// The same dots with every record a row (records appended at new indices, so the
+    /// indices of the rows do not move): borrowed when there is no record.
+    pub fn expanded(&self) -> std::borrow::Cow<'_, Self> {
+        if self.retired.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut out = Self::from_parts(self.table.clone(), self.dots.clone());
+        for (name, m) in self.retired.iter() {
+            let i = out.table.intern(&name);
+            out.dots
+                .replica_mut(i)
+                .union_with(&ReplicaDots::from_prefix(m));
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// Holds as records the rows that can be ([`crate::retired::incarnation_parts`] names
+    /// whose dots are a plain prefix `1..=m`, `m >= 1`) and for which `retire(index, name)`
+    /// says so; the others stay rows. Returns, when any row was retired, the map from old
+    /// row indices to new ones (`u32::MAX` for retired rows; it keeps the order of the
+    /// indices). The set of dots does not change.
+    ///
+    /// ```
+    /// use pluriverse::retired::incarnation_name;
+    /// use pluriverse::{CausalContext, Dot};
+    /// let mut c = CausalContext::new();
+    /// let (old, live) = (incarnation_name(b"p", 1), incarnation_name(b"p", 2));
+    /// c.insert_range(&old, 1, 5).unwrap();
+    /// c.insert_range(&live, 1, 2).unwrap();
+    /// let before = c.clone();
+    /// let map = c.retire_where(|_, n| n != &live).unwrap();
+    /// assert_eq!(map, vec![u32::MAX, 0]);
+    /// assert_eq!((c.table().len(), c.retired().len()), (1, 1));
+    /// assert_eq!(c, before);
+    /// assert!(c.contains(&Dot::new(old.clone(), 5)) && !c.contains(&Dot::new(old, 6)));
+    /// assert_eq!(c.to_bytes(), before.to_bytes());
+    /// ```
+    pub fn retire_where(&mut self, retire: impl Fn(u32, &ReplicaId) -> bool) -> Option<Vec<u32>> {
+        let names = self.table.names();
+        let mut map = Vec::with_capacity(names.len());
+        let mut table = ReplicaTable::new();
+        let mut kept = Vec::with_capacity(names.len());
+        let mut any = false;
+        let mut rows = self.dots.replicas().to_vec().into_iter();
+        for (i, name) in names.iter().enumerate() {
+            let d = rows.next().unwrap_or_default();
+            if d.is_compact()
+                && d.prefix() > 0
+                && retire(i as u32, name)
+                && self.retired.insert(name, d.prefix())
+            {
+                any = true;
+                map.push(u32::MAX);
+                continue;
+            }
+            map.push(table.intern(name));
+            kept.push(d);
+        }
+        self.dots = DotContext::from_replicas(kept);
+        if !any {
+            return None;
+        }
+        self.table = table;
+        Some(map)
+    }
+
     /// The canonical replica order, the one every encoding and digest uses: the indices of
     /// the replicas with at least one dot, sorted by name bytes. (Replicas without dots are
-    /// left out, so interning order and names seen only in passing change nothing.)
+    /// left out, so interning order and names seen only in passing change nothing.) Rows
+    /// only: encodings and digests work on [`CausalContext::expanded`].
     ///
     /// ```
     /// use pluriverse::{CausalContext, Dot};
@@ -122,11 +253,20 @@ impl CausalContext {
         self.table
             .get(&dot.replica)
             .is_some_and(|i| self.dots.contains(i, dot.counter))
+            || (!self.retired.is_empty() && self.retired.contains(dot))
+    }
+
+    /// The row index of `name`, interning it if new and promoting its record if it has one.
+    pub(crate) fn intern_row(&mut self, name: &ReplicaId) -> u32 {
+        match self.promote(name) {
+            Some(i) => i,
+            None => self.table.intern(name),
+        }
     }
 
     /// Records the event `dot`; returns whether it was new.
     pub fn insert(&mut self, dot: &Dot) -> bool {
-        let i = self.table.intern(&dot.replica);
+        let i = self.intern_row(&dot.replica);
         self.dots.insert(i, dot.counter)
     }
 
@@ -139,16 +279,47 @@ impl CausalContext {
         if start == 0 || start > end {
             return Err(pluriverse_kernels::KernelError::InvalidRange { start, end }.into());
         }
-        let i = self.table.intern(replica);
+        let i = self.intern_row(replica);
         Ok(self.dots.insert_range(i, start, end)?)
     }
 
-    /// Adds every event of `other` (set union), whatever its replica table.
+    /// Adds every event of `other` (set union), whatever its replica table: a record of
+    /// either side named by a row of the other becomes a row.
     pub fn merge(&mut self, other: &Self) {
+        if !self.retired.is_empty() {
+            for (name, d) in other.table.names().iter().zip(other.dots.replicas()) {
+                if !d.is_empty() {
+                    self.promote(name);
+                }
+            }
+        }
         let map = self.table.absorb(&other.table);
         for (theirs, &ours) in other.dots.replicas().iter().zip(&map) {
             self.dots.replica_mut(ours).union_with(theirs);
         }
+        self.merge_retired(&other.retired);
+    }
+
+    /// Adds the records of `other`: each one folds into our row of the same name when that
+    /// row has dots, and joins our records otherwise.
+    pub(crate) fn merge_retired(&mut self, other: &Retired) {
+        if other.is_empty() {
+            return;
+        }
+        let mut rest = Retired::new();
+        for (name, m) in other.iter() {
+            match self.table.get(&name) {
+                Some(i) if self.dots.get(i).is_some_and(|d| !d.is_empty()) => {
+                    self.dots
+                        .replica_mut(i)
+                        .union_with(&ReplicaDots::from_prefix(m));
+                }
+                _ => {
+                    rest.insert(&name, m);
+                }
+            }
+        }
+        self.retired.merge(&rest);
     }
 
     /// Folds clouds that became contiguous into their prefixes; returns the events moved.
@@ -174,6 +345,7 @@ impl CausalContext {
             .iter()
             .zip(self.dots.replicas())
             .map(|(n, d)| (n.clone(), d.prefix()))
+            .chain(self.retired.iter())
             .collect()
     }
 
@@ -223,11 +395,7 @@ impl CausalContext {
     /// # Errors
     /// [`Error::CounterOverflow`] when that would exceed `u64::MAX`.
     pub fn next_dot(&self, replica: &ReplicaId) -> Result<Dot> {
-        let max = self
-            .table
-            .get(replica)
-            .and_then(|i| self.dots.get(i))
-            .map_or(0, ReplicaDots::max);
+        let max = self.max_counter(replica);
         let counter = max.checked_add(1).ok_or_else(|| Error::CounterOverflow {
             replica: replica.to_string(),
         })?;

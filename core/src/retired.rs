@@ -14,7 +14,10 @@
 //!
 //! [`Retired`] is the set of records, joined by taking each record's larger prefix (the
 //! union of two prefixes). [`CausalContext::split_retired`] and
-//! [`CausalContext::with_retired`] convert between a context and rows plus records.
+//! [`CausalContext::with_retired`] convert between a context and rows plus records. A
+//! context also holds records itself ([`CausalContext::retired`]), made by
+//! [`CausalContext::retire_where`] and, for a store, [`crate::CausalStore::retire_idle`]
+//! (which a replica directory calls at every open and fold).
 //!
 //! # Bytes
 //! `PVRT`, a format byte (`1`), the number of base names (`u64`), then per base name in
@@ -166,6 +169,26 @@ impl Retired {
                 true
             }
         }
+    }
+
+    /// Removes the record of `id`; returns its prefix (0 when there was none).
+    pub fn remove(&mut self, id: &ReplicaId) -> u64 {
+        let Some((base, bits)) = incarnation_parts(id) else {
+            return 0;
+        };
+        let base = ReplicaId::from(base);
+        let Some(g) = self.groups.get_mut(&base) else {
+            return 0;
+        };
+        let Ok(i) = g.binary_search_by_key(&bits, |&(b, _)| b) else {
+            return 0;
+        };
+        let (_, m) = g.remove(i);
+        if g.is_empty() {
+            self.groups.remove(&base);
+        }
+        self.len -= 1;
+        m
     }
 
     /// Adds every record of `other`, keeping the larger prefix where both hold one.
@@ -368,11 +391,12 @@ impl CausalContext {
     /// assert_eq!(rows.with_retired(&retired), c);
     /// ```
     pub fn split_retired(&self, keep: impl Fn(&ReplicaId) -> bool) -> (CausalContext, Retired) {
+        let full = self.expanded();
         let mut rows = CausalContext::new();
         let mut retired = Retired::new();
-        for &i in &self.canonical_order() {
-            let name = &self.table().names()[i as usize];
-            let Some(d) = self.dots().get(i) else {
+        for &i in &full.canonical_order() {
+            let name = &full.table().names()[i as usize];
+            let Some(d) = full.dots().get(i) else {
                 continue;
             };
             if d.is_compact() && !keep(name) && retired.insert(name, d.prefix()) {
@@ -387,7 +411,7 @@ impl CausalContext {
     /// This context with the records of `retired` expanded into rows (a record and a row of
     /// the same name join as the union of their dots).
     pub fn with_retired(&self, retired: &Retired) -> CausalContext {
-        let mut out = self.clone();
+        let mut out = self.expanded().into_owned();
         for (name, m) in retired.iter() {
             let i = out.table_mut().intern(&name);
             out.dots_mut()

@@ -392,6 +392,9 @@ impl Replica {
             }
             log_len = scan.end as u64;
         }
+        // the earlier incarnations with no live entry become retired records (the open
+        // paid O(state) already; the state itself does not change)
+        state.retire_idle();
         let log_seq = last.unwrap_or(from);
         let log_path = dir.join(log_name(log_seq));
         let log = OpenOptions::new()
@@ -669,6 +672,7 @@ impl Replica {
             self.log_path = log_path;
             self.log_seq = next;
             self.log_len = 0;
+            self.state.retire_idle();
             let bytes = self.state.to_bytes()?;
             write_atomic(&self.dir, &self.dir.join(snapshot_name(next)), &bytes)?;
             self.snapshot_seq = next;

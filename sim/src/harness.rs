@@ -248,7 +248,9 @@ impl Sim<'_> {
     fn come_back(&mut self, i: usize, r: &Restart, k: usize) {
         match r.kind {
             RestartKind::Keep => {
-                let state = self.nodes[i].replica.state().clone();
+                let mut state = self.nodes[i].replica.state().clone();
+                // an open retires the idle incarnations (a choice of representation only)
+                state.retire_idle();
                 let slot = self.nodes[i].slot;
                 let rep = self.new_replica(i, state);
                 self.replace(i, rep, slot);
@@ -277,7 +279,9 @@ impl Sim<'_> {
                     identity::incarnation(&base, self.rng.next_u64())
                 };
                 let slot = self.oracle.restore(snap, name.clone());
-                let rep = self.new_replica(i, state.with_replica(name));
+                let mut state = state.with_replica(name);
+                state.retire_idle();
+                let rep = self.new_replica(i, state);
                 self.replace(i, rep, slot);
             }
         }

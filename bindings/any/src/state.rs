@@ -175,6 +175,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn to_compact(&self) -> Vec<u8>;
     fn to_record_batches(&self) -> Result<(SchemaRef, Vec<RecordBatch>)>;
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
+    fn retire_idle(&mut self) -> usize;
     fn join_all(&self, others: &[&dyn Dyn]) -> Result<Box<dyn Dyn>>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn join_checked(&mut self, other: &dyn Dyn) -> Result<()>;
@@ -539,6 +540,9 @@ impl<Kd: DynKind> Dyn for State<Kd> {
     fn join(&mut self, other: &dyn Dyn) -> Result<()> {
         let other = same_type::<Kd>(other)?;
         Ok(self.try_join(other.store())?)
+    }
+    fn retire_idle(&mut self) -> usize {
+        State::retire_idle(self)
     }
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()> {
         let other = store_of_bytes::<Kd>(bytes, limits)?;
@@ -1026,6 +1030,28 @@ impl AnyState {
     /// [`AnyError::TypeMismatch`] for another kind or types (nothing changes).
     pub fn join(&mut self, other: &AnyState) -> Result<()> {
         self.inner.join(other.inner.as_ref())
+    }
+
+    /// Holds the context's idle incarnations as retired records: every incarnation row no
+    /// live entry uses, except this handle's replica's, whose dots are a plain prefix (see
+    /// [`pluriverse::CausalStore::retire_idle`]). The state does not change (digest, bytes,
+    /// joins), only the memory it takes; returns how many rows were retired. Costs
+    /// O(entries): call it where that is paid anyway (an open, a fold).
+    ///
+    /// ```
+    /// use pluriverse::retired::incarnation_name;
+    /// use pluriverse_any::{AnyState, Kind, Scalar, StateType, ValueType, KeyType};
+    /// let ty = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+    /// let mut s = AnyState::new(ty, incarnation_name(b"p", 1));
+    /// s.set(Scalar::Utf8("k".into()), Scalar::Int64(1)).unwrap();
+    /// let mut s = s.with_replica(incarnation_name(b"p", 2));
+    /// s.set(Scalar::Utf8("k".into()), Scalar::Int64(2)).unwrap();
+    /// let d = s.digest();
+    /// assert_eq!(s.retire_idle(), 1);
+    /// assert_eq!((s.digest(), s.context().retired().len()), (d, 1));
+    /// ```
+    pub fn retire_idle(&mut self) -> usize {
+        self.inner.retire_idle()
     }
 
     /// The join of this state and `others`, built at once: the same as joining them one

@@ -79,6 +79,27 @@ impl<Kd: Kind> State<Kd> {
         self.store.compact_runs();
     }
 
+    /// Holds the context's idle incarnations as retired records (every row that can be, no
+    /// live entry uses and that is not this handle's replica): the state is unchanged, only
+    /// held in less memory; see [`crate::CausalStore::retire_idle`]. Returns how many rows
+    /// were retired. Cheap moments to call it are those that cost O(state) anyway (an open,
+    /// a fold).
+    ///
+    /// ```
+    /// use pluriverse::retired::incarnation_name;
+    /// use pluriverse::MVMap;
+    /// let mut m: MVMap<u64, u64> = MVMap::new(incarnation_name(b"p", 1));
+    /// m.set(1, 1).unwrap();
+    /// let mut m = MVMap::from_store(incarnation_name(b"p", 2), m.store().clone());
+    /// m.set(1, 2).unwrap();
+    /// let d = m.digest();
+    /// assert_eq!(m.retire_idle(), 1);
+    /// assert_eq!(m.digest(), d);
+    /// ```
+    pub fn retire_idle(&mut self) -> usize {
+        self.store.retire_idle(Some(&self.replica))
+    }
+
     /// Joins a delta, or another replica's whole state ([`Self::store`]); any order, any
     /// number of times.
     pub fn join(&mut self, other: &CausalStore<Kd::Key, Kd::Cell>) {

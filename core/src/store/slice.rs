@@ -15,6 +15,8 @@
 //! two replicas can find where they differ by comparing summaries of ranges, splitting the
 //! ranges that differ, and shipping slices only where they still differ.
 
+use std::borrow::Cow;
+
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use roaring::RoaringTreemap;
 use xxhash_rust::xxh3::xxh3_128_with_seed;
@@ -24,6 +26,10 @@ use super::run::Run;
 use crate::context::CausalContext;
 use crate::item::Item;
 use crate::replica::ReplicaId;
+
+/// The index [`CausalStore::replica_view`] gives a retired record: no entry has it, so the
+/// searches of the runs by dot find nothing.
+const RECORD: u32 = u32::MAX;
 
 /// The fingerprint of a store's slice over one dot range.
 ///
@@ -130,7 +136,26 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             .enumerate()
             .filter(|(_, d)| !d.is_empty())
             .map(|(i, _)| names[i].clone())
+            .chain(self.ctx.retired().iter().map(|(n, _)| n))
             .collect()
+    }
+
+    /// The row index and dots of `replica`; a retired record (which holds no entry) as
+    /// [`RECORD`] and its prefix.
+    fn replica_view(&self, replica: &ReplicaId) -> Option<(u32, Cow<'_, ReplicaDots>)> {
+        if let Some(r) = self.ctx.table().get(replica) {
+            if let Some(d) = self.ctx.dots().get(r).filter(|d| !d.is_empty()) {
+                return Some((r, Cow::Borrowed(d)));
+            }
+        }
+        let m = self.ctx.retired().prefix(replica);
+        if m > 0 {
+            return Some((RECORD, Cow::Owned(ReplicaDots::from_prefix(m))));
+        }
+        self.ctx
+            .table()
+            .get(replica)
+            .and_then(|r| self.ctx.dots().get(r).map(|d| (r, Cow::Borrowed(d))))
     }
 
     /// The live rows `(run, row)` whose dots are `replica`'s counters in `lo..=hi`, with
@@ -183,15 +208,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         hi: u64,
         live: impl FnOnce(u32, u64, u64) -> (u64, u128),
     ) -> RangeSummary {
-        let Some(r) = self.ctx.table().get(replica) else {
-            return RangeSummary::default();
-        };
-        let Some(dots) = self.ctx.dots().get(r) else {
+        let Some((r, dots)) = self.replica_view(replica) else {
             return RangeSummary::default();
         };
         let mut s = RangeSummary::default();
         let mut fp_runs = 0u128;
-        for (first, last) in clipped_runs(dots, lo, hi) {
+        for (first, last) in clipped_runs(&dots, lo, hi) {
             s.seen += last - first + 1;
             fp_runs = fp_runs.wrapping_add(run_hash(first, last));
         }
@@ -212,14 +234,10 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// How much the slice over `lo..=hi` holds: `(live entries, runs of seen dots)`.
     pub fn range_size(&self, replica: &ReplicaId, lo: u64, hi: u64) -> (u64, u64) {
-        let Some(r) = self.ctx.table().get(replica) else {
+        let Some((r, d)) = self.replica_view(replica) else {
             return (0, 0);
         };
-        let runs = self
-            .ctx
-            .dots()
-            .get(r)
-            .map_or(0, |d| clipped_runs(d, lo, hi).len() as u64);
+        let runs = clipped_runs(&d, lo, hi).len() as u64;
         let live = self.runs.iter().map(|run| run.live_sum(r, lo, hi).0).sum();
         (live, runs)
     }
@@ -266,14 +284,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             out.len() <= max_runs
         };
-        let seen = match self.ctx.table().get(replica) {
-            Some(r) => self
-                .ctx
-                .dots()
-                .get(r)
-                .map(|d| (r, clipped_runs_limited(d, lo, hi, max_runs))),
-            None => None,
-        };
+        let seen = self
+            .replica_view(replica)
+            .map(|(r, d)| (r, clipped_runs_limited(&d, lo, hi, max_runs)));
         let Some((r, seen)) = seen.filter(|(_, s)| !s.is_empty()) else {
             push(&mut out, lo, hi, DotState::Unseen);
             return (out.len() <= max_runs).then_some(out);
@@ -343,7 +356,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if lo > hi {
             return vec![];
         }
-        let Some(r) = self.ctx.table().get(replica) else {
+        let Some((r, _)) = self.replica_view(replica) else {
             return vec![(lo, hi)];
         };
         let counts: Vec<u64> = self
@@ -400,7 +413,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if lo > hi {
             return vec![];
         }
-        let Some(r) = self.ctx.table().get(replica) else {
+        let Some((r, d)) = self.replica_view(replica) else {
             return vec![(lo, hi)];
         };
         // the counters where a unit starts: each live dot, and each run's first counter
@@ -409,9 +422,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             .into_iter()
             .map(|(c, _, _)| c)
             .collect();
-        if let Some(d) = self.ctx.dots().get(r) {
-            marks.extend(clipped_runs(d, lo, hi).into_iter().map(|(f, _)| f));
-        }
+        marks.extend(clipped_runs(&d, lo, hi).into_iter().map(|(f, _)| f));
         marks.sort_unstable();
         let mut out = Vec::new();
         let mut start = lo;
@@ -458,7 +469,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if lo >= hi {
             return hi;
         }
-        let Some(r) = self.ctx.table().get(replica) else {
+        let Some((r, d)) = self.replica_view(replica) else {
             return hi;
         };
         let mut marks: Vec<u64> = Vec::new();
@@ -473,13 +484,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     .map(|row| run.counter[row]),
             );
         }
-        if let Some(d) = self.ctx.dots().get(r) {
-            marks.extend(
-                clipped_runs_limited(d, lo, hi, budget + 1)
-                    .into_iter()
-                    .map(|(f, _)| f),
-            );
-        }
+        marks.extend(
+            clipped_runs_limited(&d, lo, hi, budget + 1)
+                .into_iter()
+                .map(|(f, _)| f),
+        );
         marks.sort_unstable();
         // the first counter at which `budget` units are exceeded starts the second part
         let mut units = 0usize;
@@ -517,10 +526,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// ```
     pub fn slice(&self, replica: &ReplicaId, lo: u64, hi: u64) -> Self {
         let lo = lo.max(1);
-        let Some(r) = self.ctx.table().get(replica) else {
-            return Self::new();
-        };
-        let Some(dots) = self.ctx.dots().get(r) else {
+        let Some((r, dots)) = self.replica_view(replica) else {
             return Self::new();
         };
         if lo > hi {
@@ -539,10 +545,17 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             run.push_row(&self.runs[ri], row, r);
         }
         runs.extend(cur.map(|(_, run)| run));
+        let mut table = self.ctx.table().clone();
+        // a record's slice holds no entry: its replica becomes a row of the slice
+        let r = if r == RECORD {
+            table.intern(replica)
+        } else {
+            r
+        };
         let mut ctx = DotContext::new();
         let mut cloud = RoaringTreemap::new();
         let mut prefix = 0;
-        for (first, last) in clipped_runs(dots, lo, hi) {
+        for (first, last) in clipped_runs(&dots, lo, hi) {
             if first == 1 {
                 prefix = last;
             } else {
@@ -551,7 +564,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
         *ctx.replica_mut(r) = ReplicaDots::from_parts(prefix, cloud);
         let mut out = Self {
-            ctx: CausalContext::from_parts(self.ctx.table().clone(), ctx),
+            ctx: CausalContext::from_parts(table, ctx),
             runs,
         };
         out.compact_runs();

@@ -100,14 +100,18 @@ pub(crate) struct Canonical<'a, K: ArrowItem, V: Cells> {
     /// Rows of `run` in canonical order: key groups in store order, each sorted by (name
     /// rank, counter).
     pub rows: Vec<usize>,
+    /// The store's context with its retired records as rows (appended: the entries'
+    /// replica indices do not move).
+    pub ctx: std::borrow::Cow<'a, crate::CausalContext>,
 }
 
 impl<'a, K: ArrowItem, V: Cells> Canonical<'a, K, V> {
     pub(crate) fn of(store: &'a CausalStore<K, V>) -> Self {
-        let table = store.ctx.table();
-        let dots = store.ctx.dots().replicas();
+        let ctx = store.ctx.expanded();
+        let table = ctx.table();
+        let dots = ctx.dots().replicas();
         // canonical table: the replicas with dots, sorted by name
-        let order = store.ctx.canonical_order();
+        let order = ctx.canonical_order();
         let mut canon = vec![u32::MAX; table.len()];
         for (rank, &i) in order.iter().enumerate() {
             canon[i as usize] = rank as u32;
@@ -134,6 +138,7 @@ impl<'a, K: ArrowItem, V: Cells> Canonical<'a, K, V> {
             context,
             run,
             rows,
+            ctx,
         }
     }
 }
@@ -148,7 +153,7 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
     store: &CausalStore<K, V>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let c = Canonical::of(store);
-    let (table, order, canon, run, rows) = (store.ctx.table(), &c.order, &c.canon, &c.run, &c.rows);
+    let (table, order, canon, run, rows) = (c.ctx.table(), &c.order, &c.canon, &c.run, &c.rows);
     let schema = Arc::new(schema::<K, V>(base64::encode(&c.context), run.rows()));
     let names: ArrayRef = Arc::new(BinaryArray::from_iter_values(
         order.iter().map(|&i| table.names()[i as usize].as_bytes()),

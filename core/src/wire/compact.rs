@@ -70,8 +70,8 @@ fn unzigzag(v: u64) -> i64 {
 /// The store in the compact encoding (see the module docs).
 pub fn encode_compact<K: ArrowItem, V: Cells>(store: &CausalStore<K, V>) -> Vec<u8> {
     let c = Canonical::of(store);
-    let table = store.ctx.table();
-    let dots = store.ctx.dots().replicas();
+    let table = c.ctx.table();
+    let dots = c.ctx.dots().replicas();
     let mut out = Vec::with_capacity(16 + c.rows.len() * 16);
     put_varint(&mut out, c.order.len() as u64);
     for &i in &c.order {

@@ -10,7 +10,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// Checks the store's invariants and returns the first one broken: every run sorted
     /// strictly by `(hash, key, replica, counter)` with each hash equal to `xxh3(key)`; no
     /// dot live twice; every live entry's dot in the context and its replica in the table;
-    /// contexts canonical (clouds strictly above `prefix + 1`). Tests and fuzz targets call
+    /// contexts canonical (clouds strictly above `prefix + 1`); no replica both a row with
+    /// dots and a retired record (a record holds no entry: entries' replicas are rows). Tests and fuzz targets call
     /// it after every operation.
     ///
     /// # Errors
@@ -45,7 +46,13 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 }
             }
         }
+        let names = self.ctx.table().names();
         for (r, d) in self.ctx.dots().replicas().iter().enumerate() {
+            if !d.is_empty() && self.ctx.retired().prefix(&names[r]) > 0 {
+                return Err(format!(
+                    "replica {r}: both a row with dots and a retired record"
+                ));
+            }
             if d.cloud()
                 .min()
                 .is_some_and(|m| m <= d.prefix().saturating_add(1))

@@ -81,8 +81,25 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// assert_eq!(b.digest(), a.digest());
     /// ```
     pub fn delta_since(&self, peer: &CausalContext) -> Self {
-        self.delta_since_indexed(peer)
-            .unwrap_or_else(|| self.delta_since_scan(peer))
+        let peer = peer.expanded();
+        let mut out = self
+            .delta_since_indexed(&peer)
+            .unwrap_or_else(|| self.delta_since_scan_rows(&peer));
+        out.add_records_for(self);
+        out
+    }
+
+    /// Adds to this delta of `from` the records of `from`, as rows. A record holds no
+    /// entry, so all its dots go, as for a row without entries: those the peer lacks, and
+    /// those it has seen, which remove the entries of them it may still hold.
+    fn add_records_for(&mut self, from: &Self) {
+        for (name, m) in from.ctx.retired().iter() {
+            if self.ctx.max_counter(&name) < m {
+                self.ctx
+                    .insert_range(&name, 1, m)
+                    .unwrap_or_else(|_| unreachable!("a record's prefix is at least 1"));
+            }
+        }
     }
 
     /// The peer's dots of each of our replica indices.
@@ -235,6 +252,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// path is tested against, and its fallback.
     #[doc(hidden)]
     pub fn delta_since_scan(&self, peer: &CausalContext) -> Self {
+        let peer = peer.expanded();
+        let mut out = self.delta_since_scan_rows(&peer);
+        out.add_records_for(self);
+        out
+    }
+
+    /// [`Self::delta_since_scan`] for our rows, given a peer context without records.
+    fn delta_since_scan_rows(&self, peer: &CausalContext) -> Self {
         let table = self.ctx.table();
         let empty = ReplicaDots::new();
         let peer_dots = self.peer_dots(peer, &empty);

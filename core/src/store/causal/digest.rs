@@ -86,6 +86,15 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             d.add_hash(xxh3_128(&buf));
         }
+        // records, as the rows they stand for (a prefix and no cloud run)
+        for (name, m) in self.ctx.retired().iter() {
+            buf.clear();
+            buf.push(2);
+            buf.extend_from_slice(&(name.as_bytes().len() as u64).to_le_bytes());
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(&m.to_le_bytes());
+            d.add_hash(xxh3_128(&buf));
+        }
     }
 
     /// Order-independent 128-bit digest of the entries, the context and the type, by

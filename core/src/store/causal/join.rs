@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use pluriverse_kernels::dots::{DotContext, ReplicaDots};
+use pluriverse_kernels::dots::DotContext;
 
 use super::CausalStore;
 use crate::item::Item;
@@ -111,13 +111,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// # Errors
     /// [`crate::Error::ForeignClaim`], or as [`Self::try_join`]; the store is unchanged.
     pub fn join_checked(&mut self, other: &Self, me: &crate::ReplicaId) -> crate::Result<()> {
-        let max_of = |s: &Self| {
-            s.ctx
-                .table()
-                .get(me)
-                .and_then(|i| s.ctx.dots().get(i))
-                .map_or(0, ReplicaDots::max)
-        };
+        let max_of = |s: &Self| s.ctx.max_counter(me);
         let (claimed, issued) = (max_of(other), max_of(self));
         if claimed > issued {
             return Err(crate::Error::ForeignClaim {
@@ -136,6 +130,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         other: &Self,
         path: JoinPath,
     ) -> Result<(), (u32, u64)> {
+        let promoted = self.promote_for_join(other);
+        let other: &Self = &promoted;
         let map = self.ctx.table_mut().absorb(other.ctx.table());
         let incremental = match path {
             JoinPath::Incremental => true,
@@ -144,11 +140,15 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 self.incremental_cost(other, &map) * INCREMENTAL_FRACTION <= self.len().max(1024)
             }
         };
-        if incremental {
+        let res = if incremental {
             self.join_incremental::<CHECK>(other, &map)
         } else {
             self.join_full::<CHECK>(Self::incoming(other, &map))
+        };
+        if res.is_ok() {
+            self.ctx.merge_retired(other.ctx.retired());
         }
+        res
     }
 
     /// Rows the incremental path would touch: the other's entries, its cloud dots, and our

@@ -53,6 +53,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// The union of `parts` when their contexts are pairwise disjoint per replica (by
     /// counter intervals); `None` otherwise.
     fn union_disjoint(parts: &[&Self]) -> Option<Self> {
+        if parts.iter().any(|p| !p.ctx.retired().is_empty()) {
+            return None; // records take the joins one by one
+        }
         let mut table = ReplicaTable::default();
         let maps: Vec<Vec<u32>> = parts.iter().map(|p| table.absorb(p.ctx.table())).collect();
         // every part's interval of each replica, in the common indices

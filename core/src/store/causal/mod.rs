@@ -31,7 +31,9 @@ mod lsm;
 mod partition;
 mod write;
 
-use super::run::Run;
+use std::borrow::Cow;
+
+use super::run::{self, Run};
 use crate::context::CausalContext;
 use crate::item::{Item, ItemCol};
 
@@ -104,6 +106,102 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 )
             })
             .collect()
+    }
+
+    /// Holds as retired records ([`crate::retired`]) the rows of the context that can be
+    /// and that no live entry uses, except `keep` (the replica this state writes as, whose
+    /// next write would turn its record back into a row); returns how many were retired.
+    /// The state does not change (equal digests and bytes, equal joins): only how its
+    /// context is held, which after many restarts of one replica is O(live writers) rows
+    /// instead of one per incarnation. Costs O(entries) when something is retired (the
+    /// runs are merged and their replica column renumbered), O(entries) to find nothing.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::retired::incarnation_name;
+    /// use pluriverse::MVMap;
+    /// let mut m: MVMap<u64, u64> = MVMap::new(incarnation_name(b"p", 1));
+    /// m.set(1, 1).unwrap();
+    /// let mut later: MVMap<u64, u64> = MVMap::from_store(incarnation_name(b"p", 2), m.store().clone());
+    /// later.set(1, 2).unwrap(); // overwrites p#1's only entry
+    /// let before = later.digest();
+    /// let mut store = later.store().clone();
+    /// assert_eq!(store.retire_idle(Some(later.replica())), 1);
+    /// assert_eq!((store.context().table().len(), store.context().retired().len()), (1, 1));
+    /// assert_eq!(store.digest(), before);
+    /// ```
+    pub fn retire_idle(&mut self, keep: Option<&crate::ReplicaId>) -> usize {
+        let mut used = vec![false; self.ctx.table().len()];
+        for run in &self.runs {
+            for (i, &r) in run.replica.iter().enumerate() {
+                if run.is_live(i) {
+                    used[r as usize] = true;
+                }
+            }
+        }
+        let can = |i: u32, name: &crate::ReplicaId| {
+            !used[i as usize]
+                && keep != Some(name)
+                && crate::retired::incarnation_parts(name).is_some()
+        };
+        let any = self
+            .ctx
+            .table()
+            .names()
+            .iter()
+            .zip(self.ctx.dots().replicas())
+            .enumerate()
+            .any(|(i, (n, d))| d.is_compact() && d.prefix() > 0 && can(i as u32, n));
+        if !any {
+            return 0;
+        }
+        let before = self.ctx.retired().len();
+        // dead rows may name retired rows: merge them away before renumbering
+        let merged = self.merged();
+        let Some(map) = self.ctx.retire_where(can) else {
+            return 0;
+        };
+        let mut run = run::Run::with_capacity(merged.rows());
+        for i in 0..merged.rows() {
+            run.push_row(&merged, i, map[merged.replica[i] as usize]);
+        }
+        // the map keeps the order of the indices, so the run stays sorted
+        self.runs = if run.rows() > 0 { vec![run] } else { vec![] };
+        self.ctx.retired().len() - before
+    }
+
+    /// Before a join with `other`: our records named by `other`'s rows become rows here,
+    /// and `other` is returned with its records named by our rows made rows (a copy, only
+    /// when there is one), so that every kernel asking "has the other side seen this dot"
+    /// finds it in the replica table. (The records left on both sides name no row of the
+    /// other: the join merges them afterwards, `CausalContext::merge_retired`.)
+    pub(crate) fn promote_for_join<'a>(&mut self, other: &'a Self) -> Cow<'a, Self> {
+        if !self.ctx.retired().is_empty() {
+            let names = other.ctx.table().names();
+            for (n, d) in names.iter().zip(other.ctx.dots().replicas()) {
+                if !d.is_empty() {
+                    self.ctx.promote(n);
+                }
+            }
+        }
+        if other.ctx.retired().is_empty() {
+            return Cow::Borrowed(other);
+        }
+        let names = self.ctx.table().names();
+        let wanted: Vec<&crate::ReplicaId> = names
+            .iter()
+            .zip(self.ctx.dots().replicas())
+            .filter(|(n, d)| !d.is_empty() && other.ctx.retired().prefix(n) > 0)
+            .map(|(n, _)| n)
+            .collect();
+        if wanted.is_empty() {
+            return Cow::Borrowed(other);
+        }
+        let mut copy = other.clone();
+        for n in wanted {
+            copy.ctx.promote(n);
+        }
+        Cow::Owned(copy)
     }
 
     /// The live entries of `key`: `(replica index, counter, value)`.

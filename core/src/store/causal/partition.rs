@@ -73,11 +73,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                         d
                     })
                     .collect();
+                let mut ctx = CausalContext::from_parts(
+                    self.ctx.table().clone(),
+                    DotContext::from_replicas(dots),
+                );
+                // records hold no entry: every part keeps them
+                ctx.merge_retired(self.ctx.retired());
                 Self {
-                    ctx: CausalContext::from_parts(
-                        self.ctx.table().clone(),
-                        DotContext::from_replicas(dots),
-                    ),
+                    ctx,
                     runs: if run.rows() > 0 { vec![run] } else { vec![] },
                 }
             })

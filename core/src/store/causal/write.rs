@@ -44,7 +44,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             .ok_or_else(|| crate::Error::CounterOverflow {
                 replica: replica.to_string(),
             })?;
-        Ok((self.ctx.table_mut().intern(replica), first))
+        Ok((self.ctx.intern_row(replica), first))
     }
 
     /// The live rows holding the keys of `batch` (`(hash, index into keys)`, sorted by
