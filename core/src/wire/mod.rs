@@ -83,7 +83,7 @@ mod context;
 use std::fmt;
 
 #[doc(hidden)]
-pub use codec::with_rows_per_batch;
+pub use codec::{encode_store_as, with_rows_per_batch};
 pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
@@ -92,8 +92,13 @@ pub use columns::{col_from_arrow, items_from_arrow, ArrowItem, Cells};
 pub use compact::{decode_compact_with_limits, encode_compact};
 pub(crate) use context::{decode_context, encode_context};
 
-/// Format version written to `pluriverse.format` (the only one this build reads).
-pub const FORMAT_VERSION: &str = "2";
+/// Format version written to `pluriverse.format` (this build reads it and version 2).
+pub const FORMAT_VERSION: &str = "3";
+/// The fewest rows a stream must have for [`encode_store`] to compress its buffers (below,
+/// the schema message dominates and compression would save a few bytes at best).
+pub const COMPRESS_MIN_ROWS: usize = 256;
+/// The ZSTD level [`encode_store`] compresses at.
+pub const ZSTD_LEVEL: i32 = 1;
 /// Metadata key of the record kind.
 pub const META_KIND: &str = "pluriverse.kind";
 /// Metadata key of the format version.
@@ -193,8 +198,8 @@ pub enum DecodeError {
         /// The kind in the bytes.
         found: String,
     },
-    /// `pluriverse.format` is missing or names a version this build does not read (version 1,
-    /// without row count and checksum, is refused: see the module docs).
+    /// `pluriverse.format` is missing or names a version this build does not read (it reads
+    /// 3 and 2; version 1, without row count and checksum, is refused: see the module docs).
     Version(String),
     /// The input ends before the stream does (no end-of-stream marker, or a message cut).
     Truncated {
@@ -294,13 +299,13 @@ impl fmt::Display for DecodeError {
             Self::Version(v) if v == "1" => write!(
                 f,
                 "format version 1 is no longer read: it carries no row count or checksum, so \
-                 a truncated copy cannot be told from a whole one (this build reads version \
-                 {FORMAT_VERSION}; decode the file with the release that wrote it and write it \
+                 a truncated copy cannot be told from a whole one (this build reads versions \
+                 {FORMAT_VERSION} and 2; decode the file with the release that wrote it and write it \
                  again with this one)"
             ),
             Self::Version(v) => write!(
                 f,
-                "unsupported format version {v:?} (this build reads {FORMAT_VERSION})"
+                "unsupported format version {v:?} (this build reads {FORMAT_VERSION} and 2)"
             ),
             Self::Truncated { what, offset } => {
                 write!(
