@@ -23,7 +23,9 @@ fn stream(schema: &Schema, batches: &[RecordBatch], c: Option<CompressionType>) 
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).map_or(1_000_000, |a| a.parse().unwrap());
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(1_000_000, |a| a.parse().unwrap());
     let keys: Vec<String> = (n / 2..n / 2 + n).map(|i| format!("k{i}")).collect();
     let values: Vec<i64> = (n / 2..n / 2 + n).map(|i| i as i64).collect();
     let mut b: MVMap<String, i64> = MVMap::new("b");
@@ -35,9 +37,18 @@ fn main() {
     let back = MVMap::<String, i64>::from_bytes(&bytes, "b").unwrap();
     let dec = t.elapsed();
     assert_eq!(back.len(), n);
-    println!("n = {n}: to_bytes {} B ({:.1?}), from_bytes {:.1?}", bytes.len(), enc, dec);
+    println!(
+        "n = {n}: to_bytes {} B ({:.1?}), from_bytes {:.1?}",
+        bytes.len(),
+        enc,
+        dec
+    );
     let (schema, batches) = pluriverse::wire::to_record_batches(b.store()).unwrap();
-    let codecs = [None, Some(CompressionType::LZ4_FRAME), Some(CompressionType::ZSTD)];
+    let codecs = [
+        None,
+        Some(CompressionType::LZ4_FRAME),
+        Some(CompressionType::ZSTD),
+    ];
     println!("| column | none | lz4 | zstd |");
     for (i, f) in schema.fields().iter().enumerate() {
         let s = Arc::new(Schema::new(vec![f.as_ref().clone()]));
@@ -80,6 +91,10 @@ fn main() {
             assert_eq!(back.digest(), b.digest());
             len = bytes.len();
         }
-        println!("| {label} | {len} | {:.1} ms | {:.1} ms |", enc * 1e3, dec * 1e3);
+        println!(
+            "| {label} | {len} | {:.1} ms | {:.1} ms |",
+            enc * 1e3,
+            dec * 1e3
+        );
     }
 }

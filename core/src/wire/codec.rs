@@ -158,7 +158,11 @@ fn record_batches<K: ArrowItem, V: Cells>(
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let c = Canonical::of(store);
     let (table, order, canon, run, rows) = (store.ctx.table(), &c.order, &c.canon, &c.run, &c.rows);
-    let schema = Arc::new(schema::<K, V>(version, base64::encode(&c.context), run.rows()));
+    let schema = Arc::new(schema::<K, V>(
+        version,
+        base64::encode(&c.context),
+        run.rows(),
+    ));
     let names: ArrayRef = Arc::new(BinaryArray::from_iter_values(
         order.iter().map(|&i| table.names()[i as usize].as_bytes()),
     ));
@@ -490,34 +494,30 @@ impl<'a> Frames<'a> {
 
 /// Checks that every buffer of a record or dictionary batch lies inside its `body` and holds
 /// whole elements of its column's type (`widths`, in IPC buffer order): arrow-ipc trusts
-/// buffer offsets and asserts on lengths, so bad ones become errors here. A compressed
-/// batch (format 3 only: LZ4 frame or ZSTD, per buffer) is checked by the lengths its
-/// buffers declare uncompressed, read from their 8-byte prefixes. Returns the bytes the
-/// buffers hold once decompressed (their lengths as they are when not compressed), so that
-/// the caller bounds what decompression allocates before any of it is done.
+/// buffer offsets and asserts on lengths, so bad ones become errors here. The batch must be
+/// ZSTD-compressed per buffer if `compressed` (the format's rule: see the module docs), and
+/// not compressed otherwise; a compressed batch is checked by the lengths its buffers
+/// declare uncompressed, read from their 8-byte prefixes. Returns the bytes the buffers hold
+/// once decompressed (their lengths as they are when not compressed), so that the caller
+/// bounds what decompression allocates before any of it is done.
 fn check_buffers(
     batch: arrow_ipc::RecordBatch<'_>,
     body: &[u8],
     widths: &[usize],
-    version: u8,
+    compressed: bool,
 ) -> Result<u64, DecodeError> {
     let bad = |what: &str| DecodeError::Arrow(what.to_string());
-    let compressed = match batch.compression() {
-        None => false,
-        Some(_) if version < 3 => {
-            return Err(bad("compressed buffers are not part of format 2"));
-        }
-        Some(c) => {
-            let codec = c.codec();
-            if codec != CompressionType::ZSTD && codec != CompressionType::LZ4_FRAME {
-                return Err(bad("unknown compression codec"));
+    match batch.compression() {
+        None if !compressed => {}
+        Some(c) if compressed => {
+            if c.codec() != CompressionType::ZSTD
+                || c.method() != arrow_ipc::BodyCompressionMethod::BUFFER
+            {
+                return Err(DecodeError::NotCanonical("buffer compression codec"));
             }
-            if c.method() != arrow_ipc::BodyCompressionMethod::BUFFER {
-                return Err(bad("unknown body compression method"));
-            }
-            true
         }
-    };
+        _ => return Err(DecodeError::NotCanonical("buffer compression")),
+    }
     if batch.buffers().map_or(0, |b| b.len()) != widths.len() {
         return Err(bad("wrong number of buffers for the schema"));
     }
@@ -659,6 +659,8 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     if rows_declared > limits.max_entries as u64 {
         return Err(over("entries", limits.max_entries as u64, rows_declared));
     }
+    // format 3 compresses the buffers of a stream of COMPRESS_MIN_ROWS rows or more
+    let compressed = version >= 3 && rows_declared >= COMPRESS_MIN_ROWS as u64;
     let canonical = schema_message(&schema).map_err(|e| DecodeError::Arrow(e.to_string()))?;
     if bytes[first.span.clone()] != canonical[..] {
         return Err(DecodeError::NotCanonical("schema message"));
@@ -707,7 +709,7 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
                 data,
                 &bytes[f.body.clone()],
                 &DICTIONARY_WIDTHS,
-                version,
+                compressed,
             )?)?;
         } else if let Some(rb) = f.msg.header_as_record_batch() {
             let n = u64::try_from(rb.length()).unwrap_or(u64::MAX);
@@ -726,7 +728,12 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
                     found: rows,
                 });
             }
-            decoded_within(check_buffers(rb, &bytes[f.body.clone()], &widths, version)?)?;
+            decoded_within(check_buffers(
+                rb,
+                &bytes[f.body.clone()],
+                &widths,
+                compressed,
+            )?)?;
         } else {
             return Err(DecodeError::Arrow(
                 "a message that is neither a dictionary nor a record batch".into(),
@@ -768,9 +775,8 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     // counter), so this reserves no more than those, already bounded, whatever the headers
     // claim
     let decoded = decoded_within(0)?;
-    let mut run: Run<K, V> = Run::with_capacity(
-        usize::try_from(rows.min(decoded / 12)).unwrap_or(0),
-    );
+    let mut run: Run<K, V> =
+        Run::with_capacity(usize::try_from(rows.min(decoded / 12)).unwrap_or(0));
     let mut names: Option<ArrayRef> = None;
     for f in &frames_rest {
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
