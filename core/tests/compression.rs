@@ -348,3 +348,116 @@ fn declared_uncompressed_sizes_are_bounded_before_decompressing() {
         "{err}"
     );
 }
+
+/// The format-3 seeds of the `decode` fuzz target (`fuzz/seeds/decode/v3-*`), by name, with
+/// whether they are valid states (the others are hostile shapes that must be refused).
+fn format_3_seeds() -> Vec<(&'static str, bool, Vec<u8>)> {
+    let n = COMPRESS_MIN_ROWS + 44;
+    let m = mvmap(n);
+    let mut s: AWSet<Vec<u8>> = AWSet::new("s");
+    let elems: Vec<Vec<u8>> = (0..n).map(|i| format!("e{i}").into_bytes()).collect();
+    s.add_many(&elems).unwrap();
+    let mut p: PNCounterMap<i64> = PNCounterMap::new("p");
+    let mut l: LWWMap<u64, String> = LWWMap::new("l");
+    for i in 0..n as i64 {
+        p.increment(i - 100, (i as u64 % 13) + 1).unwrap();
+        l.set(i as u64, format!("v{}", i % 9), 1 + i as u64)
+            .unwrap();
+    }
+    for i in (0..n as u64).step_by(5) {
+        l.remove(i, 1 << 20).unwrap();
+    }
+    let bytes = m.to_bytes().unwrap();
+    let mut huge = bytes.clone();
+    let at = prefixes(&bytes)[1];
+    huge[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+    let lz4 = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::LZ4_FRAME))
+        .unwrap();
+    let zstd = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::ZSTD))
+        .unwrap();
+    vec![
+        ("v3-mvmap-utf8-int64-zstd", true, bytes),
+        ("v3-awset-binary-zstd", true, s.to_bytes().unwrap()),
+        ("v3-pncounter-int64-zstd", true, p.to_bytes().unwrap()),
+        (
+            "v3-lww-uint64-utf8-zstd-tombstones",
+            true,
+            l.to_bytes().unwrap(),
+        ),
+        (
+            "v3-mvmap-small-uncompressed",
+            true,
+            mvmap(20).to_bytes().unwrap(),
+        ),
+        ("v3-buffer-declares-1tib", false, huge),
+        ("v3-lz4", false, sealed_with(m.store(), "3", lz4)),
+        (
+            "v3-uncompressed-large",
+            false,
+            encode_store_as(m.store(), 3, None).unwrap(),
+        ),
+        (
+            "v3-compressed-small",
+            false,
+            encode_store_as(mvmap(20).store(), 3, Some(1)).unwrap(),
+        ),
+        (
+            "v3-format2-compressed",
+            false,
+            sealed_with(m.store(), "2", zstd),
+        ),
+        (
+            "v3-multibatch-100rows",
+            false,
+            with_rows_per_batch(100, || m.to_bytes().unwrap()),
+        ),
+    ]
+}
+
+#[test]
+fn format_3_fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/decode");
+    for (name, valid, bytes) in format_3_seeds() {
+        let stored = std::fs::read(dir.join(name)).expect("seed written (write_format_3_seeds)");
+        assert_eq!(
+            stored, bytes,
+            "{name}: regenerate with write_format_3_seeds"
+        );
+        let back = pluriverse_any_free_decode(&stored);
+        assert_eq!(back.is_ok(), valid, "{name}: {back:?}");
+        if let Ok(re) = back {
+            assert_eq!(re, stored, "{name} re-encodes to itself");
+        }
+    }
+}
+
+/// Decodes a seed as the kind its schema names and re-encodes it.
+fn pluriverse_any_free_decode(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let kind = read_schema(bytes)
+        .map(|s| {
+            s.metadata()
+                .get("pluriverse.kind")
+                .cloned()
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    match kind.as_str() {
+        "MVMap" => CausalStore::<String, i64>::from_bytes(bytes)?.to_bytes(),
+        "AWSet" => CausalStore::<Vec<u8>, ()>::from_bytes(bytes)?.to_bytes(),
+        "PNCounterMap" => CausalStore::<i64, (u64, u64)>::from_bytes(bytes)?.to_bytes(),
+        _ => CausalStore::<u64, pluriverse::LwwCell<String>>::from_bytes(bytes)?.to_bytes(),
+    }
+}
+
+/// Writes the format-3 seeds of the `decode` fuzz target (`fuzz/seeds/decode/v3-*`). Run
+/// with `cargo test -p pluriverse --test compression -- --ignored write_format_3_seeds`.
+#[test]
+#[ignore = "writes files; run by hand to refresh the fuzz seeds"]
+fn write_format_3_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/decode");
+    for (name, _, bytes) in format_3_seeds() {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
