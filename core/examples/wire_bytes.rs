@@ -75,8 +75,9 @@ fn main() {
     println!("| encoding | bytes | to_bytes | from_bytes |");
     for (label, version, level) in [
         ("format 2", 2u8, None),
-        ("format 3, uncompressed", 3, None),
-        ("format 3, zstd 1", 3, Some(1)),
+        ("format 3, zstd -3", 3, Some(-3)),
+        ("format 3, zstd -1", 3, Some(-1)),
+        ("format 3, zstd 1 (the default)", 3, Some(1)),
         ("format 3, zstd 3", 3, Some(3)),
     ] {
         let (mut enc, mut dec) = (f64::MAX, f64::MAX);
