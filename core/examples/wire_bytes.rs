@@ -12,8 +12,14 @@ use arrow_ipc::CompressionType;
 use arrow_schema::Schema;
 use pluriverse::MVMap;
 
+/// The batches as one IPC stream, compressed with `c` (ZSTD at the format's level).
 fn stream(schema: &Schema, batches: &[RecordBatch], c: Option<CompressionType>) -> Vec<u8> {
-    let opts = IpcWriteOptions::default().try_with_compression(c).unwrap();
+    let mut opts = IpcWriteOptions::default().try_with_compression(c).unwrap();
+    if c == Some(CompressionType::ZSTD) {
+        opts = opts
+            .try_with_compression_level(Some(pluriverse::wire::ZSTD_LEVEL))
+            .unwrap();
+    }
     let mut w = StreamWriter::try_new_with_options(Vec::new(), schema, opts).unwrap();
     for b in batches {
         w.write(b).unwrap();
@@ -49,7 +55,7 @@ fn main() {
         Some(CompressionType::LZ4_FRAME),
         Some(CompressionType::ZSTD),
     ];
-    println!("| column | none | lz4 | zstd |");
+    println!("| column | none | lz4 | zstd (level {}) |", pluriverse::wire::ZSTD_LEVEL);
     for (i, f) in schema.fields().iter().enumerate() {
         let s = Arc::new(Schema::new(vec![f.as_ref().clone()]));
         let bs: Vec<RecordBatch> = batches
