@@ -51,12 +51,12 @@
 //! Why ZSTD and not LZ4 (both are Arrow codecs; measured on the bench's update below): LZ4
 //! (`lz4_flex`) gives 19.2 MB, above the target of loro's 13.0 MB, since it has no entropy
 //! coding for the random low bytes of keys and values; ZSTD at level 1 gives 10.5 MB (level
-//! 3: 10.8 MB, slower), and decoding stays faster than encoding. The `zstd` crate builds
+//! 3: 10.8 MB, slower; level -1: 15.1 MB), and decoding stays faster than encoding. The `zstd` crate builds
 //! the C library with `cc` (about a minute of a clean build here).
 //!
 //! What it buys, for the Python bench's update (one replica's `MVMap` of 1M utf8 keys
 //! `k{i}` and int64 values, `benches/README.md`, session 9): 31.5 MB in version 2,
-//! 10.5 MB in version 3 (key 6.4 MB, replica 0.001 MB, counter 1.1 MB, value 3.3 MB);
+//! 10.5 MB in version 3 (key 6.2 MB, replica 0.001 MB, counter 1.0 MB, value 3.3 MB);
 //! decoding stays about half as long as encoding.
 //!
 //! Rows are sorted by `(xxh3_64(key bytes), key, replica name, counter)`; the dictionary
