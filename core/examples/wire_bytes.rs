@@ -55,7 +55,10 @@ fn main() {
         Some(CompressionType::LZ4_FRAME),
         Some(CompressionType::ZSTD),
     ];
-    println!("| column | none | lz4 | zstd (level {}) |", pluriverse::wire::ZSTD_LEVEL);
+    println!(
+        "| column | none | lz4 | zstd (level {}) |",
+        pluriverse::wire::ZSTD_LEVEL
+    );
     for (i, f) in schema.fields().iter().enumerate() {
         let s = Arc::new(Schema::new(vec![f.as_ref().clone()]));
         let bs: Vec<RecordBatch> = batches
