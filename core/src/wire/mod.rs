@@ -33,6 +33,11 @@
 //! [`ROWS_PER_BATCH`] rows (the last one shorter, a single empty batch for an empty state)
 //! and the end-of-stream marker.
 //!
+//! Rows are sorted by `(xxh3_64(key bytes), key, replica name, counter)`; the dictionary
+//! holds exactly the replicas with at least one dot. Equal states therefore give identical
+//! bytes, whatever order their replicas were interned in (compressed ones too, for one
+//! version of the ZSTD library: its output at a level is deterministic).
+//!
 //! ## Compression (new in version 3)
 //! A stream of at least [`COMPRESS_MIN_ROWS`] rows is written with Arrow IPC buffer
 //! compression: every message's `BodyCompression` is `ZSTD`, method `BUFFER`, and each
@@ -51,17 +56,14 @@
 //! Why ZSTD and not LZ4 (both are Arrow codecs; measured on the bench's update below): LZ4
 //! (`lz4_flex`) gives 19.2 MB, above the target of loro's 13.0 MB, since it has no entropy
 //! coding for the random low bytes of keys and values; ZSTD at level 1 gives 10.5 MB (level
-//! 3: 10.8 MB, slower; level -1: 15.1 MB), and decoding stays faster than encoding. The `zstd` crate builds
-//! the C library with `cc` (about a minute of a clean build here).
+//! 3: 10.8 MB, slower; level -1: 15.1 MB), and decoding stays faster than encoding. The
+//! `zstd` crate builds the C library (`zstd-sys`, with `cc`) into a clean build; `lz4_flex`
+//! would have been pure Rust.
 //!
 //! What it buys, for the Python bench's update (one replica's `MVMap` of 1M utf8 keys
 //! `k{i}` and int64 values, `benches/README.md`, session 9): 31.5 MB in version 2,
 //! 10.5 MB in version 3 (key 6.2 MB, replica 0.001 MB, counter 1.0 MB, value 3.3 MB);
 //! decoding stays about half as long as encoding.
-//!
-//! Rows are sorted by `(xxh3_64(key bytes), key, replica name, counter)`; the dictionary
-//! holds exactly the replicas with at least one dot. Equal states therefore give identical
-//! bytes, whatever order their replicas were interned in.
 //!
 //! # Integrity
 //! A reader knows a stream is whole and unaltered (contract 8): the end-of-stream marker is
@@ -73,8 +75,9 @@
 //! is decompressed. The schema message must be byte for byte the one this writer writes.
 //! Every accepted stream written by this version of the library (or corrupted on the way)
 //! therefore re-encodes to the same bytes; a version-2 stream re-encodes to version 3, and
-//! a stream another writer compressed otherwise (another codec or level, another ZSTD
-//! build) decodes to the state it holds and re-encodes to this writer's form of it.
+//! a stream another writer compressed otherwise within the rule (another ZSTD level or
+//! build, a buffer left uncompressed) decodes to the state it holds and re-encodes to this
+//! writer's form of it.
 //!
 //! The checksum is no signature: anyone can compute it. What a peer whose bytes are not
 //! authenticated can still do, within the [`Limits`]:
@@ -90,7 +93,7 @@
 //! - bind a dot to other contents than the writer did: refused at a join that meets the
 //!   honest copy ([`crate::Error::Equivocation`]), undetectable where it arrives first;
 //! - write a non-canonical encoding of valid content with a correct checksum (padding,
-//!   the data under null slots, another compression of the buffers): it decodes to the
+//!   the data under null slots, another ZSTD level for the buffers): it decodes to the
 //!   state its content says.
 //!
 //! Signed writes (DESIGN, turn 2) are what closes these; this format is the unsigned mode.
