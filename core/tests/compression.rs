@@ -425,7 +425,7 @@ fn format_3_fuzz_seeds_are_current() {
             stored, bytes,
             "{name}: regenerate with write_format_3_seeds"
         );
-        let back = pluriverse_any_free_decode(&stored);
+        let back = decode_and_reencode(&stored);
         assert_eq!(back.is_ok(), valid, "{name}: {back:?}");
         if let Ok(re) = back {
             assert_eq!(re, stored, "{name} re-encodes to itself");
@@ -434,7 +434,7 @@ fn format_3_fuzz_seeds_are_current() {
 }
 
 /// Decodes a seed as the kind its schema names and re-encodes it.
-fn pluriverse_any_free_decode(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+fn decode_and_reencode(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let kind = read_schema(bytes)
         .map(|s| {
             s.metadata()
