@@ -395,11 +395,53 @@ fn bench_awset(c: &mut Criterion) {
     g.finish();
 }
 
+/// State bytes (issue 16): the Python bench's update, one replica's `MVMap<String, i64>` of
+/// `n` keys `k{i}` (`i` from `n / 2`) and their numbers as values, written and read in
+/// format 3 (ZSTD-compressed buffers) and, as the baseline in the same run, format 2
+/// (uncompressed). The sizes go to stderr.
+fn bench_wire(c: &mut Criterion) {
+    for n in sizes("1m,10m") {
+        let keys: Vec<String> = (n / 2..n / 2 + n).map(|i| format!("k{i}")).collect();
+        let values: Vec<i64> = (n / 2..n / 2 + n).map(|i| i as i64).collect();
+        let mut b: MVMap<String, i64> = MVMap::new("b");
+        b.set_many(&keys, &values).unwrap();
+        drop((keys, values));
+        let v3 = b.to_bytes().unwrap();
+        let v2 = pluriverse::wire::encode_store_as(b.store(), 2, None).unwrap();
+        eprintln!(
+            "mvmap_wire/{}: format 3 {} bytes, format 2 {} bytes ({:.3}x)",
+            label(n),
+            v3.len(),
+            v2.len(),
+            v3.len() as f64 / v2.len() as f64
+        );
+        let mut g = c.benchmark_group(format!("mvmap_wire/{}", label(n)));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(if n > 1 << 21 { 20 } else { 5 }))
+            .throughput(Throughput::Elements(n as u64));
+        g.bench_function("to_bytes", |bn| {
+            bn.iter(|| black_box(&b).to_bytes().unwrap())
+        });
+        g.bench_function("from_bytes", |bn| {
+            bn.iter(|| MVMap::<String, i64>::from_bytes(black_box(&v3), "b").unwrap())
+        });
+        g.bench_function("to_bytes_format2", |bn| {
+            bn.iter(|| pluriverse::wire::encode_store_as(black_box(&b).store(), 2, None).unwrap())
+        });
+        g.bench_function("from_bytes_format2", |bn| {
+            bn.iter(|| MVMap::<String, i64>::from_bytes(black_box(&v2), "b").unwrap())
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
     bench_join,
     bench_join_strings,
     bench_awset,
-    bench_ops
+    bench_ops,
+    bench_wire
 );
 criterion_main!(benches);

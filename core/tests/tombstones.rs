@@ -43,10 +43,8 @@ fn removes_of_absent_keys_are_collected_once_stable() {
     b.join(&d);
     assert_eq!(a.entry_count(), n as usize, "a remove leaves a tombstone");
     let before = a.to_bytes().unwrap().len();
-    assert!(
-        before > 16 * n as usize,
-        "{before} bytes for {n} tombstones"
-    );
+    // format 3 compresses the rows (ZSTD): about 4.5 bytes a tombstone here
+    assert!(before > 2 * n as usize, "{before} bytes for {n} tombstones");
     let peers = [
         (ReplicaId::from("a"), a.context().version_vector()),
         (ReplicaId::from("b"), b.context().version_vector()),

@@ -402,7 +402,7 @@ fn lying_contents_are_rejected_with_a_specific_error() {
             |e| matches!(e, DecodeError::Context(_)),
         ), // trailing replica
         (
-            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "3"),
+            forge(&[(k1, 0, 1, 5)], &[b"a"], &ctx(&[(1, &[])]), "MVMap", "4"),
             |e| matches!(e, DecodeError::Version(_)),
         ),
         (

@@ -57,7 +57,8 @@ def test_removes_of_absent_keys_are_collected_once_everyone_saw_them() -> None:
     assert a.collect_tombstones(everyone({"a": a, "b": b}), floor) == floor  # ts 1..floor
     assert a.entry_count() == n + 1 - floor
     assert a.collect_tombstones(everyone({"a": a, "b": b}), 2**64 - 1) == n - floor
-    assert a.entry_count() == 1 and a.get(-1) == 5 and len(a.to_bytes()) < size / 10
+    # format 3 compresses the 2001 rows (about 11 KB); one row and the context stay (1.7 KB)
+    assert a.entry_count() == 1 and a.get(-1) == 5 and len(a.to_bytes()) < size / 4
     # a copy of a dropped remove arriving again is discarded; b collects the same
     a.merge(d)
     assert a.entry_count() == 1

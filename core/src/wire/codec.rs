@@ -13,15 +13,16 @@ use arrow_array::{
 };
 use arrow_buffer::Buffer;
 use arrow_ipc::reader::{read_dictionary, read_record_batch};
-use arrow_ipc::writer::StreamWriter;
+use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_ipc::CompressionType;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::columns::{ArrowItem, Cells};
 use super::{
-    base64, context, DecodeError, Limits, FORMAT_VERSION, META_CHECKSUM, META_CONTEXT, META_FORMAT,
-    META_KIND, META_ROWS, ROWS_PER_BATCH,
+    base64, context, DecodeError, Limits, COMPRESS_MIN_ROWS, FORMAT_VERSION, META_CHECKSUM,
+    META_CONTEXT, META_FORMAT, META_KIND, META_ROWS, ROWS_PER_BATCH, ZSTD_LEVEL,
 };
 use crate::context::CausalContext;
 use crate::error::{Error, Result};
@@ -63,7 +64,7 @@ pub fn with_rows_per_batch<R>(rows: usize, f: impl FnOnce() -> R) -> R {
 
 /// The schema of a kind's stream, with the kind, format version, context and row count in
 /// its metadata (the checksum is added by [`encode_store`]).
-fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
+fn schema<K: ArrowItem, V: Cells>(version: &str, context_b64: String, rows: usize) -> Schema {
     let mut fields = vec![
         Field::new("key", K::data_type(), false),
         Field::new(
@@ -79,7 +80,7 @@ fn schema<K: ArrowItem, V: Cells>(context_b64: String, rows: usize) -> Schema {
             META_KIND.to_string(),
             <V::Kind<K> as Kind>::NAME.to_string(),
         ),
-        (META_FORMAT.to_string(), FORMAT_VERSION.to_string()),
+        (META_FORMAT.to_string(), version.to_string()),
         (META_CONTEXT.to_string(), context_b64),
         (META_ROWS.to_string(), rows.to_string()),
     ]);
@@ -152,9 +153,21 @@ impl<'a, K: ArrowItem, V: Cells> Canonical<'a, K, V> {
 pub fn to_record_batches<K: ArrowItem, V: Cells>(
     store: &CausalStore<K, V>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    record_batches(store, FORMAT_VERSION)
+}
+
+/// [`to_record_batches`] with `version` in the schema's metadata.
+fn record_batches<K: ArrowItem, V: Cells>(
+    store: &CausalStore<K, V>,
+    version: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let c = Canonical::of(store);
     let (table, order, canon, run, rows) = (c.ctx.table(), &c.order, &c.canon, &c.run, &c.rows);
-    let schema = Arc::new(schema::<K, V>(base64::encode(&c.context), run.rows()));
+    let schema = Arc::new(schema::<K, V>(
+        version,
+        base64::encode(&c.context),
+        run.rows(),
+    ));
     let names: ArrayRef = Arc::new(BinaryArray::from_iter_values(
         order.iter().map(|&i| table.names()[i as usize].as_bytes()),
     ));
@@ -185,14 +198,61 @@ pub fn to_record_batches<K: ArrowItem, V: Cells>(
 }
 
 /// The store as Arrow IPC stream bytes (canonical: equal states give identical bytes),
-/// sealed with its row count and checksum (see the module docs).
+/// sealed with its row count and checksum (see the module docs): format
+/// [`FORMAT_VERSION`], its buffers ZSTD-compressed from [`COMPRESS_MIN_ROWS`] rows on.
 ///
 /// # Errors
 /// As [`to_record_batches`].
 pub fn encode_store<K: ArrowItem, V: Cells>(store: &CausalStore<K, V>) -> Result<Vec<u8>> {
-    let (schema, batches) = to_record_batches(store)?;
+    encode(store, 3, |rows| {
+        (rows >= COMPRESS_MIN_ROWS).then_some(ZSTD_LEVEL)
+    })
+}
+
+/// The store in format `version` (2: never compressed; 3: its buffers ZSTD-compressed at
+/// `zstd_level` when given): what [`encode_store`] writes with a choice of version and
+/// compression, for tests of the readers of older formats and for measuring the levels.
+/// Not for production use: [`encode_store`] writes the canonical form.
+///
+/// # Errors
+/// As [`to_record_batches`]; [`Error::Encode`] for a version other than 2 and 3, or a
+/// compression level ZSTD does not have.
+#[doc(hidden)]
+pub fn encode_store_as<K: ArrowItem, V: Cells>(
+    store: &CausalStore<K, V>,
+    version: u8,
+    zstd_level: Option<i32>,
+) -> Result<Vec<u8>> {
+    encode(store, version, |_| zstd_level)
+}
+
+/// The store in format `version`, ZSTD-compressed at the level `zstd` gives for its row
+/// count (none for `None`).
+fn encode<K: ArrowItem, V: Cells>(
+    store: &CausalStore<K, V>,
+    version: u8,
+    zstd: impl FnOnce(usize) -> Option<i32>,
+) -> Result<Vec<u8>> {
     let enc = |e: arrow_schema::ArrowError| Error::Encode(e.to_string());
-    let mut w = StreamWriter::try_new(Vec::new(), &schema).map_err(enc)?;
+    let (schema, batches) = record_batches(store, &version.to_string())?;
+    let zstd_level = zstd(batches.iter().map(RecordBatch::num_rows).sum());
+    let compression = match (version, zstd_level) {
+        (2, None) | (3, None) => None,
+        (3, Some(level)) => Some(level),
+        _ => {
+            return Err(Error::Encode(format!(
+                "format {version} with compression {zstd_level:?}"
+            )))
+        }
+    };
+    let opts = match compression {
+        None => IpcWriteOptions::default(),
+        Some(level) => IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::ZSTD))
+            .and_then(|o| o.try_with_compression_level(Some(level)))
+            .map_err(enc)?,
+    };
+    let mut w = StreamWriter::try_new_with_options(Vec::new(), &schema, opts).map_err(enc)?;
     let unsealed_schema = w.get_ref().len();
     for b in &batches {
         w.write(b).map_err(enc)?;
@@ -262,7 +322,8 @@ fn checksum(schema: &Schema, rest: &[u8]) -> u64 {
     h.digest()
 }
 
-fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError> {
+/// Checks the kind, format version and columns of a stream's schema; the version (2 or 3).
+fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<u8, DecodeError> {
     let meta = got.metadata();
     let kind = meta.get(META_KIND).cloned().unwrap_or_default();
     if kind != <V::Kind<K> as Kind>::NAME {
@@ -275,11 +336,12 @@ fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError>
             },
         });
     }
-    match meta.get(META_FORMAT) {
-        Some(v) if v == FORMAT_VERSION => {}
-        other => return Err(DecodeError::Version(other.cloned().unwrap_or_default())),
-    }
-    let want = schema::<K, V>(String::new(), 0);
+    let version = match meta.get(META_FORMAT).map(String::as_str) {
+        Some("2") => 2,
+        Some("3") => 3,
+        other => return Err(DecodeError::Version(other.unwrap_or_default().to_string())),
+    };
+    let want = schema::<K, V>(FORMAT_VERSION, String::new(), 0);
     let same = got.fields().len() == want.fields().len()
         && got
             .fields()
@@ -300,7 +362,7 @@ fn check_schema<K: ArrowItem, V: Cells>(got: &Schema) -> Result<(), DecodeError>
             show(got)
         )));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// The schema at the start of state bytes (kind, key and value types, metadata), read
@@ -435,37 +497,70 @@ impl<'a> Frames<'a> {
     }
 }
 
-/// Checks that every buffer of a record or dictionary batch lies inside its body and holds
+/// Checks that every buffer of a record or dictionary batch lies inside its `body` and holds
 /// whole elements of its column's type (`widths`, in IPC buffer order): arrow-ipc trusts
-/// buffer offsets and asserts on lengths, so bad ones become errors here.
+/// buffer offsets and asserts on lengths, so bad ones become errors here. The batch must be
+/// ZSTD-compressed per buffer if `compressed` (the format's rule: see the module docs), and
+/// not compressed otherwise; a compressed batch is checked by the lengths its buffers
+/// declare uncompressed, read from their 8-byte prefixes. Returns the bytes the buffers hold
+/// once decompressed (their lengths as they are when not compressed), so that the caller
+/// bounds what decompression allocates before any of it is done.
 fn check_buffers(
     batch: arrow_ipc::RecordBatch<'_>,
-    body: usize,
+    body: &[u8],
     widths: &[usize],
-) -> Result<(), DecodeError> {
+    compressed: bool,
+) -> Result<u64, DecodeError> {
     let bad = |what: &str| DecodeError::Arrow(what.to_string());
-    if batch.compression().is_some() {
-        return Err(bad("compressed buffers are not part of the format"));
+    match batch.compression() {
+        None if !compressed => {}
+        Some(c) if compressed => {
+            if c.codec() != CompressionType::ZSTD
+                || c.method() != arrow_ipc::BodyCompressionMethod::BUFFER
+            {
+                return Err(DecodeError::NotCanonical("buffer compression codec"));
+            }
+        }
+        _ => return Err(DecodeError::NotCanonical("buffer compression")),
     }
     if batch.buffers().map_or(0, |b| b.len()) != widths.len() {
         return Err(bad("wrong number of buffers for the schema"));
     }
+    let mut decoded = 0u64;
     for (b, w) in batch.buffers().iter().flatten().zip(widths) {
         let (off, len) = (b.offset(), b.length());
-        if len >= 0 && !(len as u64).is_multiple_of(*w as u64) {
-            return Err(bad("buffer length is not a whole number of elements"));
-        }
         let inside = off >= 0
             && off % 8 == 0
             && len >= 0
             && (off as u64)
                 .checked_add(len as u64)
-                .is_some_and(|e| e <= body as u64);
+                .is_some_and(|e| e <= body.len() as u64);
         if !inside {
             return Err(bad("buffer outside its message body"));
         }
+        let (off, len) = (off as usize, len as usize);
+        // the buffer's length as Arrow will hold it
+        let plain = if !compressed || len == 0 {
+            len as u64
+        } else {
+            let prefix = body
+                .get(off..off + 8)
+                .filter(|_| len >= 8)
+                .ok_or_else(|| bad("compressed buffer without its length prefix"))?;
+            let declared = i64::from_le_bytes(prefix.try_into().unwrap_or([0; 8]));
+            match declared {
+                -1 => (len - 8) as u64,
+                0 if len == 8 => 0,
+                n if n > 0 && len > 8 => n as u64,
+                _ => return Err(bad("invalid uncompressed length of a compressed buffer")),
+            }
+        };
+        if !plain.is_multiple_of(*w as u64) {
+            return Err(bad("buffer length is not a whole number of elements"));
+        }
+        decoded = decoded.saturating_add(plain);
     }
-    Ok(())
+    Ok(decoded)
 }
 
 /// Bytes per element of the dictionary batch's buffers (the replica names: `Binary`).
@@ -563,12 +658,14 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     let first = frames.next_frame()?.ok_or(DecodeError::Empty)?;
     let fb = first.msg.header_as_schema().ok_or(DecodeError::Empty)?;
     let schema = schema_of(fb, limits.max_nesting)?;
-    check_schema::<K, V>(&schema)?;
+    let version = check_schema::<K, V>(&schema)?;
     let rows_declared = declared_rows(&schema)?;
     let sum_declared = declared_checksum(&schema)?;
     if rows_declared > limits.max_entries as u64 {
         return Err(over("entries", limits.max_entries as u64, rows_declared));
     }
+    // format 3 compresses the buffers of a stream of COMPRESS_MIN_ROWS rows or more
+    let compressed = version >= 3 && rows_declared >= COMPRESS_MIN_ROWS as u64;
     let canonical = schema_message(&schema).map_err(|e| DecodeError::Arrow(e.to_string()))?;
     if bytes[first.span.clone()] != canonical[..] {
         return Err(DecodeError::NotCanonical("schema message"));
@@ -583,11 +680,19 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     let mut frames_rest: Vec<Frame<'_>> = vec![];
     let (mut rows, mut batches, mut dictionaries, mut names) = (0u64, 0usize, 0usize, 0u64);
     let mut last_len = 0u64;
+    // bytes of the bodies once decompressed, all messages together
+    let mut decoded = 0u64;
+    let mut decoded_within = |more: u64| {
+        decoded = decoded.saturating_add(more);
+        if decoded > limits.max_bytes as u64 {
+            return Err(over("bytes", limits.max_bytes as u64, decoded));
+        }
+        Ok(decoded)
+    };
     while let Some(f) = frames.next_frame()? {
         if f.msg.version() != arrow_ipc::MetadataVersion::V5 {
             return Err(DecodeError::NotCanonical("message metadata version"));
         }
-        let body = f.body.len();
         if let Some(d) = f.msg.header_as_dictionary_batch() {
             dictionaries += 1;
             if dictionaries > 1 || batches > 0 {
@@ -605,7 +710,12 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
             if names > limits.max_replicas as u64 {
                 return Err(over("replicas", limits.max_replicas as u64, names));
             }
-            check_buffers(data, body, &DICTIONARY_WIDTHS)?;
+            decoded_within(check_buffers(
+                data,
+                &bytes[f.body.clone()],
+                &DICTIONARY_WIDTHS,
+                compressed,
+            )?)?;
         } else if let Some(rb) = f.msg.header_as_record_batch() {
             let n = u64::try_from(rb.length()).unwrap_or(u64::MAX);
             if batches > 0 && last_len != per_batch {
@@ -623,7 +733,12 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
                     found: rows,
                 });
             }
-            check_buffers(rb, body, &widths)?;
+            decoded_within(check_buffers(
+                rb,
+                &bytes[f.body.clone()],
+                &widths,
+                compressed,
+            )?)?;
         } else {
             return Err(DecodeError::Arrow(
                 "a message that is neither a dictionary nor a record batch".into(),
@@ -661,10 +776,12 @@ pub fn decode_store_with_limits<K: ArrowItem, V: Cells>(
     let schema = Arc::new(schema);
     let version = arrow_ipc::MetadataVersion::V5;
     let mut dicts: HashMap<i64, ArrayRef> = HashMap::new();
-    // every row takes at least 12 bytes of the input (its replica index and counter), so
-    // this reserves no more than the input's size whatever the headers claim
+    // every row takes at least 12 bytes of the decompressed buffers (its replica index and
+    // counter), so this reserves no more than those, already bounded, whatever the headers
+    // claim
+    let decoded = decoded_within(0)?;
     let mut run: Run<K, V> =
-        Run::with_capacity(usize::try_from(rows).unwrap_or(0).min(bytes.len() / 12));
+        Run::with_capacity(usize::try_from(rows.min(decoded / 12)).unwrap_or(0));
     let mut names: Option<ArrayRef> = None;
     for f in &frames_rest {
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -1,7 +1,9 @@
 //! States and deltas as Arrow: a `RecordBatch` view and Arrow IPC stream bytes.
 //!
-//! # Format (version 2)
-//! One Arrow IPC stream; any Arrow implementation reads it as it is. Columns, in order:
+//! # Format (version 3)
+//! One Arrow IPC stream; any Arrow implementation that reads IPC buffer compression (ZSTD)
+//! reads it as it is (pyarrow, arrow-rs with the `zstd` feature, arrow C++). Columns, in
+//! order:
 //!
 //! | column | type | meaning |
 //! |---|---|---|
@@ -14,7 +16,7 @@
 //!
 //! Schema metadata:
 //! - `pluriverse.kind`: `MVMap`, `AWSet`, `PNCounterMap` or `LWWMap`;
-//! - `pluriverse.format`: `2`;
+//! - `pluriverse.format`: `3` (`2` in streams of the previous version, still read);
 //! - `pluriverse.context`: the causal context, base64 of, per dictionary name in order,
 //!   `prefix: u64`, `runs: u64` and `runs` pairs `(first: u64, len: u64)` of the dot cloud
 //!   (little-endian; see `wire::context`);
@@ -33,16 +35,49 @@
 //!
 //! Rows are sorted by `(xxh3_64(key bytes), key, replica name, counter)`; the dictionary
 //! holds exactly the replicas with at least one dot. Equal states therefore give identical
-//! bytes, whatever order their replicas were interned in.
+//! bytes, whatever order their replicas were interned in (compressed ones too, for one
+//! version of the ZSTD library: its output at a level is deterministic).
+//!
+//! ## Compression (new in version 3)
+//! A stream of at least [`COMPRESS_MIN_ROWS`] rows is written with Arrow IPC buffer
+//! compression: every message's `BodyCompression` is `ZSTD`, method `BUFFER`, and each
+//! non-empty buffer is its uncompressed length as a little-endian `i64` followed by one
+//! ZSTD frame (level [`ZSTD_LEVEL`]), or `-1` followed by the buffer as it is where
+//! compressing would not make it smaller (Arrow's rule). The dictionary message is
+//! compressed the same way. Smaller streams are written uncompressed. The columns, their
+//! order and the rows are those of version 2; only the buffers' bytes differ. A reader
+//! decompresses a message's buffers and then reads it as an uncompressed one. The rule is
+//! part of the format and checked: a version-3 stream's messages are ZSTD-compressed if and
+//! only if `pluriverse.rows` is at least [`COMPRESS_MIN_ROWS`] (another codec, such as
+//! Arrow's `LZ4_FRAME`, or compression where the rule has none, is refused as
+//! [`DecodeError::NotCanonical`]). Version 2 is version 3 without compression: a
+//! version-2 stream with a compressed message is refused the same way.
+//!
+//! Why ZSTD and not LZ4 (both are Arrow codecs; measured on the bench's update below): LZ4
+//! (`lz4_flex`) gives 19.2 MB, above the target of loro's 13.0 MB, since it has no entropy
+//! coding for the random low bytes of keys and values; ZSTD at level 1 gives 10.5 MB (level
+//! 3: 10.8 MB, slower; level -1: 15.1 MB), and decoding stays faster than encoding. The
+//! `zstd` crate builds the C library (`zstd-sys`, with `cc`) into a clean build; `lz4_flex`
+//! would have been pure Rust.
+//!
+//! What it buys, for the Python bench's update (one replica's `MVMap` of 1M utf8 keys
+//! `k{i}` and int64 values, `benches/README.md`, session 9): 31.5 MB in version 2,
+//! 10.5 MB in version 3 (key 6.2 MB, replica 0.001 MB, counter 1.0 MB, value 3.3 MB);
+//! decoding stays about half as long as encoding.
 //!
 //! # Integrity
 //! A reader knows a stream is whole and unaltered (contract 8): the end-of-stream marker is
 //! required (a stream cut at a record-batch boundary is refused, so a truncated copy cannot
 //! pass for a state whose context covers rows it lacks), the rows must add up to
 //! `pluriverse.rows`, and the checksum must match, which catches any corruption of the
-//! content (a flipped bit, a cut-and-patched stream). The schema message must be byte for
-//! byte the one this writer writes. Every accepted stream written by this library (or
-//! corrupted on the way) therefore re-encodes to the same bytes.
+//! content (a flipped bit, a cut-and-patched stream). The checksum covers the bytes as
+//! they are in the stream (compressed where they are), so it is checked before anything
+//! is decompressed. The schema message must be byte for byte the one this writer writes.
+//! Every accepted stream written by this version of the library (or corrupted on the way)
+//! therefore re-encodes to the same bytes; a version-2 stream re-encodes to version 3, and
+//! a stream another writer compressed otherwise within the rule (another ZSTD level or
+//! build, a buffer left uncompressed) decodes to the state it holds and re-encodes to this
+//! writer's form of it.
 //!
 //! The checksum is no signature: anyone can compute it. What a peer whose bytes are not
 //! authenticated can still do, within the [`Limits`]:
@@ -58,7 +93,8 @@
 //! - bind a dot to other contents than the writer did: refused at a join that meets the
 //!   honest copy ([`crate::Error::Equivocation`]), undetectable where it arrives first;
 //! - write a non-canonical encoding of valid content with a correct checksum (padding,
-//!   the data under null slots): it decodes to the state its content says.
+//!   the data under null slots, another ZSTD level for the buffers): it decodes to the
+//!   state its content says.
 //!
 //! Signed writes (DESIGN, turn 2) are what closes these; this format is the unsigned mode.
 //!
@@ -68,7 +104,12 @@
 //! its body, the limits, the row count and the checksum), the schema and metadata, the
 //! context encoding, replica indices, zero counters, row order, duplicate dots, two cells
 //! of one replica for one key of a `PNCounterMap`, and that every entry's dot is in the
-//! context. Format version
+//! context. A compressed message's buffers are checked by the uncompressed lengths their
+//! prefixes declare (whole elements of the column's type; all of the stream's together
+//! within [`Limits::max_bytes`]) in the framing pass, before the checksum and before any
+//! buffer is decompressed, so a small input cannot make the decoder allocate more than
+//! that limit; Arrow then checks each buffer decompresses to exactly its declared length.
+//! Format version
 //! 1 (without row count and checksum) is refused with [`DecodeError::Version`]: a truncated
 //! version-1 stream cannot be told from a whole one, so reading it even read-only would
 //! hand out states that delete what they lack. To migrate a version-1 file, decode it with
@@ -82,18 +123,23 @@ mod context;
 
 use std::fmt;
 
-#[doc(hidden)]
-pub use codec::with_rows_per_batch;
 pub use codec::{
     decode_store, decode_store_with_limits, encode_store, read_schema, to_record_batches,
 };
+#[doc(hidden)]
+pub use codec::{encode_store_as, with_rows_per_batch};
 pub(crate) use columns::no_nulls;
 pub use columns::{col_from_arrow, items_from_arrow, ArrowItem, Cells};
 pub use compact::{decode_compact_with_limits, encode_compact};
 pub(crate) use context::{decode_context, encode_context};
 
-/// Format version written to `pluriverse.format` (the only one this build reads).
-pub const FORMAT_VERSION: &str = "2";
+/// Format version written to `pluriverse.format` (this build reads it and version 2).
+pub const FORMAT_VERSION: &str = "3";
+/// The fewest rows a stream must have for [`encode_store`] to compress its buffers (below,
+/// the schema message dominates and compression would save a few bytes at best).
+pub const COMPRESS_MIN_ROWS: usize = 256;
+/// The ZSTD level [`encode_store`] compresses at.
+pub const ZSTD_LEVEL: i32 = 1;
 /// Metadata key of the record kind.
 pub const META_KIND: &str = "pluriverse.kind";
 /// Metadata key of the format version.
@@ -119,14 +165,16 @@ pub const MAX_COUNTER: u64 = u64::MAX - (1 << 32);
 /// contexts from a peer or a file. Each is checked before the work it bounds is done
 /// (sizes from the stream's framing, before any array is built), and a breach is a
 /// [`DecodeError::Limit`]. Allocation while decoding stays within a small multiple of the
-/// input's size: the stream holds one dictionary message (a second one, or a dictionary
-/// delta, is refused before anything is decoded, and its entries count against
-/// `max_replicas`), bodies are copied one message at a time, and rows are reserved only as
-/// far as the input could hold them.
+/// input's size, or for a compressed stream of its size uncompressed (at most `max_bytes`,
+/// checked from the framing before anything is decompressed): the stream holds one
+/// dictionary message (a second one, or a dictionary delta, is refused before anything is
+/// decoded, and its entries count against `max_replicas`), bodies are copied (and
+/// decompressed) one message at a time, and rows are reserved only as far as the buffers
+/// could hold them.
 ///
 /// | limit | default | checked |
 /// |---|---|---|
-/// | `max_bytes` | 4 GiB | the input's length, first |
+/// | `max_bytes` | 4 GiB | the input's length, first; then the bytes of all its buffers uncompressed, from the framing (compressed buffers declare theirs) |
 /// | `max_replicas` | 2^20 | the dictionary message's entries (all dictionary messages together), from the framing |
 /// | `max_entries` | 2^32 | `pluriverse.rows` and the record batches' lengths, from the framing |
 /// | `max_cloud_dots` | 2^32 | while the context is decoded |
@@ -146,7 +194,8 @@ pub const MAX_COUNTER: u64 = u64::MAX - (1 << 32);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Most bytes in one message or file (default 4 GiB).
+    /// Most bytes in one message or file (default 4 GiB), and in its buffers once
+    /// decompressed, all together.
     pub max_bytes: usize,
     /// Most replicas in a state's table (default 2^20).
     pub max_replicas: usize,
@@ -193,8 +242,8 @@ pub enum DecodeError {
         /// The kind in the bytes.
         found: String,
     },
-    /// `pluriverse.format` is missing or names a version this build does not read (version 1,
-    /// without row count and checksum, is refused: see the module docs).
+    /// `pluriverse.format` is missing or names a version this build does not read (it reads
+    /// 3 and 2; version 1, without row count and checksum, is refused: see the module docs).
     Version(String),
     /// The input ends before the stream does (no end-of-stream marker, or a message cut).
     Truncated {
@@ -294,13 +343,13 @@ impl fmt::Display for DecodeError {
             Self::Version(v) if v == "1" => write!(
                 f,
                 "format version 1 is no longer read: it carries no row count or checksum, so \
-                 a truncated copy cannot be told from a whole one (this build reads version \
-                 {FORMAT_VERSION}; decode the file with the release that wrote it and write it \
+                 a truncated copy cannot be told from a whole one (this build reads versions \
+                 {FORMAT_VERSION} and 2; decode the file with the release that wrote it and write it \
                  again with this one)"
             ),
             Self::Version(v) => write!(
                 f,
-                "unsupported format version {v:?} (this build reads {FORMAT_VERSION})"
+                "unsupported format version {v:?} (this build reads {FORMAT_VERSION} and 2)"
             ),
             Self::Truncated { what, offset } => {
                 write!(
