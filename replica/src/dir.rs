@@ -24,8 +24,8 @@
 //! # Folds and received deltas
 //! Local writes fold by [`Options::fold_bytes`]' rule at once. Deltas received from peers
 //! do not fold as they come (a catch-up would otherwise encode its growing state again
-//! at every fold): they fold when the log passes [`RECEIVED_FOLD_FACTOR`] times the rule's
-//! size, and otherwise when the caller says the stream has paused ([`Replica::fold_if_due`],
+//! at every fold): they fold when the log passes [`RECEIVED_FOLD_FACTOR`] times
+//! `fold_bytes`, and otherwise when the caller says the stream has paused ([`Replica::fold_if_due`],
 //! which a node calls once no delta has arrived for a while), so a catch-up into an empty
 //! replica writes one snapshot, at its end.
 //!
@@ -86,8 +86,8 @@ pub struct Options {
 pub const FOLD_FLOOR: u64 = 1 << 20;
 
 /// Received deltas ([`Replica::apply`] and its kin) fold only once the log passes this
-/// many times what [`Options::fold_bytes`]' rule allows, or at [`Replica::fold_if_due`]:
-/// an open then replays at most about this many times the rule's worth of records.
+/// many times [`Options::fold_bytes`] (256 MiB by default), or at [`Replica::fold_if_due`]:
+/// an open then replays at most about that many bytes of records.
 pub const RECEIVED_FOLD_FACTOR: u64 = 4;
 
 impl Default for Options {
@@ -780,16 +780,18 @@ impl Replica {
         Ok(())
     }
 
-    /// After received deltas: folds only past [`RECEIVED_FOLD_FACTOR`] times the rule.
+    /// After received deltas: folds only past [`RECEIVED_FOLD_FACTOR`] times
+    /// [`Options::fold_bytes`] (not the snapshot-relative rule: a catch-up into an empty
+    /// replica would fold at every doubling of its state).
     fn maybe_fold_received(&mut self) -> Result<()> {
-        if self.log_len > self.fold_threshold().saturating_mul(RECEIVED_FOLD_FACTOR) {
+        if self.log_len > self.opts.fold_bytes.saturating_mul(RECEIVED_FOLD_FACTOR) {
             self.fold()?;
         }
         Ok(())
     }
 
     /// Whether the log has outgrown [`Options::fold_bytes`]' rule (received deltas leave
-    /// it so until [`Replica::fold_if_due`] or [`RECEIVED_FOLD_FACTOR`] times the rule).
+    /// it so until [`Replica::fold_if_due`] or [`RECEIVED_FOLD_FACTOR`] times `fold_bytes`).
     pub fn fold_due(&self) -> bool {
         self.log_len > self.fold_threshold()
     }
