@@ -114,6 +114,14 @@ fn catch_up(source: &Path, empty: &Path, empty_key: PublicKey) -> (Duration, Str
         std::thread::sleep(Duration::from_millis(100));
     }
     let took = t.elapsed();
+    let sa = status(&a);
+    let p = &sa["peers"][0];
+    println!(
+        "the source sent {:.1} MB in {} messages over {} rounds",
+        mb(p["bytes_out"].as_u64().unwrap_or(0)),
+        p["messages_out"],
+        p["rounds"]
+    );
     // the fold at the end of the catch-up (once no delta came for a while), then stop
     std::thread::sleep(Duration::from_secs(2));
     let _ = status(&b);
