@@ -7,8 +7,10 @@
 //! - where the catch-up's time goes, each part measured alone in the same run: the sender's
 //!   slicing and encoding (the sync machine's `poll_transmit`), the receiver's decoding
 //!   (`handle`), joining the slices one by one and at once, logging them into a replica
-//!   directory, and a raw QUIC stream copy of the same bytes with the node's transport
-//!   settings (the transport's ceiling);
+//!   directory as the node does (`apply_many_compact`, then the one fold at the end), a
+//!   write + fsync of the state's bytes to a file (the disk's ceiling), and a raw QUIC
+//!   stream copy of the same bytes with the node's transport settings (the transport's
+//!   ceiling);
 //! - the resident memory of a node process holding those N records, against the size of the
 //!   state file (the child process is this example started again with `--hold DIR`).
 //!
@@ -112,8 +114,33 @@ fn catch_up(source: &Path, empty: &Path, empty_key: PublicKey) -> (Duration, Str
         std::thread::sleep(Duration::from_millis(100));
     }
     let took = t.elapsed();
+    let sa = status(&a);
+    let p = &sa["peers"][0];
+    println!(
+        "the source sent {:.1} MB in {} messages over {} rounds",
+        mb(p["bytes_out"].as_u64().unwrap_or(0)),
+        p["messages_out"],
+        p["rounds"]
+    );
+    // the fold at the end of the catch-up (once no delta came for a while), then stop
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = status(&b);
     rt.block_on(b.shutdown()).unwrap();
     rt.block_on(a.shutdown()).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(empty)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            format!(
+                "{} ({:.1} MB)",
+                e.file_name().to_string_lossy(),
+                mb(e.metadata().unwrap().len())
+            )
+        })
+        .filter(|f| f.starts_with("snapshot-") || f.starts_with("log-"))
+        .collect();
+    files.sort();
+    println!("the caught-up directory: {}", files.join(", "));
     (took, want)
 }
 
@@ -211,10 +238,10 @@ fn breakdown(src: &Path, scratch: &Path, tcp: Duration, one_by_one: bool) {
     let send = t.elapsed();
     let bytes: usize = msgs.iter().map(Vec::len).sum();
     let t = Instant::now();
-    let deltas: Vec<AnyState> = msgs
+    let (deltas, compact): (Vec<AnyState>, Vec<Vec<u8>>) = msgs
         .iter()
-        .filter_map(|m| pb.handle(now, m).unwrap())
-        .collect();
+        .filter_map(|m| pb.handle_compact(now, m).unwrap())
+        .unzip();
     let decode = t.elapsed();
     let t = Instant::now();
     let at_once = deltas[0].join_all(&deltas[1..]).unwrap();
@@ -234,16 +261,36 @@ fn breakdown(src: &Path, scratch: &Path, tcp: Duration, one_by_one: bool) {
         .unwrap();
     let mut log = Replica::open(&dir, Options::default()).unwrap();
     let t = Instant::now();
-    for batch in deltas.chunks(64) {
-        assert!(log.apply_many(batch).iter().all(Result::is_ok));
+    for (batch, bytes) in deltas.chunks(64).zip(compact.chunks(64)) {
+        assert!(log
+            .apply_many_compact(batch, bytes)
+            .iter()
+            .all(Result::is_ok));
     }
     log.sync().unwrap();
     let apply = t.elapsed();
+    let t = Instant::now();
+    let folded = log.fold_if_due().unwrap();
+    let fold = t.elapsed();
     assert_eq!(log.state().digest(), state.digest());
     log.close().unwrap();
+    let reopened = Replica::open(&dir, Options::default()).unwrap();
+    assert_eq!(reopened.state().digest(), state.digest());
+    drop(reopened);
+    // the disk's ceiling: the state's bytes written to a file and fsynced
+    let state_bytes = state.to_bytes().unwrap();
+    let t = Instant::now();
+    {
+        let mut f = std::fs::File::create(scratch.join("disk-copy")).unwrap();
+        for c in state_bytes.chunks(1 << 20) {
+            f.write_all(c).unwrap();
+        }
+        f.sync_all().unwrap();
+    }
+    let disk = t.elapsed();
     let x = |d: Duration| d.as_secs_f64() / tcp.as_secs_f64();
     println!(
-        "in process: {} messages, {:.1} MB (state {:.1} MB); sender (slice + encode) {:.3} s ({:.1}x the TCP copy); decode {:.3} s ({:.1}x); join at once {:.3} s ({:.1}x); apply_many in batches of 64 + log + sync {:.3} s ({:.1}x)",
+        "in process: {} messages, {:.1} MB (state {:.1} MB); sender (slice + encode) {:.3} s ({:.1}x the TCP copy); decode {:.3} s ({:.1}x); join at once {:.3} s ({:.1}x); apply_many_compact in batches of 64 + log + sync {:.3} s ({:.1}x); the fold at the end {:.3} s ({:.1}x, folded: {folded}); disk write + fsync of the {:.1} MB state {:.3} s ({:.1}x)",
         msgs.len(),
         mb(bytes as u64),
         mb(state.to_compact().len() as u64),
@@ -255,6 +302,11 @@ fn breakdown(src: &Path, scratch: &Path, tcp: Duration, one_by_one: bool) {
         x(join_all),
         apply.as_secs_f64(),
         x(apply),
+        fold.as_secs_f64(),
+        x(fold),
+        mb(state_bytes.len() as u64),
+        disk.as_secs_f64(),
+        x(disk),
     );
     if one_by_one {
         let t = Instant::now();

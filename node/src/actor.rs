@@ -189,10 +189,17 @@ pub(crate) struct Actor {
     started: SystemTime,
     quic_addr: std::net::SocketAddr,
     http_addr: std::net::SocketAddr,
-    /// Deltas received in the current batch of network events, with their peers: joined
-    /// at once ([`Replica::apply_many`]) before the next messages go out.
-    received: Vec<(usize, AnyState)>,
+    /// Deltas received in the current batch of network events, with their peers and the
+    /// compact bytes they came in: joined at once, and logged in those bytes
+    /// ([`Replica::apply_many_compact`]), before the next messages go out.
+    received: Vec<(usize, AnyState, Vec<u8>)>,
+    /// When a delta was last applied: the log is folded once none came for [`FOLD_QUIET`].
+    last_applied: Option<Instant>,
 }
+
+/// How long no delta must arrive before a log that received deltas left over the fold
+/// rule is folded ([`Replica::fold_if_due`]): a catch-up writes one snapshot, at its end.
+const FOLD_QUIET: Duration = Duration::from_millis(500);
 
 /// Answers to send once the batch is durable.
 enum Reply {
@@ -242,6 +249,7 @@ impl Actor {
             quic_addr: s.quic_addr,
             http_addr: s.http_addr,
             received: Vec::new(),
+            last_applied: None,
         }
     }
 
@@ -289,7 +297,7 @@ impl Actor {
                     }
                 }
                 _ = room.notified() => {}
-                _ = tokio::time::sleep(TICK) => {}
+                _ = tokio::time::sleep(TICK) => self.fold_if_quiet(),
             }
             self.pump();
         }
@@ -488,7 +496,7 @@ impl Actor {
                 if p.live.as_ref().is_none_or(|l| l.id != id) {
                     return; // from a connection being replaced
                 }
-                let r = p.sync.handle(now, &bytes);
+                let r = p.sync.handle_compact(now, &bytes);
                 let (at, _) = p.sync.peer_summaries();
                 if at != p.summaries_seen {
                     p.summaries_seen = at;
@@ -499,7 +507,7 @@ impl Actor {
                 match r {
                     Ok(d) => {
                         p.last_message = Some(SystemTime::now());
-                        self.received.extend(d.map(|d| (peer, d)));
+                        self.received.extend(d.map(|(d, b)| (peer, d, b)));
                     }
                     Err(e) => {
                         p.errors += 1;
@@ -515,8 +523,19 @@ impl Actor {
     /// stream arrive many to a batch: one sort and one join, not one join each).
     fn apply_received(&mut self) {
         let received = std::mem::take(&mut self.received);
-        let (peers, deltas): (Vec<usize>, Vec<AnyState>) = received.into_iter().unzip();
-        let results = self.replica.apply_many(&deltas);
+        if received.is_empty() {
+            return;
+        }
+        let mut peers = Vec::with_capacity(received.len());
+        let mut deltas = Vec::with_capacity(received.len());
+        let mut compact = Vec::with_capacity(received.len());
+        for (p, d, b) in received {
+            peers.push(p);
+            deltas.push(d);
+            compact.push(b);
+        }
+        let results = self.replica.apply_many_compact(&deltas, &compact);
+        self.last_applied = Some(Instant::now());
         let now = SystemTime::now();
         for (peer, r) in peers.into_iter().zip(results) {
             let p = &mut self.peers[peer];
@@ -532,6 +551,18 @@ impl Actor {
                     p.last_error = Some(e.to_string());
                 }
             }
+        }
+    }
+
+    /// Folds the log once no delta has arrived for [`FOLD_QUIET`] and the received ones
+    /// left it over the fold rule.
+    fn fold_if_quiet(&mut self) {
+        if self.last_applied.is_none_or(|t| t.elapsed() < FOLD_QUIET) || !self.replica.fold_due() {
+            return;
+        }
+        self.last_applied = None;
+        if let Err(e) = self.replica.fold_if_due() {
+            tracing::error!("folding the log failed: {e}");
         }
     }
 

@@ -1,12 +1,18 @@
 //! The durable replica: a directory holding a snapshot and an append-only log.
 //!
-//! # Layout (format 1)
+//! # Layout (format 2)
 //! | file | what |
 //! |---|---|
-//! | `replica.json` | format, replica name, kind and key/value types (written once, atomically) |
+//! | `replica.json` | format, replica name, kind and key/value types (written atomically: at create, and when an open upgrades format 1) |
 //! | `LOCK` | locked (`flock`) by the process that has the replica open |
 //! | `snapshot-<seq>.arrow` | the state as of the fold that made it, in the state format (any Arrow reader opens it) |
 //! | `log-<seq>` | [`log`] records: local writes' and received deltas since the snapshot `<seq>` |
+//!
+//! Format 2 adds log records holding a received delta in the compact bytes it came in
+//! ([`log::TAG_COMPACT`], [`Replica::apply_many_compact`]); format 1 (Arrow records
+//! only) is read as it is, and an open of a format-1 directory rewrites `replica.json` as
+//! format 2 before it logs anything, so an older build refuses the directory by its
+//! format instead of meeting a record tag it does not know.
 //!
 //! Opening takes the newest snapshot, joins every record of the logs numbered from it on
 //! (a join is idempotent, so a record already in the snapshot changes nothing), cuts a torn
@@ -14,6 +20,14 @@
 //! offset. A fold writes `snapshot-<n+1>.arrow` (temporary file, fsync, rename, fsync of
 //! the directory) after starting `log-<n+1>`, then deletes the older files; a kill at any
 //! point leaves a directory that opens to the same state.
+//!
+//! # Folds and received deltas
+//! Local writes fold by [`Options::fold_bytes`]' rule at once. Deltas received from peers
+//! do not fold as they come (a catch-up would otherwise encode its growing state again
+//! at every fold): they fold when the log passes [`RECEIVED_FOLD_FACTOR`] times
+//! `fold_bytes`, and otherwise when the caller says the stream has paused ([`Replica::fold_if_due`],
+//! which a node calls once no delta has arrived for a while), so a catch-up into an empty
+//! replica writes one snapshot, at its end.
 //!
 //! # Durability
 //! See [`Durability`]: what a successful write survives is the caller's choice.
@@ -29,10 +43,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{io, ReplicaError, Result};
 use crate::identity::fresh_incarnation;
-use crate::log::{self, TAG_DELTA};
+use crate::log::{self, TAG_COMPACT, TAG_DELTA};
 
 /// Format of the directory written to `replica.json`.
-pub const DIR_FORMAT: u32 = 1;
+pub const DIR_FORMAT: u32 = 2;
 const META: &str = "replica.json";
 const LOCK: &str = "LOCK";
 
@@ -70,6 +84,11 @@ pub struct Options {
 /// The log size below which only [`Options::fold_bytes`] starts a fold (1 MiB): a small
 /// snapshot is not rewritten for every few records.
 pub const FOLD_FLOOR: u64 = 1 << 20;
+
+/// Received deltas ([`Replica::apply`] and its kin) fold only once the log passes this
+/// many times [`Options::fold_bytes`] (256 MiB by default), or at [`Replica::fold_if_due`]:
+/// an open then replays at most about that many bytes of records.
+pub const RECEIVED_FOLD_FACTOR: u64 = 4;
 
 impl Default for Options {
     fn default() -> Self {
@@ -280,9 +299,9 @@ impl Replica {
         let meta_bytes = fs::read(&meta_path).map_err(io(&meta_path, "read"))?;
         let meta: Meta =
             serde_json::from_slice(&meta_bytes).map_err(|e| not(format!("{META}: {e}")))?;
-        if meta.format != DIR_FORMAT {
+        if meta.format != DIR_FORMAT && meta.format != 1 {
             return Err(not(format!(
-                "directory format {} (this build reads {DIR_FORMAT})",
+                "directory format {} (this build reads 1 and {DIR_FORMAT})",
                 meta.format
             )));
         }
@@ -300,6 +319,17 @@ impl Replica {
                 .map_err(|e| not(e.to_string()))?,
         )
         .map_err(|e| not(e.to_string()))?;
+        if meta.format == 1 {
+            // format 2 reads every format-1 file as it is; an older build must not meet
+            // the records format 2 adds, so the directory says its format first
+            let up = Meta {
+                format: DIR_FORMAT,
+                ..meta
+            };
+            let json = serde_json::to_vec_pretty(&up)
+                .map_err(|e| ReplicaError::Config(format!("replica.json: {e}")))?;
+            write_atomic(&dir, &meta_path, &json)?;
+        }
         let writer = fresh_incarnation(&name);
 
         // what is there
@@ -367,12 +397,16 @@ impl Replica {
                 });
             }
             for r in &scan.records {
-                debug_assert_eq!(r.tag, TAG_DELTA);
-                let d = AnyState::from_bytes_with_limits(r.payload, writer.clone(), &opts.limits)
-                    .and_then(|d| {
-                        state.join(&d)?;
-                        Ok(())
-                    });
+                let d = if r.tag == TAG_COMPACT {
+                    AnyState::from_compact_with_limits(ty, r.payload, writer.clone(), &opts.limits)
+                } else {
+                    debug_assert_eq!(r.tag, TAG_DELTA);
+                    AnyState::from_bytes_with_limits(r.payload, writer.clone(), &opts.limits)
+                };
+                let d = d.and_then(|d| {
+                    state.join(&d)?;
+                    Ok(())
+                });
                 if let Err(e) = d {
                     return Err(ReplicaError::Corrupt {
                         file: p,
@@ -521,6 +555,14 @@ impl Replica {
     /// what it issued; a type mismatch as [`ReplicaError::State`]; I/O as for
     /// [`Replica::write`]. The state is unchanged on every error but I/O.
     pub fn apply(&mut self, delta: &AnyState) -> Result<()> {
+        self.join_received(delta)?;
+        self.log_delta(delta, false)?;
+        self.maybe_fold_received()
+    }
+
+    /// Checks a received delta's claim on our dots and joins it into the state (not
+    /// logged).
+    fn join_received(&mut self, delta: &AnyState) -> Result<()> {
         if self.poisoned {
             return Err(ReplicaError::Poisoned);
         }
@@ -534,8 +576,87 @@ impl Replica {
             });
         }
         self.state.join(delta)?;
-        self.log_delta(delta, false)?;
-        self.maybe_fold()
+        Ok(())
+    }
+
+    /// [`Replica::apply_many`] for deltas received with the compact bytes each was decoded
+    /// from (`compact[i]` for `deltas[i]`, as
+    /// [`Peer::handle_compact`](crate::sync::Peer::handle_compact) returns them): the log
+    /// takes those bytes as they are ([`log::TAG_COMPACT`] records, written at once), so
+    /// nothing is encoded again. Each delta's bytes must be its compact encoding in the
+    /// replica's type (an open replays the bytes, not the delta); a delta refused is not
+    /// logged, and slices with unequal lengths refuse every delta.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// use pluriverse_replica::{Options, Replica};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// for i in 0..100 {
+    ///     a.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let me = "a".into();
+    /// let parts: Vec<AnyState> = a
+    ///     .split_range(&me, 1, u64::MAX, 10)
+    ///     .into_iter()
+    ///     .map(|(lo, hi)| a.slice(&me, lo, hi))
+    ///     .collect();
+    /// let bytes: Vec<Vec<u8>> = parts.iter().map(AnyState::to_compact).collect();
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-compact-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut b = Replica::create(&dir, "b", t, Options::default()).unwrap();
+    /// assert!(b.apply_many_compact(&parts, &bytes).iter().all(Result::is_ok));
+    /// drop(b);
+    /// let b = Replica::open(&dir, Options::default()).unwrap(); // replays the bytes
+    /// assert_eq!(b.state().digest(), a.digest());
+    /// # drop(b); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn apply_many_compact(
+        &mut self,
+        deltas: &[AnyState],
+        compact: &[Vec<u8>],
+    ) -> Vec<Result<()>> {
+        if deltas.len() != compact.len() {
+            let why = format!("{} deltas with {} encodings", deltas.len(), compact.len());
+            return deltas
+                .iter()
+                .map(|_| Err(ReplicaError::Config(why.clone())))
+                .collect();
+        }
+        let mut results: Vec<Result<()>> = Vec::with_capacity(deltas.len());
+        let mut joined_all = false;
+        if let [first, rest @ ..] = deltas {
+            if !rest.is_empty() && !self.poisoned {
+                if let Ok(all) = first.join_all(rest) {
+                    joined_all = self.join_received(&all).is_ok();
+                }
+            }
+        }
+        if joined_all {
+            results.extend(deltas.iter().map(|_| Ok(())));
+        } else {
+            for d in deltas {
+                results.push(self.join_received(d));
+            }
+        }
+        let kept = || compact.iter().zip(&results).filter(|(_, r)| r.is_ok());
+        let mut rec = Vec::with_capacity(kept().map(|(b, _)| log::HEADER + b.len()).sum());
+        for (bytes, _) in kept() {
+            log::encode_into(&mut rec, TAG_COMPACT, bytes);
+        }
+        if let Err(e) = self
+            .append(&rec, false)
+            .and_then(|_| self.maybe_fold_received())
+        {
+            // the handle is poisoned: the first delta carries the cause
+            let mut e = Some(e);
+            return deltas
+                .iter()
+                .map(|_| Err(e.take().unwrap_or(ReplicaError::Poisoned)))
+                .collect();
+        }
+        results
     }
 
     /// [`Replica::apply`] for deltas received together (the slices of a stream, say): they
@@ -601,11 +722,25 @@ impl Replica {
         {
             return Ok(!self.unsynced);
         }
+        let bytes = match delta.to_bytes() {
+            Ok(b) => b,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e.into());
+            }
+        };
+        self.append(&log::encode(TAG_DELTA, &bytes), sync)
+    }
+
+    /// Appends encoded records to the log (nothing for none); returns whether they are
+    /// durable against power loss. The handle is poisoned on an error.
+    fn append(&mut self, rec: &[u8], sync: bool) -> Result<bool> {
+        if rec.is_empty() {
+            return Ok(!self.unsynced);
+        }
         let res = (|| {
-            let bytes = delta.to_bytes()?;
-            let rec = log::encode(TAG_DELTA, &bytes);
             self.log
-                .write_all(&rec)
+                .write_all(rec)
                 .map_err(io(&self.log_path, "append to"))?;
             self.log_len += rec.len() as u64;
             self.unsynced = true;
@@ -642,10 +777,40 @@ impl Replica {
     }
 
     fn maybe_fold(&mut self) -> Result<()> {
-        if self.log_len > self.fold_threshold() {
+        if self.fold_due() {
             self.fold()?;
         }
         Ok(())
+    }
+
+    /// After received deltas: folds only past [`RECEIVED_FOLD_FACTOR`] times
+    /// [`Options::fold_bytes`] (not the snapshot-relative rule: a catch-up into an empty
+    /// replica would fold at every doubling of its state).
+    fn maybe_fold_received(&mut self) -> Result<()> {
+        if self.log_len > self.opts.fold_bytes.saturating_mul(RECEIVED_FOLD_FACTOR) {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the log has outgrown [`Options::fold_bytes`]' rule (received deltas leave
+    /// it so until [`Replica::fold_if_due`] or [`RECEIVED_FOLD_FACTOR`] times `fold_bytes`).
+    pub fn fold_due(&self) -> bool {
+        self.log_len > self.fold_threshold()
+    }
+
+    /// Folds the log when it has outgrown [`Options::fold_bytes`]' rule ([`Replica::fold_due`]);
+    /// returns whether it did. A caller receiving a stream calls it once the stream pauses,
+    /// so a catch-up writes one snapshot at its end rather than one per rule's worth.
+    ///
+    /// # Errors
+    /// As [`Replica::fold`].
+    pub fn fold_if_due(&mut self) -> Result<bool> {
+        if !self.fold_due() || self.poisoned {
+            return Ok(false);
+        }
+        self.fold()?;
+        Ok(true)
     }
 
     /// Folds the log into a new snapshot now: starts the next log, writes the state as the

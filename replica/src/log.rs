@@ -1,12 +1,17 @@
 //! The append-only log: length-prefixed, checksummed records.
 //!
-//! # Record format (version 1)
+//! # Record format (version 2)
 //! | bytes | field |
 //! |---|---|
 //! | 4 | payload length `n`, little-endian `u32` (at most [`MAX_RECORD`]) |
 //! | 8 | `xxh3_64` of the tag byte followed by the payload, little-endian |
-//! | 1 | tag: [`TAG_DELTA`] (the payload is a delta in the state format) |
+//! | 1 | tag: [`TAG_DELTA`] (the payload is a delta in the state format) or [`TAG_COMPACT`] (a delta in the compact encoding of the replica's type, as a peer sent it) |
 //! | `n` | payload |
+//!
+//! Version 1 had [`TAG_DELTA`] only; a version-1 log reads as it is. Version 2 adds
+//! [`TAG_COMPACT`]: a delta received from a peer is logged in the bytes it came in (the
+//! compact encoding, [`pluriverse::wire::encode_compact`]; the type is the replica's, in
+//! `replica.json`), not encoded again.
 //!
 //! A log is read from the start. A record that runs past the end of the file, or the last
 //! record of the file failing its checksum, is a *torn tail* (a write cut by a crash): the
@@ -23,6 +28,29 @@ pub const HEADER: usize = 13;
 pub const MAX_RECORD: usize = 1 << 30;
 /// Tag of a record holding a delta (a local write's or a received one) in the state format.
 pub const TAG_DELTA: u8 = 1;
+/// Tag of a record holding a delta in the compact encoding of the replica's type (a
+/// received one, logged in the bytes it came in; log format 2).
+pub const TAG_COMPACT: u8 = 2;
+
+/// Appends one record to `out` (what [`encode`] returns, without a buffer of its own).
+///
+/// # Example
+/// ```
+/// use pluriverse_replica::log::{encode, encode_into, TAG_COMPACT};
+/// let mut out = Vec::new();
+/// encode_into(&mut out, TAG_COMPACT, b"abc");
+/// assert_eq!(out, encode(TAG_COMPACT, b"abc"));
+/// ```
+pub fn encode_into(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    let start = out.len();
+    out.reserve(HEADER + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.push(tag);
+    out.extend_from_slice(payload);
+    let sum = xxh3_64(&out[start + 12..]);
+    out[start + 4..start + 12].copy_from_slice(&sum.to_le_bytes());
+}
 
 /// Encodes one record.
 ///
@@ -41,12 +69,7 @@ pub const TAG_DELTA: u8 = 1;
 /// ```
 pub fn encode(tag: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.push(tag);
-    out.extend_from_slice(payload);
-    let sum = xxh3_64(&out[12..]);
-    out[4..12].copy_from_slice(&sum.to_le_bytes());
+    encode_into(&mut out, tag, payload);
     out
 }
 
@@ -138,7 +161,7 @@ pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, Damage> {
             });
         }
         let tag = body[0];
-        if tag != TAG_DELTA {
+        if tag != TAG_DELTA && tag != TAG_COMPACT {
             return Err(Damage {
                 offset: at,
                 why: format!("unknown record tag {tag}"),

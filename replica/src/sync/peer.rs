@@ -118,6 +118,9 @@ pub struct Peer {
     data: Vec<(Option<Item>, AnyState, usize)>,
     /// Their estimated bytes in the joined payload beyond its fixed part.
     data_share: usize,
+    /// The compact encoding of `data`'s first delta when a slice put it there alone (a
+    /// lone slice goes out in the bytes it was measured by, not encoded twice).
+    data_first: Option<Vec<u8>>,
     /// Small pushed deltas joined as they come ([`Peer::push`]), and their estimated bytes
     /// beyond a payload's fixed part.
     pushed: Option<AnyState>,
@@ -191,6 +194,7 @@ impl Peer {
             entry_bytes: 64,
             data: Vec::new(),
             data_share: 0,
+            data_first: None,
             pushed: None,
             pushed_est: 0,
             summaries: Vec::new(),
@@ -309,6 +313,20 @@ impl Peer {
     /// [`ReplicaError::State`] for a delta that does not decode or is of another type:
     /// the message is dropped and nothing else changes.
     pub fn handle(&mut self, now: Duration, bytes: &[u8]) -> Result<Option<AnyState>> {
+        Ok(self.handle_compact(now, bytes)?.map(|(d, _)| d))
+    }
+
+    /// [`Peer::handle`], returning with the delta the compact bytes it was decoded from, for
+    /// a log that keeps them as they came
+    /// ([`Replica::apply_many_compact`](crate::Replica::apply_many_compact)).
+    ///
+    /// # Errors
+    /// As [`Peer::handle`].
+    pub fn handle_compact(
+        &mut self,
+        now: Duration,
+        bytes: &[u8],
+    ) -> Result<Option<(AnyState, Vec<u8>)>> {
         self.stats.messages_in += 1;
         self.stats.bytes_in += bytes.len() as u64;
         if now >= self.window_start + self.cfg.round_interval || now < self.window_start {
@@ -365,7 +383,7 @@ impl Peer {
                 for it in items {
                     self.enqueue(Work::Answer(it));
                 }
-                Ok(Some(d))
+                Ok(Some((d, payload)))
             }
             Message::Dots { request, items } => {
                 for item in items {
@@ -762,7 +780,8 @@ impl Peer {
         summary: Option<RangeSummary>,
     ) -> bool {
         let slice = state.slice(replica, lo, hi);
-        let len = slice.to_compact().len();
+        let bytes = slice.to_compact();
+        let len = bytes.len();
         let item = summary.map(|summary| Item {
             replica: replica.clone(),
             lo,
@@ -779,6 +798,9 @@ impl Peer {
         }
         self.stats.slices_out += 1;
         self.add_data(item, slice, len);
+        if self.data.len() == 1 {
+            self.data_first = Some(bytes);
+        }
         true
     }
 
@@ -803,6 +825,7 @@ impl Peer {
     /// join came out over the bound.
     fn flush_data(&mut self) {
         self.data_share = 0;
+        let first_bytes = self.data_first.take();
         let data = std::mem::take(&mut self.data);
         let Some((_, first, _)) = data.first() else {
             return;
@@ -820,7 +843,10 @@ impl Peer {
             std::borrow::Cow::Owned(joined)
         };
         let items: Vec<Item> = data.iter().filter_map(|(i, _, _)| i.clone()).collect();
-        let payload = joined.to_compact();
+        let payload = match first_bytes {
+            Some(b) if data.len() == 1 => b,
+            _ => joined.to_compact(),
+        };
         if joined.entry_count() > 0 {
             let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
             self.entry_bytes = (self.entry_bytes + per.max(4)) / 2;
