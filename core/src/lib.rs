@@ -55,5 +55,5 @@ pub use kinds::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, State, Wi
 pub use pluriverse_kernels as kernels;
 pub use replica::{ReplicaId, ReplicaTable};
 pub use stability::Stability;
-pub use store::{CausalStore, JoinPath, StoreDiff};
+pub use store::{CausalStore, JoinBatch, JoinPath, StoreDiff};
 pub use version_vector::{Order, VersionVector};

@@ -37,7 +37,7 @@ pub mod state;
 pub mod types;
 
 pub use diff::{diff, Diff};
-pub use state::AnyState;
+pub use state::{AnyBatch, AnyState};
 pub use types::{KeyType, Kind, Scalar, StateType, ValueType};
 
 /// Why a call on an [`AnyState`] failed. The state is unchanged whenever one is returned.

@@ -177,6 +177,7 @@ pub(crate) trait Dyn: Send + Sync + 'static {
     fn join(&mut self, other: &dyn Dyn) -> Result<()>;
     fn retire_idle(&mut self) -> usize;
     fn join_all(&self, others: &[&dyn Dyn]) -> Result<Box<dyn Dyn>>;
+    fn new_batch(&self) -> Box<dyn DynBatch>;
     fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
     fn join_checked(&mut self, other: &dyn Dyn) -> Result<()>;
     fn join_bytes_checked(&mut self, bytes: &[u8], limits: &Limits) -> Result<()>;
@@ -477,6 +478,101 @@ fn store_of_bytes<Kd: DynKind>(bytes: &[u8], limits: &Limits) -> Result<Store<Kd
     Ok(CausalStore::from_bytes_with_limits(bytes, limits)?)
 }
 
+/// What a [`pluriverse::JoinBatch`] of any kind offers [`AnyBatch`].
+pub(crate) trait DynBatch: Send + Sync + 'static {
+    fn add(&mut self, delta: &dyn Dyn) -> Result<bool>;
+    fn len(&self) -> usize;
+    fn rows(&self) -> usize;
+    fn finish(&mut self) -> Box<dyn Dyn>;
+}
+
+/// A typed batch and the name its result is written to as.
+struct Batch<Kd: DynKind> {
+    replica: ReplicaId,
+    inner: pluriverse::JoinBatch<<Kd as pluriverse::Kind>::Key, <Kd as pluriverse::Kind>::Cell>,
+}
+
+impl<Kd: DynKind> DynBatch for Batch<Kd> {
+    fn add(&mut self, delta: &dyn Dyn) -> Result<bool> {
+        Ok(self.inner.add(same_type::<Kd>(delta)?.store()))
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn rows(&self) -> usize {
+        self.inner.rows()
+    }
+    fn finish(&mut self) -> Box<dyn Dyn> {
+        Box::new(State::<Kd>::from_store(
+            self.replica.clone(),
+            self.inner.finish(),
+        ))
+    }
+}
+
+/// Small deltas of one type gathered for one join ([`pluriverse::JoinBatch`] for any
+/// kind): [`AnyState::new_batch`] makes one.
+///
+/// # Example
+/// ```
+/// use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType, ValueType};
+/// let t = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+/// let mut w = AnyState::new(t, "w");
+/// let mut batch = AnyState::new(t, "out").new_batch();
+/// for i in 0..10 {
+///     let d = w.set(Scalar::Utf8(format!("k{i}")), Scalar::Int64(i)).unwrap();
+///     assert!(batch.add(&d).unwrap());
+/// }
+/// assert_eq!(batch.len(), 10);
+/// assert_eq!(batch.finish().digest(), w.digest());
+/// assert!(batch.is_empty());
+/// ```
+pub struct AnyBatch {
+    inner: Box<dyn DynBatch>,
+}
+
+impl fmt::Debug for AnyBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyBatch")
+            .field("deltas", &self.inner.len())
+            .field("rows", &self.inner.rows())
+            .finish()
+    }
+}
+
+impl AnyBatch {
+    /// Gathers `delta` when its dots lie above every gathered dot of their replicas (see
+    /// [`pluriverse::JoinBatch::add`]); `Ok(false)` leaves the batch as it was: join
+    /// [`Self::finish`] and `delta` the usual way.
+    ///
+    /// # Errors
+    /// [`AnyError::TypeMismatch`] for a delta of another type (nothing changes).
+    pub fn add(&mut self, delta: &AnyState) -> Result<bool> {
+        self.inner.add(delta.inner.as_ref())
+    }
+
+    /// Deltas gathered.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether nothing is gathered.
+    pub fn is_empty(&self) -> bool {
+        self.inner.len() == 0
+    }
+
+    /// Entries gathered.
+    pub fn entry_count(&self) -> usize {
+        self.inner.rows()
+    }
+
+    /// The join of the gathered deltas, written to as the state that made the batch; the
+    /// batch is empty afterwards.
+    pub fn finish(&mut self) -> AnyState {
+        AnyState::wrap(self.inner.finish())
+    }
+}
+
 /// A handle on `store` writing as `s` does.
 fn sibling<Kd: DynKind>(s: &State<Kd>, store: Store<Kd>) -> Box<dyn Dyn> {
     Box::new(State::<Kd>::from_store(s.replica().clone(), store))
@@ -557,6 +653,12 @@ impl<Kd: DynKind> Dyn for State<Kd> {
             self,
             pluriverse::CausalStore::try_join_all(&stores)?,
         ))
+    }
+    fn new_batch(&self) -> Box<dyn DynBatch> {
+        Box::new(Batch::<Kd> {
+            replica: self.replica().clone(),
+            inner: pluriverse::JoinBatch::new(),
+        })
     }
     fn join_checked(&mut self, other: &dyn Dyn) -> Result<()> {
         let other = same_type::<Kd>(other)?;
@@ -1083,6 +1185,14 @@ impl AnyState {
     pub fn join_all(&self, others: &[AnyState]) -> Result<AnyState> {
         let others: Vec<&dyn Dyn> = others.iter().map(|o| o.inner.as_ref()).collect();
         Ok(self.derived(self.inner.join_all(&others)?))
+    }
+
+    /// An empty [`AnyBatch`] of this state's type, whose result is written to as this
+    /// state's replica: small deltas gathered as they come and joined at once.
+    pub fn new_batch(&self) -> AnyBatch {
+        AnyBatch {
+            inner: self.inner.new_batch(),
+        }
     }
 
     /// Decodes a delta or state from `bytes` and joins it (a dot bound to two contents is

@@ -25,5 +25,5 @@ pub(crate) mod merge;
 pub(crate) mod run;
 pub mod slice;
 
-pub use causal::{CausalStore, JoinPath, StoreDiff};
+pub use causal::{CausalStore, JoinBatch, JoinPath, StoreDiff};
 pub use slice::{DotState, RangeSummary};

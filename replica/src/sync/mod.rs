@@ -13,8 +13,10 @@
 //! kept.
 //!
 //! - **Push.** [`Peer::push`] queues a local write's delta; it goes out in a data message,
-//!   or as slices of it when it exceeds the message bound. Small deltas are joined at once
-//!   into one batch that goes out at the next poll, and deltas and slices queued together
+//!   or as slices of it when it exceeds the message bound. Small deltas go into one batch
+//!   that goes out at the next poll (a writer's in-order deltas are gathered, their rows
+//!   copied and sorted once, [`pluriverse_any::AnyBatch`]; any other is joined into the
+//!   batch), and deltas and slices queued together
 //!   share one data message (their join) up to the bound, so many small writes or many
 //!   small differing ranges cost one payload's fixed part, and the receiver one join, not
 //!   one each.

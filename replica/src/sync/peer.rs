@@ -6,7 +6,7 @@ use std::time::Duration;
 use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::wire::Limits;
 use pluriverse::ReplicaId;
-use pluriverse_any::{AnyState, StateType};
+use pluriverse_any::{AnyBatch, AnyState, StateType};
 
 use super::message::{self, Cover, DotsItem, Item, Message};
 use crate::error::{ReplicaError, Result};
@@ -121,8 +121,10 @@ pub struct Peer {
     /// The compact encoding of `data`'s first delta when a slice put it there alone (a
     /// lone slice goes out in the bytes it was measured by, not encoded twice).
     data_first: Option<Vec<u8>>,
-    /// Small pushed deltas joined as they come ([`Peer::push`]), and their estimated bytes
-    /// beyond a payload's fixed part.
+    /// Small pushed deltas gathered as they come ([`Peer::push`]: their rows copied, sorted
+    /// once when the batch goes out), those that could not be gathered joined, and their
+    /// estimated bytes beyond a payload's fixed part.
+    gathered: AnyBatch,
     pushed: Option<AnyState>,
     pushed_est: usize,
     /// Summary items waiting to go out together.
@@ -195,6 +197,7 @@ impl Peer {
             data: Vec::new(),
             data_share: 0,
             data_first: None,
+            gathered: AnyState::new(ty, RECEIVED).new_batch(),
             pushed: None,
             pushed_est: 0,
             summaries: Vec::new(),
@@ -235,6 +238,7 @@ impl Peer {
             && self.summaries.is_empty()
             && self.dots.is_empty()
             && self.pushed.is_none()
+            && self.gathered.is_empty()
     }
 
     /// When the next round is due ([`Peer::poll_transmit`] starts it then); `None` before
@@ -249,25 +253,38 @@ impl Peer {
         self.next_round = None;
     }
 
-    /// Queues a local write's delta for the peer. Small deltas are joined at once into
-    /// the batch of pushed writes that goes out at the next [`Peer::poll_transmit`] (or
-    /// when it reaches half the message bound), so a burst of one-record writes costs one
-    /// payload, one message and one join at the receiver, and no copy of each delta.
+    /// Queues a local write's delta for the peer. Small deltas go into the batch of pushed
+    /// writes that goes out at the next [`Peer::poll_transmit`] (or when it reaches half
+    /// the message bound), so a burst of one-record writes costs one payload, one message
+    /// and one join at the receiver. A delta whose dots lie above those gathered (a
+    /// writer's fresh writes, in order) costs a copy of its rows and dots, no join and no
+    /// allocation; any other is joined into the batch.
     pub fn push(&mut self, delta: &AnyState) {
         let est = self.estimate(delta);
         if est + message::DATA_FIXED > self.cfg.max_message / 2 {
             self.enqueue(Work::Push(delta.clone()));
             return;
         }
-        match self.pushed.as_mut() {
-            Some(batch) => {
-                if batch.join(delta).is_err() {
-                    // not joinable with the batch (another type): on its own
-                    self.enqueue(Work::Push(delta.clone()));
-                    return;
-                }
+        match self.gathered.add(delta) {
+            Ok(true) => {}
+            Ok(false) => {
+                // it may remove gathered entries: the batch so far, then the delta, joined
+                self.pushed = match self.take_pushed() {
+                    Some(mut joined) => {
+                        if joined.join(delta).is_err() {
+                            // not reached: the batch took a delta of its type
+                            self.enqueue(Work::Push(delta.clone()));
+                        }
+                        Some(joined)
+                    }
+                    None => Some(delta.clone()),
+                };
             }
-            None => self.pushed = Some(delta.clone()),
+            Err(_) => {
+                // another type: on its own (its receiver refuses it)
+                self.enqueue(Work::Push(delta.clone()));
+                return;
+            }
         }
         self.pushed_est += est.saturating_sub(self.empty_len);
         if self.empty_len + self.pushed_est + message::DATA_FIXED > self.cfg.max_message / 2 {
@@ -275,10 +292,25 @@ impl Peer {
         }
     }
 
+    /// The batch of pushed writes: the joined ones and the gathered ones, joined.
+    fn take_pushed(&mut self) -> Option<AnyState> {
+        let gathered = (!self.gathered.is_empty()).then(|| self.gathered.finish());
+        match (self.pushed.take(), gathered) {
+            (Some(mut joined), Some(g)) => {
+                if joined.join(&g).is_err() {
+                    // not reached: both are of the peer's type
+                    self.enqueue(Work::Push(g));
+                }
+                Some(joined)
+            }
+            (joined, g) => joined.or(g),
+        }
+    }
+
     /// Moves the batch of pushed writes to the work queue.
     fn queue_pushed(&mut self) {
         self.pushed_est = 0;
-        if let Some(batch) = self.pushed.take() {
+        if let Some(batch) = self.take_pushed() {
             self.enqueue(Work::Push(batch));
         }
     }

@@ -8,7 +8,7 @@
 //! | `join.rs` | the join's entry points (`join`, `try_join`, `join_checked`) and the choice of algorithm |
 //! | `join_full.rs` | the full join: plan the merge of both sides from hashes and dots (hash-range partitions in parallel), then interleave the columns |
 //! | `join_incremental.rs` | the incremental join of a small delta: look up only the dots both contexts hold, insert the few new rows, settle the LSM |
-//! | `join_many.rs` | the join of many deltas at once: disjoint ones (the slices of a stream) by one sort of their rows |
+//! | `join_many.rs` | the join of many deltas at once: disjoint ones (the slices of a stream) by one sort of their rows; `JoinBatch`, small deltas gathered as they come and sorted once |
 //! | `delta.rs` | `delta_since`: what a peer with a given context needs |
 //! | `write.rs` | local writes: reserve dots, what a writer saw of its keys, build and join the delta |
 //! | `digest.rs` | the type description, entry, context and state digests, bucket and key digests |
@@ -39,6 +39,7 @@ use crate::item::{Item, ItemCol};
 
 pub use diff::StoreDiff;
 pub use join::JoinPath;
+pub use join_many::JoinBatch;
 
 /// Entries `(key, dot, value)` plus the causal context they live in.
 ///

@@ -1,0 +1,134 @@
+//! `JoinBatch` against joining the same deltas one by one and against a naive model
+//! (entries and context as sets, the join as the paper's formula): writers' deltas in
+//! order (gathered), overwrites and removals of gathered entries, other replicas' deltas,
+//! duplicates and reordering (refused and joined the usual way).
+
+use std::collections::BTreeSet;
+
+use pluriverse::{CausalContext, CausalStore, JoinBatch, MVMap};
+use pluriverse_testkit::SplitMix64 as Rng;
+
+type Dot = (String, u64);
+type Model = (BTreeSet<(u64, Dot, u64)>, BTreeSet<Dot>);
+
+fn model(s: &CausalStore<u64, u64>) -> Model {
+    let entries = s
+        .entries()
+        .into_iter()
+        .map(|(k, r, c, v)| (k, (r.to_string(), c), v))
+        .collect();
+    (entries, ctx_set(s.context()))
+}
+
+fn ctx_set(c: &CausalContext) -> BTreeSet<Dot> {
+    let mut out = BTreeSet::new();
+    for (name, d) in c.table().names().iter().zip(c.dots().replicas()) {
+        out.extend((1..=d.prefix()).map(|k| (name.to_string(), k)));
+        out.extend(d.cloud().iter().map(|k| (name.to_string(), k)));
+    }
+    out
+}
+
+fn model_join(a: &mut Model, b: &Model) {
+    let keep_a =
+        a.0.iter()
+            .filter(|e| b.0.contains(e) || !b.1.contains(&e.1));
+    let keep_b =
+        b.0.iter()
+            .filter(|e| a.0.contains(e) || !a.1.contains(&e.1));
+    a.0 = keep_a.chain(keep_b).cloned().collect();
+    a.1.extend(b.1.iter().cloned());
+}
+
+/// Deltas of three writers: mostly one-record sets of fresh keys, some overwrites of
+/// recent keys, removals, multi-key writes, and now and then a duplicate or an older one.
+fn deltas(seed: u64) -> Vec<CausalStore<u64, u64>> {
+    let mut rng = Rng(seed);
+    let mut reps: Vec<MVMap<u64, u64>> = ["a", "b", "c"].iter().map(|n| MVMap::new(*n)).collect();
+    let mut out: Vec<CausalStore<u64, u64>> = Vec::new();
+    for step in 0..600u64 {
+        let i = if rng.below(5) == 0 {
+            rng.below(3) as usize
+        } else {
+            0
+        };
+        let d = match rng.below(20) {
+            0 => reps[i].remove_many(&[rng.below(step + 1)]),
+            1 => {
+                let ks: Vec<u64> = (0..1 + rng.below(5)).map(|_| rng.below(step + 1)).collect();
+                let n = ks.len();
+                reps[i].set_many(&ks, &vec![step; n]).unwrap()
+            }
+            2 | 3 => reps[i].set(rng.below(step + 1), step).unwrap(),
+            4 if !out.is_empty() => out[rng.below(out.len() as u64) as usize].clone(),
+            _ => reps[i].set(1000 + step, step).unwrap(),
+        };
+        if rng.below(10) == 0 {
+            // another replica hears of it
+            let j = rng.below(3) as usize;
+            if j != i {
+                reps[j].join(&d);
+            }
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[test]
+fn a_batch_joins_as_one_by_one_and_as_the_model() {
+    for seed in 0..40 {
+        let ds = deltas(seed);
+        let mut rng = Rng(seed ^ 0x5eed);
+        let mut base = MVMap::<u64, u64>::new("r");
+        base.set_many(&[1, 2, 3, 1001], &[9, 9, 9, 9]).unwrap();
+        let mut one = base.store().clone();
+        let mut want = model(&one);
+        let mut batched = base.store().clone();
+        let mut batch = JoinBatch::new();
+        let (mut taken, mut refused) = (0, 0);
+        for d in &ds {
+            one.join(d);
+            model_join(&mut want, &model(d));
+            if batch.add(d) {
+                taken += 1;
+            } else {
+                refused += 1;
+                batched.join(&batch.finish());
+                batched.join(d);
+                assert!(batch.is_empty());
+            }
+            if rng.below(64) == 0 {
+                let b = batch.finish();
+                b.check_invariants().unwrap();
+                batched.join(&b);
+            }
+        }
+        batched.join(&batch.finish());
+        batched.check_invariants().unwrap();
+        assert_eq!(batched.digest(), one.digest(), "seed {seed}");
+        assert_eq!(model(&batched), want, "seed {seed}");
+        assert!(
+            taken > refused,
+            "seed {seed}: {taken} taken, {refused} refused"
+        );
+    }
+}
+
+#[test]
+fn a_refused_delta_leaves_the_batch_as_it_was() {
+    let mut w = MVMap::<u64, u64>::new("w");
+    let d1 = w.set(1, 1).unwrap();
+    let d2 = w.set(1, 2).unwrap(); // its context holds d1's dot
+    let mut batch = JoinBatch::new();
+    assert!(batch.add(&d1));
+    assert!(!batch.add(&d2));
+    assert!(!batch.add(&d1)); // a duplicate
+    assert_eq!((batch.len(), batch.rows()), (1, 1));
+    assert_eq!(batch.finish().digest(), d1.digest());
+    assert!(batch.is_empty());
+    assert_eq!(
+        batch.finish().digest(),
+        CausalStore::<u64, u64>::new().digest()
+    );
+}
