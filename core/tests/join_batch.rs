@@ -132,3 +132,32 @@ fn a_refused_delta_leaves_the_batch_as_it_was() {
         CausalStore::<u64, u64>::new().digest()
     );
 }
+
+#[test]
+fn a_delta_holding_retired_records_is_joined_not_gathered() {
+    use pluriverse::retired::incarnation_name;
+    // p#1 wrote key 1, p#2 overwrote it: p#1 has no live entry and is held as a record
+    let mut first: MVMap<u64, u64> = MVMap::new(incarnation_name(b"p", 1));
+    first.set(1, 1).unwrap();
+    let mut later: MVMap<u64, u64> =
+        MVMap::from_store(incarnation_name(b"p", 2), first.store().clone());
+    later.set(1, 2).unwrap();
+    let mut delta = later.store().clone();
+    assert_eq!(delta.retire_idle(Some(later.replica())), 1);
+    assert_eq!(delta.context().retired().len(), 1);
+
+    let mut batch: JoinBatch<u64, u64> = JoinBatch::new();
+    assert!(
+        !batch.add(&delta),
+        "a record's knowledge must go through the join"
+    );
+    assert!(batch.is_empty());
+    // the usual join keeps what the record says: p#1's dot stays seen
+    let mut joined = CausalStore::new();
+    joined.join(&delta);
+    // (context equality counts records as the rows they stand for)
+    assert_eq!(joined.context(), later.store().context());
+    assert_eq!(joined.context().retired().len(), 1);
+    assert_eq!(joined.digest(), later.store().digest());
+    assert_eq!(model(&joined).0, model(later.store()).0);
+}

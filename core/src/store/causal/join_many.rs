@@ -201,10 +201,14 @@ impl<K: Item, V: Item> JoinBatch<K, V> {
     }
 
     /// Gathers `delta` when each dot of its context lies above every gathered dot of its
-    /// replica (and its context holds at most 64 counters beyond a prefix per replica);
+    /// replica (its context holds at most 64 counters beyond a prefix per replica and no
+    /// retired records);
     /// returns whether it did. Nothing changes when it returns false: join the batch
     /// ([`Self::finish`]) and the delta the usual way.
     pub fn add(&mut self, delta: &CausalStore<K, V>) -> bool {
+        if !delta.ctx.retired().is_empty() {
+            return false; // a record's knowledge goes through the join
+        }
         let names = delta.ctx.table().names();
         let table = &self.table;
         let ours = |name: &crate::ReplicaId| {
