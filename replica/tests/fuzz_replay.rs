@@ -81,5 +81,9 @@ fn write_sync_message_seeds() {
         if s.get(4) == Some(&3) {
             std::fs::write(dir.join(format!("dots-{i:03}")), s).unwrap();
         }
+        // and every compressed data message
+        if s.get(4) == Some(&4) {
+            std::fs::write(dir.join(format!("zdata-{i:03}")), s).unwrap();
+        }
     }
 }

@@ -693,7 +693,7 @@ fn dots_messages_round_trip_and_bad_runs_are_refused() {
     assert!(wide.len() < 40, "{} bytes", wide.len());
     // hand-made bodies: header, flags, one item of replica "a", lo - 1 = 0, hi - lo = 9
     let body = |runs: &[u8]| {
-        let mut b = b"PLS\x03\x03\x00\x01\x01\x01a\x00\x09".to_vec();
+        let mut b = b"PLS\x04\x03\x00\x01\x01\x01a\x00\x09".to_vec();
         b.extend_from_slice(runs);
         let sum = xxhash_rust::xxh3::xxh3_64(&b);
         b.extend_from_slice(&sum.to_le_bytes());
@@ -720,4 +720,129 @@ fn dots_messages_round_trip_and_bad_runs_are_refused() {
         let err = Message::decode(&body(runs), 1200).unwrap_err().to_string();
         assert!(err.contains(why), "{runs:?}: {err}");
     }
+}
+
+/// Answers with a large payload go as compressed data messages (type 4), pushes never; both
+/// decode to the same message, re-encoding is a fixed point, and a hostile frame or length
+/// is refused with nothing allocated past the bound.
+#[test]
+fn large_answers_are_compressed_and_hostile_frames_refused() {
+    let now = Duration::ZERO;
+    let ty = state_type(Kind::MVMap);
+    let mut rng = Rng(7);
+    let mut a = AnyState::new(ty, "a");
+    for t in 0..2_000 {
+        write(&mut a, &mut rng, t + 1, 1_500);
+    }
+    let payload = a.to_compact();
+    assert!(payload.len() > 4 * pluriverse_replica::sync::message::COMPRESS_MIN);
+    let name = a.replica().clone();
+    let top = 2_000;
+    let item = pluriverse_replica::sync::message::Item {
+        summary: a.range_summary(&name, 1, top),
+        replica: name,
+        lo: 1,
+        hi: top,
+    };
+    let answer = Message::Data {
+        ty,
+        items: vec![item.clone()],
+        payload: payload.clone(),
+    };
+    let bound = 1 << 20;
+    let bytes = answer.encode();
+    assert_eq!(bytes[4], 4, "a large answer is compressed");
+    assert!(
+        bytes.len() < payload.len(),
+        "{} >= {}",
+        bytes.len(),
+        payload.len()
+    );
+    assert_eq!(Message::decode(&bytes, bound).unwrap(), answer);
+    assert_eq!(Message::decode(&bytes, bound).unwrap().encode(), bytes);
+    // a receiver gets the delta the payload holds
+    let mut pb = Peer::new(
+        ty,
+        Config {
+            max_message: bound,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    let d = pb.handle(now, &bytes).unwrap().unwrap();
+    assert_eq!(d.digest(), a.digest());
+    // a push of the same payload, or an answer with a small one, goes as it is
+    let push = Message::Data {
+        ty,
+        items: vec![],
+        payload: payload.clone(),
+    }
+    .encode();
+    assert_eq!(push[4], 2);
+    let small = AnyState::new(ty, "b").to_compact();
+    let small = Message::Data {
+        ty,
+        items: vec![item.clone()],
+        payload: small,
+    }
+    .encode();
+    assert_eq!(small[4], 2);
+    // hostile: re-sealed bodies with a wrong length, a frame cut or altered, a length past
+    // the bound, no items
+    let reseal = |mut b: Vec<u8>| {
+        let sum = xxhash_rust::xxh3::xxh3_64(&b);
+        b.extend_from_slice(&sum.to_le_bytes());
+        b
+    };
+    let body = &bytes[..bytes.len() - 8];
+    // header (5), type (3), the items as encoded, then the length varint
+    let head = Message::Data {
+        ty,
+        items: vec![item.clone()],
+        payload: vec![0],
+    }
+    .encode();
+    let items_end = head.len() - 8 - 1;
+    let mut at = items_end;
+    while body[at] & 0x80 != 0 {
+        at += 1;
+    }
+    let frame = &body[at + 1..];
+    let with_len = |len: u64, frame: &[u8]| {
+        let mut b = body[..items_end].to_vec();
+        let mut v = len;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                b.push(byte);
+                break;
+            }
+            b.push(byte | 0x80);
+        }
+        b.extend_from_slice(frame);
+        reseal(b)
+    };
+    let n = payload.len() as u64;
+    assert_eq!(with_len(n, frame), bytes, "the test rebuilds the message");
+    // (an altered frame that still decompresses is an altered payload: the message's
+    // checksum guards the bytes, the compact decoder the payload)
+    for (m, why) in [
+        (with_len(n + 1, frame), "declared"),
+        (with_len(n - 1, frame), "decompress"),
+        (with_len(n, &frame[..frame.len() / 2]), "decompress"),
+        (with_len(u64::MAX >> 1, frame), "to the bound"),
+        (with_len(100, frame), "to the bound"),
+        (with_len(n, &[]), "without a delta"),
+    ] {
+        let err = Message::decode(&m, bound).unwrap_err().to_string();
+        assert!(err.contains(why), "{why}: {err}");
+    }
+    let mut no_items = body[..5 + 3].to_vec();
+    no_items.push(0);
+    no_items.extend_from_slice(&body[items_end..]);
+    let err = Message::decode(&reseal(no_items), bound)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("without items"), "{err}");
 }

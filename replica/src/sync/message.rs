@@ -1,7 +1,7 @@
 //! The sync messages and their bytes.
 //!
-//! # Format (version 3)
-//! Every message starts with the magic `PLS`, the version byte `3` and a type byte, and ends
+//! # Format (version 4)
+//! Every message starts with the magic `PLS`, the version byte `4` and a type byte, and ends
 //! with a checksum: the xxh3-64 of every byte before it, 8 bytes little-endian. Integers
 //! are LEB128 varints (7 bits a byte, low first, minimal, at most 10 bytes) unless said
 //! otherwise; a *name* is a varint length (1 to [`MAX_NAME`]) and that many bytes.
@@ -12,6 +12,17 @@
 //! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes or an answer to the receiver's slice (neither is answered) |
 //!
 //! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
+//! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most the message bound), then the payload as one zstd frame up to the checksum |
+//!
+//! A data message with items (an answer to a peer's summaries: the bulk of a catch-up) whose
+//! payload is at least [`COMPRESS_MIN`] bytes is written as type `4`, ZSTD level
+//! [`COMPRESS_LEVEL`], when that is shorter; pushed writes (no items) always go as type `2`,
+//! since a burst of small writes is bound by the CPU, not by the bytes. Slices are sized by
+//! their uncompressed payload, so a payload never exceeds the bound either way, and the
+//! decoder allocates at most the declared length (itself at most the bound) and refuses a
+//! frame that does not decompress to exactly that many bytes. Either type decodes to the
+//! same [`Message::Data`]; re-encoding is a fixed point (an accepted type `4` message made
+//! by another zstd build or level re-encodes to this build's bytes).
 //!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
 //! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
@@ -43,7 +54,7 @@
 //! allocated), and refuses trailing bytes and non-minimal varints; the payload is decoded
 //! by [`pluriverse::wire::decode_compact_with_limits`], which checks as much.
 //!
-//! Version 2 (no dots messages: small ranges were compared by fingerprints of eight
+//! Version 3 (no compressed data messages) is refused, as is version 2 (no dots messages: small ranges were compared by fingerprints of eight
 //! parts, recursively) is refused, as is version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
 //! repeated the Arrow schema (about 1.5 KB) in every data message, so a datagram-sized bound
 //! could not carry one.
@@ -57,7 +68,11 @@ use crate::error::{ReplicaError, Result};
 
 const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
+/// Payloads of answers shorter than this go uncompressed (type `2`).
+pub const COMPRESS_MIN: usize = 2048;
+/// The zstd level of compressed data messages (type `4`).
+pub const COMPRESS_LEVEL: i32 = 1;
 /// The longest replica name a message carries.
 pub const MAX_NAME: usize = 1024;
 /// Bytes of the header (magic, version, type) and the checksum.
@@ -356,10 +371,20 @@ impl Message {
                 put_items(&mut out, items);
             }
             Message::Data { ty, items, payload } => {
-                out.push(2);
+                let packed = (!items.is_empty() && payload.len() >= COMPRESS_MIN)
+                    .then(|| zstd::bulk::compress(payload, COMPRESS_LEVEL).ok())
+                    .flatten()
+                    .filter(|z| z.len() + varint_len(payload.len() as u64) < payload.len());
+                out.push(if packed.is_some() { 4 } else { 2 });
                 out.extend_from_slice(&type_code(*ty));
                 put_items(&mut out, items);
-                out.extend_from_slice(payload);
+                match packed {
+                    Some(z) => {
+                        put_varint(&mut out, payload.len() as u64);
+                        out.extend_from_slice(&z);
+                    }
+                    None => out.extend_from_slice(payload),
+                }
             }
             Message::Dots { request, items } => {
                 out.push(3);
@@ -450,6 +475,35 @@ impl Message {
                     items,
                     payload: r.b[r.at..].to_vec(),
                 }
+            }
+            4 => {
+                let ty = type_of(r.take(3)?)?;
+                let items = r.items()?;
+                if items.is_empty() {
+                    return Err(bad("a compressed data message without items".into()));
+                }
+                let len = r.varint()?;
+                if len < COMPRESS_MIN as u64 || len > max_len as u64 {
+                    return Err(bad(format!(
+                        "a compressed payload of {len} bytes (from {COMPRESS_MIN} to the bound {max_len})"
+                    )));
+                }
+                let frame = &r.b[r.at..];
+                if frame.is_empty() {
+                    return Err(bad("a data message without a delta".into()));
+                }
+                let payload = zstd::bulk::decompress(frame, len as usize).map_err(|e| {
+                    bad(format!(
+                        "a compressed payload that does not decompress: {e}"
+                    ))
+                })?;
+                if payload.len() as u64 != len {
+                    return Err(bad(format!(
+                        "a compressed payload of {} bytes declared {len}",
+                        payload.len()
+                    )));
+                }
+                Message::Data { ty, items, payload }
             }
             3 => {
                 let flags = r.u8()?;
