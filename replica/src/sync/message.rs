@@ -70,7 +70,7 @@ const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
 pub const VERSION: u8 = 4;
 /// Payloads of answers shorter than this go uncompressed (type `2`).
-pub const COMPRESS_MIN: usize = 2048;
+pub const COMPRESS_MIN: usize = 256;
 /// The zstd level of compressed data messages (type `4`).
 pub const COMPRESS_LEVEL: i32 = 1;
 /// The longest replica name a message carries.
@@ -158,6 +158,42 @@ pub enum Message {
         /// The ranges.
         items: Vec<DotsItem>,
     },
+}
+
+thread_local! {
+    /// One zstd context of each direction per thread: creating one per message costs more
+    /// than compressing a datagram-sized payload.
+    static ZSTD: std::cell::RefCell<Option<(zstd::bulk::Compressor<'static>, zstd::bulk::Decompressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_zstd<T>(
+    f: impl FnOnce(
+        &mut zstd::bulk::Compressor<'static>,
+        &mut zstd::bulk::Decompressor<'static>,
+    ) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    ZSTD.with(|z| {
+        let mut z = z.borrow_mut();
+        if z.is_none() {
+            *z = Some((
+                zstd::bulk::Compressor::new(COMPRESS_LEVEL)?,
+                zstd::bulk::Decompressor::new()?,
+            ));
+        }
+        let (c, d) = z.as_mut().expect("set above");
+        f(c, d)
+    })
+}
+
+/// The payload as one zstd frame (`None` if zstd fails, which it does not for a slice).
+fn compress(payload: &[u8]) -> Option<Vec<u8>> {
+    with_zstd(|c, _| c.compress(payload)).ok()
+}
+
+/// A zstd frame's content, at most `capacity` bytes (more is an error, never allocated).
+fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    with_zstd(|_, d| d.decompress(frame, capacity))
 }
 
 #[inline]
@@ -372,7 +408,7 @@ impl Message {
             }
             Message::Data { ty, items, payload } => {
                 let packed = (!items.is_empty() && payload.len() >= COMPRESS_MIN)
-                    .then(|| zstd::bulk::compress(payload, COMPRESS_LEVEL).ok())
+                    .then(|| compress(payload))
                     .flatten()
                     .filter(|z| z.len() + varint_len(payload.len() as u64) < payload.len());
                 out.push(if packed.is_some() { 4 } else { 2 });
@@ -492,7 +528,7 @@ impl Message {
                 if frame.is_empty() {
                     return Err(bad("a data message without a delta".into()));
                 }
-                let payload = zstd::bulk::decompress(frame, len as usize).map_err(|e| {
+                let payload = decompress(frame, len as usize).map_err(|e| {
                     bad(format!(
                         "a compressed payload that does not decompress: {e}"
                     ))
