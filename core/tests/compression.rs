@@ -6,7 +6,7 @@
 //! framing, before anything is decompressed.
 
 mod common;
-use common::{documented_checksum, Rng};
+use common::{seal_written, Rng};
 
 use std::sync::Arc;
 
@@ -209,7 +209,7 @@ fn sealed_with(store: &CausalStore<String, i64>, version: &str, opts: IpcWriteOp
     let (schema, batches) = to_record_batches(store).unwrap();
     let mut meta = schema.metadata().clone();
     meta.insert("pluriverse.format", version);
-    let schema = Arc::new(Schema::new(schema.fields().clone()).with_metadata(meta.clone()));
+    let schema = Arc::new(Schema::new(schema.fields().clone()).with_metadata(meta));
     let mut w = StreamWriter::try_new_with_options(Vec::new(), &schema, opts).unwrap();
     let head = w.get_ref().len();
     for b in &batches {
@@ -217,16 +217,7 @@ fn sealed_with(store: &CausalStore<String, i64>, version: &str, opts: IpcWriteOp
             .unwrap();
     }
     w.finish().unwrap();
-    let stream = w.into_inner().unwrap();
-    let sum = documented_checksum(&schema, &stream[head..]);
-    meta.insert("pluriverse.checksum", format!("{sum:016x}"));
-    let sealed = Schema::new(schema.fields().clone()).with_metadata(meta);
-    let mut out = StreamWriter::try_new(Vec::new(), &sealed)
-        .unwrap()
-        .get_ref()
-        .clone();
-    out.extend_from_slice(&stream[head..]);
-    out
+    seal_written(&schema, &w.into_inner().unwrap(), head)
 }
 
 #[test]

@@ -401,18 +401,7 @@ fn dictionary_stream(n: usize, handling: DictionaryHandling) -> Vec<u8> {
             .unwrap();
     }
     w.finish().unwrap();
-    let stream = w.into_inner().unwrap();
-    // seal: the documented checksum over what follows the schema
-    let sum = common::documented_checksum(&schema, &stream[head..]);
-    let mut meta = schema.metadata().clone();
-    meta.insert("pluriverse.checksum".to_string(), format!("{sum:016x}"));
-    let sealed = schema.as_ref().clone().with_metadata(meta);
-    let mut out = StreamWriter::try_new(Vec::new(), &sealed)
-        .unwrap()
-        .get_ref()
-        .clone();
-    out.extend_from_slice(&stream[head..]);
-    out
+    common::seal_written(&schema, &w.into_inner().unwrap(), head)
 }
 
 #[test]

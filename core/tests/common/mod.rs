@@ -74,7 +74,7 @@ pub fn seal(schema: &Schema, batches: &[RecordBatch]) -> Vec<u8> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut meta = schema.metadata().clone();
     meta.insert("pluriverse.rows".to_string(), rows.to_string());
-    let schema = Arc::new(schema.clone().with_metadata(meta.clone()));
+    let schema = Arc::new(schema.clone().with_metadata(meta));
     let mut w = StreamWriter::try_new(Vec::new(), &schema).unwrap();
     let head = w.get_ref().len();
     for b in batches {
@@ -82,10 +82,17 @@ pub fn seal(schema: &Schema, batches: &[RecordBatch]) -> Vec<u8> {
             .unwrap();
     }
     w.finish().unwrap();
-    let stream = w.into_inner().unwrap();
-    let sum = documented_checksum(&schema, &stream[head..]);
+    seal_written(&schema, &w.into_inner().unwrap(), head)
+}
+
+/// Seals a stream written with `schema` (its schema message `head` bytes long): the same
+/// stream after a schema message whose metadata adds the documented checksum over what
+/// follows the schema.
+pub fn seal_written(schema: &Schema, stream: &[u8], head: usize) -> Vec<u8> {
+    let sum = documented_checksum(schema, &stream[head..]);
+    let mut meta = schema.metadata().clone();
     meta.insert("pluriverse.checksum".to_string(), format!("{sum:016x}"));
-    let sealed = schema.as_ref().clone().with_metadata(meta);
+    let sealed = schema.clone().with_metadata(meta);
     let mut out = StreamWriter::try_new(Vec::new(), &sealed)
         .unwrap()
         .get_ref()
