@@ -3,42 +3,11 @@
 //! order (gathered), overwrites and removals of gathered entries, other replicas' deltas,
 //! duplicates and reordering (refused and joined the usual way).
 
-use std::collections::BTreeSet;
+mod common;
+use common::sets::{model, model_join};
+use common::Rng;
 
-use pluriverse::{CausalContext, CausalStore, JoinBatch, MVMap};
-use pluriverse_testkit::SplitMix64 as Rng;
-
-type Dot = (String, u64);
-type Model = (BTreeSet<(u64, Dot, u64)>, BTreeSet<Dot>);
-
-fn model(s: &CausalStore<u64, u64>) -> Model {
-    let entries = s
-        .entries()
-        .into_iter()
-        .map(|(k, r, c, v)| (k, (r.to_string(), c), v))
-        .collect();
-    (entries, ctx_set(s.context()))
-}
-
-fn ctx_set(c: &CausalContext) -> BTreeSet<Dot> {
-    let mut out = BTreeSet::new();
-    for (name, d) in c.table().names().iter().zip(c.dots().replicas()) {
-        out.extend((1..=d.prefix()).map(|k| (name.to_string(), k)));
-        out.extend(d.cloud().iter().map(|k| (name.to_string(), k)));
-    }
-    out
-}
-
-fn model_join(a: &mut Model, b: &Model) {
-    let keep_a =
-        a.0.iter()
-            .filter(|e| b.0.contains(e) || !b.1.contains(&e.1));
-    let keep_b =
-        b.0.iter()
-            .filter(|e| a.0.contains(e) || !a.1.contains(&e.1));
-    a.0 = keep_a.chain(keep_b).cloned().collect();
-    a.1.extend(b.1.iter().cloned());
-}
+use pluriverse::{CausalStore, JoinBatch, MVMap};
 
 /// Deltas of three writers: mostly one-record sets of fresh keys, some overwrites of
 /// recent keys, removals, multi-key writes, and now and then a duplicate or an older one.

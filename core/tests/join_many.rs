@@ -3,44 +3,11 @@
 //! contexts, the one-sort path) and arbitrary overlapping deltas (the fallback), joined
 //! into empty and non-empty states.
 
-use std::collections::BTreeSet;
+mod common;
+use common::sets::{model, model_join};
+use common::Rng;
 
-use pluriverse::{CausalContext, CausalStore, MVMap};
-use pluriverse_testkit::SplitMix64 as Rng;
-
-type Dot = (String, u64);
-type Entries = BTreeSet<(u64, Dot, u64)>;
-
-/// A store as the model sees it: its entries and its context, as plain sets.
-fn model(s: &CausalStore<u64, u64>) -> (Entries, BTreeSet<Dot>) {
-    let entries = s
-        .entries()
-        .into_iter()
-        .map(|(k, r, c, v)| (k, (r.to_string(), c), v))
-        .collect();
-    (entries, ctx_set(s.context()))
-}
-
-fn ctx_set(c: &CausalContext) -> BTreeSet<Dot> {
-    let mut out = BTreeSet::new();
-    for (name, d) in c.table().names().iter().zip(c.dots().replicas()) {
-        out.extend((1..=d.prefix()).map(|k| (name.to_string(), k)));
-        out.extend(d.cloud().iter().map(|k| (name.to_string(), k)));
-    }
-    out
-}
-
-/// The join formula: an entry survives when both hold it or the other has not seen its dot.
-fn model_join(a: &mut (Entries, BTreeSet<Dot>), b: &(Entries, BTreeSet<Dot>)) {
-    let keep_a =
-        a.0.iter()
-            .filter(|e| b.0.contains(e) || !b.1.contains(&e.1));
-    let keep_b =
-        b.0.iter()
-            .filter(|e| a.0.contains(e) || !a.1.contains(&e.1));
-    a.0 = keep_a.chain(keep_b).cloned().collect();
-    a.1.extend(b.1.iter().cloned());
-}
+use pluriverse::{CausalStore, MVMap};
 
 fn replicas(seed: u64) -> Vec<MVMap<u64, u64>> {
     let mut rng = Rng(seed);

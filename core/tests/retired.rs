@@ -5,6 +5,7 @@
 //! split form's bytes (rows, then records) and are rebuilt on the other side.
 
 mod common;
+use common::sets::reads;
 use common::Rng;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,17 +21,6 @@ fn through_split_bytes(ctx: &CausalContext) -> CausalContext {
     let rows = CausalContext::from_bytes(&rows.to_bytes()).unwrap();
     let retired = Retired::from_bytes(&retired.to_bytes()).unwrap();
     rows.with_retired(&retired)
-}
-
-fn reads(m: &Map) -> BTreeMap<String, Vec<i64>> {
-    m.keys()
-        .into_iter()
-        .map(|k| {
-            let mut v = m.get(&k);
-            v.sort_unstable();
-            (k, v)
-        })
-        .collect()
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! contexts and reads after every step; `check_invariants` holds; removals stick.
 
 mod common;
+use common::sets::reads;
 use common::Rng;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,17 +24,6 @@ struct Machine {
     lean: Map,
     full: Map,
     naive: Naive,
-}
-
-fn reads(m: &Map) -> BTreeMap<u64, Vec<u64>> {
-    m.keys()
-        .into_iter()
-        .map(|k| {
-            let mut v = m.get(&k);
-            v.sort_unstable();
-            (k, v)
-        })
-        .collect()
 }
 
 fn naive_of(ctx: &CausalContext, names: &BTreeSet<ReplicaId>, upto: u64) -> Naive {

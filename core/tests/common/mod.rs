@@ -4,6 +4,8 @@
 /// The workspace's seeded generator (SplitMix64).
 pub use pluriverse_testkit::SplitMix64 as Rng;
 
+pub mod sets;
+
 /// Full exchange: every replica joins `delta_since` from every other, twice over, so each
 /// ends up with everything (replicas of any kind: anything with `delta_since`, `context`
 /// and `join`).
