@@ -102,6 +102,20 @@ enum Work {
     Push(AnyState),
 }
 
+/// A stream of ours that may still be in flight to the peer ([`Peer::in_flight`]).
+#[derive(Debug)]
+struct InFlight {
+    /// The range streamed.
+    lo: u64,
+    hi: u64,
+    /// Our seen dots over it when it was queued.
+    goal: u64,
+    /// The most the peer's summaries have shown of it since.
+    peer_seen: u64,
+    /// Our round ([`Stats::rounds`]) of its last part or the peer's last progress.
+    round: u64,
+}
+
 /// Our replicas with something to sync (a non-empty whole-range summary), in name order,
 /// with prefix sums of their [`message::name_hash`]es: the count and fingerprint of any
 /// name interval in `O(log n)`.
@@ -197,6 +211,8 @@ pub struct Peer {
     /// The ranges answered since our round began (at most `max_queue`): a duplicated or
     /// late copy of a slice is not answered again.
     answered: BTreeSet<(ReplicaId, u64, u64)>,
+    /// Our streams that may still be in flight, by replica (at most `max_queue`).
+    streams: BTreeMap<ReplicaId, InFlight>,
 }
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
@@ -205,6 +221,10 @@ const LEAF: u64 = 8;
 
 /// Parts a differing range is split into.
 const FANOUT: u64 = 8;
+
+/// Rounds of ours after a stream's last part (or the peer's last progress on it) during
+/// which it is taken as in flight: not streamed again, not compared.
+const RESEND_ROUNDS: u64 = 2;
 
 /// A round lists its replicas (summaries with a cover) when it knows at most this many;
 /// beyond, it sends one fingerprint of them all (a names message).
@@ -273,6 +293,7 @@ impl Peer {
             theirs: BTreeMap::new(),
             theirs_at: None,
             answered: BTreeSet::new(),
+            streams: BTreeMap::new(),
         })
     }
 
@@ -313,8 +334,11 @@ impl Peer {
 
     /// Starts an anti-entropy round at the next [`Peer::poll_transmit`] (after a reconnect,
     /// say), whatever the interval.
+    /// What was streamed before is taken as lost (a new connection) and may be streamed
+    /// again.
     pub fn start_round(&mut self) {
         self.next_round = None;
+        self.streams.clear();
     }
 
     /// Queues a local write's delta for the peer. Small deltas go into the batch of pushed
@@ -556,10 +580,14 @@ impl Peer {
                 self.round(state);
             }
             Work::Compare(theirs) => {
+                let seen = Some(theirs.summary.seen);
+                if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, seen) {
+                    return;
+                }
                 let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
                 if ours == theirs.summary {
                 } else if theirs.summary.is_empty() {
-                    self.stream(theirs.replica, theirs.lo, theirs.hi);
+                    self.stream(state, theirs.replica, theirs.lo, theirs.hi);
                 } else if ours.is_empty() {
                     self.send_summaries(vec![Item {
                         summary: ours,
@@ -579,6 +607,10 @@ impl Peer {
                 }
             }
             Work::Answer(theirs) => {
+                let seen = Some(theirs.summary.seen);
+                if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, seen) {
+                    return;
+                }
                 let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
                 if ours == theirs.summary || ours.is_empty() {
                     return;
@@ -598,11 +630,15 @@ impl Peer {
             Work::Cover { cover, listed } => {
                 for name in state.replicas_seen() {
                     if cover.contains(&name) && !listed.contains(&name) {
-                        self.stream(name, 1, u64::MAX);
+                        self.stream(state, name, 1, u64::MAX);
                     }
                 }
             }
             Work::Stream { replica, lo, hi } => {
+                let rounds = self.stats.rounds;
+                if let Some(r) = self.streams.get_mut(&replica) {
+                    r.round = rounds;
+                }
                 let end = self.send_part(state, &replica, lo, hi);
                 if end < hi {
                     self.queue.push_front(Work::Stream {
@@ -660,6 +696,15 @@ impl Peer {
     /// with slices only. Where ours are too many runs to list (the peer's are short: it
     /// listed them), the rest of the range is split and its parts' summaries go back.
     fn compare_dots(&mut self, state: &AnyState, request: bool, theirs: DotsItem) {
+        let seen = theirs
+            .runs
+            .iter()
+            .filter(|r| r.2 != DotState::Unseen)
+            .map(|r| r.1 - r.0 + 1)
+            .fold(0u64, u64::saturating_add);
+        if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, Some(seen)) {
+            return;
+        }
         let replica = theirs.replica;
         let mut left = self.max_runs() * 4;
         // maximal ranges we ship, and our runs where the peer knows more
@@ -723,7 +768,7 @@ impl Peer {
                 return;
             }
         }
-        self.stream(replica.clone(), lo, hi);
+        self.stream(state, replica.clone(), lo, hi);
     }
 
     /// Queues a dot item for the next dots message of its kind; returns whether it could
@@ -759,14 +804,69 @@ impl Peer {
         }
     }
 
-    /// Queues a stream of a range unless one of the same replica is already queued.
-    fn stream(&mut self, replica: ReplicaId, lo: u64, hi: u64) {
+    /// Queues a stream of a range unless one of the same replica is already queued or may
+    /// still be in flight ([`Peer::in_flight`]), and notes it as in flight.
+    fn stream(&mut self, state: &AnyState, replica: ReplicaId, lo: u64, hi: u64) {
+        if self.in_flight(&replica, lo, hi, None) {
+            return;
+        }
         let dup = self.queue.iter().any(|w| {
             matches!(w, Work::Stream { replica: r, lo: l, hi: h } if *r == replica && *l <= lo.max(*l) && *h >= hi)
         });
-        if !dup {
-            self.enqueue(Work::Stream { replica, lo, hi });
+        if dup {
+            return;
         }
+        if self.queue.len() >= self.cfg.max_queue {
+            self.stats.dropped_work += 1;
+            return;
+        }
+        if self.streams.len() < self.cfg.max_queue || self.streams.contains_key(&replica) {
+            let goal = state.range_summary(&replica, lo, hi).seen;
+            self.streams.insert(
+                replica.clone(),
+                InFlight {
+                    lo,
+                    hi,
+                    goal,
+                    peer_seen: 0,
+                    round: self.stats.rounds,
+                },
+            );
+        }
+        self.queue.push_back(Work::Stream { replica, lo, hi });
+    }
+
+    /// Whether a stream of ours overlapping `lo..=hi` of `replica` may still be in flight:
+    /// its last part went out, or the peer last showed progress, less than
+    /// [`RESEND_ROUNDS`] of our rounds ago, and the peer has not shown it all landed. Such
+    /// a range is neither streamed again nor compared (what the peer's summaries lack of it
+    /// is most likely on its way). `peer_seen` is the peer's count of seen dots over
+    /// `lo..=hi` when known: where the range holds the stream's, more than last time is
+    /// progress (the stream is landing: the wait starts again) and at least what we
+    /// streamed is the end of it. What is lost is found by the rounds after the wait.
+    fn in_flight(&mut self, replica: &ReplicaId, lo: u64, hi: u64, peer_seen: Option<u64>) -> bool {
+        let rounds = self.stats.rounds;
+        let Some(r) = self.streams.get_mut(replica) else {
+            return false;
+        };
+        if r.hi < lo || hi < r.lo {
+            return false;
+        }
+        if let Some(seen) = peer_seen.filter(|_| lo <= r.lo && r.hi <= hi) {
+            if seen >= r.goal {
+                self.streams.remove(replica);
+                return false;
+            }
+            if seen > r.peer_seen {
+                r.peer_seen = seen;
+                r.round = rounds;
+            }
+        }
+        if rounds >= r.round + RESEND_ROUNDS {
+            self.streams.remove(replica);
+            return false;
+        }
+        true
     }
 
     /// Our top-level summary: our replicas listed (summaries with a cover) when they are
@@ -867,7 +967,7 @@ impl Peer {
                 self.theirs_at = Some(at);
             } else if it.count == 0 {
                 for (n, _) in ours {
-                    self.stream(n.clone(), 1, u64::MAX);
+                    self.stream(state, n.clone(), 1, u64::MAX);
                 }
             } else if ours.len() <= NAMES_LIST {
                 self.send_listing(cover.after, cover.upto, ours);
@@ -951,7 +1051,7 @@ impl Peer {
             }
         }
         if theirs.is_some_and(|t| t.live.saturating_mul(2) <= ours.live) {
-            self.stream(replica, lo, hi);
+            self.stream(state, replica, lo, hi);
             return;
         }
         self.split(state, &replica, lo, hi);
