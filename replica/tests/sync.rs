@@ -1059,7 +1059,7 @@ fn slow_catch_up(a: &AnyState, per_tick: usize, loss_every: Option<u64>) -> (u64
         let now = Duration::from_millis(tick * 10);
         while let Some(m) = pa.poll_transmit(now, a) {
             sent += 1;
-            if loss_every.is_some_and(|k| sent % k == 0) {
+            if loss_every.is_some_and(|k| sent.is_multiple_of(k)) {
                 continue;
             }
             link.push_back(m);
