@@ -183,12 +183,17 @@ pub struct NameRange {
 /// assert_ne!(name_hash(&"a".into(), &s), name_hash(&"b".into(), &s));
 /// ```
 pub fn name_hash(name: &ReplicaId, summary: &RangeSummary) -> u128 {
-    let mut b = Vec::with_capacity(name.as_bytes().len() + 40);
-    put_name(&mut b, name);
-    put_varint(&mut b, summary.seen);
-    put_varint(&mut b, summary.live);
+    name_hash_with(&mut Vec::new(), name, summary)
+}
+
+/// [`name_hash`] through a buffer of the caller's (one allocation for many names).
+pub(crate) fn name_hash_with(b: &mut Vec<u8>, name: &ReplicaId, summary: &RangeSummary) -> u128 {
+    b.clear();
+    put_name(b, name);
+    put_varint(b, summary.seen);
+    put_varint(b, summary.live);
     b.extend_from_slice(&summary.fingerprint.to_le_bytes());
-    xxh3_128(&b)
+    xxh3_128(b)
 }
 
 /// Encoded size of an optional name as a bound (a tag, then the name).

@@ -140,8 +140,9 @@ impl NameTable {
         let mut prefix = Vec::with_capacity(names.len() + 1);
         let mut sum = 0u128;
         prefix.push(sum);
+        let mut buf = Vec::new();
         for (n, s) in &names {
-            sum = sum.wrapping_add(message::name_hash(n, s));
+            sum = sum.wrapping_add(message::name_hash_with(&mut buf, n, s));
             prefix.push(sum);
         }
         Self { names, prefix }
