@@ -1,5 +1,5 @@
 //! Hostile bytes against the sync protocol's decoders: the message framing (header,
-//! checksum, summary items, covers, the data header, dot items) and the compact payload of every kind
+//! checksum, summary items, covers, the data header, dot items, name ranges) and the compact payload of every kind
 //! and key/value type, both as they are and re-sealed with a correct checksum (so that the
 //! fuzzer gets past the checksum to the structure behind it). Never a panic; an accepted
 //! message re-encodes to exactly its own bytes (a data message: to a fixed point of the same
@@ -111,7 +111,7 @@ pub fn check(data: &[u8]) {
 }
 
 /// Real messages of a short sync of every kind (summaries with covers, split ranges, data
-/// messages with items and pushed writes, dots messages and their requests).
+/// messages with items and pushed writes, dots messages and their requests, names messages).
 pub fn seeds() -> Vec<Vec<u8>> {
     let mut out = vec![];
     for (i, ty) in types().into_iter().enumerate().step_by(5) {
@@ -163,6 +163,26 @@ pub fn seeds() -> Vec<Vec<u8>> {
         let mut b = AnyState::new(ty, "b");
         let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
         exchange(3, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
+    }
+    // more replicas than a round lists, one of them differing: names messages (type 5)
+    for ty in types().into_iter().step_by(13) {
+        let cfg = Config {
+            max_message: 1200,
+            ..Config::default()
+        };
+        let mut a = AnyState::new(ty, "a");
+        let mut writers = vec![];
+        for r in 0..60u64 {
+            let mut w = AnyState::new(ty, format!("w{r:02}"));
+            let d = write(&mut w, r);
+            a.join(&d).unwrap();
+            writers.push(w);
+        }
+        let mut b = a.clone();
+        let d = write(&mut writers[30], 99);
+        b.join(&d).unwrap();
+        let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+        exchange(4, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
     }
     out
 }

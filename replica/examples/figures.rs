@@ -366,8 +366,10 @@ fn restart_figure(dir: &std::path::Path, restarts: i64) {
     let r = Replica::open(dir, opts).unwrap();
     print!("reopened: ");
     report(&r, restarts, t);
+    let state = r.state().clone();
     drop(r);
     std::fs::remove_dir_all(dir).unwrap();
+    sync_after_restarts(&state, &mut others[0]);
 }
 
 /// [`restart_figure`] without a directory: each restart carries the state over in memory
@@ -400,10 +402,10 @@ fn restart_figure_in_memory(restarts: i64) {
                 paris.join(&d).unwrap();
             }
         }
-        (paris, t.elapsed())
+        (paris, others, t.elapsed())
     };
-    let (base, base_t) = run(false);
-    let (paris, t) = run(true);
+    let (base, _, base_t) = run(false);
+    let (paris, mut others, t) = run(true);
     assert_eq!(paris.digest(), base.digest(), "retiring changes no state");
     assert_eq!(paris.to_bytes().unwrap(), base.to_bytes().unwrap());
     let ctx = paris.context();
@@ -412,6 +414,7 @@ fn restart_figure_in_memory(restarts: i64) {
     assert_eq!(&rows.with_retired(&retired), ctx, "the split is lossless");
     let as_rows = CausalContext::from_bytes(&ctx.to_bytes()).unwrap();
     assert_eq!(&as_rows, ctx);
+    sync_after_restarts(&paris, &mut others[0]);
     println!(
         "after {restarts} restarts in memory, retiring at each ({t:.1?}): in memory {}; \
          never retiring ({base_t:.1?}, {:.2}x the time): in memory {}; as rows only \
@@ -427,6 +430,94 @@ fn restart_figure_in_memory(restarts: i64) {
         retired.to_bytes().len() as f64 / retired.len().max(1) as f64,
         ctx.to_bytes().len(),
     );
+}
+
+/// Sync after many restarts: the bytes of a round between two peers holding `state` (one
+/// names item in version 5), against the listing of every replica a version-4 round sent
+/// (encoded by the same code: the items are unchanged), and the bytes and round trips to
+/// find and ship one write of `writer` (one replica among all the incarnations) that only
+/// one peer has. At the datagram-sized bound and at 64 KiB.
+fn sync_after_restarts(state: &AnyState, writer: &mut AnyState) {
+    use pluriverse_replica::sync::message::{Cover, Item, Message};
+    let mut names = state.replicas_seen();
+    names.sort();
+    let t = Instant::now();
+    let items: Vec<Item> = names
+        .iter()
+        .map(|n| Item {
+            replica: n.clone(),
+            lo: 1,
+            hi: u64::MAX,
+            summary: state.range_summary(n, 1, u64::MAX),
+        })
+        .collect();
+    let summaries_time = t.elapsed();
+    for max_message in [1200, 64 << 10] {
+        // the version-4 round: the listing in messages of at most the bound
+        let (mut v4_bytes, mut v4_msgs, mut at) = (0usize, 0usize, 0usize);
+        while at < items.len() {
+            let mut end = at + 1;
+            let enc = |a: usize, e: usize| {
+                Message::Summary {
+                    cover: Some(Cover {
+                        after: (a > 0).then(|| items[a - 1].replica.clone()),
+                        upto: (e < items.len()).then(|| items[e - 1].replica.clone()),
+                    }),
+                    items: items[a..e].to_vec(),
+                }
+                .encode()
+                .len()
+            };
+            // grow the message by doubling, then back off to the bound
+            let mut step = 64;
+            while end < items.len() && enc(at, (end + step).min(items.len())) <= max_message {
+                end = (end + step).min(items.len());
+                step *= 2;
+            }
+            while end < items.len() && enc(at, end + 1) <= max_message {
+                end += 1;
+            }
+            v4_bytes += enc(at, end);
+            v4_msgs += 1;
+            at = end;
+        }
+        let cfg = Config {
+            max_message,
+            round_interval: Duration::from_secs(3600),
+            ..Config::default()
+        };
+        let mut p = Peer::new(ty(), cfg).unwrap();
+        let t = Instant::now();
+        let mut round = 0usize;
+        let mut round_msgs = 0;
+        while let Some(m) = p.poll_transmit(Duration::ZERO, state) {
+            round += m.len();
+            round_msgs += 1;
+        }
+        let round_time = t.elapsed();
+        // one write of one replica, at one peer only
+        let d = writer
+            .set(Scalar::Utf8("after-restarts".into()), Scalar::Int64(1))
+            .unwrap();
+        let mut a = state.clone();
+        let mut b = state.clone();
+        b.join(&d).unwrap();
+        let s = sync_pair(&mut a, &mut b, max_message);
+        println!(
+            "  sync at {max_message} B, {} replicas known: a round between agreeing peers \
+             {round} B in {round_msgs} message(s) ({round_time:.1?}), version 4 listed \
+             {v4_bytes} B in {v4_msgs} messages a side ({:.0}x; its summaries alone \
+             {summaries_time:.1?}); one changed replica found and shipped in {} B, {} \
+             messages, {} round trips ({:.1?}; version 4: {v4_bytes} B a side in its first \
+             round trip alone)",
+            items.len(),
+            v4_bytes as f64 / round as f64,
+            s.bytes,
+            s.messages,
+            s.rounds,
+            s.time,
+        );
+    }
 }
 
 /// The context as held in memory: its rows (replica table entries) and retired records,

@@ -85,5 +85,9 @@ fn write_sync_message_seeds() {
         if s.get(4) == Some(&4) {
             std::fs::write(dir.join(format!("zdata-{i:03}")), s).unwrap();
         }
+        // and every names message
+        if s.get(4) == Some(&5) {
+            std::fs::write(dir.join(format!("names-{i:03}")), s).unwrap();
+        }
     }
 }

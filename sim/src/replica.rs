@@ -323,7 +323,8 @@ impl Replica {
 /// The sync messages, by what they do ([`pluriverse_replica::sync::message`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageType {
-    /// Range summaries or dot lists (anti-entropy: what a range holds, not its content).
+    /// Range summaries, name-range fingerprints or dot lists (anti-entropy: what a range
+    /// holds, not its content).
     Summary,
     /// A data message naming the ranges whose slices it carries (anti-entropy: slices that
     /// answer a summary, or a stream of what the peer lacks).
@@ -336,9 +337,10 @@ pub enum MessageType {
 /// the state type and the count of ranges); `None` for bytes that are not one.
 pub fn message_type(bytes: &[u8]) -> Option<MessageType> {
     match bytes.get(..9)? {
-        [b'P', b'L', b'S', _, 1 | 3, ..] => Some(MessageType::Summary),
+        [b'P', b'L', b'S', _, 1 | 3 | 5, ..] => Some(MessageType::Summary),
         [b'P', b'L', b'S', _, 2, _, _, _, 0] => Some(MessageType::Plain),
-        [b'P', b'L', b'S', _, 2, ..] => Some(MessageType::Offer),
+        // compressed data messages always name their ranges
+        [b'P', b'L', b'S', _, 2 | 4, ..] => Some(MessageType::Offer),
         _ => None,
     }
 }

@@ -1,7 +1,7 @@
 //! The sync messages and their bytes.
 //!
-//! # Format (version 4)
-//! Every message starts with the magic `PLS`, the version byte `4` and a type byte, and ends
+//! # Format (version 5)
+//! Every message starts with the magic `PLS`, the version byte `5` and a type byte, and ends
 //! with a checksum: the xxh3-64 of every byte before it, 8 bytes little-endian. Integers
 //! are LEB128 varints (7 bits a byte, low first, minimal, at most 10 bytes) unless said
 //! otherwise; a *name* is a varint length (1 to [`MAX_NAME`]) and that many bytes.
@@ -13,6 +13,7 @@
 //!
 //! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
 //! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most the message bound), then the payload as one zstd frame up to the checksum |
+//! | `5` names | `after` as an optional name (as a cover bound), `count` (at least 1), then `count` name-range items |
 //!
 //! A data message with items (an answer to a peer's summaries: the bulk of a catch-up) whose
 //! payload is at least [`COMPRESS_MIN`] bytes is written as type `4`, ZSTD level
@@ -49,26 +50,51 @@
 //! `1..=u64::MAX`: a replica of the receiver in the interval but not listed is one the
 //! sender has seen nothing of.
 //!
+//! A *name-range item* summarises every replica of the sender whose name lies in one name
+//! interval, as one fingerprint ([`NameRange`]): `upto` as an optional name (absent: open,
+//! the last item only), `n` the number of such replicas, then the interval's fingerprint
+//! as 16 bytes little-endian. The items of a names message cover consecutive intervals: the
+//! first `(after, upto]`, each next one from the item before's `upto` (exclusive) to its
+//! own (inclusive), so the `upto`s increase strictly. Only replicas whose whole-range
+//! summary is not empty count, and the fingerprint is the wrapping sum (mod 2^128) of
+//! [`name_hash`] over them: the xxh3-128 of the name (length varint, bytes), the summary's
+//! `seen` and `live` (varints) and its fingerprint (16 bytes little-endian). `n = 0` needs
+//! a zero fingerprint.
+//!
+//! A round's top-level summary is one names item over all names, `(open, open]`, once the
+//! sender knows more than a few replicas (fewer are listed, a summary with a cover). The
+//! receiver compares it with its own over the same interval: equal, nothing more; the
+//! sender has nothing there, it streams its replicas of the interval; it holds few there
+//! itself, it lists them (summaries with covers, below); else it splits the interval at
+//! its own names into parts of about equal counts and sends their items back, which the
+//! peer answers the same way. A difference in one replica among `n` is thus found in
+//! `O(log n)` round trips of a few items each, and agreeing peers exchange one item a
+//! round, whatever the number of incarnations. Every message stands alone: a lost one is
+//! redone by a later round.
+//!
 //! Decoding checks the bound first (a message over it is refused before it is read), then
 //! the checksum, then every length and count against the bytes left (before anything is
 //! allocated), and refuses trailing bytes and non-minimal varints; the payload is decoded
 //! by [`pluriverse::wire::decode_compact_with_limits`], which checks as much.
 //!
-//! Version 3 (no compressed data messages) is refused, as is version 2 (no dots messages: small ranges were compared by fingerprints of eight
-//! parts, recursively) is refused, as is version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
-//! repeated the Arrow schema (about 1.5 KB) in every data message, so a datagram-sized bound
-//! could not carry one.
+//! Older versions are refused with an error naming the version: version 4 (no names
+//! messages: a round listed every replica ever seen, one item each, every round, so its
+//! summaries grew with every incarnation), version 3 (no compressed data messages),
+//! version 2 (no dots messages: small ranges were compared by fingerprints of eight parts,
+//! recursively) and version 1 (Arrow IPC payloads, fixed-width items, no checksum: its
+//! payload repeated the Arrow schema, about 1.5 KB, in every data message, so a
+//! datagram-sized bound could not carry one).
 
 use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::ReplicaId;
 use pluriverse_any::{KeyType, Kind, StateType, ValueType};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 use crate::error::{ReplicaError, Result};
 
 const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 /// Payloads of answers shorter than this go uncompressed (type `2`).
 pub const COMPRESS_MIN: usize = 256;
 /// The zstd level of compressed data messages (type `4`).
@@ -81,6 +107,8 @@ pub(crate) const FRAME: usize = 5 + 8;
 pub(crate) const DATA_FIXED: usize = FRAME + 3 + 3;
 /// Bytes of a summary message besides its cover and items (at most).
 pub(crate) const SUMMARY_FIXED: usize = FRAME + 1 + 3;
+/// Bytes of a names message besides its `after` bound and items (at most).
+pub(crate) const NAMES_FIXED: usize = FRAME + 3;
 /// Bytes of a dots message besides its items (at most).
 pub(crate) const DOTS_FIXED: usize = FRAME + 1 + 3;
 /// The longest run a dot item carries other than its last (the length field's bound).
@@ -129,6 +157,68 @@ impl Cover {
     }
 }
 
+/// One name interval's summary in a names message: how many replicas of the sender lie in
+/// it and their fingerprint. The interval starts after the item before's `upto` (or the
+/// message's `after`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRange {
+    /// Names up to and including this one (open when `None`: the last item only).
+    pub upto: Option<ReplicaId>,
+    /// Replicas with a non-empty whole-range summary in the interval.
+    pub count: u64,
+    /// The wrapping sum of their [`name_hash`]es.
+    pub fingerprint: u128,
+}
+
+/// One replica's share of a name-range fingerprint: the xxh3-128 of its name (length
+/// varint, bytes), its whole-range summary's `seen` and `live` (varints) and fingerprint
+/// (16 bytes little-endian).
+///
+/// # Example
+/// ```
+/// use pluriverse::store::RangeSummary;
+/// use pluriverse_replica::sync::message::name_hash;
+/// let s = RangeSummary { seen: 3, live: 2, fingerprint: 7 };
+/// assert_eq!(name_hash(&"a".into(), &s), name_hash(&"a".into(), &s));
+/// assert_ne!(name_hash(&"a".into(), &s), name_hash(&"b".into(), &s));
+/// ```
+pub fn name_hash(name: &ReplicaId, summary: &RangeSummary) -> u128 {
+    name_hash_with(&mut Vec::new(), name, summary)
+}
+
+/// [`name_hash`] through a buffer of the caller's (one allocation for many names).
+pub(crate) fn name_hash_with(b: &mut Vec<u8>, name: &ReplicaId, summary: &RangeSummary) -> u128 {
+    b.clear();
+    put_name(b, name);
+    put_varint(b, summary.seen);
+    put_varint(b, summary.live);
+    b.extend_from_slice(&summary.fingerprint.to_le_bytes());
+    xxh3_128(b)
+}
+
+/// Encoded size of an optional name as a bound (a tag, then the name).
+pub(crate) fn bound_len(n: Option<&ReplicaId>) -> usize {
+    1 + n.map_or(0, |n| {
+        let b = n.as_bytes().len();
+        varint_len(b as u64) + b
+    })
+}
+
+/// Encoded size of a name-range item.
+pub(crate) fn name_range_len(it: &NameRange) -> usize {
+    bound_len(it.upto.as_ref()) + varint_len(it.count) + 16
+}
+
+fn put_bound(out: &mut Vec<u8>, b: Option<&ReplicaId>) {
+    match b {
+        Some(n) => {
+            out.push(1);
+            put_name(out, n);
+        }
+        None => out.push(0),
+    }
+}
+
 /// A sync message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -148,6 +238,13 @@ pub enum Message {
         items: Vec<Item>,
         /// A delta in the compact encoding ([`pluriverse::wire::encode_compact`]).
         payload: Vec<u8>,
+    },
+    /// Fingerprints of consecutive name intervals, the first starting after `after`.
+    Names {
+        /// Names strictly after this one (open when `None`).
+        after: Option<ReplicaId>,
+        /// The intervals, in name order (at least one).
+        items: Vec<NameRange>,
     },
     /// What the sender knows of each counter of some ranges: the receiver ships the
     /// counters it knows more of and, unless this is a request, lists its own dots of the
@@ -394,17 +491,20 @@ impl Message {
                 out.push(1);
                 out.push(u8::from(cover.is_some()));
                 if let Some(c) = cover {
-                    for b in [&c.after, &c.upto] {
-                        match b {
-                            Some(n) => {
-                                out.push(1);
-                                put_name(&mut out, n);
-                            }
-                            None => out.push(0),
-                        }
-                    }
+                    put_bound(&mut out, c.after.as_ref());
+                    put_bound(&mut out, c.upto.as_ref());
                 }
                 put_items(&mut out, items);
+            }
+            Message::Names { after, items } => {
+                out.push(5);
+                put_bound(&mut out, after.as_ref());
+                put_varint(&mut out, items.len() as u64);
+                for it in items {
+                    put_bound(&mut out, it.upto.as_ref());
+                    put_varint(&mut out, it.count);
+                    out.extend_from_slice(&it.fingerprint.to_le_bytes());
+                }
             }
             Message::Data { ty, items, payload } => {
                 let packed = (!items.is_empty() && payload.len() >= COMPRESS_MIN)
@@ -458,6 +558,11 @@ impl Message {
             return Err(bad("not a pluriverse sync message (bad magic)".into()));
         }
         let v = bytes[3];
+        if v == 4 {
+            return Err(bad(format!(
+                "protocol version 4 (this build speaks {VERSION}: version 4 peers list every replica every round, without names messages; upgrade the peer)"
+            )));
+        }
         if v != VERSION {
             return Err(bad(format!(
                 "protocol version {v} (this build speaks {VERSION})"
@@ -481,15 +586,8 @@ impl Message {
                     return Err(bad(format!("unknown summary flags {flags:#x}")));
                 }
                 let cover = if flags & 1 == 1 {
-                    let mut bound = || -> Result<Option<ReplicaId>> {
-                        match r.u8()? {
-                            0 => Ok(None),
-                            1 => Ok(Some(r.name()?)),
-                            x => Err(bad(format!("bad cover bound tag {x}"))),
-                        }
-                    };
-                    let after = bound()?;
-                    let upto = bound()?;
+                    let after = r.bound()?;
+                    let upto = r.bound()?;
                     Some(Cover { after, upto })
                 } else {
                     None
@@ -540,6 +638,45 @@ impl Message {
                     )));
                 }
                 Message::Data { ty, items, payload }
+            }
+            5 => {
+                let after = r.bound()?;
+                let n = r.varint()?;
+                // each item takes at least 18 bytes: no allocation beyond the input
+                if n == 0 || n.saturating_mul(18) > r.rest() as u64 {
+                    return Err(bad(format!(
+                        "{n} name-range items in {} bytes (at least one, 18 bytes each)",
+                        r.rest()
+                    )));
+                }
+                let mut items: Vec<NameRange> = Vec::with_capacity(n as usize);
+                let mut prev = after.clone();
+                for i in 0..n {
+                    if i > 0 && prev.is_none() {
+                        return Err(bad("an open name interval before the last".into()));
+                    }
+                    let upto = r.bound()?;
+                    if let (Some(p), Some(u)) = (&prev, &upto) {
+                        if u <= p {
+                            return Err(bad("name intervals out of order or empty".into()));
+                        }
+                    }
+                    let count = r.varint()?;
+                    let fingerprint = r.fingerprint()?;
+                    if count == 0 && fingerprint != 0 {
+                        return Err(bad("an empty name interval with a fingerprint".into()));
+                    }
+                    prev = upto.clone();
+                    items.push(NameRange {
+                        upto,
+                        count,
+                        fingerprint,
+                    });
+                }
+                if !r.done() {
+                    return Err(bad("trailing bytes after the last name range".into()));
+                }
+                Message::Names { after, items }
             }
             3 => {
                 let flags = r.u8()?;
@@ -613,6 +750,13 @@ impl<'a> Reader<'a> {
         let mut a = [0u8; 16];
         a.copy_from_slice(self.take(16)?);
         Ok(u128::from_le_bytes(a))
+    }
+    fn bound(&mut self) -> Result<Option<ReplicaId>> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.name()?)),
+            x => Err(bad(format!("bad name bound tag {x}"))),
+        }
     }
     fn name(&mut self) -> Result<ReplicaId> {
         let n = self.varint()?;

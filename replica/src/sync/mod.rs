@@ -20,10 +20,17 @@
 //!   share one data message (their join) up to the bound, so many small writes or many
 //!   small differing ranges cost one payload's fixed part, and the receiver one join, not
 //!   one each.
-//! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends the
-//!   summaries (dots seen, dots live, a 128-bit fingerprint) of every replica it knows,
-//!   in as many messages as the bound needs, each covering a name interval. The receiver
-//!   compares each with its own: an equal range costs nothing more; a range the sender has
+//! - **Pull (anti-entropy).** Every round ([`Config::round_interval`]) a peer sends one
+//!   fingerprint of the summaries (dots seen, dots live, a 128-bit fingerprint) of every
+//!   replica it knows, a *names* message over the whole name space (a few replicas are
+//!   listed instead). Where the receiver's fingerprint of the same name interval differs,
+//!   it splits the interval at its own names and sends the parts' fingerprints back, and
+//!   so on, as negentropy does over ids, until an interval holds few replicas on one
+//!   side: that side lists their summaries, with the interval as the cover (a replica of
+//!   the receiver in it but not listed is one the sender has seen nothing of). Agreeing
+//!   peers thus exchange one item a round however many incarnations they know, and one
+//!   differing replica among `n` costs `O(log n)` round trips. The receiver of a listing
+//!   compares each summary with its own: an equal range costs nothing more; a range the sender has
 //!   nothing of is streamed to it as slices; a differing range small enough is answered
 //!   with the receiver's slice (and the sender answers with its own if it still differs
 //!   after joining, once per range and round; an answer names no range, so it is never
@@ -45,7 +52,12 @@
 //!   the type), so a one-entry delta costs tens of bytes and a 1,200-byte bound carries
 //!   dozens of entries a message. Every message is checksummed.
 //! - **Loss.** Nothing is retransmitted and nothing needs to be: the next round finds what
-//!   is still missing. Messages carry no sequence numbers and need no order.
+//!   is still missing. Messages carry no sequence numbers and need no order. A range being
+//!   streamed is not streamed again, nor compared, while the peer's summaries show it
+//!   landing (its seen dots growing), until they show all of it or two of the sender's
+//!   rounds pass without progress: a peer whose rounds are faster than the stream
+//!   (summaries of an empty or half-filled replica overtaking it) would otherwise get the
+//!   state twice or more; what was lost is found by the rounds after.
 //! - **Bounds.** Every message is at most [`Config::max_message`] bytes (a datagram-sized
 //!   1,200 works); a peer accepts at most [`Config::max_inbound`] bytes per round and drops
 //!   the rest (the sender's next rounds resend what is still missing); the work queued for

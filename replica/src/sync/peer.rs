@@ -8,7 +8,7 @@ use pluriverse::wire::Limits;
 use pluriverse::ReplicaId;
 use pluriverse_any::{AnyBatch, AnyState, StateType};
 
-use super::message::{self, Cover, DotsItem, Item, Message};
+use super::message::{self, Cover, DotsItem, Item, Message, NameRange};
 use crate::error::{ReplicaError, Result};
 
 /// How a [`Peer`] bounds what it sends and accepts.
@@ -91,8 +91,76 @@ enum Work {
     /// The peer's dots of a range: ship the counters we know more of and, unless it is a
     /// request, list ours of the counters it knows more of.
     Dots { request: bool, item: DotsItem },
+    /// The peer's fingerprints of consecutive name intervals (arrived at `at`): compare
+    /// each with ours over the same interval.
+    Names {
+        at: Duration,
+        after: Option<ReplicaId>,
+        items: Vec<NameRange>,
+    },
     /// A local delta to push.
     Push(AnyState),
+}
+
+/// A stream of ours that may still be in flight to the peer ([`Peer::in_flight`]).
+#[derive(Debug)]
+struct InFlight {
+    /// The range streamed.
+    lo: u64,
+    hi: u64,
+    /// Our seen dots over it when it was queued.
+    goal: u64,
+    /// The most the peer's summaries have shown of it since.
+    peer_seen: u64,
+    /// Our round ([`Stats::rounds`]) of its last part or the peer's last progress.
+    round: u64,
+}
+
+/// Our replicas with something to sync (a non-empty whole-range summary), in name order,
+/// with prefix sums of their [`message::name_hash`]es: the count and fingerprint of any
+/// name interval in `O(log n)`.
+struct NameTable {
+    names: Vec<(ReplicaId, RangeSummary)>,
+    prefix: Vec<u128>,
+}
+
+impl NameTable {
+    fn new(state: &AnyState) -> Self {
+        let mut names: Vec<(ReplicaId, RangeSummary)> = state
+            .replicas_seen()
+            .into_iter()
+            .map(|n| {
+                let s = state.range_summary(&n, 1, u64::MAX);
+                (n, s)
+            })
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names.dedup_by(|a, b| a.0 == b.0);
+        let mut prefix = Vec::with_capacity(names.len() + 1);
+        let mut sum = 0u128;
+        prefix.push(sum);
+        let mut buf = Vec::new();
+        for (n, s) in &names {
+            sum = sum.wrapping_add(message::name_hash_with(&mut buf, n, s));
+            prefix.push(sum);
+        }
+        Self { names, prefix }
+    }
+
+    /// The indices `s..e` of the names in `(after, upto]`.
+    fn span(&self, after: Option<&ReplicaId>, upto: Option<&ReplicaId>) -> (usize, usize) {
+        let s = after.map_or(0, |a| self.names.partition_point(|(n, _)| n <= a));
+        let e = upto.map_or(self.names.len(), |u| {
+            self.names.partition_point(|(n, _)| n <= u)
+        });
+        (s, e.max(s))
+    }
+
+    /// The fingerprint of the names `s..e`.
+    fn fingerprint(&self, s: usize, e: usize) -> u128 {
+        self.prefix[e].wrapping_sub(self.prefix[s])
+    }
 }
 
 /// The sync state machine for one peer: bytes in ([`Peer::handle`]), bytes out
@@ -144,6 +212,8 @@ pub struct Peer {
     /// The ranges answered since our round began (at most `max_queue`): a duplicated or
     /// late copy of a slice is not answered again.
     answered: BTreeSet<(ReplicaId, u64, u64)>,
+    /// Our streams that may still be in flight, by replica (at most `max_queue`).
+    streams: BTreeMap<ReplicaId, InFlight>,
 }
 
 /// Ranges of at most this many units (entries or runs of seen dots) are answered with a
@@ -152,6 +222,21 @@ const LEAF: u64 = 8;
 
 /// Parts a differing range is split into.
 const FANOUT: u64 = 8;
+
+/// Rounds of ours after a stream's last part (or the peer's last progress on it) during
+/// which it is taken as in flight: not streamed again, not compared.
+const RESEND_ROUNDS: u64 = 2;
+
+/// A round lists its replicas (summaries with a cover) when it knows at most this many;
+/// beyond, it sends one fingerprint of them all (a names message).
+const ROUND_LIST: usize = 8;
+
+/// A differing name interval where we hold at most this many replicas is answered with
+/// their summaries (listed, with the interval as the cover); beyond, it is split.
+const NAMES_LIST: usize = 16;
+
+/// Parts a differing name interval is split into.
+const NAMES_FANOUT: usize = 16;
 
 /// The most runs a listed dot item holds, whatever the message bound.
 const MAX_DOT_RUNS: usize = 1024;
@@ -209,6 +294,7 @@ impl Peer {
             theirs: BTreeMap::new(),
             theirs_at: None,
             answered: BTreeSet::new(),
+            streams: BTreeMap::new(),
         })
     }
 
@@ -249,8 +335,11 @@ impl Peer {
 
     /// Starts an anti-entropy round at the next [`Peer::poll_transmit`] (after a reconnect,
     /// say), whatever the interval.
+    /// What was streamed before is taken as lost (a new connection) and may be streamed
+    /// again.
     pub fn start_round(&mut self) {
         self.next_round = None;
+        self.streams.clear();
     }
 
     /// Queues a local write's delta for the peer. Small deltas go into the batch of pushed
@@ -423,6 +512,14 @@ impl Peer {
                 }
                 Ok(None)
             }
+            Message::Names { after, items } => {
+                self.enqueue(Work::Names {
+                    at: now,
+                    after,
+                    items,
+                });
+                Ok(None)
+            }
         }
     }
 
@@ -484,10 +581,14 @@ impl Peer {
                 self.round(state);
             }
             Work::Compare(theirs) => {
+                let seen = Some(theirs.summary.seen);
+                if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, seen) {
+                    return;
+                }
                 let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
                 if ours == theirs.summary {
                 } else if theirs.summary.is_empty() {
-                    self.stream(theirs.replica, theirs.lo, theirs.hi);
+                    self.stream(state, theirs.replica, theirs.lo, theirs.hi);
                 } else if ours.is_empty() {
                     self.send_summaries(vec![Item {
                         summary: ours,
@@ -507,6 +608,10 @@ impl Peer {
                 }
             }
             Work::Answer(theirs) => {
+                let seen = Some(theirs.summary.seen);
+                if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, seen) {
+                    return;
+                }
                 let ours = state.range_summary(&theirs.replica, theirs.lo, theirs.hi);
                 if ours == theirs.summary || ours.is_empty() {
                     return;
@@ -526,11 +631,15 @@ impl Peer {
             Work::Cover { cover, listed } => {
                 for name in state.replicas_seen() {
                     if cover.contains(&name) && !listed.contains(&name) {
-                        self.stream(name, 1, u64::MAX);
+                        self.stream(state, name, 1, u64::MAX);
                     }
                 }
             }
             Work::Stream { replica, lo, hi } => {
+                let rounds = self.stats.rounds;
+                if let Some(r) = self.streams.get_mut(&replica) {
+                    r.round = rounds;
+                }
                 let end = self.send_part(state, &replica, lo, hi);
                 if end < hi {
                     self.queue.push_front(Work::Stream {
@@ -541,6 +650,7 @@ impl Peer {
                 }
             }
             Work::Dots { request, item } => self.compare_dots(state, request, item),
+            Work::Names { at, after, items } => self.compare_names(state, at, after, items),
             Work::Push(delta) => self.push_now(delta),
         }
     }
@@ -587,6 +697,15 @@ impl Peer {
     /// with slices only. Where ours are too many runs to list (the peer's are short: it
     /// listed them), the rest of the range is split and its parts' summaries go back.
     fn compare_dots(&mut self, state: &AnyState, request: bool, theirs: DotsItem) {
+        let seen = theirs
+            .runs
+            .iter()
+            .filter(|r| r.2 != DotState::Unseen)
+            .map(|r| r.1 - r.0 + 1)
+            .fold(0u64, u64::saturating_add);
+        if self.in_flight(&theirs.replica, theirs.lo, theirs.hi, Some(seen)) {
+            return;
+        }
         let replica = theirs.replica;
         let mut left = self.max_runs() * 4;
         // maximal ranges we ship, and our runs where the peer knows more
@@ -650,7 +769,7 @@ impl Peer {
                 return;
             }
         }
-        self.stream(replica.clone(), lo, hi);
+        self.stream(state, replica.clone(), lo, hi);
     }
 
     /// Queues a dot item for the next dots message of its kind; returns whether it could
@@ -686,53 +805,126 @@ impl Peer {
         }
     }
 
-    /// Queues a stream of a range unless one of the same replica is already queued.
-    fn stream(&mut self, replica: ReplicaId, lo: u64, hi: u64) {
+    /// Queues a stream of a range unless one of the same replica is already queued or may
+    /// still be in flight ([`Peer::in_flight`]), and notes it as in flight.
+    fn stream(&mut self, state: &AnyState, replica: ReplicaId, lo: u64, hi: u64) {
+        if self.in_flight(&replica, lo, hi, None) {
+            return;
+        }
         let dup = self.queue.iter().any(|w| {
             matches!(w, Work::Stream { replica: r, lo: l, hi: h } if *r == replica && *l <= lo.max(*l) && *h >= hi)
         });
-        if !dup {
-            self.enqueue(Work::Stream { replica, lo, hi });
+        if dup {
+            return;
+        }
+        if self.queue.len() >= self.cfg.max_queue {
+            self.stats.dropped_work += 1;
+            return;
+        }
+        if self.streams.len() < self.cfg.max_queue || self.streams.contains_key(&replica) {
+            let goal = state.range_summary(&replica, lo, hi).seen;
+            self.streams.insert(
+                replica.clone(),
+                InFlight {
+                    lo,
+                    hi,
+                    goal,
+                    peer_seen: 0,
+                    round: self.stats.rounds,
+                },
+            );
+        }
+        self.queue.push_back(Work::Stream { replica, lo, hi });
+    }
+
+    /// Whether a stream of ours overlapping `lo..=hi` of `replica` may still be in flight:
+    /// its last part went out, or the peer last showed progress, less than
+    /// [`RESEND_ROUNDS`] of our rounds ago, and the peer has not shown it all landed. Such
+    /// a range is neither streamed again nor compared (what the peer's summaries lack of it
+    /// is most likely on its way). `peer_seen` is the peer's count of seen dots over
+    /// `lo..=hi` when known: where the range holds the stream's, more than last time is
+    /// progress (the stream is landing: the wait starts again) and at least what we
+    /// streamed is the end of it. What is lost is found by the rounds after the wait.
+    fn in_flight(&mut self, replica: &ReplicaId, lo: u64, hi: u64, peer_seen: Option<u64>) -> bool {
+        let rounds = self.stats.rounds;
+        let Some(r) = self.streams.get_mut(replica) else {
+            return false;
+        };
+        if r.hi < lo || hi < r.lo {
+            return false;
+        }
+        if let Some(seen) = peer_seen.filter(|_| lo <= r.lo && r.hi <= hi) {
+            if seen >= r.goal {
+                self.streams.remove(replica);
+                return false;
+            }
+            if seen > r.peer_seen {
+                r.peer_seen = seen;
+                r.round = rounds;
+            }
+        }
+        if rounds >= r.round + RESEND_ROUNDS {
+            self.streams.remove(replica);
+            return false;
+        }
+        true
+    }
+
+    /// Our top-level summary: our replicas listed (summaries with a cover) when they are
+    /// at most [`ROUND_LIST`], else one fingerprint of them all (a names message), whose
+    /// differences the peer narrows down ([`Peer::compare_names`]).
+    fn round(&mut self, state: &AnyState) {
+        let table = NameTable::new(state);
+        let n = table.names.len();
+        if n <= ROUND_LIST {
+            self.send_listing(None, None, &table.names);
+        } else {
+            self.emit(Message::Names {
+                after: None,
+                items: vec![NameRange {
+                    upto: None,
+                    count: n as u64,
+                    fingerprint: table.fingerprint(0, n),
+                }],
+            });
         }
     }
 
-    /// Our top-level summaries: every replica we know, whole range, in name order, as many
-    /// messages as the bound needs, each with the name interval it covers.
-    fn round(&mut self, state: &AnyState) {
-        let mut names = state.replicas_seen();
-        names.sort();
-        // a cover bound: a tag, then a name
-        let bound = |n: &Option<ReplicaId>| {
-            1 + n.as_ref().map_or(0, |n| {
-                let b = n.as_bytes().len();
-                message::varint_len(b as u64) + b
-            })
-        };
-        let mut after: Option<ReplicaId> = None;
+    /// Lists `names` (in name order, all of ours in `(after, upto]`) with their whole-range
+    /// summaries, in as many messages as the bound needs, each with the name interval it
+    /// covers.
+    fn send_listing(
+        &mut self,
+        mut after: Option<ReplicaId>,
+        upto: Option<ReplicaId>,
+        names: &[(ReplicaId, RangeSummary)],
+    ) {
         let mut items: Vec<Item> = Vec::new();
         let mut used = 0;
-        for name in names {
+        for (name, summary) in names {
             let item = Item {
-                summary: state.range_summary(&name, 1, u64::MAX),
-                replica: name,
+                summary: *summary,
+                replica: name.clone(),
                 lo: 1,
                 hi: u64::MAX,
             };
             let len = message::item_len(&item, items.last());
             // the cover's `upto` is this item's name if the message ends with it
-            let upto = bound(&Some(item.replica.clone()));
-            let total = message::SUMMARY_FIXED + bound(&after) + upto + used + len;
+            let last =
+                message::bound_len(Some(&item.replica)).max(message::bound_len(upto.as_ref()));
+            let total =
+                message::SUMMARY_FIXED + message::bound_len(after.as_ref()) + last + used + len;
             if total > self.cfg.max_message && !items.is_empty() {
-                let upto = items.last().map(|i| i.replica.clone());
+                let end = items.last().map(|i| i.replica.clone());
                 let cover = Cover {
                     after: after.take(),
-                    upto: upto.clone(),
+                    upto: end.clone(),
                 };
                 self.emit(Message::Summary {
                     cover: Some(cover),
                     items: std::mem::take(&mut items),
                 });
-                after = upto;
+                after = end;
                 used = message::item_len(&item, None);
             } else {
                 used += len;
@@ -740,9 +932,95 @@ impl Peer {
             items.push(item);
         }
         self.emit(Message::Summary {
-            cover: Some(Cover { after, upto: None }),
+            cover: Some(Cover { after, upto }),
             items,
         });
+    }
+
+    /// Compares the peer's fingerprints of name intervals with ours: an equal interval
+    /// costs nothing more (and tells what the peer holds there: what we hold); one the peer
+    /// holds nothing of is streamed; one where we hold at most [`NAMES_LIST`] replicas is
+    /// listed; a larger one is split at our names into [`NAMES_FANOUT`] parts whose
+    /// fingerprints go back.
+    fn compare_names(
+        &mut self,
+        state: &AnyState,
+        at: Duration,
+        mut after: Option<ReplicaId>,
+        items: Vec<NameRange>,
+    ) {
+        let table = NameTable::new(state);
+        for it in items {
+            let (s, e) = table.span(after.as_ref(), it.upto.as_ref());
+            let cover = Cover {
+                after: after.take(),
+                upto: it.upto.clone(),
+            };
+            after = it.upto;
+            let ours = &table.names[s..e];
+            if ours.len() as u64 == it.count && table.fingerprint(s, e) == it.fingerprint {
+                self.theirs.retain(|n, _| !cover.contains(n));
+                for (n, sm) in ours {
+                    if self.theirs.len() < self.cfg.max_queue {
+                        self.theirs.insert(n.clone(), *sm);
+                    }
+                }
+                self.theirs_at = Some(at);
+            } else if it.count == 0 {
+                for (n, _) in ours {
+                    self.stream(state, n.clone(), 1, u64::MAX);
+                }
+            } else if ours.len() <= NAMES_LIST {
+                self.send_listing(cover.after, cover.upto, ours);
+            } else {
+                self.split_names(&table, cover, s, e);
+            }
+        }
+    }
+
+    /// Sends the fingerprints of [`NAMES_FANOUT`] parts of about equal counts of our names
+    /// `s..e`, all of ours in `cover`, in as many names messages as the bound needs.
+    fn split_names(&mut self, table: &NameTable, cover: Cover, s: usize, e: usize) {
+        let mut after = cover.after;
+        let mut items: Vec<NameRange> = Vec::new();
+        let mut len = message::NAMES_FIXED + message::bound_len(after.as_ref());
+        let mut from = s;
+        for k in 1..=NAMES_FANOUT {
+            let to = if k == NAMES_FANOUT {
+                e
+            } else {
+                s + (e - s) * k / NAMES_FANOUT
+            };
+            if to == from {
+                continue;
+            }
+            let upto = if to == e {
+                cover.upto.clone()
+            } else {
+                Some(table.names[to - 1].0.clone())
+            };
+            let item = NameRange {
+                upto,
+                count: (to - from) as u64,
+                fingerprint: table.fingerprint(from, to),
+            };
+            from = to;
+            let item_len = message::name_range_len(&item);
+            if len + item_len > self.cfg.max_message && !items.is_empty() {
+                let next = items.last().and_then(|i| i.upto.clone());
+                self.emit(Message::Names {
+                    after: after.take(),
+                    items: std::mem::take(&mut items),
+                });
+                after = next;
+                len = message::NAMES_FIXED + message::bound_len(after.as_ref());
+            }
+            len += item_len;
+            items.push(item);
+        }
+        if !items.is_empty() {
+            self.emit(Message::Names { after, items });
+        }
     }
 
     /// Answers a range where both sides hold something and differ. A small range gets our
@@ -774,7 +1052,7 @@ impl Peer {
             }
         }
         if theirs.is_some_and(|t| t.live.saturating_mul(2) <= ours.live) {
-            self.stream(replica, lo, hi);
+            self.stream(state, replica, lo, hi);
             return;
         }
         self.split(state, &replica, lo, hi);
