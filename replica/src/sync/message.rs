@@ -1,7 +1,7 @@
 //! The sync messages and their bytes.
 //!
-//! # Format (version 4)
-//! Every message starts with the magic `PLS`, the version byte `4` and a type byte, and ends
+//! # Format (version 5)
+//! Every message starts with the magic `PLS`, the version byte `5` and a type byte, and ends
 //! with a checksum: the xxh3-64 of every byte before it, 8 bytes little-endian. Integers
 //! are LEB128 varints (7 bits a byte, low first, minimal, at most 10 bytes) unless said
 //! otherwise; a *name* is a varint length (1 to [`MAX_NAME`]) and that many bytes.
@@ -12,15 +12,19 @@
 //! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes or an answer to the receiver's slice (neither is answered) |
 //!
 //! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
-//! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most the message bound), then the payload as one zstd frame up to the checksum |
+//! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most [`MAX_EXPANSION`] times the message bound), then the payload as one zstd frame up to the checksum |
 //!
 //! A data message with items (an answer to a peer's summaries: the bulk of a catch-up) whose
 //! payload is at least [`COMPRESS_MIN`] bytes is written as type `4`, ZSTD level
 //! [`COMPRESS_LEVEL`], when that is shorter; pushed writes (no items) always go as type `2`,
-//! since a burst of small writes is bound by the CPU, not by the bytes. Slices are sized by
-//! their uncompressed payload, so a payload never exceeds the bound either way, and the
-//! decoder allocates at most the declared length (itself at most the bound) and refuses a
-//! frame that does not decompress to exactly that many bytes. Either type decodes to the
+//! since a burst of small writes is bound by the CPU, not by the bytes. The slices of an
+//! answer are sized by their *compressed* bytes: a type `4` message is at most the bound,
+//! its payload at most [`MAX_EXPANSION`] times the bound (a sender measures the message it
+//! builds and re-slices one that comes out over either, and never sends it); a type `2`
+//! payload is at most the bound, as the whole message is. The decoder allocates at most the
+//! declared length (itself at most [`MAX_EXPANSION`] times the bound, checked before
+//! anything is allocated) and refuses a frame that does not decompress to exactly that many
+//! bytes. Either type decodes to the
 //! same [`Message::Data`]; re-encoding is a fixed point (an accepted type `4` message made
 //! by another zstd build or level re-encodes to this build's bytes).
 //!
@@ -54,10 +58,13 @@
 //! allocated), and refuses trailing bytes and non-minimal varints; the payload is decoded
 //! by [`pluriverse::wire::decode_compact_with_limits`], which checks as much.
 //!
-//! Version 3 (no compressed data messages) is refused, as is version 2 (no dots messages: small ranges were compared by fingerprints of eight
-//! parts, recursively) is refused, as is version 1 (Arrow IPC payloads, fixed-width items, no checksum) is refused: its payload
-//! repeated the Arrow schema (about 1.5 KB) in every data message, so a datagram-sized bound
-//! could not carry one.
+//! Older versions are refused at the version byte: version 4 (a compressed payload at most
+//! the bound itself, so a datagram-sized answer held about 1.1 KB of payload that ZSTD took
+//! to about 500 bytes), version 3 (no compressed data messages), version 2 (no dots
+//! messages: small ranges were compared by fingerprints of eight parts, recursively) and
+//! version 1 (Arrow IPC payloads, fixed-width items, no checksum: its payload repeated the
+//! Arrow schema, about 1.5 KB, in every data message, so a datagram-sized bound could not
+//! carry one).
 
 use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::ReplicaId;
@@ -68,11 +75,15 @@ use crate::error::{ReplicaError, Result};
 
 const MAGIC: &[u8; 3] = b"PLS";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 /// Payloads of answers shorter than this go uncompressed (type `2`).
 pub const COMPRESS_MIN: usize = 256;
 /// The zstd level of compressed data messages (type `4`).
 pub const COMPRESS_LEVEL: i32 = 1;
+/// How many times the message bound a compressed payload (type `4`) may decompress to:
+/// the decoder's allocation bound (a slice of a 1,200-byte answer takes about 2.5 KB
+/// uncompressed).
+pub const MAX_EXPANSION: usize = 8;
 /// The longest replica name a message carries.
 pub const MAX_NAME: usize = 1024;
 /// Bytes of the header (magic, version, type) and the checksum.
@@ -184,6 +195,12 @@ fn with_zstd<T>(
         let (c, d) = z.as_mut().expect("set above");
         f(c, d)
     })
+}
+
+/// The longest payload a data message under the bound `max_message` may carry: compressed
+/// (type `4`), [`MAX_EXPANSION`] times the bound.
+pub(crate) fn max_payload(max_message: usize) -> usize {
+    max_message.saturating_mul(MAX_EXPANSION)
 }
 
 /// The payload as one zstd frame (`None` if zstd fails, which it does not for a slice).
@@ -519,9 +536,10 @@ impl Message {
                     return Err(bad("a compressed data message without items".into()));
                 }
                 let len = r.varint()?;
-                if len < COMPRESS_MIN as u64 || len > max_len as u64 {
+                let most = max_payload(max_len);
+                if len < COMPRESS_MIN as u64 || len > most as u64 {
                     return Err(bad(format!(
-                        "a compressed payload of {len} bytes (from {COMPRESS_MIN} to the bound {max_len})"
+                        "a compressed payload of {len} bytes (from {COMPRESS_MIN} to the bound {max_len} times {MAX_EXPANSION}: {most})"
                     )));
                 }
                 let frame = &r.b[r.at..];
