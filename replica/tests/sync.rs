@@ -693,7 +693,9 @@ fn dots_messages_round_trip_and_bad_runs_are_refused() {
     assert!(wide.len() < 40, "{} bytes", wide.len());
     // hand-made bodies: header, flags, one item of replica "a", lo - 1 = 0, hi - lo = 9
     let body = |runs: &[u8]| {
-        let mut b = b"PLS\x04\x03\x00\x01\x01\x01a\x00\x09".to_vec();
+        let mut b = b"PLS".to_vec();
+        b.push(pluriverse_replica::sync::message::VERSION);
+        b.extend_from_slice(b"\x03\x00\x01\x01\x01a\x00\x09");
         b.extend_from_slice(runs);
         let sum = xxhash_rust::xxh3::xxh3_64(&b);
         b.extend_from_slice(&sum.to_le_bytes());
@@ -845,4 +847,107 @@ fn large_answers_are_compressed_and_hostile_frames_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("without items"), "{err}");
+}
+
+/// Under a datagram-sized bound, a catch-up's answers are sized by their compressed bytes:
+/// every message within the bound, their payloads up to [`MAX_EXPANSION`] times it (most of
+/// them beyond the bound itself), the whole at most 1.1x the compressed state file. A
+/// payload declared past that multiple is refused before anything is allocated, however
+/// small its frame, and a version-4 message is refused at its version byte.
+///
+/// [`MAX_EXPANSION`]: pluriverse_replica::sync::message::MAX_EXPANSION
+#[test]
+fn datagram_sized_answers_are_sized_by_their_compressed_bytes() {
+    use pluriverse_replica::sync::message::{Item, MAX_EXPANSION, VERSION};
+    let ty = state_type(Kind::MVMap);
+    let n = 20_000;
+    let mut a = AnyState::new(ty, "a");
+    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:09}")));
+    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
+    a.set_many(&keys, &vals).unwrap();
+    let file = a.to_bytes().unwrap().len() as u64;
+    let bound = 1200;
+    let cfg = Config {
+        max_message: bound,
+        round_interval: Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+    let mut b = AnyState::new(ty, "b");
+    let now = Duration::ZERO;
+    let (mut bytes, mut answers, mut beyond) = (0u64, 0, 0);
+    for _ in 0..4 {
+        for m in drain(&mut pa, now, &a) {
+            assert!(m.len() <= bound, "{} bytes over the bound", m.len());
+            bytes += m.len() as u64;
+            if let Message::Data { payload, .. } = Message::decode(&m, bound).unwrap() {
+                assert!(payload.len() <= MAX_EXPANSION * bound);
+                answers += 1;
+                beyond += usize::from(payload.len() > bound);
+            }
+            if let Some(d) = pb.handle(now, &m).unwrap() {
+                b.join(&d).unwrap();
+            }
+        }
+        for m in drain(&mut pb, now, &b) {
+            assert!(m.len() <= bound);
+            bytes += m.len() as u64;
+            if let Some(d) = pa.handle(now, &m).unwrap() {
+                a.join(&d).unwrap();
+            }
+        }
+    }
+    assert_eq!(a.digest(), b.digest());
+    assert!(
+        beyond * 10 >= answers * 9,
+        "{beyond} of {answers} payloads beyond the bound"
+    );
+    assert!(
+        bytes * 10 <= file * 11,
+        "catch-up {bytes} bytes for a {file}-byte state file"
+    );
+
+    // a payload that compresses more than MAX_EXPANSION times: refused under a bound it
+    // exceeds that many times, accepted under one it does not
+    let mut big = AnyState::new(
+        StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Utf8)).unwrap(),
+        "c",
+    );
+    for i in 0..20 {
+        big.set(
+            Scalar::Utf8(format!("k{i}")),
+            Scalar::Utf8("x".repeat(1000)),
+        )
+        .unwrap();
+    }
+    let payload = big.to_compact();
+    let name: ReplicaId = "c".into();
+    let m = Message::Data {
+        ty: big.state_type(),
+        items: vec![Item {
+            summary: big.range_summary(&name, 1, 20),
+            replica: name,
+            lo: 1,
+            hi: 20,
+        }],
+        payload: payload.clone(),
+    }
+    .encode();
+    assert!(m.len() <= bound && payload.len() > MAX_EXPANSION * bound);
+    let err = Message::decode(&m, bound).unwrap_err().to_string();
+    assert!(err.contains("to the bound"), "{err}");
+    let roomy = payload.len().div_ceil(MAX_EXPANSION);
+    assert!(matches!(
+        Message::decode(&m, roomy),
+        Ok(Message::Data { payload: p, .. }) if p == payload
+    ));
+
+    // the previous version is refused at its version byte
+    let mut old = m[..m.len() - 8].to_vec();
+    assert_eq!(old[3], VERSION);
+    old[3] = 4;
+    let sum = xxhash_rust::xxh3::xxh3_64(&old);
+    old.extend_from_slice(&sum.to_le_bytes());
+    let err = Message::decode(&old, 1 << 16).unwrap_err().to_string();
+    assert!(err.contains("protocol version 4"), "{err}");
 }
