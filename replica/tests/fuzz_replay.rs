@@ -81,9 +81,12 @@ fn write_sync_message_seeds() {
         if s.get(4) == Some(&3) {
             std::fs::write(dir.join(format!("dots-{i:03}")), s).unwrap();
         }
-        // and every compressed data message
+        // and every compressed data message, plain (type 4) or in columns (type 5)
         if s.get(4) == Some(&4) {
             std::fs::write(dir.join(format!("zdata-{i:03}")), s).unwrap();
+        }
+        if s.get(4) == Some(&5) {
+            std::fs::write(dir.join(format!("cdata-{i:03}")), s).unwrap();
         }
     }
 }

@@ -13,21 +13,40 @@
 //!
 //! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
 //! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most [`MAX_EXPANSION`] times the message bound), then the payload as one zstd frame up to the checksum |
+//! | `5` columnar compressed data | as `4`, but the zstd frame holds the payload's *columnar form* (below), at most `len + 8` bytes, which gives back a payload of exactly `len` bytes |
 //!
 //! A data message with items (an answer to a peer's summaries: the bulk of a catch-up) whose
-//! payload is at least [`COMPRESS_MIN`] bytes is written as type `4` when that is shorter,
-//! ZSTD level [`COMPRESS_LEVEL_SMALL`] for a payload up to [`SMALL_PAYLOAD`] bytes and
-//! [`COMPRESS_LEVEL`] above (the level is the sender's: any frame decodes); pushed writes (no items) always go as type `2`,
-//! since a burst of small writes is bound by the CPU, not by the bytes. The slices of an
-//! answer are sized by their *compressed* bytes: a type `4` message is at most the bound,
-//! its payload at most [`MAX_EXPANSION`] times the bound (a sender measures the message it
-//! builds and re-slices one that comes out over either, and never sends it); a type `2`
-//! payload is at most the bound, as the whole message is. The decoder allocates at most the
-//! declared length (itself at most [`MAX_EXPANSION`] times the bound, checked before
-//! anything is allocated) and refuses a frame that does not decompress to exactly that many
-//! bytes. Either type decodes to the
-//! same [`Message::Data`]; re-encoding is a fixed point (an accepted type `4` message made
-//! by another zstd build or level re-encodes to this build's bytes).
+//! payload is at least [`COMPRESS_MIN`] bytes is compressed, ZSTD level [`COMPRESS_LEVEL`],
+//! when that is shorter: as type `5` when the payload parses by the compact layout (a
+//! sender's own payloads always do), else as type `4`. Pushed writes (no items) always go as type `2`, since a burst of small writes is
+//! bound by the CPU, not by the bytes. The slices of an answer are sized by their
+//! *compressed* bytes: a type `4` or `5` message is at most the bound, its payload at most
+//! [`MAX_EXPANSION`] times the bound (a sender measures the message it builds and re-slices
+//! one that comes out over either, and never sends it); a type `2` payload is at most the
+//! bound, as the whole message is. The decoder allocates at most the declared length
+//! (itself at most [`MAX_EXPANSION`] times the bound, checked before anything is
+//! allocated), once for the frame's content and once for the payload it gives back, and
+//! refuses a frame that does not decompress (or a columnar form that does not give back)
+//! exactly that many bytes. Every data type decodes to the same [`Message::Data`];
+//! re-encoding is a fixed point (an accepted type `4` or `5` message made by another zstd
+//! build or level, or a type `4` one whose payload has a columnar form, re-encodes to this
+//! build's bytes).
+//!
+//! The *columnar form* of a compact payload keeps its names, context, row count, validity
+//! bitmaps and `Float64` and `Bool` columns as they are; every other row column, in the
+//! compact encoding's order (key, replica index, counter, then the kind's value columns),
+//! starts with a mode `u8`: `0`, the column as it is; `1`, the column transformed. A varint
+//! column (integer keys and values, replica indices, counters, timestamps, increments and
+//! decrements; an `Int64` column's zigzag varints as they are) transformed holds per row
+//! `zigzag(v - prev)` of its varint `v` (wrapping; `prev` the row before's, 0 for the
+//! first); a byte-string column (UTF-8 and binary keys and values) transformed holds per
+//! row the length of the prefix it shares with the row before (0 for the first row), the
+//! length of the rest, and the rest. A sender transforms a column when that makes it
+//! shorter, so the form is at most 8 bytes longer than the payload (at most five mode
+//! bytes). Rows are in the canonical order (by key hash), so what this takes is the bytes
+//! keys share (`key-000123…`) and the small steps of columns that follow the rows' order,
+//! which ZSTD alone on a frame of a kilobyte or two does not find: a datagram's worth of
+//! entries then compresses better than the state file's 64K-row buffers.
 //!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
 //! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
@@ -79,17 +98,8 @@ const MAGIC: &[u8; 3] = b"PLS";
 pub const VERSION: u8 = 5;
 /// Payloads of answers shorter than this go uncompressed (type `2`).
 pub const COMPRESS_MIN: usize = 256;
-/// The zstd level of compressed data messages (type `4`) whose payload is over
-/// [`SMALL_PAYLOAD`].
+/// The zstd level of compressed data messages (types `4` and `5`).
 pub const COMPRESS_LEVEL: i32 = 1;
-/// Payloads up to this many bytes (those of datagram-sized answers) are compressed at
-/// [`COMPRESS_LEVEL_SMALL`].
-pub const SMALL_PAYLOAD: usize = 16 << 10;
-/// The zstd level of compressed payloads up to [`SMALL_PAYLOAD`] bytes: the first level
-/// with zstd's optimal parser and 3-byte matches, which finds the short repeats of
-/// neighbouring varints (counters, values) that level 1 misses: about 15% fewer bytes on a
-/// datagram's worth of entries, at about a thirteenth of the speed.
-pub const COMPRESS_LEVEL_SMALL: i32 = 12;
 /// How many times the message bound a compressed payload (type `4`) may decompress to:
 /// the decoder's allocation bound (a slice of a 1,200-byte answer takes about 2.5 KB
 /// uncompressed).
@@ -193,10 +203,8 @@ pub(crate) fn max_payload(max_message: usize) -> usize {
     max_message.saturating_mul(MAX_EXPANSION)
 }
 
-/// A thread's zstd contexts: a compressor of large payloads, one of small ones, a
-/// decompressor.
+/// A thread's zstd contexts: a compressor and a decompressor.
 type Contexts = (
-    zstd::bulk::Compressor<'static>,
     zstd::bulk::Compressor<'static>,
     zstd::bulk::Decompressor<'static>,
 );
@@ -207,7 +215,6 @@ fn with_zstd<T>(f: impl FnOnce(&mut Contexts) -> std::io::Result<T>) -> std::io:
         if z.is_none() {
             *z = Some((
                 zstd::bulk::Compressor::new(COMPRESS_LEVEL)?,
-                zstd::bulk::Compressor::new(COMPRESS_LEVEL_SMALL)?,
                 zstd::bulk::Decompressor::new()?,
             ));
         }
@@ -215,22 +222,14 @@ fn with_zstd<T>(f: impl FnOnce(&mut Contexts) -> std::io::Result<T>) -> std::io:
     })
 }
 
-/// The payload as one zstd frame, at the level its size calls for (`None` if zstd fails,
-/// which it does not for a slice).
-fn compress(payload: &[u8]) -> Option<Vec<u8>> {
-    with_zstd(|(large, small, _)| {
-        if payload.len() <= SMALL_PAYLOAD {
-            small.compress(payload)
-        } else {
-            large.compress(payload)
-        }
-    })
-    .ok()
+/// The bytes as one zstd frame (`None` if zstd fails, which it does not for a slice).
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    with_zstd(|(c, _)| c.compress(bytes)).ok()
 }
 
 /// A zstd frame's content, at most `capacity` bytes (more is an error, never allocated).
 fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
-    with_zstd(|(_, _, d)| d.decompress(frame, capacity))
+    with_zstd(|(_, d)| d.decompress(frame, capacity))
 }
 
 #[inline]
@@ -444,11 +443,19 @@ impl Message {
                 put_items(&mut out, items);
             }
             Message::Data { ty, items, payload } => {
-                let packed = (!items.is_empty() && payload.len() >= COMPRESS_MIN)
-                    .then(|| compress(payload))
+                let big = !items.is_empty() && payload.len() >= COMPRESS_MIN;
+                let cols = big
+                    .then(|| super::columns::to_columns(*ty, payload))
+                    .flatten();
+                let packed = big
+                    .then(|| compress(cols.as_deref().unwrap_or(payload)))
                     .flatten()
                     .filter(|z| z.len() + varint_len(payload.len() as u64) < payload.len());
-                out.push(if packed.is_some() { 4 } else { 2 });
+                out.push(match (&packed, &cols) {
+                    (None, _) => 2,
+                    (Some(_), None) => 4,
+                    (Some(_), Some(_)) => 5,
+                });
                 out.extend_from_slice(&type_code(*ty));
                 put_items(&mut out, items);
                 match packed {
@@ -549,7 +556,7 @@ impl Message {
                     payload: r.b[r.at..].to_vec(),
                 }
             }
-            4 => {
+            t @ (4 | 5) => {
                 let ty = type_of(r.take(3)?)?;
                 let items = r.items()?;
                 if items.is_empty() {
@@ -566,11 +573,20 @@ impl Message {
                 if frame.is_empty() {
                     return Err(bad("a data message without a delta".into()));
                 }
-                let payload = decompress(frame, len as usize).map_err(|e| {
+                let room = if t == 5 { super::columns::FLAGS } else { 0 };
+                let mut payload = decompress(frame, len as usize + room).map_err(|e| {
                     bad(format!(
                         "a compressed payload that does not decompress: {e}"
                     ))
                 })?;
+                if t == 5 {
+                    payload = super::columns::from_columns(ty, &payload, len as usize)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "a compressed payload whose columns do not decompress to at most {len} bytes"
+                            ))
+                        })?;
+                }
                 if payload.len() as u64 != len {
                     return Err(bad(format!(
                         "a compressed payload of {} bytes declared {len}",

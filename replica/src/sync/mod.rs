@@ -86,6 +86,7 @@
 //! assert_eq!(a.digest(), b.digest());
 //! ```
 
+mod columns;
 pub mod message;
 mod peer;
 
