@@ -979,7 +979,7 @@ fn columnar_answers_round_trip_for_every_type() {
         for i in 0..300u64 {
             let r = rng.next_u64();
             // keys mostly in the order of their writes (as appends are), some rewritten
-            let k = if r % 4 == 0 {
+            let k = if r.is_multiple_of(4) {
                 r % (3 * i + 1)
             } else {
                 3 * i + r % 3
@@ -995,10 +995,10 @@ fn columnar_answers_round_trip_for_every_type() {
                 Some(ValueType::Binary) => Scalar::Binary(vec![r as u8; (r % 5) as usize]),
                 Some(ValueType::Int64) => Scalar::Int64((r % 100_000) as i64 - 50_000),
                 Some(ValueType::Float64) => Scalar::Float64((r % 1000) as f64 / 7.0),
-                Some(ValueType::Bool) => Scalar::Bool(r % 2 == 0),
+                Some(ValueType::Bool) => Scalar::Bool(r.is_multiple_of(2)),
                 None => Scalar::Int64(0),
             };
-            let w = if r % 3 == 0 { &mut t } else { &mut s };
+            let w = if r.is_multiple_of(3) { &mut t } else { &mut s };
             let rm = r % 5 == 1;
             match ty.kind {
                 Kind::MVMap if rm => w.remove(key),
