@@ -7,7 +7,8 @@
 //! and re-encodes to its payload; an accepted compact payload re-encodes to itself; a
 //! summary or dots message handed to a peer holding a small state gets replies within the
 //! bound (hostile ranges and dot runs reach the comparisons). The seeds include compressed
-//! data messages under a 1,200-byte bound whose payloads exceed it (version 5).
+//! data messages under a 1,200-byte bound whose payloads exceed it, in columnar form
+//! (version 5, type 5: `cdata-*`), and plain compressed ones (type 4: `zdata-*`).
 
 use std::time::Duration;
 
