@@ -6,7 +6,9 @@
 //! message, since its payload may go compressed or not); a delta a peer hands back is of its type
 //! and re-encodes to its payload; an accepted compact payload re-encodes to itself; a
 //! summary or dots message handed to a peer holding a small state gets replies within the
-//! bound (hostile ranges and dot runs reach the comparisons).
+//! bound (hostile ranges and dot runs reach the comparisons). The seeds include compressed
+//! data messages under a 1,200-byte bound whose payloads exceed it, in columnar form
+//! (version 5, type 6: `cdata-*`), and plain compressed ones (type 4: `zdata-*`).
 
 use std::time::Duration;
 
@@ -183,6 +185,21 @@ pub fn seeds() -> Vec<Vec<u8>> {
         b.join(&d).unwrap();
         let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
         exchange(4, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
+    }
+    // the same under a datagram-sized bound: answers sized by their compressed bytes, their
+    // payloads beyond the bound itself (up to `MAX_EXPANSION` times it)
+    for ty in types().into_iter().step_by(13) {
+        let cfg = Config {
+            max_message: 1200,
+            ..Config::default()
+        };
+        let mut a = AnyState::new(ty, "a");
+        for k in 0..300u64 {
+            write(&mut a, k);
+        }
+        let mut b = AnyState::new(ty, "b");
+        let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+        exchange(3, (&mut pa, &mut a), (&mut pb, &mut b), &mut out);
     }
     out
 }

@@ -81,13 +81,16 @@ fn write_sync_message_seeds() {
         if s.get(4) == Some(&3) {
             std::fs::write(dir.join(format!("dots-{i:03}")), s).unwrap();
         }
-        // and every compressed data message
+        // and every compressed data message, plain (type 4) or in columns (type 6)
         if s.get(4) == Some(&4) {
             std::fs::write(dir.join(format!("zdata-{i:03}")), s).unwrap();
         }
         // and every names message
         if s.get(4) == Some(&5) {
             std::fs::write(dir.join(format!("names-{i:03}")), s).unwrap();
+        }
+        if s.get(4) == Some(&6) {
+            std::fs::write(dir.join(format!("cdata-{i:03}")), s).unwrap();
         }
     }
 }

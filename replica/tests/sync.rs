@@ -726,7 +726,9 @@ fn dots_messages_round_trip_and_bad_runs_are_refused() {
     assert!(wide.len() < 40, "{} bytes", wide.len());
     // hand-made bodies: header, flags, one item of replica "a", lo - 1 = 0, hi - lo = 9
     let body = |runs: &[u8]| {
-        let mut b = b"PLS\x05\x03\x00\x01\x01\x01a\x00\x09".to_vec();
+        let mut b = b"PLS".to_vec();
+        b.push(pluriverse_replica::sync::message::VERSION);
+        b.extend_from_slice(b"\x03\x00\x01\x01\x01a\x00\x09");
         b.extend_from_slice(runs);
         let sum = xxhash_rust::xxh3::xxh3_64(&b);
         b.extend_from_slice(&sum.to_le_bytes());
@@ -784,7 +786,7 @@ fn large_answers_are_compressed_and_hostile_frames_refused() {
     };
     let bound = 1 << 20;
     let bytes = answer.encode();
-    assert_eq!(bytes[4], 4, "a large answer is compressed");
+    assert_eq!(bytes[4], 6, "a large answer is compressed, in columns");
     assert!(
         bytes.len() < payload.len(),
         "{} >= {}",
@@ -1150,4 +1152,242 @@ fn a_stream_in_flight_is_not_sent_again() {
         "4 KiB a tick, every 7th message lost: {bytes} B in {ticks} ticks ({:.2}x)",
         bytes as f64 / instant as f64
     );
+}
+
+/// Under a datagram-sized bound, a catch-up's answers are sized by their compressed bytes:
+/// every message within the bound, their payloads up to [`MAX_EXPANSION`] times it (most of
+/// them beyond the bound itself), the whole at most 1.1x the compressed state file. A
+/// payload declared past that multiple is refused before anything is allocated, however
+/// small its frame, and a version-4 message is refused at its version byte.
+///
+/// [`MAX_EXPANSION`]: pluriverse_replica::sync::message::MAX_EXPANSION
+#[test]
+fn datagram_sized_answers_are_sized_by_their_compressed_bytes() {
+    use pluriverse_replica::sync::message::{Item, MAX_EXPANSION, VERSION};
+    let ty = state_type(Kind::MVMap);
+    let n = 20_000;
+    let mut a = AnyState::new(ty, "a");
+    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:09}")));
+    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
+    a.set_many(&keys, &vals).unwrap();
+    let file = a.to_bytes().unwrap().len() as u64;
+    let bound = 1200;
+    let cfg = Config {
+        max_message: bound,
+        round_interval: Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+    let mut b = AnyState::new(ty, "b");
+    let now = Duration::ZERO;
+    let (mut bytes, mut answers, mut beyond) = (0u64, 0, 0);
+    for _ in 0..4 {
+        for m in drain(&mut pa, now, &a) {
+            assert!(m.len() <= bound, "{} bytes over the bound", m.len());
+            bytes += m.len() as u64;
+            if let Message::Data { payload, .. } = Message::decode(&m, bound).unwrap() {
+                assert!(payload.len() <= MAX_EXPANSION * bound);
+                answers += 1;
+                beyond += usize::from(payload.len() > bound);
+            }
+            if let Some(d) = pb.handle(now, &m).unwrap() {
+                b.join(&d).unwrap();
+            }
+        }
+        for m in drain(&mut pb, now, &b) {
+            assert!(m.len() <= bound);
+            bytes += m.len() as u64;
+            if let Some(d) = pa.handle(now, &m).unwrap() {
+                a.join(&d).unwrap();
+            }
+        }
+    }
+    assert_eq!(a.digest(), b.digest());
+    assert!(
+        beyond * 10 >= answers * 9,
+        "{beyond} of {answers} payloads beyond the bound"
+    );
+    assert!(
+        bytes * 10 <= file * 11,
+        "catch-up {bytes} bytes for a {file}-byte state file"
+    );
+
+    // a payload that compresses more than MAX_EXPANSION times: refused under a bound it
+    // exceeds that many times, accepted under one it does not
+    let mut big = AnyState::new(
+        StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Utf8)).unwrap(),
+        "c",
+    );
+    for i in 0..20 {
+        big.set(
+            Scalar::Utf8(format!("k{i}")),
+            Scalar::Utf8("x".repeat(1000)),
+        )
+        .unwrap();
+    }
+    let payload = big.to_compact();
+    let name: ReplicaId = "c".into();
+    let m = Message::Data {
+        ty: big.state_type(),
+        items: vec![Item {
+            summary: big.range_summary(&name, 1, 20),
+            replica: name,
+            lo: 1,
+            hi: 20,
+        }],
+        payload: payload.clone(),
+    }
+    .encode();
+    assert!(m.len() <= bound && payload.len() > MAX_EXPANSION * bound);
+    let err = Message::decode(&m, bound).unwrap_err().to_string();
+    assert!(err.contains("to the bound"), "{err}");
+    let roomy = payload.len().div_ceil(MAX_EXPANSION);
+    assert!(matches!(
+        Message::decode(&m, roomy),
+        Ok(Message::Data { payload: p, .. }) if p == payload
+    ));
+
+    // the previous version is refused at its version byte
+    let mut old = m[..m.len() - 8].to_vec();
+    assert_eq!(old[3], VERSION);
+    old[3] = 4;
+    let sum = xxhash_rust::xxh3::xxh3_64(&old);
+    old.extend_from_slice(&sum.to_le_bytes());
+    let err = Message::decode(&old, 1 << 16).unwrap_err().to_string();
+    assert!(err.contains("protocol version 4"), "{err}");
+}
+
+/// Answers of every kind and key/value type go as columnar compressed data (type 6) and
+/// decode to exactly their payload, with two writers' rows (replica indices that change),
+/// removals and LWW tombstones (validity bitmaps), random and negative keys and values; a
+/// declared length short of the payload, or a frame whose columns are altered, is refused.
+#[test]
+fn columnar_answers_round_trip_for_every_type() {
+    use pluriverse_replica::sync::message::Item;
+    let mut rng = Rng(11);
+    let mut types = vec![];
+    for kind in Kind::ALL {
+        for key in KeyType::ALL {
+            if kind.has_values() {
+                for v in ValueType::ALL {
+                    types.push(StateType::new(kind, key, Some(v)).unwrap());
+                }
+            } else {
+                types.push(StateType::new(kind, key, None).unwrap());
+            }
+        }
+    }
+    let mut columnar = 0;
+    for ty in types {
+        let mut s = AnyState::new(ty, "a");
+        let mut t = AnyState::new(ty, "bb");
+        for i in 0..300u64 {
+            let r = rng.next_u64();
+            // keys mostly in the order of their writes (as appends are), some rewritten
+            let k = if r.is_multiple_of(4) {
+                r % (3 * i + 1)
+            } else {
+                3 * i + r % 3
+            };
+            let key = match ty.key {
+                KeyType::Utf8 => Scalar::Utf8(format!("key-{k:05}")),
+                KeyType::Binary => Scalar::Binary((k as u16).to_be_bytes().to_vec()),
+                KeyType::Int64 => Scalar::Int64(k as i64 - 500),
+                KeyType::UInt64 => Scalar::UInt64(k + (r % 2) * (u64::MAX - 2000)),
+            };
+            let value = match ty.value {
+                Some(ValueType::Utf8) => Scalar::Utf8(format!("v{}", r % 97)),
+                Some(ValueType::Binary) => Scalar::Binary(vec![r as u8; (r % 5) as usize]),
+                Some(ValueType::Int64) => Scalar::Int64((r % 100_000) as i64 - 50_000),
+                Some(ValueType::Float64) => Scalar::Float64((r % 1000) as f64 / 7.0),
+                Some(ValueType::Bool) => Scalar::Bool(r.is_multiple_of(2)),
+                None => Scalar::Int64(0),
+            };
+            let w = if r.is_multiple_of(3) { &mut t } else { &mut s };
+            let rm = r % 5 == 1;
+            match ty.kind {
+                Kind::MVMap if rm => w.remove(key),
+                Kind::MVMap => w.set(key, value),
+                Kind::AWSet if rm => w.remove(key),
+                Kind::AWSet => w.add(key),
+                Kind::PNCounterMap if rm => w.decrement(key, r % 9),
+                Kind::PNCounterMap => w.increment(key, r % 9 + 1),
+                Kind::LWWMap if rm => w.remove_at(key, i + 1),
+                Kind::LWWMap => w.set_at(key, value, i + 1),
+            }
+            .unwrap();
+        }
+        s.join(&t).unwrap();
+        let payload = s.to_compact();
+        let name = s.replica().clone();
+        let m = Message::Data {
+            ty,
+            items: vec![Item {
+                summary: s.range_summary(&name, 1, 1000),
+                replica: name,
+                lo: 1,
+                hi: 1000,
+            }],
+            payload: payload.clone(),
+        };
+        let bytes = m.encode();
+        assert_eq!(Message::decode(&bytes, 1 << 20).unwrap(), m, "{ty}");
+        assert_eq!(bytes[4], 6, "{ty}: an answer goes in columns");
+        columnar += 1;
+        // the declared length one short: the columns give back more than it
+        let body = &bytes[..bytes.len() - 8];
+        let items_end = Message::Data {
+            ty,
+            items: match &m {
+                Message::Data { items, .. } => items.clone(),
+                _ => unreachable!(),
+            },
+            payload: vec![0],
+        }
+        .encode()
+        .len()
+            - 8
+            - 1;
+        let mut at = items_end;
+        while body[at] & 0x80 != 0 {
+            at += 1;
+        }
+        let frame = &body[at + 1..];
+        let seal = |len: usize, frame: &[u8]| {
+            let mut b = body[..items_end].to_vec();
+            let mut v = len as u64;
+            while v >= 0x80 {
+                b.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            b.push(v as u8);
+            b.extend_from_slice(frame);
+            let sum = xxhash_rust::xxh3::xxh3_64(&b);
+            b.extend_from_slice(&sum.to_le_bytes());
+            b
+        };
+        assert_eq!(seal(payload.len(), frame), bytes);
+        let err = Message::decode(&seal(payload.len() - 1, frame), 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("decompress"), "{ty}: {err}");
+        // altered columns (recompressed): refused, or a payload the compact decoder checks
+        let cols = zstd::bulk::decompress(frame, payload.len() + 8).unwrap();
+        for cut in [1, cols.len() / 2, cols.len() - 1] {
+            let z = zstd::bulk::compress(&cols[..cut], 1).unwrap();
+            assert!(Message::decode(&seal(payload.len(), &z), 1 << 20).is_err());
+        }
+        let mut flipped = cols.clone();
+        for i in (0..flipped.len()).step_by(7) {
+            flipped[i] ^= 0x55;
+            let z = zstd::bulk::compress(&flipped, 1).unwrap();
+            if let Ok(Message::Data { payload: p, .. }) =
+                Message::decode(&seal(payload.len(), &z), 1 << 20)
+            {
+                assert_eq!(p.len(), payload.len());
+            }
+            flipped[i] ^= 0x55;
+        }
+    }
+    assert_eq!(columnar, 48, "every kind and key/value type");
 }

@@ -340,7 +340,7 @@ pub fn message_type(bytes: &[u8]) -> Option<MessageType> {
         [b'P', b'L', b'S', _, 1 | 3 | 5, ..] => Some(MessageType::Summary),
         [b'P', b'L', b'S', _, 2, _, _, _, 0] => Some(MessageType::Plain),
         // compressed data messages always name their ranges
-        [b'P', b'L', b'S', _, 2 | 4, ..] => Some(MessageType::Offer),
+        [b'P', b'L', b'S', _, 2 | 4 | 6, ..] => Some(MessageType::Offer),
         _ => None,
     }
 }

@@ -12,18 +12,42 @@
 //! | `2` data | the state type (3 bytes: kind, key type, value type; below), `count`, then `count` items, then the rest of the message up to the checksum: a delta in the compact encoding of [`pluriverse::wire::encode_compact`] (no schema: the type is the peer's), the join of the sender's slices over the items' ranges, or with no items, pushed local writes or an answer to the receiver's slice (neither is answered) |
 //!
 //! | `3` dots | flags `u8` (bit 0: a request, not to be answered with dots), `count`, then `count` dot items |
-//! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most the message bound), then the payload as one zstd frame up to the checksum |
+//! | `4` compressed data | as `2`, but after the items: `len`, the payload's length (at least [`COMPRESS_MIN`], at most [`MAX_EXPANSION`] times the message bound), then the payload as one zstd frame up to the checksum |
 //! | `5` names | `after` as an optional name (as a cover bound), `count` (at least 1), then `count` name-range items |
+//! | `6` columnar compressed data | as `4`, but the zstd frame holds the payload's *columnar form* (below), at most `len + 8` bytes, which gives back a payload of exactly `len` bytes |
 //!
 //! A data message with items (an answer to a peer's summaries: the bulk of a catch-up) whose
-//! payload is at least [`COMPRESS_MIN`] bytes is written as type `4`, ZSTD level
-//! [`COMPRESS_LEVEL`], when that is shorter; pushed writes (no items) always go as type `2`,
-//! since a burst of small writes is bound by the CPU, not by the bytes. Slices are sized by
-//! their uncompressed payload, so a payload never exceeds the bound either way, and the
-//! decoder allocates at most the declared length (itself at most the bound) and refuses a
-//! frame that does not decompress to exactly that many bytes. Either type decodes to the
-//! same [`Message::Data`]; re-encoding is a fixed point (an accepted type `4` message made
-//! by another zstd build or level re-encodes to this build's bytes).
+//! payload is at least [`COMPRESS_MIN`] bytes is compressed, ZSTD level [`COMPRESS_LEVEL`],
+//! when that is shorter: as type `6` when the payload parses by the compact layout (a
+//! sender's own payloads always do), else as type `4`. Pushed writes (no items) always go as type `2`, since a burst of small writes is
+//! bound by the CPU, not by the bytes. The slices of an answer are sized by their
+//! *compressed* bytes: a type `4` or `6` message is at most the bound, its payload at most
+//! [`MAX_EXPANSION`] times the bound (a sender measures the message it builds and re-slices
+//! one that comes out over either, and never sends it); a type `2` payload is at most the
+//! bound, as the whole message is. The decoder allocates at most the declared length
+//! (itself at most [`MAX_EXPANSION`] times the bound, checked before anything is
+//! allocated), once for the frame's content and once for the payload it gives back, and
+//! refuses a frame that does not decompress (or a columnar form that does not give back)
+//! exactly that many bytes. Every data type decodes to the same [`Message::Data`];
+//! re-encoding is a fixed point (an accepted type `4` or `6` message made by another zstd
+//! build or level, or a type `4` one whose payload has a columnar form, re-encodes to this
+//! build's bytes).
+//!
+//! The *columnar form* of a compact payload keeps its names, context, row count, validity
+//! bitmaps and `Float64` and `Bool` columns as they are; every other row column, in the
+//! compact encoding's order (key, replica index, counter, then the kind's value columns),
+//! starts with a mode `u8`: `0`, the column as it is; `1`, the column transformed. A varint
+//! column (integer keys and values, replica indices, counters, timestamps, increments and
+//! decrements; an `Int64` column's zigzag varints as they are) transformed holds per row
+//! `zigzag(v - prev)` of its varint `v` (wrapping; `prev` the row before's, 0 for the
+//! first); a byte-string column (UTF-8 and binary keys and values) transformed holds per
+//! row the length of the prefix it shares with the row before (0 for the first row), the
+//! length of the rest, and the rest. A sender transforms a column when that makes it
+//! shorter, so the form is at most 8 bytes longer than the payload (at most five mode
+//! bytes). Rows are in the canonical order (by key hash), so what this takes is the bytes
+//! keys share (`key-000123…`) and the small steps of columns that follow the rows' order,
+//! which ZSTD alone on a frame of a kilobyte or two does not find: a datagram's worth of
+//! entries then compresses better than the state file's 64K-row buffers.
 //!
 //! An *item* is one range's summary: a `u8` (`0`: the same replica as the item before it,
 //! which must exist; `1`: a name follows, another than the item before's), [the name], then `lo - base` (the wrapping difference,
@@ -79,11 +103,12 @@
 //!
 //! Older versions are refused with an error naming the version: version 4 (no names
 //! messages: a round listed every replica ever seen, one item each, every round, so its
-//! summaries grew with every incarnation), version 3 (no compressed data messages),
-//! version 2 (no dots messages: small ranges were compared by fingerprints of eight parts,
-//! recursively) and version 1 (Arrow IPC payloads, fixed-width items, no checksum: its
-//! payload repeated the Arrow schema, about 1.5 KB, in every data message, so a
-//! datagram-sized bound could not carry one).
+//! summaries grew with every incarnation; and a compressed payload at most the bound
+//! itself, so a datagram-sized answer held about 1.1 KB of payload that ZSTD took to about
+//! 500 bytes), version 3 (no compressed data messages), version 2 (no dots messages: small
+//! ranges were compared by fingerprints of eight parts, recursively) and version 1 (Arrow
+//! IPC payloads, fixed-width items, no checksum: its payload repeated the Arrow schema,
+//! about 1.5 KB, in every data message, so a datagram-sized bound could not carry one).
 
 use pluriverse::store::{DotState, RangeSummary};
 use pluriverse::ReplicaId;
@@ -97,8 +122,12 @@ const MAGIC: &[u8; 3] = b"PLS";
 pub const VERSION: u8 = 5;
 /// Payloads of answers shorter than this go uncompressed (type `2`).
 pub const COMPRESS_MIN: usize = 256;
-/// The zstd level of compressed data messages (type `4`).
+/// The zstd level of compressed data messages (types `4` and `6`).
 pub const COMPRESS_LEVEL: i32 = 1;
+/// How many times the message bound a compressed payload (type `4`) may decompress to:
+/// the decoder's allocation bound (a slice of a 1,200-byte answer takes about 2.5 KB
+/// uncompressed).
+pub const MAX_EXPANSION: usize = 8;
 /// The longest replica name a message carries.
 pub const MAX_NAME: usize = 1024;
 /// Bytes of the header (magic, version, type) and the checksum.
@@ -260,16 +289,22 @@ pub enum Message {
 thread_local! {
     /// One zstd context of each direction per thread: creating one per message costs more
     /// than compressing a datagram-sized payload.
-    static ZSTD: std::cell::RefCell<Option<(zstd::bulk::Compressor<'static>, zstd::bulk::Decompressor<'static>)>> =
-        const { std::cell::RefCell::new(None) };
+    static ZSTD: std::cell::RefCell<Option<Contexts>> = const { std::cell::RefCell::new(None) };
 }
 
-fn with_zstd<T>(
-    f: impl FnOnce(
-        &mut zstd::bulk::Compressor<'static>,
-        &mut zstd::bulk::Decompressor<'static>,
-    ) -> std::io::Result<T>,
-) -> std::io::Result<T> {
+/// The longest payload a data message under the bound `max_message` may carry: compressed
+/// (type `4`), [`MAX_EXPANSION`] times the bound.
+pub(crate) fn max_payload(max_message: usize) -> usize {
+    max_message.saturating_mul(MAX_EXPANSION)
+}
+
+/// A thread's zstd contexts: a compressor and a decompressor.
+type Contexts = (
+    zstd::bulk::Compressor<'static>,
+    zstd::bulk::Decompressor<'static>,
+);
+
+fn with_zstd<T>(f: impl FnOnce(&mut Contexts) -> std::io::Result<T>) -> std::io::Result<T> {
     ZSTD.with(|z| {
         let mut z = z.borrow_mut();
         if z.is_none() {
@@ -278,19 +313,18 @@ fn with_zstd<T>(
                 zstd::bulk::Decompressor::new()?,
             ));
         }
-        let (c, d) = z.as_mut().expect("set above");
-        f(c, d)
+        f(z.as_mut().expect("set above"))
     })
 }
 
-/// The payload as one zstd frame (`None` if zstd fails, which it does not for a slice).
-fn compress(payload: &[u8]) -> Option<Vec<u8>> {
-    with_zstd(|c, _| c.compress(payload)).ok()
+/// The bytes as one zstd frame (`None` if zstd fails, which it does not for a slice).
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    with_zstd(|(c, _)| c.compress(bytes)).ok()
 }
 
 /// A zstd frame's content, at most `capacity` bytes (more is an error, never allocated).
 fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
-    with_zstd(|_, d| d.decompress(frame, capacity))
+    with_zstd(|(_, d)| d.decompress(frame, capacity))
 }
 
 #[inline]
@@ -507,11 +541,19 @@ impl Message {
                 }
             }
             Message::Data { ty, items, payload } => {
-                let packed = (!items.is_empty() && payload.len() >= COMPRESS_MIN)
-                    .then(|| compress(payload))
+                let big = !items.is_empty() && payload.len() >= COMPRESS_MIN;
+                let cols = big
+                    .then(|| super::columns::to_columns(*ty, payload))
+                    .flatten();
+                let packed = big
+                    .then(|| compress(cols.as_deref().unwrap_or(payload)))
                     .flatten()
                     .filter(|z| z.len() + varint_len(payload.len() as u64) < payload.len());
-                out.push(if packed.is_some() { 4 } else { 2 });
+                out.push(match (&packed, &cols) {
+                    (None, _) => 2,
+                    (Some(_), None) => 4,
+                    (Some(_), Some(_)) => 6,
+                });
                 out.extend_from_slice(&type_code(*ty));
                 put_items(&mut out, items);
                 match packed {
@@ -610,27 +652,37 @@ impl Message {
                     payload: r.b[r.at..].to_vec(),
                 }
             }
-            4 => {
+            t @ (4 | 6) => {
                 let ty = type_of(r.take(3)?)?;
                 let items = r.items()?;
                 if items.is_empty() {
                     return Err(bad("a compressed data message without items".into()));
                 }
                 let len = r.varint()?;
-                if len < COMPRESS_MIN as u64 || len > max_len as u64 {
+                let most = max_payload(max_len);
+                if len < COMPRESS_MIN as u64 || len > most as u64 {
                     return Err(bad(format!(
-                        "a compressed payload of {len} bytes (from {COMPRESS_MIN} to the bound {max_len})"
+                        "a compressed payload of {len} bytes (from {COMPRESS_MIN} to the bound {max_len} times {MAX_EXPANSION}: {most})"
                     )));
                 }
                 let frame = &r.b[r.at..];
                 if frame.is_empty() {
                     return Err(bad("a data message without a delta".into()));
                 }
-                let payload = decompress(frame, len as usize).map_err(|e| {
+                let room = if t == 6 { super::columns::FLAGS } else { 0 };
+                let mut payload = decompress(frame, len as usize + room).map_err(|e| {
                     bad(format!(
                         "a compressed payload that does not decompress: {e}"
                     ))
                 })?;
+                if t == 6 {
+                    payload = super::columns::from_columns(ty, &payload, len as usize)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "a compressed payload whose columns do not decompress to at most {len} bytes"
+                            ))
+                        })?;
+                }
                 if payload.len() as u64 != len {
                     return Err(bad(format!(
                         "a compressed payload of {} bytes declared {len}",

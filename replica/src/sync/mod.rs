@@ -49,8 +49,10 @@
 //!   [`pluriverse::store::slice`]), not a pass over the range.
 //! - **Compact.** Data messages carry their delta in the compact encoding
 //!   ([`pluriverse::wire::encode_compact`]): no Arrow schema per message (both peers know
-//!   the type), so a one-entry delta costs tens of bytes and a 1,200-byte bound carries
-//!   dozens of entries a message. Every message is checksummed.
+//!   the type), so a one-entry delta costs tens of bytes. An answer to summaries goes
+//!   ZSTD-compressed and its slices are sized by their compressed bytes (the payload may
+//!   reach [`message::MAX_EXPANSION`] times the bound), so a 1,200-byte bound carries about
+//!   a hundred entries a message. Every message is checksummed.
 //! - **Loss.** Nothing is retransmitted and nothing needs to be: the next round finds what
 //!   is still missing. Messages carry no sequence numbers and need no order. A range being
 //!   streamed is not streamed again, nor compared, while the peer's summaries show it
@@ -96,6 +98,7 @@
 //! assert_eq!(a.digest(), b.digest());
 //! ```
 
+mod columns;
 pub mod message;
 mod peer;
 

@@ -178,6 +178,13 @@ pub struct Peer {
     window_bytes: usize,
     /// Units (entries or runs of seen dots) per slice; adapted to the message bound.
     budget: u64,
+    /// Units per part of a stream (a catch-up's slices, which go compressed): adapted to
+    /// fill a message with the compressed bytes measured.
+    stream_budget: u64,
+    /// The running ratio of a compressed data message's bytes to its uncompressed bytes
+    /// (fixed header, items and payload), in 1/1024ths: the estimate that sizes joined
+    /// answers.
+    zratio: usize,
     /// Bytes of an empty delta of the type: the fixed cost of a payload.
     empty_len: usize,
     /// Bytes per entry of the payloads sent so far (an estimate for unencoded deltas).
@@ -189,6 +196,9 @@ pub struct Peer {
     /// The compact encoding of `data`'s first delta when a slice put it there alone (a
     /// lone slice goes out in the bytes it was measured by, not encoded twice).
     data_first: Option<Vec<u8>>,
+    /// The message that lone slice makes, when it was measured encoded (a compressed one):
+    /// sent as it is when nothing joins it.
+    data_first_msg: Option<Vec<u8>>,
     /// Small pushed deltas gathered as they come ([`Peer::push`]: their rows copied, sorted
     /// once when the batch goes out), those that could not be gathered joined, and their
     /// estimated bytes beyond a payload's fixed part.
@@ -277,11 +287,14 @@ impl Peer {
             window_start: Duration::ZERO,
             window_bytes: 0,
             budget: (cfg.max_message / 64).max(1) as u64,
+            stream_budget: (cfg.max_message / 64).max(1) as u64,
+            zratio: 1024,
             empty_len: empty.len(),
             entry_bytes: 64,
             data: Vec::new(),
             data_share: 0,
             data_first: None,
+            data_first_msg: None,
             gathered: AnyState::new(ty, RECEIVED).new_batch(),
             pushed: None,
             pushed_est: 0,
@@ -1079,8 +1092,9 @@ impl Peer {
 
     /// Queues our slice of a range for the next data message, if it fits the bound alone
     /// (adapting the budget either way); returns whether it did. With our `summary` of the
-    /// range, the message names the range (the peer answers it if its own still differs);
-    /// without, it is an answer.
+    /// range, the message names the range (the peer answers it if its own still differs)
+    /// and goes compressed: it fits when its compressed message does; without, it is an
+    /// answer, which goes as it is.
     fn slice_out(
         &mut self,
         state: &AnyState,
@@ -1089,6 +1103,31 @@ impl Peer {
         hi: u64,
         summary: Option<RangeSummary>,
     ) -> bool {
+        let r = self.queue_slice(state, replica, lo, hi, summary);
+        let whole = match r {
+            Ok((_, whole)) | Err((_, whole)) => whole,
+        };
+        if whole > self.cfg.max_message && r.is_err() {
+            self.budget = (self.budget / 2).max(1);
+        } else if whole < self.cfg.max_message / 4 {
+            self.budget = (self.budget * 2).min(1 << 20);
+        }
+        r.is_ok()
+    }
+
+    /// Queues our slice of a range for the next data message if the message it makes alone
+    /// fits the bound (see [`Peer::slice_out`]). Either way returns the bytes of that
+    /// message (measured when it goes compressed, else the most it takes) and its
+    /// uncompressed bytes (header, the item at its longest, payload).
+    fn queue_slice(
+        &mut self,
+        state: &AnyState,
+        replica: &ReplicaId,
+        lo: u64,
+        hi: u64,
+        summary: Option<RangeSummary>,
+    ) -> std::result::Result<(usize, usize), (usize, usize)> {
+        let max = self.cfg.max_message;
         let slice = state.slice(replica, lo, hi);
         let bytes = slice.to_compact();
         let len = bytes.len();
@@ -1099,19 +1138,43 @@ impl Peer {
             summary,
         });
         let whole = message::DATA_FIXED + message::item_max(replica) + len;
-        if whole > self.cfg.max_message {
-            self.budget = (self.budget / 2).max(1);
-            return false;
-        }
-        if whole < self.cfg.max_message / 4 {
-            self.budget = (self.budget * 2).min(1 << 20);
+        let mut alone = None;
+        let size = match &item {
+            Some(item) if len >= message::COMPRESS_MIN => {
+                if len > message::max_payload(max) {
+                    return Err((whole, whole));
+                }
+                // measure the message it makes alone: sent as it is if nothing joins it
+                let m = Message::Data {
+                    ty: self.ty,
+                    items: vec![item.clone()],
+                    payload: bytes.clone(),
+                }
+                .encode();
+                self.sample_ratio(m.len(), whole);
+                let size = m.len();
+                alone = Some(m);
+                size
+            }
+            _ => whole,
+        };
+        if size > max {
+            return Err((size, whole));
         }
         self.stats.slices_out += 1;
         self.add_data(item, slice, len);
         if self.data.len() == 1 {
             self.data_first = Some(bytes);
+            self.data_first_msg = alone;
         }
-        true
+        Ok((size, whole))
+    }
+
+    /// Takes the bytes of a compressed data message (or one that tried to be) against its
+    /// uncompressed bytes into the running ratio.
+    fn sample_ratio(&mut self, bytes: usize, whole: usize) {
+        let sample = (bytes * 1024 / whole.max(1)).clamp(16, 2048);
+        self.zratio = (self.zratio * 3 + sample) / 4;
     }
 
     /// Adds a delta (with the item it answers, if any) to the data message being built,
@@ -1120,23 +1183,49 @@ impl Peer {
         // a joined payload costs one fixed part and each delta's share beyond it
         let share = item.as_ref().map_or(0, |i| message::item_max(&i.replica))
             + len.saturating_sub(self.empty_len);
-        // a margin for what a join adds (names, contexts of several replicas)
-        if !self.data.is_empty()
-            && message::DATA_FIXED + self.empty_len + self.data_share + share
-                > self.cfg.max_message * 7 / 8
-        {
-            self.flush_data();
+        if !self.data.is_empty() {
+            let whole = message::DATA_FIXED + self.empty_len + self.data_share + share;
+            // a message with items goes compressed: its bytes estimated by the running ratio
+            let items = item.is_some() || self.data.iter().any(|d| d.0.is_some());
+            let est = if items {
+                whole * self.zratio / 1024
+            } else {
+                whole
+            };
+            // a margin for what a join adds (names, contexts of several replicas)
+            if est > self.cfg.max_message * 7 / 8
+                || whole > message::max_payload(self.cfg.max_message)
+            {
+                self.flush_data();
+            }
         }
         self.data.push((item, delta, len));
         self.data_share += share;
     }
 
-    /// Sends the data message being built: the join of its deltas, or each alone when the
-    /// join came out over the bound.
+    /// Sends the data message being built: the join of its deltas, re-sliced when the join
+    /// came out over the bound.
     fn flush_data(&mut self) {
         self.data_share = 0;
         let first_bytes = self.data_first.take();
+        let first_msg = self.data_first_msg.take();
         let data = std::mem::take(&mut self.data);
+        if let (1, Some(m)) = (data.len(), first_msg) {
+            // a lone slice measured encoded (within the bound) goes in those bytes
+            self.out.push_back(m);
+            return;
+        }
+        self.send_data(data, first_bytes);
+    }
+
+    /// Sends deltas as one data message, their join; when that comes out over the bound
+    /// (or its payload over what a receiver decompresses), as two halves, each the same
+    /// way. `first_bytes` is the compact encoding of a lone delta, if known.
+    fn send_data(
+        &mut self,
+        data: Vec<(Option<Item>, AnyState, usize)>,
+        first_bytes: Option<Vec<u8>>,
+    ) {
         let Some((_, first, _)) = data.first() else {
             return;
         };
@@ -1161,34 +1250,68 @@ impl Peer {
             let per = payload.len().saturating_sub(self.empty_len) / joined.entry_count();
             self.entry_bytes = (self.entry_bytes + per.max(4)) / 2;
         }
+        drop(joined);
+        let whole = message::DATA_FIXED
+            + items
+                .iter()
+                .map(|i| message::item_max(&i.replica))
+                .sum::<usize>()
+            + payload.len();
+        let compressed = !items.is_empty() && payload.len() >= message::COMPRESS_MIN;
+        let fits = payload.len() <= message::max_payload(self.cfg.max_message);
         let ty = self.ty;
         let bytes = Message::Data { ty, items, payload }.encode();
-        if bytes.len() <= self.cfg.max_message {
+        if compressed {
+            self.sample_ratio(bytes.len(), whole);
+        }
+        if fits && bytes.len() <= self.cfg.max_message {
             self.out.push_back(bytes);
             return;
         }
-        drop(joined);
-        for (item, d, _) in data {
-            let payload = d.to_compact();
-            if item.is_none() && payload.len() + message::DATA_FIXED > self.cfg.max_message {
-                // a pushed batch whose estimate was short: in slices
+        let mut data = data;
+        if data.len() == 1 {
+            let Some((item, d, _)) = data.pop() else {
+                return;
+            };
+            if item.is_none() {
+                // a pushed batch whose estimate was short, or an answer: in slices
                 self.push_sliced(&d);
-                continue;
+            } else {
+                // not reached: a slice with its item is measured alone before it is queued
+                self.stats.oversized += 1;
             }
-            self.emit(Message::Data {
-                ty,
-                items: item.into_iter().collect(),
-                payload,
-            });
+            return;
         }
+        let tail = data.split_off(data.len() / 2);
+        self.send_data(data, None);
+        self.send_data(tail, None);
     }
 
     /// Sends the first part of `lo..=hi` that fits one message; returns where it ends.
+    /// Parts are sized by the compressed bytes measured: each part's message tells how many
+    /// units fill one.
     fn send_part(&mut self, state: &AnyState, replica: &ReplicaId, lo: u64, hi: u64) -> u64 {
-        let mut end = state.first_part(replica, lo, hi, self.budget);
+        let max = self.cfg.max_message;
+        let target = max - max / 16;
+        let mut end = state.first_part(replica, lo, hi, self.stream_budget);
         loop {
             let summary = state.range_summary(replica, lo, end);
-            if self.slice_out(state, replica, lo, end, Some(summary)) {
+            let (live, runs) = state.range_size(replica, lo, end);
+            let units = (live + runs).max(1);
+            let r = self.queue_slice(state, replica, lo, end, Some(summary));
+            let (size, whole) = match r {
+                Ok(x) | Err(x) => x,
+            };
+            // the units a message of the target size holds, by this one
+            let fill =
+                (u128::from(units) * target as u128 / size.max(1) as u128).min(1 << 20) as u64;
+            // and uncompressed (the budget of slices that go as they are)
+            self.budget = (u128::from(units) * (max * 7 / 8) as u128 / whole.max(1) as u128)
+                .clamp(1, 1 << 20) as u64;
+            if r.is_ok() {
+                if end < hi {
+                    self.stream_budget = fill.clamp(1, self.stream_budget.saturating_mul(2));
+                }
                 return end;
             }
             if end == lo {
@@ -1196,7 +1319,12 @@ impl Peer {
                 self.stats.oversized += 1;
                 return end;
             }
-            end = shrink(state.first_part(replica, lo, end, self.budget), lo, end);
+            self.stream_budget = fill.min(units - 1).max(1);
+            end = shrink(
+                state.first_part(replica, lo, end, self.stream_budget),
+                lo,
+                end,
+            );
         }
     }
 
