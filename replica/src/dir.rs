@@ -817,12 +817,12 @@ impl Replica {
     /// After received deltas: folds only past [`RECEIVED_FOLD_FACTOR`] times
     /// [`Options::fold_bytes`] (not the snapshot-relative rule: a catch-up into an empty
     /// replica would fold at every doubling of its state), with the snapshot written off
-    /// this thread ([`Replica::start_fold`]); while one is being written, none starts.
+    /// this thread ([`Replica::start_fold`]). A fold still being written when the log
+    /// passes the bound again is waited for, so the log never holds more than the bound
+    /// (and a stream faster than the disk is slowed to it).
     fn maybe_fold_received(&mut self) -> Result<()> {
         self.finish_fold(false)?;
-        if self.pending.is_none()
-            && self.log_len > self.opts.fold_bytes.saturating_mul(RECEIVED_FOLD_FACTOR)
-        {
+        if self.log_len > self.opts.fold_bytes.saturating_mul(RECEIVED_FOLD_FACTOR) {
             self.start_fold()?;
         }
         Ok(())
