@@ -7,6 +7,14 @@
 //! peers. Reads are answered after the batch too, so a read never shows a write that could
 //! still be lost. The thread runs its own single-threaded runtime so that `fdatasync` never
 //! stalls the network tasks.
+//!
+//! `/status` reports the state's digest, a full pass over the state: it is cached until the
+//! state changes ([`Replica::changes`]), and while deltas stream in (a catch-up) a request
+//! waits until the stream pauses ([`STATUS_SETTLE`]) or until the time since the last
+//! digest is 20 times what that one cost ([`DIGEST_BUDGET`], at most [`STATUS_MAX_WAIT`]),
+//! so polls take a bounded share of the actor, and every digest answered is exact for the
+//! state at the moment of the answer. Folds write their snapshot on a thread of their own
+//! ([`Replica::start_fold`]): the actor pays the log's cut and a copy of the state.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -333,8 +341,11 @@ impl Actor {
             }
             self.pump();
         }
-        for tx in self.deferred_status.drain(..) {
-            let _ = tx.send(json!({ "stopping": true }));
+        if !self.deferred_status.is_empty() {
+            let v = self.status();
+            for tx in self.deferred_status.drain(..) {
+                let _ = tx.send(v.clone());
+            }
         }
         for p in &mut self.peers {
             if let Some(l) = p.live.take() {
@@ -620,7 +631,10 @@ impl Actor {
         {
             return true;
         }
-        if self.last_received.is_none_or(|t| t.elapsed() >= STATUS_SETTLE) {
+        if self
+            .last_received
+            .is_none_or(|t| t.elapsed() >= STATUS_SETTLE)
+        {
             return true;
         }
         let gap = (self.digest_cost * DIGEST_BUDGET).min(STATUS_MAX_WAIT);

@@ -111,9 +111,11 @@ fn dropping_a_handle_waits_for_its_fold() {
     // the fold finished before the lock went: one snapshot and its log, no temporary
     let f = files(&dir);
     assert_eq!(f.len(), 2, "{f:?}");
-    assert!(!std::fs::read_dir(&dir)
+    assert!(!std::fs::read_dir(&dir).unwrap().any(|e| e
         .unwrap()
-        .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tmp")));
     let r = Replica::open(&dir, Options::default()).unwrap();
     assert_eq!(r.state().len(), keys.len());
     drop(r);
@@ -205,7 +207,12 @@ fn acknowledged_received_deltas_survive_sigkill_during_background_folds() {
     let mut rng = Rng(0x6b69_6c6c);
     for tag in 0..kills {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_receiver", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "child_receiver",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("PLV_BG_CHILD_DIR", &dir)
             .env("PLV_BG_CHILD_TAG", tag.to_string())
             .stdout(Stdio::piped())
