@@ -662,6 +662,9 @@ mod tests {
         out
     }
 
+    /// A row as the tests compare it: hash, key, replica, counter, value.
+    type Row = (u64, u64, u32, u64, u64);
+
     /// The slice's rows row by row, as it was gathered before the column-wise gather: the
     /// live rows of the range (through [`CausalStore::live_rows_in`]) pushed whole.
     fn slice_row_by_row(
@@ -669,13 +672,13 @@ mod tests {
         me: &ReplicaId,
         lo: u64,
         hi: u64,
-    ) -> Vec<Vec<(u64, u64, u32, u64, u64)>> {
+    ) -> Vec<Vec<Row>> {
         let Some(r) = s.ctx.table().get(me) else {
             return Vec::new();
         };
         let mut rows = s.live_rows_in(r, lo.max(1), hi);
         rows.sort_unstable_by_key(|&(_, ri, row)| (ri, row));
-        let mut out: Vec<Vec<(u64, u64, u32, u64, u64)>> = vec![Vec::new(); s.runs.len()];
+        let mut out: Vec<Vec<Row>> = vec![Vec::new(); s.runs.len()];
         for (_, ri, row) in rows {
             let run = &s.runs[ri];
             out[ri].push((
@@ -728,7 +731,7 @@ mod tests {
         ] {
             let want = slice_row_by_row(&st, &me, lo, hi);
             let r = st.ctx.table().get(&me).unwrap();
-            let got: Vec<Vec<(u64, u64, u32, u64, u64)>> = st
+            let got: Vec<Vec<Row>> = st
                 .runs
                 .iter()
                 .filter_map(|run| gather_in_range(run, r, lo.max(1), hi))
