@@ -19,7 +19,11 @@
 //! tail off the last log, and refuses a damaged record anywhere else with the file and
 //! offset. A fold writes `snapshot-<n+1>.arrow` (temporary file, fsync, rename, fsync of
 //! the directory) after starting `log-<n+1>`, then deletes the older files; a kill at any
-//! point leaves a directory that opens to the same state.
+//! point leaves a directory that opens to the same state. [`Replica::start_fold`] does the
+//! same with the snapshot encoded and written by a thread of its own (the caller cuts the
+//! log and copies the state, then goes on writing into `log-<n+1>`): the files and their
+//! order are those of a fold on the caller's thread, so the format does not change; a
+//! fold in flight holds a copy of the state in memory until it is written.
 //!
 //! # Folds and received deltas
 //! Local writes fold by [`Options::fold_bytes`]' rule at once. Deltas received from peers
