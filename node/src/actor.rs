@@ -7,6 +7,14 @@
 //! peers. Reads are answered after the batch too, so a read never shows a write that could
 //! still be lost. The thread runs its own single-threaded runtime so that `fdatasync` never
 //! stalls the network tasks.
+//!
+//! `/status` reports the state's digest, a full pass over the state: it is cached until the
+//! state changes ([`Replica::changes`]), and while deltas stream in (a catch-up) a request
+//! waits until the stream pauses ([`STATUS_SETTLE`]) or until the time since the last
+//! digest is 20 times what that one cost ([`DIGEST_BUDGET`], at most [`STATUS_MAX_WAIT`]),
+//! so polls take a bounded share of the actor, and every digest answered is exact for the
+//! state at the moment of the answer. Folds write their snapshot on a thread of their own
+//! ([`Replica::start_fold`]): the actor pays the log's cut and a copy of the state.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -195,7 +203,28 @@ pub(crate) struct Actor {
     received: Vec<(usize, AnyState, Vec<u8>)>,
     /// When a delta was last applied: the log is folded once none came for [`FOLD_QUIET`].
     last_applied: Option<Instant>,
+    /// When a delta was last applied (not reset by a fold): `/status` waits for a stream to
+    /// settle ([`STATUS_SETTLE`]) before it digests a changing state again.
+    last_received: Option<Instant>,
+    /// The state's digest as of [`Replica::changes`] (a full pass over the state: computed
+    /// again only once the state changed).
+    digest: Option<(u64, u128)>,
+    /// When the digest was last computed, and what it cost.
+    digest_at: Option<Instant>,
+    digest_cost: Duration,
+    /// `/status` requests waiting for a digest ([`Actor::digest_ready`]).
+    deferred_status: Vec<oneshot::Sender<Value>>,
 }
+
+/// A stream of received deltas counts as settled once none came for this long: `/status`
+/// then digests the state at once.
+const STATUS_SETTLE: Duration = Duration::from_millis(40);
+/// While deltas stream in, the state's digest is computed again only after this many times
+/// what the last one cost (at most [`STATUS_MAX_WAIT`]): `/status` polls take at most about
+/// 1/20 of the actor's time, not a full pass over a growing state at every poll.
+const DIGEST_BUDGET: u32 = 20;
+/// The longest a `/status` request waits for a stream to settle.
+const STATUS_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// How long no delta must arrive before a log that received deltas left over the fold
 /// rule is folded ([`Replica::fold_if_due`]): a catch-up writes one snapshot, at its end.
@@ -250,6 +279,11 @@ impl Actor {
             http_addr: s.http_addr,
             received: Vec::new(),
             last_applied: None,
+            last_received: None,
+            digest: None,
+            digest_at: None,
+            digest_cost: Duration::ZERO,
+            deferred_status: Vec::new(),
         }
     }
 
@@ -299,7 +333,19 @@ impl Actor {
                 _ = room.notified() => {}
                 _ = tokio::time::sleep(TICK) => self.fold_if_quiet(),
             }
+            if !self.deferred_status.is_empty() && self.digest_ready() {
+                let v = self.status();
+                for tx in self.deferred_status.drain(..) {
+                    let _ = tx.send(v.clone());
+                }
+            }
             self.pump();
+        }
+        if !self.deferred_status.is_empty() {
+            let v = self.status();
+            for tx in self.deferred_status.drain(..) {
+                let _ = tx.send(v.clone());
+            }
         }
         for p in &mut self.peers {
             if let Some(l) = p.live.take() {
@@ -364,7 +410,11 @@ impl Actor {
                     let _ = tx.send(r);
                 }
                 Reply::Status(tx) => {
-                    let _ = tx.send(self.status());
+                    if self.digest_ready() {
+                        let _ = tx.send(self.status());
+                    } else {
+                        self.deferred_status.push(tx);
+                    }
                 }
                 Reply::Metrics(tx) => {
                     let _ = tx.send(self.metrics());
@@ -536,6 +586,7 @@ impl Actor {
         }
         let results = self.replica.apply_many_compact(&deltas, &compact);
         self.last_applied = Some(Instant::now());
+        self.last_received = self.last_applied;
         let now = SystemTime::now();
         for (peer, r) in peers.into_iter().zip(results) {
             let p = &mut self.peers[peer];
@@ -555,15 +606,55 @@ impl Actor {
     }
 
     /// Folds the log once no delta has arrived for [`FOLD_QUIET`] and the received ones
-    /// left it over the fold rule.
+    /// left it over the fold rule; the snapshot is written off this thread
+    /// ([`Replica::start_fold`]), and a fold whose thread has finished is reaped.
     fn fold_if_quiet(&mut self) {
+        if let Err(e) = self.replica.finish_fold(false) {
+            tracing::error!("folding the log failed: {e}");
+        }
         if self.last_applied.is_none_or(|t| t.elapsed() < FOLD_QUIET) || !self.replica.fold_due() {
             return;
         }
         self.last_applied = None;
-        if let Err(e) = self.replica.fold_if_due() {
+        if let Err(e) = self.replica.start_fold_if_due() {
             tracing::error!("folding the log failed: {e}");
         }
+    }
+
+    /// Whether `/status` may be answered now: the digest is current, or the deltas have
+    /// stopped coming ([`STATUS_SETTLE`]), or enough time has passed since the last digest
+    /// for another one to fit the budget ([`DIGEST_BUDGET`], [`STATUS_MAX_WAIT`]).
+    fn digest_ready(&self) -> bool {
+        if self
+            .digest
+            .is_some_and(|(at, _)| at == self.replica.changes())
+        {
+            return true;
+        }
+        if self
+            .last_received
+            .is_none_or(|t| t.elapsed() >= STATUS_SETTLE)
+        {
+            return true;
+        }
+        let gap = (self.digest_cost * DIGEST_BUDGET).min(STATUS_MAX_WAIT);
+        self.digest_at.is_none_or(|t| t.elapsed() >= gap)
+    }
+
+    /// The state's digest, from the cache while the state has not changed.
+    fn digest(&mut self) -> u128 {
+        let now = self.replica.changes();
+        if let Some((at, d)) = self.digest {
+            if at == now {
+                return d;
+            }
+        }
+        let t = Instant::now();
+        let d = self.replica.state().digest();
+        self.digest_cost = t.elapsed();
+        self.digest_at = Some(Instant::now());
+        self.digest = Some((now, d));
+        d
     }
 
     /// Moves messages from the sync machines to the connections, while they have room.
@@ -583,7 +674,8 @@ impl Actor {
         }
     }
 
-    fn status(&self) -> Value {
+    fn status(&mut self) -> Value {
+        let digest = self.digest();
         let s = self.replica.state();
         let vv: serde_json::Map<String, Value> = s
             .version_vector()
@@ -640,7 +732,7 @@ impl Actor {
                 "cloud_dots": s.context().cloud_len(),
                 "compact": s.context().is_compact(),
             },
-            "digest": format!("{:032x}", s.digest()),
+            "digest": format!("{digest:032x}"),
             "keys": s.len(),
             "entries": s.entry_count(),
             "issued": self.replica.issued(),

@@ -19,7 +19,11 @@
 //! tail off the last log, and refuses a damaged record anywhere else with the file and
 //! offset. A fold writes `snapshot-<n+1>.arrow` (temporary file, fsync, rename, fsync of
 //! the directory) after starting `log-<n+1>`, then deletes the older files; a kill at any
-//! point leaves a directory that opens to the same state.
+//! point leaves a directory that opens to the same state. [`Replica::start_fold`] does the
+//! same with the snapshot encoded and written by a thread of its own (the caller cuts the
+//! log and copies the state, then goes on writing into `log-<n+1>`): the files and their
+//! order are those of a fold on the caller's thread, so the format does not change; a
+//! fold in flight holds a copy of the state in memory until it is written.
 //!
 //! # Folds and received deltas
 //! Local writes fold by [`Options::fold_bytes`]' rule at once. Deltas received from peers
@@ -168,6 +172,20 @@ pub struct Replica {
     /// Records written since the last `fdatasync`.
     unsynced: bool,
     poisoned: bool,
+    /// Bumped at every change of the state (a write, a received delta joined, a fold's
+    /// retirement of idle incarnations): [`Replica::changes`].
+    changes: u64,
+    /// A fold whose snapshot is being written by another thread
+    /// ([`Replica::start_fold`]).
+    pending: Option<PendingFold>,
+}
+
+/// A snapshot being encoded and written off the caller's thread: its number, and the
+/// thread, which returns the snapshot's size once it is renamed into place, the directory
+/// synced and the files it makes stale removed.
+struct PendingFold {
+    seq: u64,
+    thread: std::thread::JoinHandle<Result<u64>>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -203,6 +221,40 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io(&tmp, "fsync"))?;
     fs::rename(&tmp, path).map_err(io(path, "rename into"))?;
     sync_dir(dir)
+}
+
+/// Deletes what the newest snapshot (`snapshot_seq`) makes stale: older snapshots and the
+/// logs numbered below it (their records are in it), and temporaries of an interrupted
+/// fold. Logs from the snapshot's number on are kept: they may hold records it does not.
+/// Never runs while a fold's thread writes its temporary (a fold waits for the one before).
+fn remove_stale(dir: &Path, snapshot_seq: u64) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(io(dir, "list"))? {
+        let e = e.map_err(io(dir, "list"))?;
+        let fname = e.file_name();
+        let Some(f) = fname.to_str() else { continue };
+        let seq = f
+            .strip_prefix("snapshot-")
+            .and_then(|s| s.strip_suffix(".arrow"))
+            .or_else(|| f.strip_prefix("log-"))
+            .and_then(|s| s.parse::<u64>().ok());
+        let stale = f.ends_with(".tmp") || seq.is_some_and(|s| s < snapshot_seq);
+        if stale {
+            fs::remove_file(e.path()).map_err(io(e.path(), "remove"))?;
+        }
+    }
+    Ok(())
+}
+
+/// What a fold's thread does ([`Replica::start_fold`]): encodes `state` as snapshot `seq`,
+/// writes it atomically (temporary, fsync, rename, fsync of the directory), and only then
+/// removes the files it makes stale (the previous snapshot and logs, whose records it
+/// holds) and syncs the directory again. Returns the snapshot's size.
+fn write_snapshot(dir: &Path, seq: u64, state: &AnyState) -> Result<u64> {
+    let bytes = state.to_bytes()?;
+    write_atomic(dir, &dir.join(snapshot_name(seq)), &bytes)?;
+    remove_stale(dir, seq)?;
+    sync_dir(dir)?;
+    Ok(bytes.len() as u64)
 }
 
 fn lock(dir: &Path) -> Result<File> {
@@ -454,33 +506,14 @@ impl Replica {
             snapshot_len,
             unsynced: false,
             poisoned: false,
+            changes: 0,
+            pending: None,
         };
-        r.remove_stale()?;
+        remove_stale(&r.dir, r.snapshot_seq)?;
         // a log left longer than the rule allows (by an older build, or a crash before
         // the fold) is folded now, so that the next open replays little
         r.maybe_fold()?;
         Ok(r)
-    }
-
-    /// Deletes what the newest snapshot makes stale: older snapshots and the logs numbered
-    /// below it (their records are in it), and temporaries of an interrupted fold. Logs
-    /// from the snapshot's number on are kept: they may hold records it does not.
-    fn remove_stale(&mut self) -> Result<()> {
-        for e in fs::read_dir(&self.dir).map_err(io(&self.dir, "list"))? {
-            let e = e.map_err(io(&self.dir, "list"))?;
-            let fname = e.file_name();
-            let Some(f) = fname.to_str() else { continue };
-            let seq = f
-                .strip_prefix("snapshot-")
-                .and_then(|s| s.strip_suffix(".arrow"))
-                .or_else(|| f.strip_prefix("log-"))
-                .and_then(|s| s.parse::<u64>().ok());
-            let stale = f.ends_with(".tmp") || seq.is_some_and(|s| s < self.snapshot_seq);
-            if stale {
-                fs::remove_file(e.path()).map_err(io(e.path(), "remove"))?;
-            }
-        }
-        Ok(())
     }
 
     /// The replica's name (what `create` was given).
@@ -535,6 +568,7 @@ impl Replica {
         }
         let before = self.issued();
         let delta = f(&mut self.state)?;
+        self.changes += 1;
         let after = self.issued();
         let durable = self.log_delta(&delta, self.opts.durability == Durability::Synced)?;
         let written = Written {
@@ -576,6 +610,7 @@ impl Replica {
             });
         }
         self.state.join(delta)?;
+        self.changes += 1;
         Ok(())
     }
 
@@ -785,10 +820,14 @@ impl Replica {
 
     /// After received deltas: folds only past [`RECEIVED_FOLD_FACTOR`] times
     /// [`Options::fold_bytes`] (not the snapshot-relative rule: a catch-up into an empty
-    /// replica would fold at every doubling of its state).
+    /// replica would fold at every doubling of its state), with the snapshot written off
+    /// this thread ([`Replica::start_fold`]). A fold still being written when the log
+    /// passes the bound again is waited for, so the log never holds more than the bound
+    /// (and a stream faster than the disk is slowed to it).
     fn maybe_fold_received(&mut self) -> Result<()> {
+        self.finish_fold(false)?;
         if self.log_len > self.opts.fold_bytes.saturating_mul(RECEIVED_FOLD_FACTOR) {
-            self.fold()?;
+            self.start_fold()?;
         }
         Ok(())
     }
@@ -813,37 +852,72 @@ impl Replica {
         Ok(true)
     }
 
-    /// Folds the log into a new snapshot now: starts the next log, writes the state as the
-    /// next snapshot atomically, then deletes the older files.
+    /// [`Replica::fold_if_due`] with the snapshot written off this thread
+    /// ([`Replica::start_fold`]); returns whether a fold started. None starts while one is
+    /// still being written.
     ///
     /// # Errors
-    /// [`ReplicaError::Io`]; the handle is then poisoned (the directory still opens to the
-    /// same state).
-    pub fn fold(&mut self) -> Result<()> {
+    /// As [`Replica::start_fold`], or the error of the fold before it
+    /// ([`Replica::finish_fold`]).
+    pub fn start_fold_if_due(&mut self) -> Result<bool> {
+        self.finish_fold(false)?;
+        if self.pending.is_some() || !self.fold_due() || self.poisoned {
+            return Ok(false);
+        }
+        self.start_fold()?;
+        Ok(true)
+    }
+
+    /// Starts a fold whose snapshot is encoded and written by another thread, so that the
+    /// caller goes on writing and joining meanwhile: syncs the log, starts the next one
+    /// (every record from now on goes there), and hands a copy of the state as of the cut
+    /// to a thread that writes it as the next snapshot atomically and only then deletes the
+    /// older files. Until then the directory opens as before the fold (the old snapshot and
+    /// both logs); [`Replica::finish_fold`] reaps the thread (and [`Replica::fold`],
+    /// [`Replica::close`] and dropping the handle wait for it). A fold still being written is
+    /// waited for first.
+    ///
+    /// The copy costs a pass over the state's memory, the encoding (Arrow, compressed) many
+    /// more: that is what leaves this thread.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{Kind, KeyType, Scalar, StateType, ValueType};
+    /// use pluriverse_replica::{Options, Replica};
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-bgfold-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let t = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+    /// let mut r = Replica::create(&dir, "r", t, Options::default()).unwrap();
+    /// r.write(|s| s.set(Scalar::Utf8("k".into()), Scalar::Int64(1))).unwrap();
+    /// r.start_fold().unwrap();
+    /// // writes go on while the snapshot is written
+    /// r.write(|s| s.set(Scalar::Utf8("j".into()), Scalar::Int64(2))).unwrap();
+    /// r.finish_fold(true).unwrap();
+    /// assert!(!r.fold_pending());
+    /// let digest = r.state().digest();
+    /// r.close().unwrap();
+    /// assert_eq!(Replica::open(&dir, Options::default()).unwrap().state().digest(), digest);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReplicaError::Poisoned`], or [`ReplicaError::Io`] starting the next log (the handle
+    /// is then poisoned; the directory still opens to the same state).
+    pub fn start_fold(&mut self) -> Result<()> {
+        self.finish_fold(true)?;
         if self.poisoned {
             return Err(ReplicaError::Poisoned);
         }
         let res = (|| {
-            self.sync()?;
-            let next = self.log_seq + 1;
-            let log_path = self.dir.join(log_name(next));
-            let log = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .map_err(io(&log_path, "create"))?;
-            sync_dir(&self.dir)?;
-            self.log = log;
-            self.log_path = log_path;
-            self.log_seq = next;
-            self.log_len = 0;
-            self.state.retire_idle();
-            let bytes = self.state.to_bytes()?;
-            write_atomic(&self.dir, &self.dir.join(snapshot_name(next)), &bytes)?;
-            self.snapshot_seq = next;
-            self.snapshot_len = bytes.len() as u64;
-            self.remove_stale()?;
-            sync_dir(&self.dir)
+            let next = self.cut_log()?;
+            let state = self.state.clone();
+            let dir = self.dir.clone();
+            let thread = std::thread::Builder::new()
+                .name("pluriverse-fold".into())
+                .spawn(move || write_snapshot(&dir, next, &state))
+                .map_err(io(&self.dir, "start a fold thread for"))?;
+            self.pending = Some(PendingFold { seq: next, thread });
+            Ok(())
         })();
         if res.is_err() {
             self.poisoned = true;
@@ -851,12 +925,136 @@ impl Replica {
         res
     }
 
-    /// Syncs the log and closes the replica (dropping it closes without the sync).
+    /// Whether a fold's snapshot is still being written ([`Replica::start_fold`]).
+    pub fn fold_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Reaps a fold started by [`Replica::start_fold`]: when its thread has finished (or,
+    /// with `wait`, once it has), takes the new snapshot as the replica's. Returns whether a
+    /// fold finished now.
     ///
     /// # Errors
-    /// As [`Replica::sync`].
+    /// The fold's [`ReplicaError::Io`] (or an encoding error): the handle is then poisoned,
+    /// and the directory still opens to the same state (the old snapshot and both logs).
+    pub fn finish_fold(&mut self, wait: bool) -> Result<bool> {
+        if self
+            .pending
+            .as_ref()
+            .is_none_or(|p| !wait && !p.thread.is_finished())
+        {
+            return Ok(false);
+        }
+        let Some(p) = self.pending.take() else {
+            return Ok(false);
+        };
+        let res = p.thread.join().unwrap_or_else(|_| {
+            Err(ReplicaError::Config(format!(
+                "the thread writing snapshot {} panicked",
+                p.seq
+            )))
+        });
+        match res {
+            Ok(len) => {
+                self.snapshot_seq = p.seq;
+                self.snapshot_len = len;
+                Ok(true)
+            }
+            Err(e) => {
+                self.poisoned = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Syncs the log and starts the next one (created, the directory synced), so that every
+    /// record from now on goes there; the state retires its idle incarnations. Returns the
+    /// next log's number, which the snapshot of the state as of now takes.
+    fn cut_log(&mut self) -> Result<u64> {
+        self.sync()?;
+        let next = self.log_seq + 1;
+        let log_path = self.dir.join(log_name(next));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(&log_path, "create"))?;
+        sync_dir(&self.dir)?;
+        self.log = log;
+        self.log_path = log_path;
+        self.log_seq = next;
+        self.log_len = 0;
+        self.state.retire_idle();
+        self.changes += 1;
+        Ok(next)
+    }
+
+    /// Folds the log into a new snapshot now: starts the next log, writes the state as the
+    /// next snapshot atomically, then deletes the older files. A fold started by
+    /// [`Replica::start_fold`] is waited for first.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Io`]; the handle is then poisoned (the directory still opens to the
+    /// same state).
+    pub fn fold(&mut self) -> Result<()> {
+        self.finish_fold(true)?;
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let res = (|| {
+            let next = self.cut_log()?;
+            let len = write_snapshot(&self.dir, next, &self.state)?;
+            self.snapshot_seq = next;
+            self.snapshot_len = len;
+            Ok(())
+        })();
+        if res.is_err() {
+            self.poisoned = true;
+        }
+        res
+    }
+
+    /// How many times the state has changed since the handle opened: bumped by every
+    /// write, every received delta joined and every fold (which may retire idle
+    /// incarnations), so a reader can cache what it computes from the state (a digest)
+    /// until this moves. Equal counts mean an unchanged state; a changed count does not
+    /// promise a changed digest.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{Kind, KeyType, Scalar, StateType, ValueType};
+    /// use pluriverse_replica::{Options, Replica};
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-changes-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let t = StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap();
+    /// let mut r = Replica::create(&dir, "r", t, Options::default()).unwrap();
+    /// let before = r.changes();
+    /// r.write(|s| s.set(Scalar::Utf8("k".into()), Scalar::Int64(1))).unwrap();
+    /// assert!(r.changes() > before);
+    /// # drop(r); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Waits for a fold being written, syncs the log and closes the replica (dropping it
+    /// closes without the sync, and waits for the fold too).
+    ///
+    /// # Errors
+    /// As [`Replica::finish_fold`] and [`Replica::sync`].
     pub fn close(mut self) -> Result<()> {
+        self.finish_fold(true)?;
         self.sync()
+    }
+}
+
+impl Drop for Replica {
+    /// Waits for a fold's thread: it writes and deletes files in the directory, which the
+    /// next holder of the lock must find settled.
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let _ = p.thread.join();
+        }
     }
 }
 
