@@ -185,7 +185,7 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
             &self.replica,
             &winning,
             keys,
-            |c, pos, _| c.push(&cells[pos]),
+            &|c: &mut <LwwCell<V> as Item>::Col, pos: usize, _: usize| c.push(&cells[pos]),
             &replaced,
         )
     }

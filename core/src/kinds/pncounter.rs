@@ -129,7 +129,9 @@ impl<K: Item> State<PNCounterKind<K>> {
             &self.replica,
             &batch,
             keys,
-            |c, pos, _| ItemCol::push(c, &cells[pos]),
+            &|c: &mut <(u64, u64) as Item>::Col, pos: usize, _: usize| {
+                ItemCol::push(c, &cells[pos])
+            },
             &own,
         )
     }
