@@ -170,15 +170,14 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         run.replica.resize(batch.len(), me);
         run.counter.extend(first..=last);
         debug_assert!((1..run.rows()).all(|i| run.cmp_rows(i - 1, &run, i).is_lt()));
-        let delta = Self {
-            ctx: CausalContext::from_parts(self.ctx.table().clone(), seen),
-            runs: vec![run.copy_rows()],
-        };
         self.delete_held(held);
         self.ctx.dots_mut().insert_range(me, first, last)?;
-        self.runs.push(run);
-        self.settle();
-        Ok(delta)
+        // the delta owns the run; the state merges it in from there, or copies it
+        self.add_run(&run);
+        Ok(Self {
+            ctx: CausalContext::from_parts(self.ctx.table().clone(), seen),
+            runs: vec![run],
+        })
     }
 
     /// [`CausalStore::write_local`] without rows (a remove): replaces the `held` rows with
