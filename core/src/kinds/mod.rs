@@ -15,6 +15,11 @@ pub mod state;
 pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, KIND_NAMES};
 pub use state::State;
 
+/// How many batch rows ahead of its read a batch's key or cell is prefetched, in the
+/// gathers in hash order (twice as far for the first of two steps, see
+/// [`BatchKeys::prefetch`]).
+pub(crate) const PREFETCH_AHEAD: usize = 16;
+
 /// The keys of a batch write: a slice of items, or a column ([`KeyCol`]: an Arrow array
 /// copied into the store's column type, no item built one by one).
 pub(crate) trait BatchKeys<K: crate::item::Item> {

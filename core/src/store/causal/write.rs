@@ -14,16 +14,12 @@ use roaring::RoaringTreemap;
 use super::CausalStore;
 use crate::context::CausalContext;
 use crate::item::Item;
-use crate::kinds::{BatchCells, BatchKeys};
+use crate::kinds::{BatchCells, BatchKeys, PREFETCH_AHEAD};
 use crate::store::run::Run;
 
 /// A run is walked alongside a sorted batch (rather than probed key by key) while it holds
 /// at most this many rows per batch key.
 const WALK_RATIO: usize = 8;
-
-/// How many batch rows ahead of its read a key and its cell are prefetched (twice as far
-/// for the first of the two steps).
-const PREFETCH_AHEAD: usize = 16;
 
 /// A live row of this store that holds a key of a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
