@@ -16,6 +16,9 @@
 //! pair (equal or adversarial hashes), the groups of equal top bits are sorted by
 //! comparison instead. Short inputs are sorted by comparison outright.
 
+/// A `(hash, row)` pair.
+type Pair = (u64, usize);
+
 /// Below this many pairs, a comparison sort is faster than the radix passes.
 const SMALL: usize = 256;
 
@@ -131,7 +134,7 @@ fn sort_bucket(
             *c = at;
             at += k;
         }
-        let (src, dst): (&[(u64, usize)], &mut [(u64, usize)]) = if in_part {
+        let (src, dst): (&[Pair], &mut [Pair]) = if in_part {
             (&*part, &mut *tmp)
         } else {
             (&*tmp, &mut *part)
@@ -261,7 +264,7 @@ mod tests {
         // every LSD digit inside a bucket equal (only the low bits differ), rows shuffled
         check(
             (0..n)
-                .map(|i| (7 << 56 | (r() & 0xFF), r() as usize))
+                .map(|_| (7 << 56 | (r() & 0xFF), r() as usize))
                 .collect(),
         );
         // few distinct top values, each group large
