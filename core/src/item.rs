@@ -15,6 +15,20 @@ use pluriverse_kernels::interleave::{
 };
 use xxhash_rust::xxh3::xxh3_64;
 
+/// Hints the CPU to load the cache line at `p` (a read soon): a no-op off x86-64. Never
+/// dereferences `p`, so any address is fine.
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    // SAFETY: SSE is part of the x86-64 baseline, and a prefetch never dereferences its
+    // address (it cannot fault, whatever `p` is).
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// A key or value type the record kinds can hold.
 pub trait Item: Clone + Debug + PartialEq + Send + Sync + 'static {
     /// The column type holding many of these.
@@ -33,6 +47,11 @@ pub trait Item: Clone + Debug + PartialEq + Send + Sync + 'static {
     /// The type's name in digests: `uint64`, `int64`, `float64`, `bool`, `utf8`, `binary`,
     /// `unit`, and `(a,b)` for pairs (the wire format's type names).
     fn type_name() -> String;
+
+    /// Hints the CPU to load what the item points to (a string's bytes); nothing for
+    /// fixed-width items. For gathers in a random order, ahead of the read.
+    #[inline]
+    fn prefetch_heap(&self) {}
 
     /// 64-bit hash of the canonical bytes: the partition and sort prefix of keys.
     fn hash64(&self) -> u64 {
@@ -68,6 +87,14 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
         self.write_at(i, &mut b);
         xxh3_64(&b)
     }
+    /// Hints the CPU to load item `i`'s first cache line (for a variable-length column: its
+    /// offset), ahead of a read in a random order. A hint: any `i` is fine.
+    #[inline]
+    fn prefetch(&self, _i: usize) {}
+    /// Hints the CPU to load item `i`'s bytes (variable-length columns; reads the offset,
+    /// so call it after [`ItemCol::prefetch`] of `i` had time to land). Any `i` is fine.
+    #[inline]
+    fn prefetch_data(&self, _i: usize) {}
     /// Heap bytes held.
     fn heap_bytes(&self) -> usize;
     /// Reserves room for `n` more items.
@@ -170,11 +197,17 @@ macro_rules! fixed_item {
             fn hash_at(&self, i: usize) -> u64 {
                 self[i].hash64()
             }
+            #[inline]
+            fn prefetch(&self, i: usize) {
+                prefetch(self.as_ptr().wrapping_add(i));
+            }
             fn heap_bytes(&self) -> usize {
                 self.capacity() * std::mem::size_of::<$t>()
             }
             fn reserve(&mut self, n: usize) {
                 Vec::reserve(self, n);
+                // large fresh room faults in by huge pages where the kernel allows
+                pluriverse_kernels::pages::advise(self);
             }
             #[inline]
             fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
@@ -340,6 +373,11 @@ macro_rules! var_item {
                 let f: fn(&$t) -> &[u8] = $as_bytes;
                 xxh3_64(f(self))
             }
+            #[inline]
+            fn prefetch_heap(&self) {
+                let f: fn(&$t) -> &[u8] = $as_bytes;
+                prefetch(f(self).as_ptr());
+            }
         }
 
         impl ItemCol<$t> for VarCol {
@@ -377,11 +415,22 @@ macro_rules! var_item {
             fn hash_at(&self, i: usize) -> u64 {
                 xxh3_64(self.bytes_at(i))
             }
+            #[inline]
+            fn prefetch(&self, i: usize) {
+                prefetch(self.offsets.as_ptr().wrapping_add(i));
+            }
+            #[inline]
+            fn prefetch_data(&self, i: usize) {
+                if let Some(&o) = self.offsets.as_slice().get(i) {
+                    prefetch(self.data.as_ptr().wrapping_add(o as usize));
+                }
+            }
             fn heap_bytes(&self) -> usize {
                 self.offsets.capacity() * 8 + self.data.capacity()
             }
             fn reserve(&mut self, n: usize) {
                 self.offsets.reserve(n);
+                pluriverse_kernels::pages::advise(&mut self.offsets);
             }
             fn insert_from(&mut self, at: usize, src: &Self, i: usize) {
                 self.insert_bytes(at, src.bytes_at(i));

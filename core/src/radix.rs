@@ -1,22 +1,38 @@
 //! A radix sort of `(hash, row)` pairs: the first step of every batch write, which orders a
 //! batch by key hash (the store's sort prefix) before building its columns.
 //!
-//! Hashes are uniform, so a stable LSD radix sort on only their top `log2(n) + 2` bits (in
-//! two or three passes of at most 11 bits, so the scatter's 2048 write positions stay in
-//! cache) leaves each pair within a few places of where it belongs; one insertion pass on
-//! the full `(hash, row)` then finishes. Any input stays O(n log n): when the insertion
-//! pass has moved more than a few pairs per pair (equal or adversarial hashes), the groups
-//! of equal top bits are sorted by comparison instead. Short inputs are sorted by
-//! comparison outright.
+//! Hashes are uniform, so sorting on only their top `log2(n) + 2` bits leaves each pair
+//! within a few places of where it belongs; one insertion pass on the full `(hash, row)`
+//! then finishes. The top bits are sorted in two steps so that no pass scatters far: one
+//! MSD pass on the top [`MSD_BITS`] bits into 256 buckets (256 write positions: their cache
+//! lines stay in L1), then each bucket (a 256th of the batch: at 1M pairs 62 KiB, at 10M
+//! 625 KiB, in L2) by a stable LSD sort on the next bits, in one or two passes of at most
+//! [`MAX_LOCAL_DIGIT`] bits through a scratch buffer the size of the largest bucket,
+//! which stays in cache. The batch-sized output is advised to huge pages
+//! (`pluriverse_kernels::pages`): its first touch would otherwise fault in 4 KiB at a
+//! time.
+//!
+//! Any input stays O(n log n): when the insertion pass has moved more than a few pairs per
+//! pair (equal or adversarial hashes), the groups of equal top bits are sorted by
+//! comparison instead. Short inputs are sorted by comparison outright.
+
+/// A `(hash, row)` pair.
+type Pair = (u64, usize);
 
 /// Below this many pairs, a comparison sort is faster than the radix passes.
 const SMALL: usize = 256;
 
-/// At most this many bits per radix pass.
-const MAX_DIGIT: u32 = 11;
+/// Bits of the MSD pass.
+const MSD_BITS: u32 = 8;
 
-/// Buckets of the widest pass.
-const MAX_BUCKETS: usize = 1 << MAX_DIGIT;
+/// Buckets of the MSD pass.
+const MSD_BUCKETS: usize = 1 << MSD_BITS;
+
+/// At most this many bits per LSD pass inside a bucket.
+const MAX_LOCAL_DIGIT: u32 = 10;
+
+/// Buckets of at most this many pairs are sorted by comparison.
+const SMALL_BUCKET: usize = 32;
 
 /// The insertion pass gives up after this many moves per pair.
 const MOVES_PER_PAIR: usize = 4;
@@ -32,22 +48,84 @@ pub(crate) fn sort_hash_rows(v: &mut Vec<(u64, usize)>) {
     }
     // the top bits to sort on: about four values of them per pair
     let want = (usize::BITS - (n - 1).leading_zeros() + 2).min(64);
-    let passes = want.div_ceil(MAX_DIGIT) as usize;
-    let digit = want.div_ceil(passes as u32);
-    let top = (digit * passes as u32).min(64);
-    let shift0 = 64 - top;
-    let mask = ((1u64 << digit) - 1) as usize;
-    let digit_of = |h: u64, p: usize| ((h >> (shift0 + p as u32 * digit)) as usize) & mask;
-    // every pass's histogram in one read
-    let mut hist = vec![[0usize; MAX_BUCKETS]; passes];
+    let msd_shift = 64 - MSD_BITS;
+    let bucket = |h: u64| (h >> msd_shift) as usize;
+    let mut starts = [0usize; MSD_BUCKETS + 1];
     for &(h, _) in v.iter() {
-        for (p, counts) in hist.iter_mut().enumerate() {
-            counts[digit_of(h, p) & (MAX_BUCKETS - 1)] += 1;
+        starts[bucket(h) + 1] += 1;
+    }
+    for b in 0..MSD_BUCKETS {
+        starts[b + 1] += starts[b];
+    }
+    let mut out: Vec<(u64, usize)> = pluriverse_kernels::pages::with_capacity(n);
+    {
+        let mut at = starts;
+        let dst = &mut out.spare_capacity_mut()[..n];
+        for &e in v.iter() {
+            let b = bucket(e.0);
+            dst[at[b]].write(e);
+            at[b] += 1;
+        }
+        debug_assert!((0..MSD_BUCKETS).all(|b| at[b] == starts[b + 1]));
+    }
+    // SAFETY: `starts` counts the pairs of each bucket and the scatter wrote each pair to
+    // the next slot of its bucket's range, so each of the first `n` slots (within the
+    // capacity, as `dst` was cut to `n` slots) was written exactly once.
+    unsafe { out.set_len(n) };
+    // `want >= 10` (n >= 256): the next `want - 8` bits, bucket by bucket
+    let rest = want - MSD_BITS;
+    let passes = rest.div_ceil(MAX_LOCAL_DIGIT);
+    let digit = rest.div_ceil(passes);
+    let top = (MSD_BITS + digit * passes).min(64);
+    let shift0 = 64 - top;
+    let local_buckets = 1usize << digit;
+
+    let widest = (0..MSD_BUCKETS)
+        .map(|b| starts[b + 1] - starts[b])
+        .max()
+        .unwrap_or(0);
+    let mut scratch = vec![(0u64, 0usize); widest];
+    let mut hist = vec![0usize; local_buckets * passes as usize];
+    for b in 0..MSD_BUCKETS {
+        let part = &mut out[starts[b]..starts[b + 1]];
+        if part.len() <= SMALL_BUCKET {
+            part.sort_unstable();
+            continue;
+        }
+        sort_bucket(
+            part,
+            &mut scratch[..starts[b + 1] - starts[b]],
+            &mut hist,
+            (shift0, digit, passes as usize),
+        );
+    }
+    if !insertion_pass(&mut out, MOVES_PER_PAIR * n) {
+        sort_groups(&mut out, shift0);
+    }
+    *v = out;
+}
+
+/// A stable LSD sort of `part` on `passes` digits of `digit` bits from bit `shift0` up,
+/// through `tmp` (as long as `part`); `hist` holds `passes << digit` counters.
+fn sort_bucket(
+    part: &mut [(u64, usize)],
+    tmp: &mut [(u64, usize)],
+    hist: &mut [usize],
+    (shift0, digit, passes): (u32, u32, usize),
+) {
+    let nb = 1usize << digit;
+    let mask = nb - 1;
+    let digit_of = |h: u64, p: usize| ((h >> (shift0 + p as u32 * digit)) as usize) & mask;
+    hist.fill(0);
+    for &(h, _) in part.iter() {
+        for p in 0..passes {
+            hist[p * nb + digit_of(h, p)] += 1;
         }
     }
-    let (mut src, mut dst) = (std::mem::take(v), vec![(0u64, 0usize); n]);
-    for (p, counts) in hist.iter_mut().enumerate() {
-        if counts.contains(&n) {
+    // where the pairs are now: in `part` (true) or in `tmp`
+    let mut in_part = true;
+    for (p, counts) in hist.chunks_exact_mut(nb).enumerate().take(passes) {
+        if counts.contains(&part.len()) {
             continue; // every pair has the same digit: the pass would not move one
         }
         let mut at = 0;
@@ -56,17 +134,21 @@ pub(crate) fn sort_hash_rows(v: &mut Vec<(u64, usize)>) {
             *c = at;
             at += k;
         }
-        for &e in &src {
-            let d = digit_of(e.0, p) & (MAX_BUCKETS - 1);
+        let (src, dst): (&[Pair], &mut [Pair]) = if in_part {
+            (&*part, &mut *tmp)
+        } else {
+            (&*tmp, &mut *part)
+        };
+        for &e in src {
+            let d = digit_of(e.0, p);
             dst[counts[d]] = e;
             counts[d] += 1;
         }
-        std::mem::swap(&mut src, &mut dst);
+        in_part = !in_part;
     }
-    if !insertion_pass(&mut src, MOVES_PER_PAIR * n) {
-        sort_groups(&mut src, shift0);
+    if !in_part {
+        part.copy_from_slice(tmp);
     }
-    *v = src;
 }
 
 /// Insertion sort of a nearly sorted `v`; gives up (returning false, `v` a permutation of
@@ -129,7 +211,11 @@ mod tests {
     #[test]
     fn random_hashes_of_every_size() {
         let mut r = rng(1);
-        for n in [0, 1, 2, 255, 256, 257, 1000, 4096, 65_537, 300_000] {
+        // around the sizes where the bits sorted on, or the passes per bucket, change
+        for n in [
+            0, 1, 2, 3, 255, 256, 257, 1000, 1023, 1024, 1025, 4096, 8191, 8193, 65_535, 65_536,
+            65_537, 131_071, 131_073, 300_000,
+        ] {
             check((0..n).map(|i| (r(), i)).collect());
         }
     }
@@ -162,6 +248,25 @@ mod tests {
         check((0..n).map(|i| (r() & 0xFFFF, i)).collect());
         // differing only in the top bit
         check((0..n).map(|i| ((i as u64 % 2) << 63, n - i)).collect());
+        // one MSD bucket holds everything (top byte equal), the rest random
+        check((0..n).map(|i| (0xAB << 56 | (r() >> 8), i)).collect());
+        // two MSD buckets, skewed: almost all pairs in one
+        check(
+            (0..n)
+                .map(|i| {
+                    (
+                        (if i % 97 == 0 { 1u64 } else { 0xFF }) << 56 | (r() >> 8),
+                        i,
+                    )
+                })
+                .collect(),
+        );
+        // every LSD digit inside a bucket equal (only the low bits differ), rows shuffled
+        check(
+            (0..n)
+                .map(|_| (7 << 56 | (r() & 0xFF), r() as usize))
+                .collect(),
+        );
         // few distinct top values, each group large
         check(
             (0..n)

@@ -9,7 +9,8 @@ Setup (once): the release build of the package and the peers, into the repositor
 Run: .venv/bin/python bindings/python/bench/bench.py [N]   (default N = 1_000_000)
 
 Work measured (best of 3 unless noted):
-- set_many: one batch write of N records (utf8 keys, int64 values) into an empty MVMap.
+- set_many: one batch write of N records (utf8 keys, int64 values) into an empty MVMap;
+  set_many_u64 the same with uint64 keys (spread: i times an odd constant).
 - merge: two replicas each wrote N keys, half of them shared (written concurrently); the
   first imports the second: from bytes (decode + join, what a receiving replica does) and
   from the state object (join only).
@@ -57,6 +58,10 @@ def bench_pluriverse(n: int, repeat: int) -> Dict[str, float]:
     kb, vb = columns(n // 2, n)
     out: Dict[str, float] = {}
     out["set_many"] = best(repeat, lambda: pv.MVMap("a"), lambda a: a.set_many(ka, va))
+    ku = pa.array(np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    vu = pa.array(np.arange(n, dtype=np.int64))
+    out["set_many_u64"] = best(repeat, lambda: pv.MVMap("a", key_type="uint64", value_type="int64"),
+                               lambda a: a.set_many(ku, vu))
     a = pv.MVMap("a")
     a.set_many(ka, va)
     b = pv.MVMap("b")
@@ -129,7 +134,7 @@ def main() -> None:
     print("\n## pluriverse from Python vs the same calls in Rust (best of 3)\n")
     print("| work | Python | Rust | Python / Rust |")
     print("|---|---|---|---|")
-    for k, label in [("set_many", f"set_many, {n:,} records"), ("merge_bytes", "merge from bytes (decode + join)"),
+    for k, label in [("set_many", f"set_many, {n:,} records"), ("set_many_u64", "set_many, uint64 keys, int64 values"), ("merge_bytes", "merge from bytes (decode + join)"),
                      ("merge_state", "merge a state object (join)"), ("to_bytes", "to_bytes")]:
         print(f"| {label} | {py[k] * 1e3:.1f} ms | {rs[k] * 1e3:.1f} ms | {py[k] / rs[k]:.2f} |")
     print(f"\nupdate size: {py['bytes_mb']:.1f} MB")

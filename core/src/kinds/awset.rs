@@ -51,8 +51,13 @@ impl<E: Item> State<AWSetKind<E>> {
     fn add_many_from(&mut self, elems: &(impl BatchKeys<E> + ?Sized)) -> Result<AWSetDelta<E>> {
         let batch = last_per_key(elems);
         let held = self.store.held_rows(&batch, elems);
-        self.store
-            .write_local(&self.replica, &batch, elems, |c, _, _| c.push(&()), &held)
+        self.store.write_local(
+            &self.replica,
+            &batch,
+            elems,
+            &|c: &mut UnitCol, _: usize, _: usize| c.push(&()),
+            &held,
+        )
     }
 
     /// Removes `e` as far as this replica has seen it.

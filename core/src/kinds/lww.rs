@@ -146,6 +146,13 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
         let (mut winning, mut cells, mut replaced) = (vec![], vec![], vec![]);
         let mut next = 0;
         for (at, &(h, i)) in rows.iter().enumerate() {
+            // timestamps and values are read in hash order, at random: prefetched ahead
+            if let Some(&(_, ahead)) = rows.get(at + super::PREFETCH_AHEAD) {
+                crate::item::prefetch(ts.as_ptr().wrapping_add(ahead));
+                if let Some(v) = values {
+                    crate::item::prefetch(v.as_ptr().wrapping_add(ahead));
+                }
+            }
             let from = next;
             while next < held.len() && held[next].at == at {
                 next += 1;
@@ -185,7 +192,7 @@ impl<K: Item, V: Item> State<LWWMapKind<K, V>> {
             &self.replica,
             &winning,
             keys,
-            |c, pos, _| c.push(&cells[pos]),
+            &|c: &mut <LwwCell<V> as Item>::Col, pos: usize, _: usize| c.push(&cells[pos]),
             &replaced,
         )
     }

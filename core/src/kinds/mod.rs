@@ -15,6 +15,11 @@ pub mod state;
 pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, KIND_NAMES};
 pub use state::State;
 
+/// How many batch rows ahead of its read a batch's key or cell is prefetched, in the
+/// gathers in hash order (twice as far for the first of two steps, see
+/// [`BatchKeys::prefetch`]).
+pub(crate) const PREFETCH_AHEAD: usize = 16;
+
 /// The keys of a batch write: a slice of items, or a column ([`KeyCol`]: an Arrow array
 /// copied into the store's column type, no item built one by one).
 pub(crate) trait BatchKeys<K: crate::item::Item> {
@@ -28,6 +33,76 @@ pub(crate) trait BatchKeys<K: crate::item::Item> {
     fn cmp_in(&self, col: &K::Col, j: usize, i: usize) -> std::cmp::Ordering;
     /// Appends key `i` to `col`.
     fn push_to(&self, col: &mut K::Col, i: usize);
+    /// Hints the CPU to load key `i` (a gather in hash order reads keys at random): the
+    /// first of two steps, some keys ahead of the read.
+    #[inline]
+    fn prefetch(&self, _i: usize) {}
+    /// The second step: what key `i` points to (a string's bytes), once the first landed.
+    #[inline]
+    fn prefetch_data(&self, _i: usize) {}
+}
+
+/// The cells of a batch write: `push_to(col, pos, i)` appends the cell of the row at batch
+/// position `pos`, which is key `i`. Any `Fn(&mut V::Col, usize, usize)` is one (no
+/// prefetch); [`ValuesOf`] and [`ValueCol`] gather by `i` and prefetch ahead.
+pub(crate) trait BatchCells<V: crate::item::Item> {
+    /// Appends the cell of batch position `pos` (key `i`).
+    fn push_to(&self, col: &mut V::Col, pos: usize, i: usize);
+    /// Hints the CPU to load the cell of key `i` (first step, as [`BatchKeys::prefetch`]).
+    #[inline]
+    fn prefetch(&self, _i: usize) {}
+    /// The second step: what that cell points to.
+    #[inline]
+    fn prefetch_data(&self, _i: usize) {}
+}
+
+impl<V: crate::item::Item, F: Fn(&mut V::Col, usize, usize)> BatchCells<V> for F {
+    #[inline]
+    fn push_to(&self, col: &mut V::Col, pos: usize, i: usize) {
+        self(col, pos, i)
+    }
+}
+
+/// Cell `i` is `self.0[i]`.
+pub(crate) struct ValuesOf<'a, V>(pub &'a [V]);
+
+impl<V: crate::item::Item> BatchCells<V> for ValuesOf<'_, V> {
+    #[inline]
+    fn push_to(&self, col: &mut V::Col, _: usize, i: usize) {
+        use crate::item::ItemCol;
+        col.push(&self.0[i]);
+    }
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        crate::item::prefetch(self.0.as_ptr().wrapping_add(i));
+    }
+    #[inline]
+    fn prefetch_data(&self, i: usize) {
+        if let Some(v) = self.0.get(i) {
+            v.prefetch_heap();
+        }
+    }
+}
+
+/// Cell `i` is item `i` of a column.
+pub(crate) struct ValueCol<'a, V: crate::item::Item>(pub &'a V::Col);
+
+impl<V: crate::item::Item> BatchCells<V> for ValueCol<'_, V> {
+    #[inline]
+    fn push_to(&self, col: &mut V::Col, _: usize, i: usize) {
+        use crate::item::ItemCol;
+        col.push_from(self.0, i);
+    }
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        use crate::item::ItemCol;
+        self.0.prefetch(i);
+    }
+    #[inline]
+    fn prefetch_data(&self, i: usize) {
+        use crate::item::ItemCol;
+        self.0.prefetch_data(i);
+    }
 }
 
 impl<K: crate::item::Item> BatchKeys<K> for [K] {
@@ -51,6 +126,16 @@ impl<K: crate::item::Item> BatchKeys<K> for [K] {
     fn push_to(&self, col: &mut K::Col, i: usize) {
         use crate::item::ItemCol;
         col.push(&self[i]);
+    }
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        crate::item::prefetch(self.as_ptr().wrapping_add(i));
+    }
+    #[inline]
+    fn prefetch_data(&self, i: usize) {
+        if let Some(k) = self.get(i) {
+            k.prefetch_heap();
+        }
     }
 }
 
@@ -82,6 +167,16 @@ impl<K: crate::item::Item> BatchKeys<K> for KeyCol<'_, K> {
         use crate::item::ItemCol;
         col.push_from(self.0, i);
     }
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        use crate::item::ItemCol;
+        self.0.prefetch(i);
+    }
+    #[inline]
+    fn prefetch_data(&self, i: usize) {
+        use crate::item::ItemCol;
+        self.0.prefetch_data(i);
+    }
 }
 
 /// Sorts `keys` by `(hash, key)`, equal keys by `tie` (an order on row indices): returns
@@ -91,7 +186,8 @@ pub(crate) fn sorted_by_key<K: crate::item::Item>(
     keys: &(impl BatchKeys<K> + ?Sized),
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(u64, usize)> {
-    let mut idx: Vec<(u64, usize)> = (0..keys.count()).map(|i| (keys.hash(i), i)).collect();
+    let mut idx: Vec<(u64, usize)> = pluriverse_kernels::pages::with_capacity(keys.count());
+    idx.extend((0..keys.count()).map(|i| (keys.hash(i), i)));
     crate::radix::sort_hash_rows(&mut idx);
     let mut start = 0;
     while start < idx.len() {

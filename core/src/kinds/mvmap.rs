@@ -60,20 +60,20 @@ impl<K: Item, V: Item> State<MVMapKind<K, V>> {
                 actual: values.len(),
             });
         }
-        self.set_many_from(keys, |c, _, i| c.push(&values[i]))
+        self.set_many_from(keys, &super::ValuesOf(values))
     }
 
-    /// [`MVMap::set_many`] of any batch of keys (`put_value(col, pos, i)` appends the value
-    /// of key `i`).
+    /// [`MVMap::set_many`] of any batch of keys and values (`values` appends the value of
+    /// key `i`).
     fn set_many_from(
         &mut self,
         keys: &(impl BatchKeys<K> + ?Sized),
-        put_value: impl Fn(&mut V::Col, usize, usize),
+        values: &impl super::BatchCells<V>,
     ) -> Result<MVMapDelta<K, V>> {
         let batch = last_per_key(keys);
         let held = self.store.held_rows(&batch, keys);
         self.store
-            .write_local(&self.replica, &batch, keys, put_value, &held)
+            .write_local(&self.replica, &batch, keys, values, &held)
     }
 
     /// Removes every value of `key` this replica has seen (concurrent writes elsewhere
@@ -144,7 +144,7 @@ impl<K: ArrowItem, V: ArrowItem> State<MVMapKind<K, V>> {
                 actual: v.len(),
             });
         }
-        self.set_many_from(&KeyCol::<K>(&k), |c, _, i| c.push_from(&v, i))
+        self.set_many_from(&KeyCol::<K>(&k), &super::ValueCol::<V>(&v))
     }
 
     /// [`MVMap::remove_many`] with an Arrow column of keys.

@@ -86,7 +86,13 @@ impl<K: Item> State<PNCounterKind<K>> {
         };
         // group equal keys, summing their amounts
         let mut groups: Vec<(u64, usize, u64, u64)> = vec![];
-        for (h, i) in sorted_by_key(keys, |a, b| a.cmp(&b)) {
+        let sorted = sorted_by_key(keys, |a, b| a.cmp(&b));
+        for (at, &(h, i)) in sorted.iter().enumerate() {
+            // the amounts are read in hash order, at random: prefetched ahead
+            if let Some(&(_, ahead)) = sorted.get(at + super::PREFETCH_AHEAD) {
+                crate::item::prefetch(inc.as_ptr().wrapping_add(ahead));
+                crate::item::prefetch(dec.as_ptr().wrapping_add(ahead));
+            }
             match groups.last_mut() {
                 Some(g) if g.0 == h && keys[g.1].total_cmp(&keys[i]).is_eq() => {
                     g.2 = g.2.checked_add(inc[i]).ok_or_else(overflow)?;
@@ -129,7 +135,9 @@ impl<K: Item> State<PNCounterKind<K>> {
             &self.replica,
             &batch,
             keys,
-            |c, pos, _| ItemCol::push(c, &cells[pos]),
+            &|c: &mut <(u64, u64) as Item>::Col, pos: usize, _: usize| {
+                ItemCol::push(c, &cells[pos])
+            },
             &own,
         )
     }

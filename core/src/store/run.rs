@@ -161,13 +161,28 @@ impl Clone for SumsCell {
 }
 
 impl<K: Item, V: Item> Run<K, V> {
+    /// An empty run with room for `n` rows (large columns advised to huge pages, see
+    /// `pluriverse_kernels::pages`: a fresh run's first touch would otherwise fault in
+    /// 4 KiB at a time).
     pub fn with_capacity(n: usize) -> Self {
-        let mut r = Self::default();
-        r.hash.reserve(n);
+        use pluriverse_kernels::pages;
+        let mut r = Self {
+            hash: pages::with_capacity(n),
+            replica: pages::with_capacity(n),
+            counter: pages::with_capacity(n),
+            ..Self::default()
+        };
         r.keys.reserve(n);
-        r.replica.reserve(n);
-        r.counter.reserve(n);
         r.values.reserve(n);
+        r
+    }
+
+    /// A copy of the rows and deleted rows (not of the lazily built indexes), into fresh
+    /// columns advised to huge pages (see [`Self::with_capacity`]): one copy per column.
+    pub fn copy_rows(&self) -> Self {
+        let mut r = Self::with_capacity(self.rows());
+        r.extend_rows(self, 0..self.rows());
+        r.deleted = self.deleted.clone();
         r
     }
 

@@ -69,6 +69,26 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
+    /// Adds `run` (sorted, its dots new to this store) as a run of this store, then
+    /// [`Self::settle`]s. Borrowed, so that a write's delta and its state need not each own
+    /// a copy built apart: when the run would be merged into the last one straight away, the
+    /// merge reads it where it is; only otherwise is it copied (one copy per column).
+    pub(super) fn add_run(&mut self, run: &Run<K, V>) {
+        if run.live() == 0 {
+            return;
+        }
+        match self.runs.pop() {
+            Some(prev) if prev.live() <= RUN_RATIO * run.live() => {
+                self.runs.push(Run::merge_live(&prev, run));
+            }
+            prev => {
+                self.runs.extend(prev);
+                self.runs.push(run.copy_rows());
+            }
+        }
+        self.settle();
+    }
+
     /// Rewrites runs that are mostly dead, and drops empty ones.
     pub(super) fn drop_dead_runs(&mut self) {
         for run in &mut self.runs {

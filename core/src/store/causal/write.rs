@@ -14,7 +14,7 @@ use roaring::RoaringTreemap;
 use super::CausalStore;
 use crate::context::CausalContext;
 use crate::item::Item;
-use crate::kinds::BatchKeys;
+use crate::kinds::{BatchCells, BatchKeys, PREFETCH_AHEAD};
 use crate::store::run::Run;
 
 /// A run is walked alongside a sorted batch (rather than probed key by key) while it holds
@@ -122,7 +122,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// The one local write every mutator makes: issues `replica` one new dot per row of
     /// `batch` (`(key hash, index into keys)`, sorted by `(hash, key)`, each key at most
-    /// once; `put_cell(col, pos, index)` appends the value of the row at `pos`), replaces the `held` rows
+    /// once; `cells` appends the cell of each row), replaces the `held` rows
     /// (live rows of this store, found by [`Self::held_rows`]), and returns the delta that
     /// says so: the new rows, and in its context their dots and those of the replaced rows.
     /// The new run's columns are built once, in order. With no rows and nothing held,
@@ -136,7 +136,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         replica: &crate::ReplicaId,
         batch: &[(u64, usize)],
         keys: &(impl BatchKeys<K> + ?Sized),
-        put_cell: impl Fn(&mut V::Col, usize, usize),
+        cells: &impl BatchCells<V>,
         held: &[Held],
     ) -> crate::Result<Self> {
         if batch.is_empty() {
@@ -149,24 +149,31 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         seen.insert_range(me, first, last)?;
         let mut run: Run<K, V> = Run::with_capacity(batch.len());
         run.hash.extend(batch.iter().map(|b| b.0));
-        for &(_, i) in batch {
+        // keys and cells are read in hash order, at random: each one prefetched in two
+        // steps (itself, then what it points to), ahead of its read
+        for (pos, &(_, i)) in batch.iter().enumerate() {
+            if let Some(&(_, far)) = batch.get(pos + 2 * PREFETCH_AHEAD) {
+                keys.prefetch(far);
+                cells.prefetch(far);
+            }
+            if let Some(&(_, near)) = batch.get(pos + PREFETCH_AHEAD) {
+                keys.prefetch_data(near);
+                cells.prefetch_data(near);
+            }
             keys.push_to(&mut run.keys, i);
+            cells.push_to(&mut run.values, pos, i);
         }
         run.replica.resize(batch.len(), me);
         run.counter.extend(first..=last);
-        for (pos, &(_, i)) in batch.iter().enumerate() {
-            put_cell(&mut run.values, pos, i);
-        }
         debug_assert!((1..run.rows()).all(|i| run.cmp_rows(i - 1, &run, i).is_lt()));
-        let delta = Self {
-            ctx: CausalContext::from_parts(self.ctx.table().clone(), seen),
-            runs: vec![run.clone()],
-        };
         self.delete_held(held);
         self.ctx.dots_mut().insert_range(me, first, last)?;
-        self.runs.push(run);
-        self.settle();
-        Ok(delta)
+        // the delta owns the run; the state merges it in from there, or copies it
+        self.add_run(&run);
+        Ok(Self {
+            ctx: CausalContext::from_parts(self.ctx.table().clone(), seen),
+            runs: vec![run],
+        })
     }
 
     /// [`CausalStore::write_local`] without rows (a remove): replaces the `held` rows with
