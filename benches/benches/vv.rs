@@ -161,6 +161,12 @@ fn all_shapes() -> Vec<(String, usize, usize)> {
 }
 
 fn bench_merge(c: &mut Criterion) {
+    // which family each figure ran: the pinned ones by name, `dispatch_rayon` this one
+    eprintln!(
+        "vv bench: families on this CPU {:?}; dispatch uses {}",
+        Isa::available(),
+        Isa::best()
+    );
     for (id, rows, width) in all_shapes() {
         let (a0, b) = vv_pair(rows, width, 1);
         let mut a = a0.clone();
