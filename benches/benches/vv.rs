@@ -161,6 +161,12 @@ fn all_shapes() -> Vec<(String, usize, usize)> {
 }
 
 fn bench_merge(c: &mut Criterion) {
+    // which family each figure ran: the pinned ones by name, `dispatch_rayon` this one
+    eprintln!(
+        "vv bench: families on this CPU {:?}; dispatch uses {}",
+        Isa::available(),
+        Isa::best()
+    );
     for (id, rows, width) in all_shapes() {
         let (a0, b) = vv_pair(rows, width, 1);
         let mut a = a0.clone();
@@ -206,12 +212,42 @@ fn bench_merge(c: &mut Criterion) {
     }
 }
 
+/// The bench data of the row kernels: `vv_pair`'s rows (mostly concurrent, so a row's
+/// verdict is usually settled within its first few counters) or, for the `_whole` groups,
+/// the same rows with `b` lowered to `min(a, b)`, so `a` dominates `b`: every row is
+/// `AFTER` or `EQUAL` and dominated, and every verdict needs the whole row (no early exit,
+/// for the naive loop or the kernels).
+fn row_data(rows: usize, width: usize, seed: u64, whole: bool) -> (Vec<u64>, Vec<u64>) {
+    let (a, mut b) = vv_pair(rows, width, seed);
+    if whole {
+        for (y, &x) in b.iter_mut().zip(&a) {
+            *y = (*y).min(x);
+        }
+    }
+    (a, b)
+}
+
+/// Random rows (`""`) and rows where `a` dominates `b` (`"_whole"`), for every shape.
+fn row_cases() -> Vec<(&'static str, bool, String, usize, usize)> {
+    let mut v = vec![];
+    for (kind, whole) in [("", false), ("_whole", true)] {
+        for (id, rows, width) in all_shapes() {
+            // the dominating case only where it is cheap to run (the in-cache sizes)
+            if whole && rows >= 1 << 20 {
+                continue;
+            }
+            v.push((kind, whole, id, rows, width));
+        }
+    }
+    v
+}
+
 fn bench_compare(c: &mut Criterion) {
-    for (id, rows, width) in all_shapes() {
-        let (a0, b) = vv_pair(rows, width, 2);
+    for (kind, whole, id, rows, width) in row_cases() {
+        let (a0, b) = row_data(rows, width, 2, whole);
         let mut out = vec![0u8; rows];
         let bytes = (a0.len() * 8) as u64;
-        let mut g = configure(c, &format!("vv_compare/{id}"), rows);
+        let mut g = configure(c, &format!("vv_compare{kind}/{id}"), rows);
         g.throughput(Throughput::Bytes(2 * bytes));
         g.bench_function("read_both", |bn| {
             bn.iter(|| read_both(black_box(&a0), black_box(&b)))
@@ -267,14 +303,15 @@ fn bench_compare(c: &mut Criterion) {
     }
 }
 
-/// Dominated rows: the bench data has rows where `b <= a` with probability `(3/4)^width`,
-/// so the naive loop's early exit usually stops within a few counters.
+/// Dominated rows: the random data has rows where `b <= a` with probability `(3/4)^width`,
+/// so the naive loop's early exit usually stops within a few counters; the `_whole` data
+/// has every row dominated, so every loop reads every counter.
 fn bench_dominated(c: &mut Criterion) {
-    for (id, rows, width) in all_shapes() {
-        let (a0, b) = vv_pair(rows, width, 4);
+    for (kind, whole, id, rows, width) in row_cases() {
+        let (a0, b) = row_data(rows, width, 4, whole);
         let mut out = vec![false; rows];
         let bytes = (a0.len() * 8) as u64;
-        let mut g = configure(c, &format!("vv_dominated/{id}"), rows);
+        let mut g = configure(c, &format!("vv_dominated{kind}/{id}"), rows);
         g.throughput(Throughput::Bytes(2 * bytes));
         g.bench_function("read_both", |bn| {
             bn.iter(|| read_both(black_box(&a0), black_box(&b)))

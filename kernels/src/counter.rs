@@ -87,6 +87,8 @@ macro_rules! impl_counter {
                     Isa::Avx2 => Some(&crate::arch::x86_64::avx2::$set),
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx512 => Some(&crate::arch::x86_64::avx512::$set),
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512Bw => Some(&crate::arch::x86_64::avx512bw::$set),
                     #[cfg(not(target_arch = "x86_64"))]
                     _ => None,
                 }

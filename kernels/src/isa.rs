@@ -17,11 +17,22 @@ pub enum Isa {
     Sse2 = 2,
     /// x86-64 AVX2 (256-bit).
     Avx2 = 3,
-    /// x86-64 AVX-512F (512-bit).
+    /// x86-64 AVX-512F (512-bit), the generic algorithms on 512-bit vectors.
     Avx512 = 4,
+    /// x86-64 AVX-512F with BW, VL and DQ (Skylake-SP and later): the row kernels
+    /// (compare, merge+compare, dominated) decide many rows per step from mask registers
+    /// (per-row tests over a plane of lane masks, byte-wise masked stores of the verdicts)
+    /// instead of one row at a time. Chosen only when the CPU reports all four features.
+    Avx512Bw = 5,
 }
 
-const ALL: [Isa; 4] = [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512];
+const ALL: [Isa; 5] = [
+    Isa::Portable,
+    Isa::Sse2,
+    Isa::Avx2,
+    Isa::Avx512,
+    Isa::Avx512Bw,
+];
 
 static BEST: AtomicU8 = AtomicU8::new(0);
 
@@ -33,6 +44,7 @@ impl Isa {
             Self::Sse2 => "sse2",
             Self::Avx2 => "avx2",
             Self::Avx512 => "avx512",
+            Self::Avx512Bw => "avx512bw",
         }
     }
 
@@ -51,6 +63,13 @@ impl Isa {
             Self::Avx2 => std::is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
             Self::Avx512 => std::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512Bw => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx512dq")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }

@@ -148,6 +148,13 @@ fn every_family_this_cpu_has_is_tested() {
             isas.contains(&Isa::Avx512),
             std::is_x86_feature_detected!("avx512f")
         );
+        assert_eq!(
+            isas.contains(&Isa::Avx512Bw),
+            std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512dq")
+        );
     }
     assert!(isas.contains(&Isa::best()));
     eprintln!(
@@ -163,10 +170,16 @@ fn every_family_this_cpu_has_is_tested() {
 #[test]
 fn for_isa_is_some_exactly_for_available_families() {
     fn check<T: Counter>() {
-        for isa in [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512] {
+        for isa in [
+            Isa::Portable,
+            Isa::Sse2,
+            Isa::Avx2,
+            Isa::Avx512,
+            Isa::Avx512Bw,
+        ] {
             // an exhaustive match: a new family breaks this test until it is listed above
             match isa {
-                Isa::Portable | Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => {}
+                Isa::Portable | Isa::Sse2 | Isa::Avx2 | Isa::Avx512 | Isa::Avx512Bw => {}
             }
             let available = isa.is_available();
             let k = KernelSet::<T>::for_isa(isa);
@@ -494,5 +507,152 @@ fn compare_agrees_with_merge() {
             let join_is_b = j[row.clone()] == b[row];
             assert_eq!(join_is_b, code == EQUAL || code == BEFORE, "row {r}");
         }
+    }
+}
+
+// ---- the row kernels that decide many rows per step (AVX-512BW's mask planes), on the
+// shapes where their steps and blocks end, for both counter types ----
+
+/// Rows around the mask-plane kernels' step (8 to 64 rows) and block (2048 counters)
+/// boundaries, widths around the plane's group sizes and around whole vectors, random
+/// data, data where `a` dominates `b` (every counter read) and equal rows; every family
+/// against the oracle, `u64` and `u32`.
+fn step_and_block_edges<T: Counter + From<u8>>(conv: impl Fn(u64) -> T + Copy) -> Vec<Isa> {
+    let mut ran = vec![];
+    let mut g = Rng(0xB10C ^ std::mem::size_of::<T>() as u64);
+    for width in [
+        7usize, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 128, 136,
+    ] {
+        let block_rows = (2048 / width).max(1);
+        let mut counts = vec![0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129];
+        counts.extend([
+            block_rows - 1,
+            block_rows,
+            block_rows + 1,
+            2 * block_rows + 7,
+        ]);
+        for rows in counts {
+            let n = rows * width;
+            for data in 0..3 {
+                let (a, b): (Vec<T>, Vec<T>) = match data {
+                    0 => gen_pair(&mut g, n, conv),
+                    // `a` dominates `b`: b = a or a - 1 per counter, so each verdict needs
+                    // the whole row; one row in 8 gets a single greater counter of `b`
+                    1 => {
+                        let a: Vec<T> = (0..n).map(|_| conv(1 + g.below(1 << 30))).collect();
+                        let mut b: Vec<T> = a
+                            .iter()
+                            .map(|&x| if g.below(2) == 0 { x } else { conv(0) })
+                            .collect();
+                        for r in 0..rows {
+                            if g.below(8) == 0 {
+                                let p = r * width + g.below(width as u64) as usize;
+                                b[p] = conv(1 << 31);
+                            }
+                        }
+                        (a, b)
+                    }
+                    _ => {
+                        let a: Vec<T> = (0..n).map(|_| conv(g.counter())).collect();
+                        (a.clone(), a)
+                    }
+                };
+                let want_cmp = oracle::compare(&a, &b, width);
+                let want_dom = oracle::dominated(&a, &b, width);
+                let want_dom_rev = oracle::dominated(&b, &a, width);
+                let mut want_m = a.clone();
+                oracle::merge(&mut want_m, &b);
+                ran = each_impl::<T>(|k, _| {
+                    let ctx = format!("{:?} width {width} rows {rows} data {data}", k.isa());
+                    // guard bytes after `out`: nothing past the last row is written
+                    let mut out = vec![9u8; rows + 64];
+                    k.compare(&a, &b, width, &mut out[..rows]).unwrap();
+                    assert_eq!(&out[..rows], &want_cmp[..], "compare {ctx}");
+                    assert!(
+                        out[rows..].iter().all(|&x| x == 9),
+                        "compare wrote past {ctx}"
+                    );
+                    let mut dom = vec![true; rows];
+                    k.dominated(&a, &b, width, &mut dom).unwrap();
+                    assert_eq!(dom, want_dom, "dominated {ctx}");
+                    k.dominated(&b, &a, width, &mut dom).unwrap();
+                    assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
+                    let mut m = a.clone();
+                    m.extend(std::iter::repeat_n(T::ZERO, 16));
+                    let mut out = vec![9u8; rows];
+                    k.merge_compare(&mut m[..n], &b, width, &mut out).unwrap();
+                    assert_eq!(&m[..n], &want_m[..], "merge_compare merge {ctx}");
+                    assert!(
+                        m[n..].iter().all(|&x| x == T::ZERO),
+                        "merge wrote past {ctx}"
+                    );
+                    assert_eq!(out, want_cmp, "merge_compare codes {ctx}");
+                });
+            }
+        }
+    }
+    ran
+}
+
+#[test]
+fn row_kernels_at_step_and_block_edges_u64() {
+    let ran = step_and_block_edges::<u64>(|x| x);
+    common::report_families("row_kernels_at_step_and_block_edges_u64", &ran);
+}
+
+#[test]
+fn row_kernels_at_step_and_block_edges_u32() {
+    let ran = step_and_block_edges::<u32>(|x| (x ^ (x >> 32)) as u32);
+    common::report_families("row_kernels_at_step_and_block_edges_u32", &ran);
+}
+
+/// The single deciding counter of `a_single_counter_decides_at_every_position`, for `u32`
+/// (16 lanes per AVX-512 vector, two plane bytes per vector) and at widths below a vector.
+#[test]
+fn a_single_counter_decides_at_every_position_u32() {
+    for width in [8usize, 12, 16, 24, 32, 48, 64, 80, 128] {
+        let rows = 2 * width + 67;
+        let n = rows * width;
+        let a: Vec<u32> = vec![7; n];
+        let mut b = a.clone();
+        for r in 0..rows {
+            let p = r % width;
+            b[r * width + p] = if r % 2 == 0 { 8 } else { 6 };
+            if r >= width && p + 1 < width {
+                b[r * width + p + 1] = if r % 2 == 0 { 6 } else { 8 };
+            }
+        }
+        let want = oracle::compare(&a, &b, width);
+        let want_dom = oracle::dominated(&a, &b, width);
+        let want_dom_rev = oracle::dominated(&b, &a, width);
+        each_impl::<u32>(|k, _| {
+            let ctx = format!("{:?} width {width}", k.isa());
+            let mut out = vec![9u8; rows];
+            k.compare(&a, &b, width, &mut out).unwrap();
+            assert_eq!(out, want, "compare {ctx}");
+            let mut dom = vec![false; rows];
+            k.dominated(&a, &b, width, &mut dom).unwrap();
+            assert_eq!(dom, want_dom, "dominated {ctx}");
+            k.dominated(&b, &a, width, &mut dom).unwrap();
+            assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
+        });
+    }
+}
+
+/// Empty batches through every pinned family, at widths of each path.
+#[test]
+fn empty_batches_are_valid_in_every_family() {
+    for width in [1usize, 4, 8, 16, 24, 64, 128] {
+        each_impl::<u64>(|k, _| {
+            let mut a: Vec<u64> = vec![];
+            let mut out: Vec<u8> = vec![];
+            k.compare(&a, &[], width, &mut out).unwrap();
+            k.merge_compare(&mut a, &[], width, &mut out).unwrap();
+            k.dominated(&a, &[], width, &mut []).unwrap();
+            k.merge(&mut a, &[], width).unwrap();
+            let mut mn = vec![0u64; width];
+            k.column_min(&a, width, &mut mn).unwrap();
+            assert!(mn.iter().all(|&x| x == u64::MAX));
+        });
     }
 }

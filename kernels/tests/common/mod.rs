@@ -4,17 +4,23 @@
 
 /// The instruction-set families a differential test ran: printed (so a log shows what a
 /// run on a CPU without AVX-512 did *not* cover), and checked against
-/// `PLURIVERSE_EXPECT_ISA`, a comma-separated list of family names (`avx512`,
+/// `PLURIVERSE_EXPECT_ISA`, a comma-separated list of family names (`avx512bw`,
 /// `avx2,avx512`, ...): the test fails when a named family did not run, so CI on an
 /// AVX-512 machine cannot silently skip it. An unknown name fails too.
 pub fn report_families(test: &str, ran: &[pluriverse_kernels::Isa]) {
     use pluriverse_kernels::Isa;
     let names: Vec<&str> = ran.iter().map(|i| i.name()).collect();
-    let skipped: Vec<&str> = [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512]
-        .into_iter()
-        .filter(|i| !ran.contains(i))
-        .map(Isa::name)
-        .collect();
+    let skipped: Vec<&str> = [
+        Isa::Portable,
+        Isa::Sse2,
+        Isa::Avx2,
+        Isa::Avx512,
+        Isa::Avx512Bw,
+    ]
+    .into_iter()
+    .filter(|i| !ran.contains(i))
+    .map(Isa::name)
+    .collect();
     eprintln!("{test}: ran families {names:?}; skipped (CPU or target lacks them) {skipped:?}");
     if let Err(msg) = check_expected_families(std::env::var("PLURIVERSE_EXPECT_ISA").ok(), ran) {
         panic!("{test}: {msg}");

@@ -7,10 +7,10 @@ use crate::isa::Isa;
 
 /// Eight `u64` lanes.
 #[derive(Clone, Copy)]
-pub(crate) struct U64x8(__m512i);
+pub(crate) struct U64x8(pub(super) __m512i);
 /// Sixteen `u32` lanes.
 #[derive(Clone, Copy)]
-pub(crate) struct U32x16(__m512i);
+pub(crate) struct U32x16(pub(super) __m512i);
 
 impl Vector for U64x8 {
     type Elem = u64;
