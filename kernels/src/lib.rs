@@ -33,9 +33,11 @@
 //!
 //! # Instruction sets
 //! Each version-vector kernel is written once over a small vector trait and instantiated
-//! for: a portable scalar fallback (every target), SSE2, AVX2 and AVX-512F (x86-64). The
-//! widest family the CPU supports is detected once and cached ([`Isa::best`]); a library
-//! built for baseline x86-64 still runs AVX2/AVX-512 code. `PLURIVERSE_ISA=portable|sse2|avx2`
+//! for: a portable scalar fallback (every target), SSE2, AVX2 and AVX-512F (x86-64); on
+//! CPUs with AVX-512F, BW, VL and DQ, a further family (`avx512bw`) decides compare and
+//! dominated for up to 64 rows at a time from mask registers. The widest family the CPU
+//! supports is detected once and cached ([`Isa::best`]); a library built for baseline
+//! x86-64 still runs AVX2/AVX-512 code. `PLURIVERSE_ISA=portable|sse2|avx2|avx512|avx512bw`
 //! caps the choice at run time. Batches of more than [`vv::PAR_MIN_COUNTERS`] counters are
 //! split over the rayon pool; results never depend on the family or the split.
 //!
@@ -48,7 +50,7 @@
 //! # Testing on a given CPU
 //! The differential tests (`cargo test -p pluriverse-kernels`) run every family the CPU
 //! has against a naive oracle and print which ones ran (`--nocapture` shows it). Set
-//! `PLURIVERSE_EXPECT_ISA` to a comma-separated list of family names (`avx512`, `avx2`,
+//! `PLURIVERSE_EXPECT_ISA` to a comma-separated list of family names (`avx512bw`, `avx512`, `avx2`,
 //! `sse2`, `portable`) to make them fail when a named family did not run, e.g.
 //! `PLURIVERSE_EXPECT_ISA=avx512 cargo test -p pluriverse-kernels` on a machine that is
 //! meant to cover AVX-512.
