@@ -2,43 +2,12 @@
 //! with duplicates, overlapping deltas and a forged one in the batch (refused alone, the
 //! others kept), and what it joined survives a reopen (it was logged).
 
-use std::path::PathBuf;
+mod common;
+use common::{source, tmp};
 
-use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType};
+use pluriverse_any::{AnyState, Scalar};
 use pluriverse_replica::{Options, Replica, ReplicaError};
 use pluriverse_testkit::SplitMix64 as Rng;
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "plv-many-{tag}-{}-{}",
-        std::process::id(),
-        pluriverse_replica::identity::random_u64()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn source(seed: u64) -> AnyState {
-    let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
-    let mut rng = Rng(seed);
-    let mut a = AnyState::new(t, "a");
-    let mut b = AnyState::new(t, "b");
-    for _ in 0..600 {
-        let s = if rng.below(2) == 0 { &mut a } else { &mut b };
-        let k = Scalar::Int64(rng.below(300) as i64);
-        if rng.below(5) == 0 {
-            s.remove(k).unwrap();
-        } else {
-            s.add(k).unwrap();
-        }
-        if rng.below(50) == 0 {
-            let d = b.clone();
-            a.join(&d).unwrap();
-        }
-    }
-    a.join(&b).unwrap();
-    a
-}
 
 #[test]
 fn a_batch_applies_as_one_by_one_and_survives_reopen() {

@@ -8,9 +8,12 @@
 //! every few KiB, and prints each acknowledgement; the parent kills it, reopens the
 //! directory and checks every acknowledged delta's entry against its own record.
 
+mod common;
+use common::tmp;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,16 +23,6 @@ use pluriverse_testkit::SplitMix64 as Rng;
 
 fn mvmap() -> StateType {
     StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "plv-bgfold-{tag}-{}-{}",
-        std::process::id(),
-        pluriverse_replica::identity::random_u64()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
 }
 
 fn files(dir: &Path) -> Vec<String> {

@@ -5,59 +5,15 @@
 //! `RECEIVED_FOLD_FACTOR` times the rule) rather than as they come, and a format-1
 //! directory still opens.
 
+mod common;
+use common::{slices, source, tmp};
+
 use std::path::{Path, PathBuf};
 
 use pluriverse_any::{AnyState, KeyType, Kind, Scalar, StateType};
 use pluriverse_replica::dir::RECEIVED_FOLD_FACTOR;
 use pluriverse_replica::{Durability, Options, Replica, ReplicaError};
 use pluriverse_testkit::SplitMix64 as Rng;
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "plv-compact-{tag}-{}-{}",
-        std::process::id(),
-        pluriverse_replica::identity::random_u64()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-/// Two writers' adds and removes of 300 keys, joined now and then.
-fn source(seed: u64) -> AnyState {
-    let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
-    let mut rng = Rng(seed);
-    let mut a = AnyState::new(t, "a");
-    let mut b = AnyState::new(t, "b");
-    for _ in 0..600 {
-        let s = if rng.below(2) == 0 { &mut a } else { &mut b };
-        let k = Scalar::Int64(rng.below(300) as i64);
-        if rng.below(5) == 0 {
-            s.remove(k).unwrap();
-        } else {
-            s.add(k).unwrap();
-        }
-        if rng.below(50) == 0 {
-            let d = b.clone();
-            a.join(&d).unwrap();
-        }
-    }
-    a.join(&b).unwrap();
-    a
-}
-
-/// The slices of `src` (every replica, `parts` each), shuffled.
-fn slices(src: &AnyState, parts: u64, rng: &mut Rng) -> Vec<AnyState> {
-    let mut out: Vec<AnyState> = Vec::new();
-    for name in src.replicas_seen() {
-        for (lo, hi) in src.split_range(&name, 1, u64::MAX, parts) {
-            out.push(src.slice(&name, lo, hi));
-        }
-    }
-    for i in (1..out.len()).rev() {
-        out.swap(i, rng.below(i as u64 + 1) as usize);
-    }
-    out
-}
 
 fn compact(ds: &[AnyState]) -> Vec<Vec<u8>> {
     ds.iter().map(AnyState::to_compact).collect()

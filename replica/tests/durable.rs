@@ -7,6 +7,9 @@
 //! with synced durability and prints each acknowledgement; the parent kills it, reopens
 //! the directory and checks every acknowledged write against its own record of them.
 
+mod common;
+use common::tmp;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,16 +24,6 @@ use pluriverse_testkit::SplitMix64 as Rng;
 
 fn mvmap() -> StateType {
     StateType::new(Kind::MVMap, KeyType::Utf8, Some(ValueType::Int64)).unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "plv-durable-{tag}-{}-{}",
-        std::process::id(),
-        pluriverse_replica::identity::random_u64()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
 }
 
 fn copy_dir(from: &Path, to: &Path) {
