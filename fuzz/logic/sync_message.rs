@@ -18,21 +18,9 @@ use pluriverse_replica::sync::message::Message;
 use pluriverse_replica::sync::{Config, Peer};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// A type per kind and key type, and every value type for the kinds with values.
+/// Every state type ([`StateType::all`]).
 pub fn types() -> Vec<StateType> {
-    let mut out = vec![];
-    for kind in Kind::ALL {
-        for key in KeyType::ALL {
-            if kind.has_values() {
-                for v in ValueType::ALL {
-                    out.push(StateType::new(kind, key, Some(v)).unwrap());
-                }
-            } else {
-                out.push(StateType::new(kind, key, None).unwrap());
-            }
-        }
-    }
-    out
+    StateType::all()
 }
 
 fn sealed(body: &[u8]) -> Vec<u8> {

@@ -233,6 +233,39 @@ impl StateType {
         }
     }
 
+    /// Every state type: each kind with each key type, and for the kinds with values each
+    /// value type (48 in all), in the order of [`Kind::ALL`], [`KeyType::ALL`] and
+    /// [`ValueType::ALL`].
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{Kind, StateType};
+    /// let all = StateType::all();
+    /// assert_eq!(all.len(), 48);
+    /// assert_eq!(all.iter().filter(|t| t.kind == Kind::AWSet).count(), 4);
+    /// ```
+    pub fn all() -> Vec<Self> {
+        let mut out = vec![];
+        for kind in Kind::ALL {
+            for key in KeyType::ALL {
+                if kind.has_values() {
+                    out.extend(ValueType::ALL.map(|v| Self {
+                        kind,
+                        key,
+                        value: Some(v),
+                    }));
+                } else {
+                    out.push(Self {
+                        kind,
+                        key,
+                        value: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Reads the kind and types from state bytes (the schema at the start of the Arrow IPC
     /// stream); the rest is checked when the bytes are decoded.
     ///

@@ -278,29 +278,13 @@ mod tests {
     use super::*;
     use pluriverse_any::{AnyState, Scalar};
 
-    fn types() -> Vec<StateType> {
-        let mut out = vec![];
-        for kind in Kind::ALL {
-            for key in KeyType::ALL {
-                if kind.has_values() {
-                    for v in ValueType::ALL {
-                        out.push(StateType::new(kind, key, Some(v)).unwrap());
-                    }
-                } else {
-                    out.push(StateType::new(kind, key, None).unwrap());
-                }
-            }
-        }
-        out
-    }
-
     /// Random bytes and mutations of real payloads, as payloads and as columnar forms:
     /// never a panic, never more than the cap, and whatever has a columnar form gets
     /// exactly itself back from it (the bijection the decoder's fixed point rests on).
     #[test]
     fn hostile_bytes_are_bounded_and_forms_invert_exactly() {
         let mut rng = pluriverse_testkit::SplitMix64(3);
-        for ty in types() {
+        for ty in StateType::all() {
             let mut s = AnyState::new(ty, "a");
             for k in 0..40u64 {
                 let key = match ty.key {
