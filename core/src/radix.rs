@@ -37,10 +37,13 @@ const SMALL_BUCKET: usize = 32;
 /// The insertion pass gives up after this many moves per pair.
 const MOVES_PER_PAIR: usize = 4;
 
+/// A batch's `(hash, row)` pairs.
+pub(crate) type Pairs = Vec<Pair>;
+
 /// Sorts `v` by `(hash, row)` (the pairs' natural order) with a radix sort on the hashes.
 ///
 /// The result equals `v.sort_unstable()`; equal pairs are indistinguishable.
-pub(crate) fn sort_hash_rows(v: &mut Vec<(u64, usize)>) {
+pub(crate) fn sort_hash_rows(v: &mut Pairs) {
     let n = v.len();
     if n < SMALL {
         v.sort_unstable();
@@ -57,7 +60,7 @@ pub(crate) fn sort_hash_rows(v: &mut Vec<(u64, usize)>) {
     for b in 0..MSD_BUCKETS {
         starts[b + 1] += starts[b];
     }
-    let mut out: Vec<(u64, usize)> = pluriverse_kernels::pages::with_capacity(n);
+    let mut out: Pairs = pluriverse_kernels::pages::with_capacity(n);
     {
         let mut at = starts;
         let dst = &mut out.spare_capacity_mut()[..n];

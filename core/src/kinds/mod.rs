@@ -12,6 +12,7 @@ pub mod mvmap;
 pub mod pncounter;
 pub mod state;
 
+use crate::radix::Pairs;
 pub use kind::{AWSetKind, Kind, LWWMapKind, MVMapKind, PNCounterKind, WireKind, KIND_NAMES};
 pub use state::State;
 
@@ -185,20 +186,30 @@ impl<K: crate::item::Item> BatchKeys<K> for KeyCol<'_, K> {
 pub(crate) fn sorted_by_key<K: crate::item::Item>(
     keys: &(impl BatchKeys<K> + ?Sized),
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
-) -> Vec<(u64, usize)> {
-    let mut idx: Vec<(u64, usize)> = pluriverse_kernels::pages::with_capacity(keys.count());
+) -> Pairs {
+    sorted_with_ties(keys, tie).0
+}
+
+/// [`sorted_by_key`], and whether any two pairs share a hash.
+fn sorted_with_ties<K: crate::item::Item>(
+    keys: &(impl BatchKeys<K> + ?Sized),
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> (Pairs, bool) {
+    let mut idx: Pairs = pluriverse_kernels::pages::with_capacity(keys.count());
     idx.extend((0..keys.count()).map(|i| (keys.hash(i), i)));
     crate::radix::sort_hash_rows(&mut idx);
+    let mut ties = false;
     let mut start = 0;
     while start < idx.len() {
         let h = idx[start].0;
         let end = start + idx[start..].iter().take_while(|e| e.0 == h).count();
         if end - start > 1 {
+            ties = true;
             idx[start..end].sort_by(|a, b| keys.cmp(a.1, b.1).then_with(|| tie(a.1, b.1)));
         }
         start = end;
     }
-    idx
+    (idx, ties)
 }
 
 /// Keeps, of each key of `keys`, the row that is last in `tie` (a batch that writes a key
@@ -207,9 +218,12 @@ pub(crate) fn sorted_by_key<K: crate::item::Item>(
 pub(crate) fn last_per_key_by<K: crate::item::Item>(
     keys: &(impl BatchKeys<K> + ?Sized),
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
-) -> Vec<(u64, usize)> {
+) -> Pairs {
+    let (mut v, ties) = sorted_with_ties(keys, tie);
+    if !ties {
+        return v; // no two rows share a hash, so none shares a key
+    }
     // in place: each key's rows are adjacent, the last in `tie` order wins
-    let mut v = sorted_by_key(keys, tie);
     let mut w: usize = 0;
     for r in 0..v.len() {
         let e = v[r];
@@ -228,9 +242,7 @@ pub(crate) fn last_per_key_by<K: crate::item::Item>(
 }
 
 /// [`last_per_key_by`] batch order: the last occurrence of each key wins.
-pub(crate) fn last_per_key<K: crate::item::Item>(
-    keys: &(impl BatchKeys<K> + ?Sized),
-) -> Vec<(u64, usize)> {
+pub(crate) fn last_per_key<K: crate::item::Item>(keys: &(impl BatchKeys<K> + ?Sized)) -> Pairs {
     last_per_key_by(keys, |a, b| a.cmp(&b))
 }
 

@@ -177,15 +177,6 @@ impl<K: Item, V: Item> Run<K, V> {
         r
     }
 
-    /// A copy of the rows and deleted rows (not of the lazily built indexes), into fresh
-    /// columns advised to huge pages (see [`Self::with_capacity`]): one copy per column.
-    pub fn copy_rows(&self) -> Self {
-        let mut r = Self::with_capacity(self.rows());
-        r.extend_rows(self, 0..self.rows());
-        r.deleted = self.deleted.clone();
-        r
-    }
-
     /// Rows, deleted ones included.
     pub fn rows(&self) -> usize {
         self.hash.len()

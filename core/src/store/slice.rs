@@ -598,7 +598,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         *ctx.replica_mut(r) = ReplicaDots::from_parts(prefix, cloud);
         let mut out = Self {
             ctx: CausalContext::from_parts(table, ctx),
-            runs,
+            runs: runs.into_iter().map(Into::into).collect(),
         };
         out.compact_runs();
         out

@@ -910,7 +910,11 @@ pub(crate) fn assemble<K: ArrowItem, V: Cells>(
     }
     Ok(CausalStore {
         ctx: CausalContext::from_parts(table, dots),
-        runs: if run.rows() > 0 { vec![run] } else { vec![] },
+        runs: if run.rows() > 0 {
+            vec![run.into()]
+        } else {
+            vec![]
+        },
     })
 }
 

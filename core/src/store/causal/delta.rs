@@ -127,7 +127,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     fn delta_since_indexed(&self, peer: &CausalContext) -> Option<Self> {
         let empty = ReplicaDots::new();
         let peer_dots = self.peer_dots(peer, &empty);
-        let rows: usize = self.runs.iter().map(Run::rows).sum();
+        let rows: usize = self.runs.iter().map(|r| r.rows()).sum();
         let mut budget = BISECT_FLOOR + rows / BISECT_PER_ROWS;
         // (run, row) of every entry to ship
         let mut ship: Vec<(usize, usize)> = Vec::new();
@@ -242,7 +242,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         runs.extend(cur.map(|(_, run)| run));
         let mut out = Self {
             ctx: CausalContext::from_parts(self.ctx.table().clone(), dots),
-            runs,
+            runs: runs.into_iter().map(Into::into).collect(),
         };
         out.compact_runs();
         Some(out)
@@ -299,7 +299,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
         Self {
             ctx: CausalContext::from_parts(table.clone(), dots),
-            runs: if run.rows() > 0 { vec![run] } else { vec![] },
+            runs: if run.rows() > 0 {
+                vec![run.into()]
+            } else {
+                vec![]
+            },
         }
     }
 }

@@ -229,14 +229,21 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let ours_run = match a {
             Cow::Owned(merged) => merged,
             Cow::Borrowed(_) => {
+                // ours alone, unless a clone or a delta shares it: then a copy
                 let mut runs = view.runs;
-                runs.pop().unwrap_or_default()
+                runs.pop()
+                    .map(|r| std::sync::Arc::try_unwrap(r).unwrap_or_else(|r| (*r).clone()))
+                    .unwrap_or_default()
             }
         };
         let out = Run::interleave_plans_into(ours_run, b, &plans);
         drop(plans);
         self.ctx.dots_mut().union_with(theirs);
-        self.runs = if out.rows() > 0 { vec![out] } else { vec![] };
+        self.runs = if out.rows() > 0 {
+            vec![out.into()]
+        } else {
+            vec![]
+        };
         Ok(())
     }
 }

@@ -145,8 +145,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut any_dead = false;
         for (run, dead) in self.runs.iter_mut().zip(dead) {
             any_dead |= !dead.is_empty();
-            for row in dead {
-                run.deleted.insert(row);
+            if !dead.is_empty() {
+                let run = std::sync::Arc::make_mut(run);
+                for row in dead {
+                    run.deleted.insert(row);
+                }
             }
         }
         if any_dead {
@@ -164,7 +167,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let mut added = false;
         if tail_room {
             let new: Vec<usize> = (0..src.rows()).filter(|&j| unseen(j)).collect();
-            if let Some(tail) = self.runs.last_mut() {
+            if let Some(tail) = self.runs.last_mut().filter(|_| !new.is_empty()) {
+                // short: a copy, where a clone or a delta shares it, is cheap
+                let tail = std::sync::Arc::make_mut(tail);
                 for j in new {
                     tail.insert_row(&src, j, map[src.replica[j] as usize]);
                     added = true;
@@ -179,7 +184,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 fresh.sort();
             }
             if fresh.rows() > 0 {
-                self.runs.push(fresh);
+                self.runs.push(fresh.into());
                 added = true;
             }
         }

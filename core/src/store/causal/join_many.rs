@@ -93,7 +93,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let runs: Vec<(&Run<K, V>, &[u32])> = parts
             .iter()
             .zip(&maps)
-            .flat_map(|(p, map)| p.runs.iter().map(move |r| (r, map.as_slice())))
+            .flat_map(|(p, map)| p.runs.iter().map(move |r| (&**r, map.as_slice())))
             .collect();
         let mut rows: Vec<(u64, u32, u32)> =
             Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -123,7 +123,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
         Some(Self {
             ctx: CausalContext::from_parts(table, dots),
-            runs: if run.rows() > 0 { vec![run] } else { vec![] },
+            runs: if run.rows() > 0 {
+                vec![run.into()]
+            } else {
+                vec![]
+            },
         })
     }
 }
@@ -292,7 +296,11 @@ impl<K: Item, V: Item> JoinBatch<K, V> {
         self.parts = 0;
         CausalStore {
             ctx: CausalContext::from_parts(std::mem::take(&mut self.table), dots),
-            runs: if run.rows() > 0 { vec![run] } else { vec![] },
+            runs: if run.rows() > 0 {
+                vec![run.into()]
+            } else {
+                vec![]
+            },
         }
     }
 }

@@ -19,7 +19,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// All live rows as one sorted run: borrowed when the store already is one clean run.
     pub(crate) fn merged_cow(&self) -> Cow<'_, Run<K, V>> {
         match self.runs.as_slice() {
-            [only] if only.deleted.is_empty() => Cow::Borrowed(only),
+            [only] if only.deleted.is_empty() => Cow::Borrowed(&**only),
             _ => Cow::Owned(self.merged()),
         }
     }
@@ -27,7 +27,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     /// All live rows merged into one sorted run: two-way merges from the smallest run up
     /// (runs shrink geometrically, so each row is copied about once or twice).
     pub(crate) fn merged(&self) -> Run<K, V> {
-        let mut live: Vec<&Run<K, V>> = self.runs.iter().filter(|r| r.live() > 0).collect();
+        let mut live: Vec<&Run<K, V>> = self
+            .runs
+            .iter()
+            .map(|r| &**r)
+            .filter(|r| r.live() > 0)
+            .collect();
         live.sort_by_key(|r| std::cmp::Reverse(r.live()));
         match live.as_slice() {
             [] => Run::default(),
@@ -50,7 +55,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     pub fn compact_runs(&mut self) {
         if self.runs.len() > 1 || self.runs.first().is_some_and(|r| r.live() < r.rows()) {
             let m = self.merged();
-            self.runs = if m.rows() > 0 { vec![m] } else { vec![] };
+            self.runs = if m.rows() > 0 { vec![m.into()] } else { vec![] };
         }
     }
 
@@ -65,25 +70,25 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             let last = self.runs.pop().unwrap_or_default();
             let prev = self.runs.pop().unwrap_or_default();
-            self.runs.push(Run::merge_live(&prev, &last));
+            self.runs.push(Run::merge_live(&prev, &last).into());
         }
     }
 
     /// Adds `run` (sorted, its dots new to this store) as a run of this store, then
-    /// [`Self::settle`]s. Borrowed, so that a write's delta and its state need not each own
-    /// a copy built apart: when the run would be merged into the last one straight away, the
-    /// merge reads it where it is; only otherwise is it copied (one copy per column).
-    pub(super) fn add_run(&mut self, run: &Run<K, V>) {
+    /// [`Self::settle`]s. Shared, so that a write's delta and its state hold one copy of
+    /// the rows: when the run would be merged into the last one straight away, the merge
+    /// reads it where it is; otherwise the store holds it as it is.
+    pub(super) fn add_run(&mut self, run: &std::sync::Arc<Run<K, V>>) {
         if run.live() == 0 {
             return;
         }
         match self.runs.pop() {
             Some(prev) if prev.live() <= RUN_RATIO * run.live() => {
-                self.runs.push(Run::merge_live(&prev, run));
+                self.runs.push(Run::merge_live(&prev, run).into());
             }
             prev => {
                 self.runs.extend(prev);
-                self.runs.push(run.copy_rows());
+                self.runs.push(run.clone());
             }
         }
         self.settle();
@@ -95,7 +100,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             if run.deleted.len() * DEAD_FRACTION > run.rows() as u64 {
                 let mut clean = Run::with_capacity(run.live());
                 clean.extend_live(run, 0..run.rows());
-                *run = clean;
+                *run = clean.into();
             }
         }
         self.runs.retain(|r| r.rows() > 0);

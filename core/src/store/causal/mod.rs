@@ -49,8 +49,11 @@ pub use join_many::JoinBatch;
 #[derive(Clone, Debug)]
 pub struct CausalStore<K: Item, V: Item> {
     pub(crate) ctx: CausalContext,
-    /// Sorted runs, largest first.
-    pub(crate) runs: Vec<Run<K, V>>,
+    /// Sorted runs, largest first, each shared with the stores and deltas cloned from or
+    /// built beside this one (a write's delta holds the run the state added; a clone of a
+    /// store copies no rows) and copied on the first change while shared
+    /// ([`std::sync::Arc::make_mut`]).
+    pub(crate) runs: Vec<std::sync::Arc<Run<K, V>>>,
 }
 
 impl<K: Item, V: Item> Default for CausalStore<K, V> {
@@ -75,7 +78,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// Live entries.
     pub fn len(&self) -> usize {
-        self.runs.iter().map(Run::live).sum()
+        self.runs.iter().map(|r| r.live()).sum()
     }
 
     /// Whether there are no entries.
@@ -90,7 +93,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 
     /// Approximate heap bytes held by the entries (not the context).
     pub fn heap_bytes(&self) -> usize {
-        self.runs.iter().map(Run::heap_bytes).sum()
+        self.runs.iter().map(|r| r.heap_bytes()).sum()
     }
 
     /// Every live entry as `(key, replica, counter, value)`, in the store's order.
@@ -167,7 +170,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             run.push_row(&merged, i, map[merged.replica[i] as usize]);
         }
         // the map keeps the order of the indices, so the run stays sorted
-        self.runs = if run.rows() > 0 { vec![run] } else { vec![] };
+        self.runs = if run.rows() > 0 {
+            vec![run.into()]
+        } else {
+            vec![]
+        };
         self.ctx.retired().len() - before
     }
 

@@ -81,7 +81,11 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                 ctx.merge_retired(self.ctx.retired());
                 Self {
                     ctx,
-                    runs: if run.rows() > 0 { vec![run] } else { vec![] },
+                    runs: if run.rows() > 0 {
+                        vec![run.into()]
+                    } else {
+                        vec![]
+                    },
                 }
             })
             .collect()

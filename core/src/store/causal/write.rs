@@ -168,7 +168,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         debug_assert!((1..run.rows()).all(|i| run.cmp_rows(i - 1, &run, i).is_lt()));
         self.delete_held(held);
         self.ctx.dots_mut().insert_range(me, first, last)?;
-        // the delta owns the run; the state merges it in from there, or copies it
+        // the delta and the state share the run (the state merges it into its last run, or
+        // holds it as it is)
+        let run = std::sync::Arc::new(run);
         self.add_run(&run);
         Ok(Self {
             ctx: CausalContext::from_parts(self.ctx.table().clone(), seen),
@@ -197,7 +199,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             return;
         }
         for h in held {
-            self.runs[h.run as usize].deleted.insert(h.row);
+            std::sync::Arc::make_mut(&mut self.runs[h.run as usize])
+                .deleted
+                .insert(h.row);
         }
         self.drop_dead_runs();
     }
