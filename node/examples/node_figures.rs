@@ -269,7 +269,7 @@ fn breakdown(src: &Path, scratch: &Path, tcp: Duration, one_by_one: bool) {
     }
     log.sync().unwrap();
     let apply = t.elapsed();
-    // the node folds off its actor: the actor pays the log's cut and a copy of the state,
+    // the node folds off its actor: the actor pays the log's cut and a clone of the state,
     // another thread the encoding and the write
     let t = Instant::now();
     let folded = log.start_fold_if_due().unwrap();

@@ -14,7 +14,8 @@
 //! digest is 20 times what that one cost ([`DIGEST_BUDGET`], at most [`STATUS_MAX_WAIT`]),
 //! so polls take a bounded share of the actor, and every digest answered is exact for the
 //! state at the moment of the answer. Folds write their snapshot on a thread of their own
-//! ([`Replica::start_fold`]): the actor pays the log's cut and a copy of the state.
+//! ([`Replica::start_fold`]): the actor pays the log's cut and a clone of the state (which
+//! shares its runs).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

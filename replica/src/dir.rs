@@ -21,9 +21,11 @@
 //! the directory) after starting `log-<n+1>`, then deletes the older files; a kill at any
 //! point leaves a directory that opens to the same state. [`Replica::start_fold`] does the
 //! same with the snapshot encoded and written by a thread of its own (the caller cuts the
-//! log and copies the state, then goes on writing into `log-<n+1>`): the files and their
-//! order are those of a fold on the caller's thread, so the format does not change; a
-//! fold in flight holds a copy of the state in memory until it is written.
+//! log and clones the state, then goes on writing into `log-<n+1>`): the files and their
+//! order are those of a fold on the caller's thread, so the format does not change. The
+//! clone shares the state's runs (no rows are copied); a run the caller changes while the
+//! fold still holds it is copied then, so a fold in flight holds up to one more state in
+//! memory until it is written.
 //!
 //! # Folds and received deltas
 //! Local writes fold by [`Options::fold_bytes`]' rule at once. Deltas received from peers
@@ -877,8 +879,9 @@ impl Replica {
     /// [`Replica::close`] and dropping the handle wait for it). A fold still being written is
     /// waited for first.
     ///
-    /// The copy costs a pass over the state's memory, the encoding (Arrow, compressed) many
-    /// more: that is what leaves this thread.
+    /// The copy is a clone that shares the state's runs (no rows are copied; a run changed
+    /// here while the fold holds it is copied at that change); the encoding (Arrow,
+    /// compressed) is what leaves this thread.
     ///
     /// # Example
     /// ```
