@@ -216,7 +216,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(records as u64));
         g.bench_function("pluriverse", |bn| {
             bn.iter_batched(
-                || a.clone(),
+                || a.detached(),
                 |mut x| {
                     x.join_with(b.store(), JoinPath::Full);
                     x
@@ -291,7 +291,7 @@ fn bench(c: &mut Criterion) {
                 let (mut elapsed, mut done) = (Duration::ZERO, 0usize);
                 while done < iters as usize {
                     let chunk = pv_deltas.len().min(iters as usize - done);
-                    let mut target = pj.clone();
+                    let mut target = pj.detached();
                     let t = Instant::now();
                     for d in &pv_deltas[..chunk] {
                         target.join(d);

@@ -85,7 +85,7 @@ fn pluriverse_joins<K: Item, V: Item>(
 ) {
     g.bench_function("pluriverse", |bn| {
         bn.iter_batched(
-            || a.clone(),
+            || a.detached(),
             |mut x| {
                 x.join_with(b, JoinPath::Full);
                 x
@@ -96,7 +96,7 @@ fn pluriverse_joins<K: Item, V: Item>(
     pages::set_enabled(false);
     g.bench_function("pluriverse_4k_pages", |bn| {
         bn.iter_batched(
-            || a.clone(),
+            || a.detached(),
             |mut x| {
                 x.join_with(b, JoinPath::Full);
                 x
@@ -112,7 +112,7 @@ fn pluriverse_joins<K: Item, V: Item>(
         .expect("a one-thread pool");
     g.bench_function("pluriverse_1_thread", |bn| {
         bn.iter_batched(
-            || a.clone(),
+            || a.detached(),
             |mut x| {
                 one.install(|| x.join_with(b, JoinPath::Full));
                 x
@@ -126,7 +126,7 @@ fn pluriverse_joins<K: Item, V: Item>(
 /// allocated at the peak beyond what was live before (output, plan, and the old runs until
 /// they are freed), and the state's bytes after.
 fn report_peak<K: Item, V: Item>(what: &str, a: &CausalStore<K, V>, b: &CausalStore<K, V>) {
-    let mut x = a.clone();
+    let mut x = a.detached();
     let state_before = x.heap_bytes();
     let live = live_bytes();
     reset_peak();
@@ -247,7 +247,7 @@ fn bench_ops(c: &mut Criterion) {
                 let (mut elapsed, mut done) = (Duration::ZERO, 0usize);
                 while done < iters as usize {
                     let chunk = deltas.len().min(iters as usize - done);
-                    let mut target = big.clone();
+                    let mut target = big.detached();
                     let t = Instant::now();
                     for d in &deltas[..chunk] {
                         target.join(d);

@@ -77,7 +77,7 @@ fn bench_write_u64(c: &mut Criterion) {
         big.set_many(&other, &values).unwrap();
         g.bench_function("set_many_into_large", |b| {
             b.iter_batched_ref(
-                || big.clone(),
+                || big.detached(),
                 |m| m.set_many(black_box(&keys), &values).unwrap(),
                 BatchSize::LargeInput,
             )

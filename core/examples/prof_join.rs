@@ -38,7 +38,7 @@ fn main() {
         .unwrap_or(10);
     let mut total = std::time::Duration::ZERO;
     for _ in 0..rounds {
-        let mut t = a.clone();
+        let mut t = a.detached();
         let s = Instant::now();
         t.join(b.store());
         total += s.elapsed();

@@ -53,6 +53,25 @@ impl<Kd: Kind> State<Kd> {
         }
     }
 
+    /// A copy that shares no run with this state ([`CausalStore::detached`]; a [`Clone`]
+    /// shares them until one side changes one).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::AWSet;
+    /// let mut s: AWSet<u64> = AWSet::new("a");
+    /// s.add_many(&[1, 2, 3]).unwrap();
+    /// let copy = s.detached();
+    /// s.remove(&1);
+    /// assert_eq!((s.len(), copy.len()), (2, 3));
+    /// ```
+    pub fn detached(&self) -> Self {
+        Self {
+            replica: self.replica.clone(),
+            store: self.store.detached(),
+        }
+    }
+
     /// The replica this handle writes as.
     pub fn replica(&self) -> &ReplicaId {
         &self.replica

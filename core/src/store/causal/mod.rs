@@ -71,6 +71,33 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         Self::default()
     }
 
+    /// A copy that shares no run with this store. A [`Clone`] shares the runs (no rows are
+    /// copied) and copies a run on the first change of it while the other side still holds
+    /// it, so the copy's cost falls on that change (a join, a write that overwrites, a
+    /// remove); `detached` pays it now, for a caller that wants the change itself to cost
+    /// what it always does (the benches take their inputs so).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse::MVMap;
+    /// let mut m: MVMap<u64, u64> = MVMap::new("a");
+    /// m.set_many(&[1, 2, 3], &[10, 20, 30]).unwrap();
+    /// let copy = m.store().detached();
+    /// assert_eq!(copy.len(), 3);
+    /// m.remove(&2);
+    /// assert_eq!((m.store().len(), copy.len()), (2, 3));
+    /// ```
+    pub fn detached(&self) -> Self {
+        Self {
+            ctx: self.ctx.clone(),
+            runs: self
+                .runs
+                .iter()
+                .map(|r| std::sync::Arc::new(Run::clone(r)))
+                .collect(),
+        }
+    }
+
     /// The causal context.
     pub fn context(&self) -> &CausalContext {
         &self.ctx
