@@ -305,7 +305,8 @@ class _State(_Handle, Generic[K]):
 
     def copy(self, replica: Optional[Replica] = None) -> Self:
         """A copy of the state, written to as ``replica`` (default: the same replica; two
-        handles writing as one replica must never both write)."""
+        handles writing as one replica must never both write). Cheap: the copy shares the
+        state's rows, and whichever side changes a shared part first copies that part."""
         inner = self._inner.copy() if replica is None else self._inner.with_replica(replica)
         return self._wrap(inner)
 

@@ -118,7 +118,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         self.runs.len()
     }
 
-    /// Approximate heap bytes held by the entries (not the context).
+    /// Approximate heap bytes held by the entries (not the context). Runs shared with a
+    /// clone or a delta ([`CausalStore::detached`]) count in each of them.
     pub fn heap_bytes(&self) -> usize {
         self.runs.iter().map(|r| r.heap_bytes()).sum()
     }
