@@ -278,42 +278,59 @@ fn edge_values() {
 fn a_single_counter_decides_at_every_position() {
     for width in [8usize, 15, 16, 24, 32, 40, 64, 72, 128] {
         let rows = 2 * width + 3;
-        let n = rows * width;
-        // row r differs at position r % width (and, for rows past `width`, also at the
-        // position after it, the other way)
-        let a: Vec<u64> = vec![7; n];
-        let mut b = a.clone();
-        for r in 0..rows {
-            let p = r % width;
-            b[r * width + p] = if r % 2 == 0 { 8 } else { 6 };
-            if r >= width && p + 1 < width {
-                b[r * width + p + 1] = if r % 2 == 0 { 6 } else { 8 };
-            }
-        }
+        let (a, b) = single_counter_rows(width, rows, [6u64, 7, 8]);
+        compare_and_dominated_match_the_oracle(&a, &b, width);
         // one small counter per column, in a different row for each column
-        let mut m = vec![9u64; n];
+        let mut m = vec![9u64; rows * width];
         for j in 0..width {
             m[((j * 5) % rows) * width + j] = j as u64;
         }
-        let want = oracle::compare(&a, &b, width);
-        let want_dom = oracle::dominated(&a, &b, width);
-        let want_dom_rev = oracle::dominated(&b, &a, width);
         let want_min = oracle::column_min(&m, width, u64::MAX);
         each_impl::<u64>(|k, _| {
-            let ctx = format!("{:?} width {width}", k.isa());
-            let mut out = vec![9u8; rows];
-            k.compare(&a, &b, width, &mut out).unwrap();
-            assert_eq!(out, want, "compare {ctx}");
-            let mut dom = vec![false; rows];
-            k.dominated(&a, &b, width, &mut dom).unwrap();
-            assert_eq!(dom, want_dom, "dominated {ctx}");
-            k.dominated(&b, &a, width, &mut dom).unwrap();
-            assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
             let mut mn = vec![0u64; width];
             k.column_min(&m, width, &mut mn).unwrap();
-            assert_eq!(mn, want_min, "column_min {ctx}");
+            assert_eq!(mn, want_min, "column_min {:?} width {width}", k.isa());
         });
     }
+}
+
+/// `rows` rows of `width` counters, `a` all `mid`, and `b` differing from it in row `r` at
+/// position `r % width` (and, for rows past `width`, also at the position after it, the
+/// other way), by `lo` or `hi` (`lo < mid < hi`).
+fn single_counter_rows<T: Counter>(
+    width: usize,
+    rows: usize,
+    [lo, mid, hi]: [T; 3],
+) -> (Vec<T>, Vec<T>) {
+    let a: Vec<T> = vec![mid; rows * width];
+    let mut b = a.clone();
+    for r in 0..rows {
+        let p = r % width;
+        b[r * width + p] = if r % 2 == 0 { hi } else { lo };
+        if r >= width && p + 1 < width {
+            b[r * width + p + 1] = if r % 2 == 0 { lo } else { hi };
+        }
+    }
+    (a, b)
+}
+
+/// Every family's compare and dominated (both ways) of `a` and `b` against the oracle.
+fn compare_and_dominated_match_the_oracle<T: Counter>(a: &[T], b: &[T], width: usize) {
+    let rows = a.len() / width;
+    let want = oracle::compare(a, b, width);
+    let want_dom = oracle::dominated(a, b, width);
+    let want_dom_rev = oracle::dominated(b, a, width);
+    each_impl::<T>(|k, _| {
+        let ctx = format!("{:?} width {width}", k.isa());
+        let mut out = vec![9u8; rows];
+        k.compare(a, b, width, &mut out).unwrap();
+        assert_eq!(out, want, "compare {ctx}");
+        let mut dom = vec![false; rows];
+        k.dominated(a, b, width, &mut dom).unwrap();
+        assert_eq!(dom, want_dom, "dominated {ctx}");
+        k.dominated(b, a, width, &mut dom).unwrap();
+        assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
+    });
 }
 
 #[test]
@@ -612,30 +629,8 @@ fn row_kernels_at_step_and_block_edges_u32() {
 fn a_single_counter_decides_at_every_position_u32() {
     for width in [8usize, 12, 16, 24, 32, 48, 64, 80, 128] {
         let rows = 2 * width + 67;
-        let n = rows * width;
-        let a: Vec<u32> = vec![7; n];
-        let mut b = a.clone();
-        for r in 0..rows {
-            let p = r % width;
-            b[r * width + p] = if r % 2 == 0 { 8 } else { 6 };
-            if r >= width && p + 1 < width {
-                b[r * width + p + 1] = if r % 2 == 0 { 6 } else { 8 };
-            }
-        }
-        let want = oracle::compare(&a, &b, width);
-        let want_dom = oracle::dominated(&a, &b, width);
-        let want_dom_rev = oracle::dominated(&b, &a, width);
-        each_impl::<u32>(|k, _| {
-            let ctx = format!("{:?} width {width}", k.isa());
-            let mut out = vec![9u8; rows];
-            k.compare(&a, &b, width, &mut out).unwrap();
-            assert_eq!(out, want, "compare {ctx}");
-            let mut dom = vec![false; rows];
-            k.dominated(&a, &b, width, &mut dom).unwrap();
-            assert_eq!(dom, want_dom, "dominated {ctx}");
-            k.dominated(&b, &a, width, &mut dom).unwrap();
-            assert_eq!(dom, want_dom_rev, "dominated reversed {ctx}");
-        });
+        let (a, b) = single_counter_rows(width, rows, [6u32, 7, 8]);
+        compare_and_dominated_match_the_oracle(&a, &b, width);
     }
 }
 

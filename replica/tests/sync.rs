@@ -11,6 +11,14 @@ use pluriverse_replica::sync::message::Message;
 use pluriverse_replica::sync::{Config, Peer};
 use pluriverse_testkit::SplitMix64 as Rng;
 
+/// Writes `n` keys `key-000000`, `key-000001`, ... with the values 0, 1, ... into the MVMap
+/// `a`, in one batch.
+fn write_numbered_keys(a: &mut AnyState, n: u64) {
+    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
+    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
+    a.set_many(&keys, &vals).unwrap();
+}
+
 fn state_type(kind: Kind) -> StateType {
     match kind {
         Kind::MVMap => StateType::new(kind, KeyType::Utf8, Some(ValueType::Int64)),
@@ -315,9 +323,7 @@ fn catching_up_costs_about_the_state_and_a_small_difference_costs_little() {
     let ty = state_type(Kind::MVMap);
     let mut a = AnyState::new(ty, "a");
     let n = 20_000;
-    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
-    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
-    a.set_many(&keys, &vals).unwrap();
+    write_numbered_keys(&mut a, n);
     // the state as the sync ships it (the compact encoding): the state file is compressed
     // since format 3, the sync's payloads are not
     let state_bytes = a.to_compact().len() as u64;
@@ -595,9 +601,7 @@ fn a_scattered_difference_is_found_by_listing_dots() {
     let ty = state_type(Kind::MVMap);
     let n: usize = 50_000;
     let mut a = AnyState::new(ty, "a");
-    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
-    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
-    a.set_many(&keys, &vals).unwrap();
+    write_numbered_keys(&mut a, n as u64);
     for max in [64 << 10, 1200] {
         let mut x = a.clone();
         let mut y = a.clone();
@@ -637,9 +641,7 @@ fn a_fragmented_context_keeps_messages_bounded() {
     let ty = state_type(Kind::MVMap);
     let n = 20_000u64;
     let mut a = AnyState::new(ty, "a");
-    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
-    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
-    a.set_many(&keys, &vals).unwrap();
+    write_numbered_keys(&mut a, n);
     // b holds a's slices over 1..=3, 7..=9, ...: 3,333 gaps of 3 counters
     let me = "a".into();
     let mut b = AnyState::new(ty, "b");
@@ -1130,9 +1132,7 @@ fn a_stream_in_flight_is_not_sent_again() {
     let ty = state_type(Kind::MVMap);
     let mut a = AnyState::new(ty, "a");
     let n = 20_000;
-    let keys = arrow_array::StringArray::from_iter_values((0..n).map(|i| format!("key-{i:06}")));
-    let vals = arrow_array::Int64Array::from_iter_values(0..n as i64);
-    a.set_many(&keys, &vals).unwrap();
+    write_numbered_keys(&mut a, n);
     let (instant, _) = slow_catch_up(&a, usize::MAX, None);
     for per_tick in [64 << 10, 4 << 10, 1 << 10] {
         let (bytes, ticks) = slow_catch_up(&a, per_tick, None);
