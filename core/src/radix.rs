@@ -1,5 +1,8 @@
-//! A radix sort of `(hash, row)` pairs: the first step of every batch write, which orders a
-//! batch by key hash (the store's sort prefix) before building its columns.
+//! Radix sorts: of `(hash, row)` pairs, the first step of every batch write, which orders a
+//! batch by key hash (the store's sort prefix) before building its columns; and of a run's
+//! rows by dot ([`sort_dots`], the run's dot index).
+//!
+//! # By hash
 //!
 //! Hashes are uniform, so sorting on only their top `log2(n) + 2` bits leaves each pair
 //! within a few places of where it belongs; one insertion pass on the full `(hash, row)`
@@ -193,9 +196,128 @@ fn sort_groups(v: &mut [(u64, usize)], shift: u32) {
     }
 }
 
+/// Bits of one pass of [`sort_dots`] (2,048 buckets: their write positions stay in L1/L2).
+const DOT_DIGIT: u32 = 11;
+
+/// Row ids `0..n` ordered by `(replica[row], counter[row], row)`: what sorting the triples
+/// gives (`sort_unstable` of `(replica, counter, row)`), by a stable LSD radix sort.
+///
+/// Each row becomes one `u64`: its replica above its counter above its row id, each in as
+/// many bits as its largest value needs; the passes sort on the replica and counter bits
+/// only (a run's counters are dense, so 10M rows of a few replicas take 3 passes of
+/// [`DOT_DIGIT`] bits), and the row ids, in order from the start, stay in order among equal
+/// dots. Falls back to the comparison sort when the three do not fit in 64 bits, or for
+/// short inputs.
+pub(crate) fn sort_dots(replica: &[u32], counter: &[u64]) -> Vec<u32> {
+    let n = replica.len().min(counter.len());
+    let by_compare = || {
+        let mut t: Vec<(u32, u64, u32)> =
+            (0..n).map(|i| (replica[i], counter[i], i as u32)).collect();
+        t.sort_unstable();
+        t.into_iter().map(|t| t.2).collect()
+    };
+    if n < SMALL {
+        return by_compare();
+    }
+    let bits = |m: u64| u64::BITS - m.leading_zeros();
+    let rbits = bits(replica[..n].iter().copied().max().map_or(0, u64::from));
+    let cbits = bits(counter[..n].iter().copied().max().unwrap_or(0));
+    let nbits = bits(n as u64 - 1);
+    let keybits = rbits + cbits;
+    if keybits + nbits > 64 {
+        return by_compare();
+    }
+    let mut a: Vec<u64> = (0..n)
+        .map(|i| {
+            let dot = (u64::from(replica[i]) << cbits) | counter[i];
+            // `keybits` is at most 64 - `nbits`: the shift keeps every bit
+            dot.checked_shl(nbits).unwrap_or(0) | i as u64
+        })
+        .collect();
+    if keybits > 0 {
+        let passes = keybits.div_ceil(DOT_DIGIT);
+        let digit = keybits.div_ceil(passes);
+        let mask = (1u64 << digit) - 1;
+        let mut b = vec![0u64; n];
+        let mut hist = vec![0usize; 1 << digit];
+        for p in 0..passes {
+            let shift = nbits + p * digit;
+            hist.iter_mut().for_each(|h| *h = 0);
+            for &v in &a {
+                hist[((v >> shift) & mask) as usize] += 1;
+            }
+            let mut sum = 0;
+            for h in hist.iter_mut() {
+                let c = *h;
+                *h = sum;
+                sum += c;
+            }
+            for &v in &a {
+                let d = ((v >> shift) & mask) as usize;
+                b[hist[d]] = v;
+                hist[d] += 1;
+            }
+            std::mem::swap(&mut a, &mut b);
+        }
+    }
+    let rows = if nbits == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - nbits)
+    };
+    a.into_iter().map(|v| (v & rows) as u32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Checks [`sort_dots`] against the comparison sort of the triples.
+    fn check_dots(replica: &[u32], counter: &[u64]) {
+        let mut t: Vec<(u32, u64, u32)> = (0..replica.len())
+            .map(|i| (replica[i], counter[i], i as u32))
+            .collect();
+        t.sort_unstable();
+        let want: Vec<u32> = t.into_iter().map(|t| t.2).collect();
+        assert_eq!(sort_dots(replica, counter), want, "{} rows", replica.len());
+    }
+
+    #[test]
+    fn dots_sort_like_the_triples() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 1, 2, 255, 256, 257, 5_000, 70_000] {
+            // a permutation of dense counters, one replica (the common run)
+            let mut c: Vec<u64> = (1..=n as u64).collect();
+            for i in (1..n).rev() {
+                c.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            check_dots(&vec![0; n], &c);
+            // a few replicas, repeated dots (equal keys keep row order), zero counters
+            let r: Vec<u32> = (0..n).map(|_| (next() % 5) as u32).collect();
+            let c: Vec<u64> = (0..n).map(|_| next() % 300).collect();
+            check_dots(&r, &c);
+            // wide counters and replicas: over 64 bits with the row ids, by comparison
+            let r: Vec<u32> = (0..n).map(|_| next() as u32).collect();
+            let c: Vec<u64> = (0..n).map(|_| next() >> 1).collect();
+            check_dots(&r, &c);
+            // the edges of the packing: counters just fitting beside the rows
+            let nb = if n > 1 {
+                64 - (n as u64 - 1).leading_zeros()
+            } else {
+                0
+            };
+            let top = if nb >= 64 { 0 } else { u64::MAX >> nb };
+            let c: Vec<u64> = (0..n).map(|_| next() & top).collect();
+            check_dots(&vec![0; n], &c);
+            check_dots(&vec![u32::MAX; n], &vec![u64::MAX; n]);
+        }
+    }
 
     /// Checks the radix sort against std's sort on `v`.
     fn check(v: Vec<(u64, usize)>) {

@@ -118,3 +118,57 @@ fn deltas_and_clones_keep_their_rows_while_the_state_changes() {
     fresh.join(d);
     assert_eq!(reads(&fresh), model_reads(want));
 }
+
+#[test]
+fn a_join_into_an_empty_map_takes_the_rows_and_both_sides_stay_apart() {
+    let mut g = Rng(0xE417);
+    let mut theirs: MVMap<u64, u64> = MVMap::new("theirs");
+    let mut model: BTreeMap<u64, u64> = BTreeMap::new();
+    // several runs, with removes, so the runs shared are not one plain batch
+    for _ in 0..4 {
+        let (k, v) = batch(&mut g, 3_000, 10_000, 0);
+        theirs.set_many(&k, &v).unwrap();
+        model.extend(last_values(&k, &v));
+        let gone: Vec<u64> = model.keys().copied().step_by(11).collect();
+        theirs.remove_many(&gone);
+        for k in &gone {
+            model.remove(k);
+        }
+    }
+    let before = model.clone();
+    // the same join by the merging path, into another empty map: the reference
+    let mut merged: MVMap<u64, u64> = MVMap::new("merged");
+    merged.join_with(theirs.store(), JoinPath::Full);
+    let mut fresh: MVMap<u64, u64> = MVMap::new("fresh");
+    fresh.join(theirs.store());
+    fresh.store().check_invariants().unwrap();
+    assert_eq!(reads(&fresh), model_reads(&model));
+    assert_eq!(fresh.store().digest(), merged.store().digest());
+    // both sides change: each keeps to its own writes
+    let (k, v) = batch(&mut g, 500, 10_000, 0);
+    theirs.set_many(&k, &v).unwrap();
+    model.extend(last_values(&k, &v));
+    let (fk, fv) = batch(&mut g, 500, 10_000, THEIRS);
+    fresh.set_many(&fk, &fv).unwrap();
+    let gone: Vec<u64> = before.keys().copied().step_by(3).collect();
+    fresh.remove_many(&gone);
+    let mut fresh_model = before.clone();
+    for k in &gone {
+        fresh_model.remove(k);
+    }
+    fresh_model.extend(last_values(&fk, &fv));
+    assert_eq!(reads(&theirs), model_reads(&model), "theirs");
+    assert_eq!(reads(&fresh), model_reads(&fresh_model), "fresh");
+    // a map that holds nothing but has seen dots does not take the rows it removed
+    let mut seen: MVMap<u64, u64> = MVMap::new("seen");
+    seen.join(fresh.store());
+    let all: Vec<u64> = seen.keys();
+    seen.remove_many(&all);
+    assert!(seen.keys().is_empty());
+    seen.join(fresh.store());
+    assert!(
+        seen.keys().is_empty(),
+        "rows it has seen removed stay removed"
+    );
+    seen.store().check_invariants().unwrap();
+}

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pluriverse::ReplicaId;
 use pluriverse_any::{AnyState, Kind, Scalar, StateType};
+use pluriverse_replica::dir::Encoded;
 use pluriverse_replica::sync::Peer;
 use pluriverse_replica::{Durability, Replica, ReplicaError};
 use serde_json::{json, Value};
@@ -137,6 +138,14 @@ pub(crate) enum Net {
         id: u64,
         bytes: Vec<u8>,
     },
+    /// Our newest snapshot file went to peer `peer` (`bytes` of it).
+    SnapshotSent { peer: usize, bytes: u64 },
+    /// The snapshot transfer from peer `peer` ended: the decoded state (`None`: declined)
+    /// or why it failed.
+    Snapshot {
+        peer: usize,
+        result: Result<Option<Encoded>, String>,
+    },
 }
 
 struct Live {
@@ -163,6 +172,23 @@ struct Slot {
     summaries_seen: Option<Duration>,
     /// When the peer's summaries last equalled our state.
     agreed: Option<Instant>,
+    /// Whether we asked the peer for its snapshot file in this run ([`Bootstrap`]).
+    snapshot_asked: bool,
+    /// Snapshot files sent to the peer, and their bytes.
+    snapshots_out: u64,
+    snapshot_bytes_out: u64,
+    /// Snapshot files taken from the peer, and their bytes.
+    snapshots_in: u64,
+    snapshot_bytes_in: u64,
+}
+
+/// Whether a snapshot transfer is under way ([`crate::transport`]'s "Snapshot transfer"):
+/// while one is, the actor sends no sync message to anyone.
+enum Bootstrap {
+    /// None is, or was.
+    Idle,
+    /// From this peer, since then.
+    Fetching(usize, Instant),
 }
 
 #[derive(Default)]
@@ -184,6 +210,11 @@ pub(crate) struct Setup {
     pub room: Arc<Notify>,
     pub quic_addr: std::net::SocketAddr,
     pub http_addr: std::net::SocketAddr,
+    /// The network's runtime (snapshot transfers run on it) and its event channel.
+    pub net_rt: tokio::runtime::Handle,
+    pub net: mpsc::Sender<Net>,
+    /// Where the connection tasks find the newest snapshot file.
+    pub snapshot: Arc<crate::transport::Snapshot>,
 }
 
 pub(crate) struct Actor {
@@ -213,8 +244,14 @@ pub(crate) struct Actor {
     /// When the digest was last computed, and what it cost.
     digest_at: Option<Instant>,
     digest_cost: Duration,
+    /// The state's distinct keys as of [`Replica::changes`].
+    keys: Option<(u64, usize)>,
     /// `/status` requests waiting for a digest ([`Actor::digest_ready`]).
     deferred_status: Vec<oneshot::Sender<Value>>,
+    net_rt: tokio::runtime::Handle,
+    net_tx: mpsc::Sender<Net>,
+    snapshot: Arc<crate::transport::Snapshot>,
+    bootstrap: Bootstrap,
 }
 
 /// A stream of received deltas counts as settled once none came for this long: `/status`
@@ -269,6 +306,11 @@ impl Actor {
                     last_error: None,
                     summaries_seen: None,
                     agreed: None,
+                    snapshot_asked: false,
+                    snapshots_out: 0,
+                    snapshot_bytes_out: 0,
+                    snapshots_in: 0,
+                    snapshot_bytes_in: 0,
                 })
                 .collect(),
             counters: Counters::default(),
@@ -284,7 +326,12 @@ impl Actor {
             digest: None,
             digest_at: None,
             digest_cost: Duration::ZERO,
+            keys: None,
             deferred_status: Vec::new(),
+            net_rt: s.net_rt,
+            net_tx: s.net,
+            snapshot: s.snapshot,
+            bootstrap: Bootstrap::Idle,
         }
     }
 
@@ -302,6 +349,7 @@ impl Actor {
     ) -> Result<(), ReplicaError> {
         let room = self.room.clone();
         loop {
+            self.snapshot.publish(self.replica.snapshot_path());
             // unbiased: a stream of writes does not starve the peers' messages, nor the reverse
             tokio::select! {
                 _ = &mut stop => break,
@@ -527,6 +575,7 @@ impl Actor {
                 p.connects += 1;
                 p.sync.start_round();
                 let _ = p.connected.send(true);
+                self.maybe_bootstrap(peer);
             }
             Net::Down { peer, id, why } => {
                 let p = &mut self.peers[peer];
@@ -566,6 +615,96 @@ impl Actor {
                         p.last_error = Some(e.to_string());
                     }
                 }
+            }
+            Net::SnapshotSent { peer, bytes } => {
+                let p = &mut self.peers[peer];
+                p.snapshots_out += 1;
+                p.snapshot_bytes_out += bytes;
+                tracing::info!(peer = %p.spec.key.short(), bytes, "sent our snapshot");
+            }
+            Net::Snapshot { peer, result } => self.snapshot_arrived(peer, result),
+        }
+    }
+
+    /// Whether the state holds nothing: no entry, no dot (a node that starts empty).
+    fn blank(&self) -> bool {
+        let s = self.replica.state();
+        s.entry_count() == 0 && s.context().dots().replicas().iter().all(|d| d.is_empty())
+    }
+
+    /// Asks peer `peer` for its snapshot file when the state is blank, no transfer is under
+    /// way and the peer was not asked before in this run.
+    fn maybe_bootstrap(&mut self, peer: usize) {
+        if !matches!(self.bootstrap, Bootstrap::Idle) || !self.blank() {
+            return;
+        }
+        let p = &mut self.peers[peer];
+        let Some(l) = &p.live else { return };
+        if p.snapshot_asked {
+            return;
+        }
+        p.snapshot_asked = true;
+        self.bootstrap = Bootstrap::Fetching(peer, Instant::now());
+        tracing::info!(peer = %p.spec.key.short(), "starting empty: asking the peer for its snapshot");
+        let conn = l.conn.clone();
+        let net = self.net_tx.clone();
+        let writer = self.replica.writer().clone();
+        let limits = self.replica.options().limits;
+        let max = pluriverse_replica::log::MAX_RECORD as u64;
+        self.net_rt.spawn(crate::transport::fetch_snapshot(
+            conn, max, writer, limits, peer, net,
+        ));
+    }
+
+    /// A snapshot transfer ended: joins and logs what came, then starts a round with every
+    /// peer (the protocol ships what the snapshot lacks).
+    fn snapshot_arrived(&mut self, peer: usize, result: Result<Option<Encoded>, String>) {
+        let since = match self.bootstrap {
+            Bootstrap::Fetching(p, t) if p == peer => t,
+            _ => return,
+        };
+        self.bootstrap = Bootstrap::Idle;
+        let p = &mut self.peers[peer];
+        match result {
+            Ok(Some(e)) => {
+                let bytes = e.bytes().len() as u64;
+                let entries = e.state().entry_count();
+                match self.replica.apply_encoded(&e) {
+                    Ok(()) => {
+                        p.snapshots_in += 1;
+                        p.snapshot_bytes_in += bytes;
+                        p.last_delta = Some(SystemTime::now());
+                        self.counters.merges += 1;
+                        self.last_applied = Some(Instant::now());
+                        self.last_received = self.last_applied;
+                        tracing::info!(
+                            peer = %p.spec.key.short(),
+                            bytes,
+                            entries,
+                            secs = since.elapsed().as_secs_f64(),
+                            "took the peer's snapshot"
+                        );
+                    }
+                    Err(err) => {
+                        self.counters.merge_errors += 1;
+                        p.errors += 1;
+                        tracing::warn!(peer = %p.spec.key.short(), "refused the peer's snapshot: {err}");
+                        p.last_error = Some(err.to_string());
+                    }
+                }
+            }
+            Ok(None) => {
+                tracing::debug!(peer = %p.spec.key.short(), "the peer has no snapshot to offer");
+            }
+            Err(why) => {
+                p.errors += 1;
+                tracing::warn!(peer = %p.spec.key.short(), "no snapshot from the peer: {why}");
+                p.last_error = Some(why);
+            }
+        }
+        for p in &mut self.peers {
+            if p.live.is_some() {
+                p.sync.start_round();
             }
         }
     }
@@ -613,6 +752,7 @@ impl Actor {
         if let Err(e) = self.replica.finish_fold(false) {
             tracing::error!("folding the log failed: {e}");
         }
+        self.snapshot.publish(self.replica.snapshot_path());
         if self.last_applied.is_none_or(|t| t.elapsed() < FOLD_QUIET) || !self.replica.fold_due() {
             return;
         }
@@ -658,8 +798,25 @@ impl Actor {
         d
     }
 
+    /// The state's distinct keys (a pass over the state, over a merged copy of its runs
+    /// when it has several), from the cache while the state has not changed.
+    fn keys(&mut self) -> usize {
+        let now = self.replica.changes();
+        match self.keys {
+            Some((at, k)) if at == now => k,
+            _ => {
+                let k = self.replica.state().len();
+                self.keys = Some((now, k));
+                k
+            }
+        }
+    }
+
     /// Moves messages from the sync machines to the connections, while they have room.
     fn pump(&mut self) {
+        if matches!(self.bootstrap, Bootstrap::Fetching(..)) {
+            return; // no peer streams the state in slices while its snapshot comes
+        }
         let now = self.now();
         let state = self.replica.state();
         for p in &mut self.peers {
@@ -677,6 +834,7 @@ impl Actor {
 
     fn status(&mut self) -> Value {
         let digest = self.digest();
+        let keys = self.keys();
         let s = self.replica.state();
         let vv: serde_json::Map<String, Value> = s
             .version_vector()
@@ -706,6 +864,10 @@ impl Actor {
                     "disconnects": p.disconnects,
                     "bytes_in": st.bytes_in,
                     "bytes_out": st.bytes_out,
+                    "snapshots_in": p.snapshots_in,
+                    "snapshot_bytes_in": p.snapshot_bytes_in,
+                    "snapshots_out": p.snapshots_out,
+                    "snapshot_bytes_out": p.snapshot_bytes_out,
                     "messages_in": st.messages_in,
                     "messages_out": st.messages_out,
                     "rounds": st.rounds,
@@ -734,7 +896,7 @@ impl Actor {
                 "compact": s.context().is_compact(),
             },
             "digest": format!("{digest:032x}"),
-            "keys": s.len(),
+            "keys": keys,
             "entries": s.entry_count(),
             "issued": self.replica.issued(),
             "writes": self.counters.writes,
@@ -747,7 +909,8 @@ impl Actor {
         })
     }
 
-    fn metrics(&self) -> String {
+    fn metrics(&mut self) -> String {
+        let keys = self.keys();
         let s = self.replica.state();
         let c = &self.counters;
         let mut o = String::new();
@@ -799,7 +962,7 @@ impl Actor {
             "keys",
             "gauge",
             "Keys (elements) the replica holds.",
-            &one(s.len() as f64),
+            &one(keys as f64),
         );
         metric(
             "entries",
@@ -857,6 +1020,18 @@ impl Actor {
             "counter",
             "Sync message bytes sent to the peer.",
             &per(&|p| p.sync.stats().bytes_out as f64),
+        );
+        metric(
+            "peer_snapshot_bytes_in_total",
+            "counter",
+            "Bytes of snapshot files taken from the peer (a start from empty).",
+            &per(&|p| p.snapshot_bytes_in as f64),
+        );
+        metric(
+            "peer_snapshot_bytes_out_total",
+            "counter",
+            "Bytes of snapshot files sent to the peer.",
+            &per(&|p| p.snapshot_bytes_out as f64),
         );
         metric(
             "peer_messages_in_total",

@@ -6,7 +6,7 @@
 //! | [`identity`] | the node's ed25519 key (`node.key`, mode 0600), its self-signed certificate, [`PublicKey`] |
 //! | [`tls`] | mutual TLS by pinned keys: the custom rustls verifiers of both sides |
 //! | [`peers`] | [`PeerSpec`]: `PUBKEY@ADDR` on the command line and in a peers file |
-//! | [`transport`] | QUIC: accepting, dialing with jittered backoff, message framing |
+//! | [`transport`] | QUIC: accepting, dialing with jittered backoff, message framing, the snapshot transfer of a node starting empty |
 //! | `actor` | the thread that owns the [`Replica`] and the peers' sync machines; group commit |
 //! | `http` | the HTTP API (axum): per-kind writes and reads, `/status`, `/metrics` |
 //! | [`batch`] | `POST /batch`: an Arrow IPC stream of keys and values, written as one write |
@@ -105,12 +105,19 @@ pub struct NodeConfig {
     pub durability: Durability,
     /// The sync machines' bounds and round interval.
     pub sync: SyncConfig,
+    /// The smallest snapshot file this node sends to a peer that starts empty and asks for
+    /// one (see [`transport`]'s "Snapshot transfer"); smaller states go through the sync
+    /// protocol alone, which ships them in a few messages anyway. `u64::MAX`: never.
+    pub snapshot_min: u64,
 }
+
+/// [`NodeConfig::snapshot_min`]'s default: 1 MiB.
+pub const SNAPSHOT_MIN: u64 = 1 << 20;
 
 impl NodeConfig {
     /// Defaults: QUIC and HTTP on `127.0.0.1` with ports chosen by the system, no peers, no
     /// token, group commit, the sync protocol's default bounds with a 500 ms round and
-    /// messages up to [`STREAM_MESSAGE`].
+    /// messages up to [`STREAM_MESSAGE`], snapshot files offered from [`SNAPSHOT_MIN`].
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -124,6 +131,7 @@ impl NodeConfig {
                 max_message: STREAM_MESSAGE,
                 ..SyncConfig::default()
             },
+            snapshot_min: SNAPSHOT_MIN,
         }
     }
 }
@@ -223,6 +231,7 @@ impl Node {
             source,
         })?;
 
+        let snapshot = Arc::new(transport::Snapshot::new(cfg.snapshot_min));
         let (cmd_tx, cmd_rx) = mpsc::channel(CMD_QUEUE);
         let (net_tx, net_rx) = mpsc::channel(NET_QUEUE);
         let room = Arc::new(Notify::new());
@@ -241,6 +250,9 @@ impl Node {
             room: room.clone(),
             quic_addr,
             http_addr,
+            net_rt: tokio::runtime::Handle::current(),
+            net: net_tx.clone(),
+            snapshot: snapshot.clone(),
         });
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
@@ -262,6 +274,7 @@ impl Node {
             net: net_tx,
             room,
             max_message: cfg.sync.max_message,
+            snapshot,
         };
         let mut tasks = JoinSet::new();
         tasks.spawn(transport::accept_loop(

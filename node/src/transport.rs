@@ -15,6 +15,20 @@
 //! protocol would not need it (any message may be lost), so unreliable datagrams for small
 //! gossip are a later option, not a need.
 //!
+//! # Snapshot transfer
+//! A node that starts empty (no entries, no dots) asks the first peer it connects to for
+//! that peer's newest snapshot file, on a bidirectional stream of its own: the request is
+//! [`SNAPSHOT_REQUEST`]; the answer an 8-byte big-endian length (0: declined, the snapshot
+//! is missing or smaller than the peer's `snapshot_min`) and the file's bytes. The file is
+//! already encoded (the state as of the peer's last fold), so the sender copies it from
+//! disk, bounded read-ahead, and the receiver decodes it off the replica's owner with every
+//! validation of the state format, then logs the bytes as they came
+//! ([`Replica::apply_encoded`](pluriverse_replica::Replica::apply_encoded)); the sync
+//! protocol ships what the peer wrote since its fold. While the transfer runs the empty
+//! node sends no sync messages, so no peer starts streaming the same state in slices. Any
+//! failure (the peer declines, the connection drops, a stall, bytes that do not decode)
+//! leaves the replica as it was and the protocol carries the whole catch-up.
+//!
 //! # Connections
 //! A node dials every peer that has an address whenever it has no connection with it,
 //! with jittered exponential backoff between failed attempts, and accepts connections
@@ -29,6 +43,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch, Notify};
 
+use pluriverse::wire::Limits;
+use pluriverse::ReplicaId;
+use pluriverse_replica::dir::Encoded;
+
 use crate::actor::Net;
 use crate::identity::PublicKey;
 use crate::tls::peer_key;
@@ -40,6 +58,8 @@ const HANDSHAKE: Duration = Duration::from_secs(5);
 /// First and longest wait between dial attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// The longest wait before a node's first dial of a peer (jittered from half of it).
+const FIRST_DIAL: Duration = Duration::from_millis(20);
 /// A connection that lived this long resets the backoff.
 const STABLE: Duration = Duration::from_secs(2);
 
@@ -56,10 +76,23 @@ pub fn transport_config() -> Arc<quinn::TransportConfig> {
     t.max_idle_timeout(Some(
         quinn::IdleTimeout::try_from(Duration::from_secs(3)).expect("3 s is a valid idle timeout"),
     ));
-    t.max_concurrent_bidi_streams(0u32.into());
+    // one bidirectional stream at a time: a snapshot transfer
+    t.max_concurrent_bidi_streams(1u32.into());
     t.max_concurrent_uni_streams(4u32.into());
     Arc::new(t)
 }
+
+/// The first bytes on a stream asking the peer for its snapshot file.
+pub const SNAPSHOT_REQUEST: &[u8; 8] = b"PLVSNAP1";
+/// A snapshot file is read and sent in chunks of this many bytes ...
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+/// ... with at most this many read ahead of the stream.
+const SNAPSHOT_READ_AHEAD: usize = 4;
+/// The receiver grows its buffer by at most this many bytes a step (a length the sender
+/// declares is a bound, not an allocation).
+const SNAPSHOT_STEP: usize = 8 << 20;
+/// The longest a snapshot transfer waits for its next bytes.
+const SNAPSHOT_STALL: Duration = Duration::from_secs(10);
 
 /// What the connection tasks share.
 #[derive(Clone)]
@@ -67,6 +100,57 @@ pub(crate) struct Shared {
     pub net: mpsc::Sender<Net>,
     pub room: Arc<Notify>,
     pub max_message: usize,
+    pub snapshot: Arc<Snapshot>,
+}
+
+/// The replica's newest snapshot file, as its owner last published it: a transfer reads
+/// the file without waiting for the owner (which may be busy, say building the indexes of a
+/// state it just opened), so the first bytes leave at once.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    path: std::sync::Mutex<Option<std::path::PathBuf>>,
+    /// Files smaller than this are not offered.
+    pub min: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn new(min: u64) -> Self {
+        Self {
+            path: std::sync::Mutex::new(None),
+            min,
+        }
+    }
+
+    /// Publishes the newest snapshot's path.
+    pub(crate) fn publish(&self, p: Option<std::path::PathBuf>) {
+        let mut g = self.path.lock().unwrap_or_else(|e| e.into_inner());
+        if *g != p {
+            *g = p;
+        }
+    }
+
+    /// The newest snapshot file, opened, with its size, when it is at least [`Self::min`]
+    /// bytes; asks again when a fold removed it between publishing and opening.
+    fn open(&self) -> Option<(std::fs::File, u64)> {
+        for _ in 0..3 {
+            let p = self
+                .path
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()?;
+            match std::fs::File::open(&p).and_then(|f| Ok((f.metadata()?.len(), f))) {
+                Ok((len, f)) => return (len >= self.min.max(1)).then_some((f, len)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    tracing::warn!("cannot open the snapshot {}: {e}", p.display());
+                    return None;
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Accepts connections until the endpoint closes.
@@ -123,7 +207,7 @@ pub(crate) async fn dial_loop(
 ) {
     let mut backoff = BACKOFF_MIN;
     // a small first delay: nodes started together do not all dial at the same instant
-    tokio::time::sleep(jitter(BACKOFF_MIN)).await;
+    tokio::time::sleep(jitter(FIRST_DIAL)).await;
     loop {
         while *connected.borrow_and_update() {
             if connected.changed().await.is_err() {
@@ -269,10 +353,199 @@ async fn run_connection(conn: quinn::Connection, peer: usize, dialed: bool, shar
             }
         }
     };
+    let snapshots = async {
+        loop {
+            let (send, recv) = match conn.accept_bi().await {
+                Ok(s) => s,
+                Err(e) => return e.to_string(),
+            };
+            if let Err(e) = serve_snapshot(send, recv, peer, shared).await {
+                tracing::warn!("a snapshot transfer to the peer failed: {e}");
+            }
+        }
+    };
     let why = tokio::select! {
         r = writer => r.unwrap_or_else(|e| e),
         r = reader => r.unwrap_or_else(|e| e),
+        why = snapshots => why,
     };
     conn.close(0u32.into(), b"");
     let _ = shared.net.send(Net::Down { peer, id, why }).await;
+}
+
+/// `fut`, given up after [`SNAPSHOT_STALL`].
+async fn stall<T, E: std::fmt::Display>(
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(SNAPSHOT_STALL, fut).await {
+        Ok(r) => r.map_err(|e| format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: nothing for {SNAPSHOT_STALL:?}")),
+    }
+}
+
+/// Answers one snapshot request: sends the replica's newest snapshot file ([`Snapshot`]),
+/// read ahead on a blocking thread by at most [`SNAPSHOT_READ_AHEAD`] chunks. Returns
+/// the bytes sent.
+async fn serve_snapshot(
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    peer: usize,
+    shared: &Shared,
+) -> Result<u64, String> {
+    let mut req = [0u8; 8];
+    stall("the request", recv.read_exact(&mut req)).await?;
+    if &req != SNAPSHOT_REQUEST {
+        let _ = send.reset(5u32.into());
+        return Err("a stream that is no snapshot request".into());
+    }
+    let Some((file, len)) = shared.snapshot.open() else {
+        stall("the answer", send.write_all(&0u64.to_be_bytes())).await?;
+        let _ = send.finish();
+        return Ok(0);
+    };
+    stall("the length", send.write_all(&len.to_be_bytes())).await?;
+    let (chunks, mut next) = mpsc::channel::<std::io::Result<Vec<u8>>>(SNAPSHOT_READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = file;
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(SNAPSHOT_CHUNK as u64) as usize;
+            let mut buf = vec![0u8; n];
+            let r = f.read_exact(&mut buf).map(|()| buf);
+            let failed = r.is_err();
+            if chunks.blocking_send(r).is_err() || failed {
+                return;
+            }
+            left -= n as u64;
+        }
+    });
+    let mut sent = 0u64;
+    while let Some(c) = next.recv().await {
+        let c = c.map_err(|e| format!("reading the snapshot file: {e}"))?;
+        stall("sending", send.write_all(&c)).await?;
+        sent += c.len() as u64;
+    }
+    if sent != len {
+        let _ = send.reset(6u32.into());
+        return Err(format!(
+            "the snapshot file ended after {sent} of {len} bytes"
+        ));
+    }
+    let _ = send.finish();
+    let _ = shared
+        .net
+        .send(Net::SnapshotSent { peer, bytes: sent })
+        .await;
+    Ok(sent)
+}
+
+/// Asks the peer on `conn` for its snapshot file ([`SNAPSHOT_REQUEST`]), decodes it as a
+/// state of `writer` within `limits` on a blocking thread, and tells the replica's owner
+/// ([`Net::Snapshot`]: `None` when the peer declined). A file over `max` bytes is refused
+/// before it is read. After the owner has the state, the same thread builds the dot indexes
+/// the sync machine's first summaries need (the runs pass into a blank state as they are,
+/// indexes and all), so the owner does not build them.
+pub(crate) async fn fetch_snapshot(
+    conn: quinn::Connection,
+    max: u64,
+    writer: ReplicaId,
+    limits: Limits,
+    peer: usize,
+    net: mpsc::Sender<Net>,
+) {
+    let bytes = match receive_snapshot(conn, max).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            let _ = net
+                .send(Net::Snapshot {
+                    peer,
+                    result: Ok(None),
+                })
+                .await;
+            return;
+        }
+        Err(e) => {
+            let _ = net
+                .send(Net::Snapshot {
+                    peer,
+                    result: Err(e),
+                })
+                .await;
+            return;
+        }
+    };
+    let len = bytes.len();
+    let t = Instant::now();
+    let _ = tokio::task::spawn_blocking(move || {
+        let e = match Encoded::decode(bytes, writer, &limits) {
+            Ok(e) => e,
+            Err(e) => {
+                let why = format!("the snapshot does not decode: {e}");
+                let _ = net.blocking_send(Net::Snapshot {
+                    peer,
+                    result: Err(why),
+                });
+                return;
+            }
+        };
+        let decoded = t.elapsed();
+        let state = e.state().clone(); // shares the runs
+        if net
+            .blocking_send(Net::Snapshot {
+                peer,
+                result: Ok(Some(e)),
+            })
+            .is_err()
+        {
+            return;
+        }
+        for n in state.replicas_seen() {
+            state.range_summary(&n, 1, u64::MAX);
+        }
+        tracing::info!(
+            bytes = len,
+            decoded_s = decoded.as_secs_f64(),
+            indexed_s = t.elapsed().as_secs_f64(),
+            "snapshot decoded"
+        );
+    })
+    .await;
+}
+
+/// The request and the transfer of [`fetch_snapshot`]: the file's bytes, or `None` when
+/// the peer declined.
+async fn receive_snapshot(conn: quinn::Connection, max: u64) -> Result<Option<Vec<u8>>, String> {
+    let asked = Instant::now();
+    let (mut send, mut recv) = stall("opening a stream", conn.open_bi()).await?;
+    stall("the request", send.write_all(SNAPSHOT_REQUEST)).await?;
+    let _ = send.finish();
+    let mut len = [0u8; 8];
+    stall("the answer", recv.read_exact(&mut len)).await?;
+    let len = u64::from_be_bytes(len);
+    if len == 0 {
+        return Ok(None);
+    }
+    if len > max {
+        let _ = recv.stop(7u32.into());
+        return Err(format!(
+            "the peer offers a {len}-byte snapshot, over the bound of {max}"
+        ));
+    }
+    let answered = asked.elapsed();
+    let len = len as usize;
+    let mut buf = Vec::with_capacity(len.min(SNAPSHOT_STEP));
+    while buf.len() < len {
+        let start = buf.len();
+        buf.resize(start + (len - start).min(SNAPSHOT_STEP), 0);
+        stall("the snapshot's bytes", recv.read_exact(&mut buf[start..])).await?;
+    }
+    tracing::info!(
+        bytes = len,
+        answered_s = answered.as_secs_f64(),
+        received_s = asked.elapsed().as_secs_f64(),
+        "snapshot received"
+    );
+    Ok(Some(buf))
 }

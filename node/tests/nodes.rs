@@ -646,3 +646,146 @@ fn a_batch_is_one_write_and_reaches_the_peer_in_chunks() {
     assert_eq!(ok(call(n.http_addr(), "GET", "/keys/2", None))["value"], 19);
     rt.block_on(n.shutdown()).unwrap();
 }
+
+/// Writes `k0..kN` = their number through the replica library, folds them into a
+/// snapshot, then writes `late0..late99` and removes `k0` (those stay in the log).
+fn snapshot_then_log(dir: &Path, n: i64) -> u64 {
+    let mut r = Replica::open(dir, Options::default()).unwrap();
+    for i in 0..n {
+        r.write(|s| s.set(Scalar::Utf8(format!("k{i}")), Scalar::Int64(i)))
+            .unwrap();
+    }
+    r.fold().unwrap();
+    let len = std::fs::metadata(r.snapshot_path().unwrap()).unwrap().len();
+    for i in 0..100 {
+        r.write(|s| s.set(Scalar::Utf8(format!("late{i}")), Scalar::Int64(-i)))
+            .unwrap();
+    }
+    r.write(|s| s.remove(Scalar::Utf8("k0".into()))).unwrap();
+    r.close().unwrap();
+    len
+}
+
+fn start_offering(rt: &tokio::runtime::Runtime, dir: &Path, peers: Vec<PeerSpec>) -> Node {
+    let mut cfg = NodeConfig::new(dir);
+    cfg.peers = peers;
+    cfg.sync.round_interval = Duration::from_millis(200);
+    cfg.snapshot_min = 0;
+    rt.block_on(Node::start(cfg)).unwrap()
+}
+
+/// What `snapshot_then_log(dir, n)` leaves, read back key by key over HTTP.
+fn check_snapshot_then_log(node: &Node, n: i64) {
+    assert_eq!(status(node)["keys"], n - 1 + 100);
+    assert_eq!(
+        ok(call(node.http_addr(), "GET", "/keys/k0", None))["values"],
+        json!([]),
+        "k0 was removed after the snapshot"
+    );
+    for i in (1..n).step_by(997).chain([n - 1]) {
+        let r = ok(call(node.http_addr(), "GET", &format!("/keys/k{i}"), None));
+        assert_eq!(r["values"], json!([i]), "k{i}: {r}");
+    }
+    for i in [0, 57, 99] {
+        let r = ok(call(
+            node.http_addr(),
+            "GET",
+            &format!("/keys/late{i}"),
+            None,
+        ));
+        assert_eq!(r["values"], json!([-i]), "late{i}: {r}");
+    }
+}
+
+#[test]
+fn an_empty_node_takes_the_peers_snapshot_and_the_rest_by_sync() {
+    let rt = runtime();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    init(da.path(), "paris", mvmap()).unwrap();
+    let kb = init(db.path(), "tokyo", mvmap()).unwrap();
+    let n = 20_000;
+    let snapshot = snapshot_then_log(da.path(), n);
+    let a = start_offering(&rt, da.path(), vec![accept_only(kb)]);
+    let b = start(&rt, db.path(), vec![pin(&a)]);
+    let digest = await_convergence(&[&a, &b], Duration::from_secs(30));
+    check_snapshot_then_log(&b, n);
+    let s = status(&b);
+    let p = &s["peers"][0];
+    assert_eq!(p["snapshots_in"], 1, "{s}");
+    assert_eq!(p["snapshot_bytes_in"], snapshot, "{s}");
+    // the protocol shipped what the snapshot lacks, not the state again
+    assert!(
+        p["bytes_in"].as_u64().unwrap() < snapshot / 2,
+        "the protocol shipped {} bytes beside a {snapshot}-byte snapshot: {s}",
+        p["bytes_in"]
+    );
+    let sa = status(&a);
+    assert_eq!(sa["peers"][0]["snapshots_out"], 1, "{sa}");
+    assert_eq!(sa["peers"][0]["snapshot_bytes_out"], snapshot, "{sa}");
+    let m = call(b.http_addr(), "GET", "/metrics", None).body;
+    assert!(
+        m.contains(&format!(
+            "pluriverse_peer_snapshot_bytes_in_total{{peer=\"{}\"}} {snapshot}",
+            a.public_key()
+        )),
+        "{m}"
+    );
+    rt.block_on(b.shutdown()).unwrap();
+    rt.block_on(a.shutdown()).unwrap();
+    // what tokyo took is in its directory: alone, it opens to the same state, and it asks
+    // no one for a snapshot again (it is not empty)
+    let b = start(&rt, db.path(), vec![]);
+    assert_eq!(status(&b)["digest"], digest.as_str());
+    check_snapshot_then_log(&b, n);
+    rt.block_on(b.shutdown()).unwrap();
+    let a = start_offering(&rt, da.path(), vec![accept_only(kb)]);
+    let b = start(&rt, db.path(), vec![pin(&a)]);
+    await_convergence(&[&a, &b], Duration::from_secs(30));
+    assert_eq!(status(&b)["peers"][0]["snapshots_in"], 0);
+    rt.block_on(b.shutdown()).unwrap();
+    rt.block_on(a.shutdown()).unwrap();
+}
+
+#[test]
+fn a_snapshot_that_does_not_decode_is_refused_and_sync_carries_the_catch_up() {
+    let rt = runtime();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    init(da.path(), "paris", mvmap()).unwrap();
+    let kb = init(db.path(), "tokyo", mvmap()).unwrap();
+    let n = 5_000;
+    snapshot_then_log(da.path(), n);
+    let a = start_offering(&rt, da.path(), vec![accept_only(kb)]);
+    // paris read its snapshot at start; the file it would send is now damaged (same size)
+    let file = std::fs::read_dir(da.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("snapshot-")
+        })
+        .unwrap();
+    let len = std::fs::metadata(&file).unwrap().len() as usize;
+    let mut bytes = std::fs::read(&file).unwrap();
+    for b in &mut bytes[len / 4..] {
+        *b = 0xA5;
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let b = start(&rt, db.path(), vec![pin(&a)]);
+    await_convergence(&[&a, &b], Duration::from_secs(30));
+    check_snapshot_then_log(&b, n);
+    let s = status(&b);
+    let p = &s["peers"][0];
+    assert_eq!(p["snapshots_in"], 0, "{s}");
+    assert!(
+        p["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not decode")),
+        "{s}"
+    );
+    assert!(p["errors"].as_u64().unwrap() >= 1, "{s}");
+    rt.block_on(b.shutdown()).unwrap();
+    rt.block_on(a.shutdown()).unwrap();
+}

@@ -201,6 +201,46 @@ impl std::fmt::Debug for Replica {
     }
 }
 
+/// A state or delta together with the bytes it was decoded from (the state format, as
+/// [`AnyState::to_bytes`] writes it), for [`Replica::apply_encoded`], which logs the bytes
+/// as they are. Only [`Encoded::decode`] makes one, so the two always agree.
+pub struct Encoded {
+    state: AnyState,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoded")
+            .field("entries", &self.state.entry_count())
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Encoded {
+    /// Decodes `bytes` within `limits` as a state whose local writer is `writer` (the
+    /// replica's [`Replica::writer`]), every validation of
+    /// [`AnyState::from_bytes_with_limits`] included.
+    ///
+    /// # Errors
+    /// The decode's error, as [`ReplicaError::State`].
+    pub fn decode(bytes: Vec<u8>, writer: ReplicaId, limits: &Limits) -> Result<Self> {
+        let state = AnyState::from_bytes_with_limits(&bytes, writer, limits)?;
+        Ok(Self { state, bytes })
+    }
+
+    /// The decoded state.
+    pub fn state(&self) -> &AnyState {
+        &self.state
+    }
+
+    /// The bytes it was decoded from.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 fn snapshot_name(seq: u64) -> String {
     format!("snapshot-{seq:020}.arrow")
 }
@@ -747,6 +787,75 @@ impl Replica {
         self.apply(&d)
     }
 
+    /// [`Replica::apply`] for a state or delta decoded with the bytes it came in
+    /// ([`Encoded`]: a peer's snapshot file, say): the log takes those bytes as they are (one
+    /// [`TAG_DELTA`] record), so nothing is encoded again, and the decode may run on another
+    /// thread than the replica's owner.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{AnyState, Kind, KeyType, Scalar, StateType};
+    /// use pluriverse_replica::{dir::Encoded, Options, Replica};
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut a = AnyState::new(t, "a");
+    /// for i in 0..100 {
+    ///     a.add(Scalar::Int64(i)).unwrap();
+    /// }
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-encoded-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut b = Replica::create(&dir, "b", t, Options::default()).unwrap();
+    /// let e = Encoded::decode(a.to_bytes().unwrap(), b.writer().clone(), &b.options().limits).unwrap();
+    /// b.apply_encoded(&e).unwrap();
+    /// assert_eq!(b.state().digest(), a.digest());
+    /// drop(b);
+    /// let b = Replica::open(&dir, Options::default()).unwrap(); // replays the bytes
+    /// assert_eq!(b.state().digest(), a.digest());
+    /// # drop(b); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReplicaError::Config`] when the bytes are more than one log record holds
+    /// ([`log::MAX_RECORD`]); otherwise as [`Replica::apply`]. The state is unchanged on
+    /// every error but I/O.
+    pub fn apply_encoded(&mut self, e: &Encoded) -> Result<()> {
+        if e.bytes.len() > log::MAX_RECORD {
+            return Err(ReplicaError::Config(format!(
+                "a {}-byte state is over the {}-byte bound of one log record",
+                e.bytes.len(),
+                log::MAX_RECORD
+            )));
+        }
+        self.join_received(&e.state)?;
+        let head = log::header(TAG_DELTA, &e.bytes);
+        self.append_parts(&[&head, &e.bytes], false)?;
+        self.maybe_fold_received()
+    }
+
+    /// The newest snapshot file's path: a copy of the state as of the last fold (what a
+    /// peer starting empty can take in one transfer before the sync protocol ships the
+    /// rest). `None` when the directory has no snapshot yet. A fold finishing on its own
+    /// thread removes the file the moment its successor is in place; a reader that finds it
+    /// gone asks again.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_any::{Kind, KeyType, Scalar, StateType};
+    /// use pluriverse_replica::{Options, Replica};
+    /// let dir = std::env::temp_dir().join(format!("plv-doc-snapfile-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let t = StateType::new(Kind::AWSet, KeyType::Int64, None).unwrap();
+    /// let mut r = Replica::create(&dir, "r", t, Options::default()).unwrap();
+    /// assert_eq!(r.snapshot_path(), None);
+    /// r.write(|s| s.add(Scalar::Int64(7))).unwrap();
+    /// r.fold().unwrap();
+    /// let p = r.snapshot_path().expect("a fold wrote one");
+    /// assert!(std::fs::metadata(&p).unwrap().len() > 0);
+    /// # drop(r); std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn snapshot_path(&self) -> Option<PathBuf> {
+        (self.snapshot_seq > 0).then(|| self.dir.join(snapshot_name(self.snapshot_seq)))
+    }
+
     /// Appends a delta to the log; returns whether it is durable against power loss.
     fn log_delta(&mut self, delta: &AnyState, sync: bool) -> Result<bool> {
         if delta.entry_count() == 0
@@ -772,14 +881,21 @@ impl Replica {
     /// Appends encoded records to the log (nothing for none); returns whether they are
     /// durable against power loss. The handle is poisoned on an error.
     fn append(&mut self, rec: &[u8], sync: bool) -> Result<bool> {
-        if rec.is_empty() {
+        self.append_parts(&[rec], sync)
+    }
+
+    /// [`Replica::append`] of the bytes of `parts`, one after the other.
+    fn append_parts(&mut self, parts: &[&[u8]], sync: bool) -> Result<bool> {
+        if parts.iter().all(|p| p.is_empty()) {
             return Ok(!self.unsynced);
         }
         let res = (|| {
-            self.log
-                .write_all(rec)
-                .map_err(io(&self.log_path, "append to"))?;
-            self.log_len += rec.len() as u64;
+            for rec in parts {
+                self.log
+                    .write_all(rec)
+                    .map_err(io(&self.log_path, "append to"))?;
+                self.log_len += rec.len() as u64;
+            }
             self.unsynced = true;
             if sync {
                 self.sync()?;

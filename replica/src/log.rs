@@ -52,6 +52,27 @@ pub fn encode_into(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
     out[start + 4..start + 12].copy_from_slice(&sum.to_le_bytes());
 }
 
+/// The header of a record holding `payload` (what [`encode`] puts before it), for a writer
+/// that writes the payload from where it is instead of copying it behind the header.
+///
+/// # Example
+/// ```
+/// use pluriverse_replica::log::{encode, header, TAG_DELTA};
+/// let mut rec = header(TAG_DELTA, b"hello").to_vec();
+/// rec.extend_from_slice(b"hello");
+/// assert_eq!(rec, encode(TAG_DELTA, b"hello"));
+/// ```
+pub fn header(tag: u8, payload: &[u8]) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    let mut sum = xxhash_rust::xxh3::Xxh3::new();
+    sum.update(&[tag]);
+    sum.update(payload);
+    h[4..12].copy_from_slice(&sum.digest().to_le_bytes());
+    h[12] = tag;
+    h
+}
+
 /// Encodes one record.
 ///
 /// # Example

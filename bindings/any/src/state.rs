@@ -284,6 +284,10 @@ pub(crate) trait DynKind: WireKind<Key: KeyTag, Cell: Cells> {
     fn apply(s: &mut State<Self>, op: Op<'_>) -> Result<Store<Self>>;
     /// The keys (elements, for a set) holding something.
     fn keys(s: &State<Self>) -> Vec<Self::Key>;
+    /// How many keys hold something (what `keys(s).len()` says, without building them).
+    fn len(s: &State<Self>) -> usize {
+        Self::keys(s).len()
+    }
     /// Whether `key` holds something.
     fn contains(s: &State<Self>, key: &Self::Key) -> bool;
     /// The values of `key`, for the kinds with values.
@@ -348,6 +352,9 @@ impl<K: KeyTag, V: ValueTag> DynKind for MVMapKind<K, V> {
     fn keys(s: &MVMap<K, V>) -> Vec<K> {
         s.keys()
     }
+    fn len(s: &MVMap<K, V>) -> usize {
+        s.len()
+    }
     fn contains(s: &MVMap<K, V>, key: &K) -> bool {
         s.contains_key(key)
     }
@@ -378,6 +385,9 @@ impl<E: KeyTag> DynKind for AWSetKind<E> {
     fn keys(s: &AWSet<E>) -> Vec<E> {
         s.elements()
     }
+    fn len(s: &AWSet<E>) -> usize {
+        s.len()
+    }
     fn contains(s: &AWSet<E>, e: &E) -> bool {
         s.contains(e)
     }
@@ -403,6 +413,9 @@ impl<K: KeyTag> DynKind for PNCounterKind<K> {
     }
     fn keys(s: &PNCounterMap<K>) -> Vec<K> {
         s.keys()
+    }
+    fn len(s: &PNCounterMap<K>) -> usize {
+        s.len()
     }
     fn contains(s: &PNCounterMap<K>, key: &K) -> bool {
         s.contains_key(key)
@@ -601,7 +614,7 @@ impl<Kd: DynKind> Dyn for State<Kd> {
         State::entry_count(self)
     }
     fn len(&self) -> usize {
-        Kd::keys(self).len()
+        Kd::len(self)
     }
     fn digest(&self) -> u128 {
         State::digest(self)

@@ -85,6 +85,10 @@ struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 64 << 10,
           value_parser = clap::value_parser!(u64).range(1200..=16 << 20))]
     max_message: u64,
+    /// Smallest snapshot file, in bytes, sent whole to a peer that starts empty (smaller
+    /// states go through the sync protocol alone)
+    #[arg(long, value_name = "N", default_value_t = pluriverse_node::SNAPSHOT_MIN)]
+    snapshot_min: u64,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -145,5 +149,6 @@ fn run(a: RunArgs) -> Result<(), Fail> {
     cfg.durability = a.durability;
     cfg.sync.round_interval = Duration::from_millis(a.round_ms);
     cfg.sync.max_message = a.max_message as usize;
+    cfg.snapshot_min = a.snapshot_min;
     pluriverse_node::run_until_signal(cfg).map_err(node_error)
 }

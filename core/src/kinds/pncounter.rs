@@ -162,9 +162,9 @@ impl<K: Item> State<PNCounterKind<K>> {
         super::distinct_keys(&self.store)
     }
 
-    /// Number of keys with at least one cell.
+    /// Number of keys with at least one cell (a pass over the entries).
     pub fn len(&self) -> usize {
-        self.keys().len()
+        super::distinct_key_count(&self.store)
     }
 
     /// Whether no key has a cell.

@@ -447,14 +447,8 @@ impl<K: Item, V: Item> Run<K, V> {
 
     /// Row ids sorted by dot.
     pub fn by_dot(&self) -> &[u32] {
-        self.by_dot.get_or_init(|| {
-            // sort contiguous (replica, counter, row) triples: no indirection per compare
-            let mut triples: Vec<(u32, u64, u32)> = (0..self.rows())
-                .map(|i| (self.replica[i], self.counter[i], i as u32))
-                .collect();
-            triples.sort_unstable();
-            triples.into_iter().map(|t| t.2).collect()
-        })
+        self.by_dot
+            .get_or_init(|| crate::radix::sort_dots(&self.replica, &self.counter))
     }
 
     /// Positions in [`Run::by_dot`] of the rows of `replica` with counters in `lo..=hi`.

@@ -8,6 +8,9 @@ use super::CausalStore;
 use crate::item::{Item, ItemCol};
 use crate::store::run::Run;
 
+/// Rows of a run digested as one part on the rayon pool ([`CausalStore::digest`]).
+const DIGEST_PART: usize = 1 << 16;
+
 impl<K: Item, V: Item> CausalStore<K, V> {
     /// The kind and types this store's digests fold in (contract 12), e.g.
     /// `MVMap<utf8,int64>`, `AWSet<uint64,unit>`, `PNCounterMap<binary,(uint64,uint64)>`,
@@ -111,15 +114,31 @@ impl<K: Item, V: Item> CausalStore<K, V> {
     ///   cloud run's first: u64 and length: u64)`;
     /// - once, `xxh3_128(3, type description)`.
     pub fn digest(&self) -> u128 {
-        let mut d = Digest::new();
-        let mut buf = Vec::with_capacity(64);
+        use rayon::prelude::*;
         let seed = Self::type_seed();
-        for run in &self.runs {
-            for i in 0..run.rows() {
+        // the entries' hashes sum in any order: parts of long runs on the rayon pool
+        let part = |run: &Run<K, V>, rows: std::ops::Range<usize>| {
+            let mut d = Digest::new();
+            let mut buf = Vec::with_capacity(64);
+            for i in rows {
                 if run.is_live(i) {
                     d.add_hash(self.entry_hash(run, i, seed, &mut buf));
                 }
             }
+            d
+        };
+        let mut d = Digest::new();
+        for run in &self.runs {
+            let n = run.rows();
+            if n < 2 * DIGEST_PART {
+                d.join(&part(run, 0..n));
+                continue;
+            }
+            let parts: Vec<Digest> = (0..n.div_ceil(DIGEST_PART))
+                .into_par_iter()
+                .map(|p| part(run, p * DIGEST_PART..((p + 1) * DIGEST_PART).min(n)))
+                .collect();
+            parts.iter().for_each(|p| d.join(p));
         }
         self.add_context_to(&mut d);
         d.add_hash(Self::type_hash());
