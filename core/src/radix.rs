@@ -208,7 +208,7 @@ const DOT_DIGIT: u32 = 11;
 /// [`DOT_DIGIT`] bits), and the row ids, in order from the start, stay in order among equal
 /// dots. Falls back to the comparison sort when the three do not fit in 64 bits, or for
 /// short inputs.
-pub(crate) fn sort_dots(replica: &[u32], counter: &[u64]) -> Vec<u32> {
+pub fn sort_dots(replica: &[u32], counter: &[u64]) -> Vec<u32> {
     let n = replica.len().min(counter.len());
     let by_compare = || {
         let mut t: Vec<(u32, u64, u32)> =
