@@ -205,7 +205,7 @@ const DOT_DIGIT: u32 = 11;
 /// Each row becomes one `u64`: its replica above its counter above its row id, each in as
 /// many bits as its largest value needs; the passes sort on the replica and counter bits
 /// only (a run's counters are dense, so 10M rows of a few replicas take 3 passes of
-/// 11 bits), and the row ids, in order from the start, stay in order among equal
+/// at most 11 bits), and the row ids, in order from the start, stay in order among equal
 /// dots. Falls back to the comparison sort when the three do not fit in 64 bits, or for
 /// short inputs.
 pub fn sort_dots(replica: &[u32], counter: &[u64]) -> Vec<u32> {
