@@ -331,6 +331,8 @@ impl Replica {
     /// hold a replica already) and opens it.
     ///
     /// # Errors
+    /// [`ReplicaError::Config`] for a name that is empty or longer than
+    /// [`MAX_REPLICA_NAME`](crate::identity::MAX_REPLICA_NAME) bytes,
     /// [`ReplicaError::AlreadyExists`], or [`ReplicaError::Io`].
     pub fn create(
         dir: impl AsRef<Path>,
@@ -340,6 +342,7 @@ impl Replica {
     ) -> Result<Self> {
         let dir = dir.as_ref();
         let name = name.into();
+        crate::identity::check_name(&name)?;
         fs::create_dir_all(dir).map_err(io(dir, "create directory"))?;
         let _lock = lock(dir)?;
         let meta_path = dir.join(META);

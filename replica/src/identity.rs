@@ -14,8 +14,42 @@ use std::io::Read;
 
 use pluriverse::ReplicaId;
 
+use crate::error::{ReplicaError, Result};
+
 /// Separates a replica's name from its incarnation.
 pub const SEPARATOR: u8 = pluriverse::retired::INCARNATION_SEPARATOR;
+
+/// The longest name a replica may be given, in bytes. Its incarnations (the name, `#` and
+/// 16 hex digits) are then at most [`MAX_INCARNATION`] bytes, short enough that every
+/// message bound a [`crate::sync::Peer`] accepts carries three of them in one message (a
+/// listing's two interval bounds and an item), down to a 1,200-byte datagram.
+pub const MAX_REPLICA_NAME: usize = 238;
+
+/// The longest incarnation name: [`MAX_REPLICA_NAME`] bytes and the 17 of the suffix.
+pub const MAX_INCARNATION: usize = MAX_REPLICA_NAME + 17;
+
+/// Checks a name a replica is to be given: 1 to [`MAX_REPLICA_NAME`] bytes, any bytes.
+///
+/// # Errors
+/// [`ReplicaError::Config`] naming the length when it is empty or too long.
+///
+/// # Example
+/// ```
+/// use pluriverse_replica::identity::{check_name, MAX_REPLICA_NAME};
+/// assert!(check_name(&"paris".into()).is_ok());
+/// assert!(check_name(&"".into()).is_err());
+/// assert!(check_name(&"x".repeat(MAX_REPLICA_NAME + 1).as_str().into()).is_err());
+/// ```
+pub fn check_name(name: &ReplicaId) -> Result<()> {
+    let n = name.as_bytes().len();
+    if n == 0 || n > MAX_REPLICA_NAME {
+        return Err(ReplicaError::Config(format!(
+            "a replica name of {n} bytes: a name is 1 to {MAX_REPLICA_NAME} bytes (its \
+             incarnations must fit the sync protocol's smallest messages)"
+        )));
+    }
+    Ok(())
+}
 
 /// A fresh incarnation of `name`: `name#` and 16 hex digits of randomness.
 ///

@@ -225,6 +225,29 @@ fn a_second_process_is_refused_while_one_has_the_directory() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A name is 1 to `MAX_REPLICA_NAME` bytes: an empty or longer one is refused before
+/// anything is written (the directory is left as it was), the longest is taken, and its
+/// incarnations are `MAX_INCARNATION` bytes.
+#[test]
+fn a_replica_name_that_the_sync_could_not_carry_is_refused_at_create() {
+    use pluriverse_replica::identity::{MAX_INCARNATION, MAX_REPLICA_NAME};
+    let dir = tmp("names");
+    for bad in [String::new(), "n".repeat(MAX_REPLICA_NAME + 1)] {
+        let err = Replica::create(&dir, bad.as_str(), mvmap(), Options::default()).unwrap_err();
+        assert!(matches!(err, ReplicaError::Config(_)), "{err}");
+        assert!(
+            err.to_string().contains(&format!("{} bytes", bad.len())),
+            "{err}"
+        );
+        assert!(!dir.exists(), "a refused create left {}", dir.display());
+    }
+    let longest = "n".repeat(MAX_REPLICA_NAME);
+    let r = Replica::create(&dir, longest.as_str(), mvmap(), Options::default()).unwrap();
+    assert_eq!(r.writer().as_bytes().len(), MAX_INCARNATION);
+    drop(r);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A process forked by another thread holds a copy of every descriptor until it execs,
 /// locked ones included: closing a replica and opening it again (or creating one, which
 /// used to release its lock and take it again) must not see that copy as a second holder.

@@ -1391,3 +1391,108 @@ fn columnar_answers_round_trip_for_every_type() {
     }
     assert_eq!(columnar, 48, "every kind and key/value type");
 }
+
+/// Syncs `a` and `b` at `cfg`'s bound until neither sends and the digests agree or `done`
+/// says they are where they should be, checking that every message fits the bound and
+/// decodes; returns the two machines.
+fn sync_checked(
+    a: &mut AnyState,
+    b: &mut AnyState,
+    cfg: Config,
+    done: impl Fn(&AnyState, &AnyState) -> bool,
+) -> (Peer, Peer) {
+    let ty = a.state_type();
+    let (mut pa, mut pb) = (Peer::new(ty, cfg).unwrap(), Peer::new(ty, cfg).unwrap());
+    // every message `from` sends, checked and handed to `to`; whether there was one
+    fn step(
+        from: &mut Peer,
+        to: &mut Peer,
+        fs: &AnyState,
+        ts: &mut AnyState,
+        now: Duration,
+        max: usize,
+    ) -> bool {
+        let mut moved = false;
+        while let Some(m) = from.poll_transmit(now, fs) {
+            assert!(m.len() <= max, "a {}-byte message", m.len());
+            Message::decode(&m, max).unwrap();
+            moved = true;
+            if let Some(d) = to.handle(now, &m).unwrap() {
+                ts.join(&d).unwrap();
+            }
+        }
+        moved
+    }
+    for tick in 0..5000u64 {
+        let now = Duration::from_millis(tick);
+        let moved = step(&mut pa, &mut pb, a, b, now, cfg.max_message)
+            | step(&mut pb, &mut pa, b, a, now, cfg.max_message);
+        if !moved && done(a, b) {
+            return (pa, pb);
+        }
+    }
+    panic!("no convergence");
+}
+
+/// Replicas with the longest names a replica may be given (incarnations of
+/// `MAX_REPLICA_NAME`-byte names that differ only in their last bytes, so that every bound
+/// of a listing or a names message is as long as it gets) sync in 1,200-byte datagrams:
+/// every message fits and decodes, as listings (a few replicas) and as names messages
+/// split down to listings (many), and both sides end at the join of the two. A name too
+/// long for three to fit one message is left out of the rounds and counted, and everything
+/// else still converges.
+#[test]
+fn the_longest_names_sync_in_datagrams_and_longer_ones_are_left_out() {
+    use pluriverse_replica::identity::{incarnation, MAX_INCARNATION, MAX_REPLICA_NAME};
+    let ty = state_type(Kind::MVMap);
+    let cfg = Config {
+        max_message: 1200,
+        round_interval: Duration::from_millis(1000),
+        ..Config::default()
+    };
+    let base = "p".repeat(MAX_REPLICA_NAME - 3);
+    for n in [5u64, 60] {
+        let (mut a, mut b) = (AnyState::new(ty, "a"), AnyState::new(ty, "b"));
+        for i in 0..n {
+            let name = incarnation(&format!("{base}{i:03}").as_str().into(), i);
+            assert_eq!(name.as_bytes().len(), MAX_INCARNATION);
+            let mut w = AnyState::new(ty, name);
+            for k in 0..3 {
+                let d = w
+                    .set(
+                        Scalar::Utf8(format!("k{}", (i + k) % 11)),
+                        Scalar::Int64(k as i64),
+                    )
+                    .unwrap();
+                // a third on each side alone, a third on both
+                if i % 3 != 0 {
+                    a.join(&d).unwrap();
+                }
+                if i % 3 != 1 {
+                    b.join(&d).unwrap();
+                }
+            }
+        }
+        let mut reference = a.clone();
+        reference.join(&b).unwrap();
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        sync_checked(&mut a2, &mut b2, cfg, |a, b| a.digest() == b.digest());
+        assert_eq!(a2.digest(), reference.digest(), "{n} replicas");
+        assert_eq!(b2.digest(), reference.digest(), "{n} replicas");
+
+        // one more replica whose name is longer than the bound carries three times
+        let mut w = AnyState::new(ty, ReplicaId::from(vec![b'z'; 600]));
+        let long = w
+            .set(Scalar::Utf8("long".into()), Scalar::Int64(1))
+            .unwrap();
+        a.join(&long).unwrap();
+        let mut with_long = reference.clone();
+        with_long.join(&long).unwrap();
+        let (want_a, want_b) = (with_long.digest(), reference.digest());
+        let (pa, _) = sync_checked(&mut a, &mut b, cfg, |a, b| {
+            a.digest() == want_a && b.digest() == want_b
+        });
+        assert!(pa.stats().long_names > 0);
+        assert_eq!(pa.stats().oversized, 0);
+    }
+}

@@ -233,6 +233,21 @@ pub(crate) fn bound_len(n: Option<&ReplicaId>) -> usize {
     })
 }
 
+/// The longest name every message this crate's [`Peer`](super::Peer) builds can carry at
+/// the bound `max_message`: a listing (a summary with a cover) holds three names, its
+/// two bounds and an item, a names message two. At most [`MAX_NAME`].
+pub(crate) fn longest_name(max_message: usize) -> usize {
+    let name = |n: usize| varint_len(n as u64) + n;
+    (0..=MAX_NAME)
+        .rev()
+        .find(|&n| {
+            let listing = SUMMARY_FIXED + 2 * (1 + name(n)) + item_max_len(n);
+            let names = NAMES_FIXED + 2 * (1 + name(n)) + 10 + 16;
+            listing.max(names) <= max_message
+        })
+        .unwrap_or(0)
+}
+
 /// Encoded size of a name-range item.
 pub(crate) fn name_range_len(it: &NameRange) -> usize {
     bound_len(it.upto.as_ref()) + varint_len(it.count) + 16
@@ -393,7 +408,12 @@ pub(crate) fn item_len(it: &Item, prev: Option<&Item>) -> usize {
 
 /// The most an item of replica `name` takes, whatever comes before it.
 pub(crate) fn item_max(name: &ReplicaId) -> usize {
-    1 + 2 + name.as_bytes().len() + 4 * 10 + 16
+    item_max_len(name.as_bytes().len())
+}
+
+/// The most an item of a replica whose name is `n` bytes takes.
+fn item_max_len(n: usize) -> usize {
+    1 + 2 + n + 4 * 10 + 16
 }
 
 fn put_items(out: &mut Vec<u8>, items: &[Item]) {

@@ -64,8 +64,12 @@ pub struct Stats {
     pub throttled: u64,
     /// Pieces of work dropped because the queue was full (a later round redoes them).
     pub dropped_work: u64,
-    /// Slices that did not fit in a message even alone (a single entry over the bound).
+    /// Slices that did not fit in a message even alone (a single entry over the bound),
+    /// and messages over the bound that were therefore not sent.
     pub oversized: u64,
+    /// Replicas left out of a round because their names are longer than the bound lets
+    /// every message carry (see [`Peer::new`]); counted again every round.
+    pub long_names: u64,
 }
 
 #[derive(Debug)]
@@ -125,10 +129,17 @@ struct NameTable {
 }
 
 impl NameTable {
-    fn new(state: &AnyState) -> Self {
+    /// Our replicas with something seen, in name order, but those whose names are longer
+    /// than `max_name` (counted in `long`).
+    fn new(state: &AnyState, max_name: usize, long: &mut u64) -> Self {
         let mut names: Vec<(ReplicaId, RangeSummary)> = state
             .replicas_seen()
             .into_iter()
+            .filter(|n| {
+                let fits = n.as_bytes().len() <= max_name;
+                *long += u64::from(!fits);
+                fits
+            })
             .map(|n| {
                 let s = state.range_summary(&n, 1, u64::MAX);
                 (n, s)
@@ -170,6 +181,8 @@ impl NameTable {
 pub struct Peer {
     ty: StateType,
     cfg: Config,
+    /// The longest replica name every message can carry at the bound.
+    max_name: usize,
     queue: VecDeque<Work>,
     out: VecDeque<Vec<u8>>,
     next_round: Option<Duration>,
@@ -257,9 +270,16 @@ const RECEIVED: &str = "pluriverse-sync";
 impl Peer {
     /// A state machine syncing states of type `ty`.
     ///
+    /// Replicas whose names are longer than three fit in one message at the bound (a
+    /// listing's two bounds and an item; at most [`message::MAX_NAME`]) are left out of
+    /// its rounds and counted in [`Stats::long_names`]: a replica created in a directory
+    /// has a name of at most [`MAX_INCARNATION`](crate::identity::MAX_INCARNATION) bytes,
+    /// which every bound accepted here carries.
+    ///
     /// # Errors
     /// [`ReplicaError::Config`] when `max_message` cannot hold an empty delta of `ty` in a
-    /// data message, or a summary of one replica with the longest name.
+    /// data message, or a listing of replicas with names of
+    /// [`MAX_INCARNATION`](crate::identity::MAX_INCARNATION) bytes.
     pub fn new(ty: StateType, cfg: Config) -> Result<Self> {
         let empty = AnyState::new(ty, RECEIVED).to_compact();
         let need = (message::DATA_FIXED
@@ -271,6 +291,11 @@ impl Peer {
                     + message::item_max(&ReplicaId::from(vec![0u8; message::MAX_NAME]))
                     + 16,
             );
+        let longest = ReplicaId::from(vec![0u8; crate::identity::MAX_INCARNATION]);
+        let listing = message::SUMMARY_FIXED
+            + 2 * message::bound_len(Some(&longest))
+            + message::item_max(&longest);
+        let need = need.max(listing);
         if cfg.max_message < need {
             return Err(ReplicaError::Config(format!(
                 "max_message {} is too small for {ty}: at least {need} bytes",
@@ -280,6 +305,7 @@ impl Peer {
         Ok(Self {
             ty,
             cfg,
+            max_name: message::longest_name(cfg.max_message),
             queue: VecDeque::new(),
             out: VecDeque::new(),
             next_round: None,
@@ -643,7 +669,10 @@ impl Peer {
             }
             Work::Cover { cover, listed } => {
                 for name in state.replicas_seen() {
-                    if cover.contains(&name) && !listed.contains(&name) {
+                    if name.as_bytes().len() <= self.max_name
+                        && cover.contains(&name)
+                        && !listed.contains(&name)
+                    {
                         self.stream(state, name, 1, u64::MAX);
                     }
                 }
@@ -887,7 +916,7 @@ impl Peer {
     /// at most [`ROUND_LIST`], else one fingerprint of them all (a names message), whose
     /// differences the peer narrows down ([`Peer::compare_names`]).
     fn round(&mut self, state: &AnyState) {
-        let table = NameTable::new(state);
+        let table = NameTable::new(state, self.max_name, &mut self.stats.long_names);
         let n = table.names.len();
         if n <= ROUND_LIST {
             self.send_listing(None, None, &table.names);
@@ -962,7 +991,7 @@ impl Peer {
         mut after: Option<ReplicaId>,
         items: Vec<NameRange>,
     ) {
-        let table = NameTable::new(state);
+        let table = NameTable::new(state, self.max_name, &mut self.stats.long_names);
         for it in items {
             let (s, e) = table.span(after.as_ref(), it.upto.as_ref());
             let cover = Cover {
@@ -1409,8 +1438,14 @@ impl Peer {
         }
     }
 
+    /// Queues `m`, unless it came out over the bound (the peer would refuse it unread).
     fn emit(&mut self, m: Message) {
-        self.out.push_back(m.encode());
+        let bytes = m.encode();
+        if bytes.len() > self.cfg.max_message {
+            self.stats.oversized += 1;
+            return;
+        }
+        self.out.push_back(bytes);
     }
 }
 
