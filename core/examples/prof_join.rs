@@ -1,7 +1,9 @@
 //! A profiling harness for the full join: two large MVMaps that overlap by half (a tenth of
 //! the overlap written concurrently), joined `ROUNDS` times; prints the time per join.
 //!
-//! `N=1000000 ROUNDS=10 cargo run --release -p pluriverse --example prof_join`
+//! `N=1000000 ROUNDS=10 cargo run --release -p pluriverse --example prof_join`; with
+//! `B_FIRST=1` the second map writes before it joins the first's batch, so the join maps
+//! its replica indices into the other's.
 use pluriverse::MVMap;
 use std::time::Instant;
 fn main() {
@@ -29,8 +31,15 @@ fn main() {
         .set_many(&a_first, &values[..a_first.len()])
         .unwrap();
     let mut b: MVMap<u64, u64> = MVMap::new("b");
-    b.join(&first);
-    b.set_many(&b_keys, &values[..b_keys.len()]).unwrap();
+    if std::env::var_os("B_FIRST").is_some() {
+        // b writes before it hears of a: its replica table is (b, a), a's is (a), so the
+        // join maps b's replica indices into a's (and their order differs)
+        b.set_many(&b_keys, &values[..b_keys.len()]).unwrap();
+        b.join(&first);
+    } else {
+        b.join(&first);
+        b.set_many(&b_keys, &values[..b_keys.len()]).unwrap();
+    }
     b.compact_runs();
     let rounds: usize = std::env::var("ROUNDS")
         .ok()

@@ -188,6 +188,7 @@ impl Sync {
             ("throttled", s.throttled),
             ("dropped_work", s.dropped_work),
             ("oversized", s.oversized),
+            ("long_names", s.long_names),
         ] {
             d.set_item(k, v)?;
         }

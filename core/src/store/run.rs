@@ -202,6 +202,61 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.push_from(&src.values, i);
     }
 
+    /// These rows (none deleted) with every replica index `r` replaced by `map[r]`, in
+    /// the run's order: the columns are copied whole, and where the new indices reorder
+    /// the dots of one key (`map` not increasing), only those keys' rows are sorted again
+    /// (the hashes and keys, which order everything else, do not change).
+    ///
+    /// # Panics
+    /// If a row's replica is not an index of `map`, or a row is deleted.
+    pub fn remapped(&self, map: &[u32]) -> Self {
+        assert!(self.deleted.is_empty(), "remapped: a run with deleted rows");
+        let replica: Vec<u32> = self.replica.iter().map(|&r| map[r as usize]).collect();
+        let mut perm: Option<Vec<Pick>> = None;
+        if !map.windows(2).all(|w| w[0] < w[1]) {
+            // rows of one hash are consecutive; where a group is out of order under the new
+            // indices, the run gets a permutation (the identity elsewhere)
+            let cmp = |i: usize, j: usize| {
+                self.keys
+                    .cmp_at(i, &self.keys, j)
+                    .then_with(|| replica[i].cmp(&replica[j]))
+                    .then_with(|| self.counter[i].cmp(&self.counter[j]))
+            };
+            let n = self.rows();
+            let mut i = 0;
+            while i < n {
+                let h = self.hash[i];
+                let j = i + self.hash[i..].iter().take_while(|&&x| x == h).count();
+                if j - i > 1 && (i + 1..j).any(|k| cmp(k - 1, k).is_gt()) {
+                    let p = perm.get_or_insert_with(|| (0..n).map(Pick::left).collect());
+                    p[i..j].sort_unstable_by(|a, b| cmp(a.index(), b.index()));
+                }
+                i = j;
+            }
+        }
+        let Some(p) = perm else {
+            return Self {
+                hash: self.hash.clone(),
+                keys: self.keys.clone(),
+                replica,
+                counter: self.counter.clone(),
+                values: self.values.clone(),
+                ..Self::default()
+            };
+        };
+        // gathered straight from these columns (no copy in between)
+        let plans = [p];
+        let none = Self::default();
+        Self {
+            hash: crate::item::interleave_col(&self.hash, &none.hash, &plans),
+            keys: K::Col::interleave(&self.keys, &none.keys, &plans),
+            replica: crate::item::interleave_col(&replica, &none.replica, &plans),
+            counter: crate::item::interleave_col(&self.counter, &none.counter, &plans),
+            values: V::Col::interleave(&self.values, &none.values, &plans),
+            ..Self::default()
+        }
+    }
+
     /// Appends the live rows of `src` in `range`, in bulk between deleted rows.
     pub fn extend_live(&mut self, src: &Self, range: Range<usize>) {
         let mut from = range.start;

@@ -129,7 +129,8 @@ class Sync:
     def stats(self) -> Dict[str, int]:
         """What it has done: ``messages_out``, ``bytes_out``, ``messages_in``, ``bytes_in``,
         ``rounds``, ``slices_out``, ``deltas_in``, ``bad_messages``, ``throttled``,
-        ``dropped_work``, ``oversized`` (a fresh dict each time)."""
+        ``dropped_work``, ``oversized``, ``long_names`` (replicas left out of rounds because
+        their names are too long for the message bound; a fresh dict each time)."""
         return self._inner.stats()
 
     @property

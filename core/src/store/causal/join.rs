@@ -46,13 +46,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(map) {
             *ctx.replica_mut(ours) = theirs.clone();
         }
-        let mut run = Run::with_capacity(src.rows());
-        for i in 0..src.rows() {
-            run.push_row(&src, i, map[src.replica[i] as usize]);
-        }
-        if !is_monotonic(map) {
-            run.sort();
-        }
+        let run = src.remapped(map);
         Incoming {
             run: Cow::Owned(run),
             ctx: Cow::Owned(ctx),
