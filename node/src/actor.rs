@@ -168,6 +168,8 @@ struct Slot {
     errors: u64,
     failures: u64,
     last_error: Option<String>,
+    /// Why the last connection ended (a peer that shut down says so in its close).
+    last_disconnect: Option<String>,
     /// The arrival time ([`Peer::peer_summaries`]) of the peer's summaries last compared.
     summaries_seen: Option<Duration>,
     /// When the peer's summaries last equalled our state.
@@ -304,6 +306,7 @@ impl Actor {
                     errors: 0,
                     failures: 0,
                     last_error: None,
+                    last_disconnect: None,
                     summaries_seen: None,
                     agreed: None,
                     snapshot_asked: false,
@@ -583,6 +586,7 @@ impl Actor {
                     tracing::info!(peer = %p.spec.key.short(), "disconnected: {why}");
                     p.live = None;
                     p.disconnects += 1;
+                    p.last_disconnect = Some(why);
                     let _ = p.connected.send(false);
                 }
             }
@@ -862,6 +866,7 @@ impl Actor {
                     "last_delta": p.last_delta.map(unix_ms),
                     "connects": p.connects,
                     "disconnects": p.disconnects,
+                    "last_disconnect": p.last_disconnect,
                     "bytes_in": st.bytes_in,
                     "bytes_out": st.bytes_out,
                     "snapshots_in": p.snapshots_in,

@@ -369,6 +369,13 @@ async fn run_connection(conn: quinn::Connection, peer: usize, dialed: bool, shar
         r = reader => r.unwrap_or_else(|e| e),
         why = snapshots => why,
     };
+    // a peer that closed the connection said why (a node shutting down says "shutdown")
+    let why = match conn.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
+            format!("closed by the peer: {}", String::from_utf8_lossy(&c.reason))
+        }
+        _ => why,
+    };
     conn.close(0u32.into(), b"");
     let _ = shared.net.send(Net::Down { peer, id, why }).await;
 }

@@ -63,6 +63,22 @@ fn accept_only(k: PublicKey) -> PeerSpec {
 }
 
 /// Waits until every node reports the same digest; panics after `limit`.
+/// The value of the first sample of `pluriverse_{name}` in a metrics page (labels or not).
+fn metric(page: &str, name: &str) -> f64 {
+    let full = format!("pluriverse_{name}");
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let rest = l.strip_prefix(&full)?;
+            let rest = match rest.strip_prefix('{') {
+                Some(r) => &r[r.find('}')? + 1..],
+                None => rest,
+            };
+            rest.strip_prefix(' ')?.trim().parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {full} in {page}"))
+}
+
 fn await_convergence(nodes: &[&Node], limit: Duration) -> String {
     let start = Instant::now();
     loop {
@@ -148,6 +164,46 @@ fn two_nodes_converge_after_writes_on_both() {
             m.body
         );
     }
+    // what the status and the metrics say, against what was written: 22 entries (21 keys,
+    // two values of `both`), a version vector of four incarnations (each side's library
+    // write and its node) over 22 dots, and each peer seen in sync once a round after the
+    // convergence has come, with its traffic, rounds and lag in the metrics
+    for n in [&a, &b] {
+        let s = status(n);
+        assert_eq!(s["entries"], 22, "{s}");
+        let vv = s["version_vector"].as_object().unwrap();
+        assert_eq!(vv.len(), 4, "{s}");
+        assert_eq!(
+            vv.values().filter_map(Value::as_u64).sum::<u64>(),
+            22,
+            "{s}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = status(n);
+            let p = &s["peers"][0];
+            if p["in_sync"] == true {
+                assert_eq!(p["behind_dots"], 0, "{s}");
+                assert!(p["lag_seconds"].as_f64().is_some_and(|l| l >= 0.0), "{s}");
+                assert!(p["rounds"].as_u64().unwrap() > 0, "{s}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "never in sync: {s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let m = call(n.http_addr(), "GET", "/metrics", None).body;
+        for name in [
+            "peer_bytes_in_total",
+            "peer_bytes_out_total",
+            "peer_messages_in_total",
+            "peer_sync_rounds_total",
+        ] {
+            assert!(metric(&m, name) > 0.0, "{name}: {m}");
+        }
+        assert_eq!(metric(&m, "peer_behind_dots"), 0.0, "{m}");
+        assert!(metric(&m, "peer_lag_seconds") >= 0.0, "{m}");
+        assert_eq!(metric(&m, "entries"), 22.0, "{m}");
+    }
     // dots: each node's counters are 1, 2, 3, ... in the order it acknowledged them
     for who in ["paris", "tokyo"] {
         let c: Vec<u64> = counters
@@ -169,7 +225,20 @@ fn two_nodes_converge_after_writes_on_both() {
         ok(call(a.http_addr(), "GET", "/keys/late", None))["values"],
         json!([7])
     );
+    // a node shutting down tells its peers (its close says why) instead of leaving them
+    // to find out by the idle timeout
     rt.block_on(b.shutdown()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = status(&a);
+        let p = &s["peers"][0];
+        if p["state"] != "connected" {
+            assert_eq!(p["last_disconnect"], "closed by the peer: shutdown", "{s}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still connected: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     rt.block_on(a.shutdown()).unwrap();
 }
 
