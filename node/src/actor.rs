@@ -44,6 +44,9 @@ const MAX_BATCH: usize = 512;
 const SIMULTANEOUS_DIAL: Duration = Duration::from_secs(2);
 
 const TICK: Duration = Duration::from_millis(20);
+/// The longest the sync machines wait for a snapshot transfer under way before they go on
+/// beside it (a snapshot that comes later is joined like any delta).
+const SNAPSHOT_PAUSE: Duration = Duration::from_secs(30);
 
 /// A local write, as the HTTP API asks for it.
 #[derive(Debug, Clone)]
@@ -176,6 +179,9 @@ struct Slot {
     agreed: Option<Instant>,
     /// Whether we asked the peer for its snapshot file in this run ([`Bootstrap`]).
     snapshot_asked: bool,
+    /// Snapshot transfers from the peer that failed or were refused, and why the last did.
+    snapshots_refused: u64,
+    snapshot_error: Option<String>,
     /// Snapshot files sent to the peer, and their bytes.
     snapshots_out: u64,
     snapshot_bytes_out: u64,
@@ -310,6 +316,8 @@ impl Actor {
                     summaries_seen: None,
                     agreed: None,
                     snapshot_asked: false,
+                    snapshots_refused: 0,
+                    snapshot_error: None,
                     snapshots_out: 0,
                     snapshot_bytes_out: 0,
                     snapshots_in: 0,
@@ -654,9 +662,10 @@ impl Actor {
         let net = self.net_tx.clone();
         let writer = self.replica.writer().clone();
         let limits = self.replica.options().limits;
-        let max = pluriverse_replica::log::MAX_RECORD as u64;
+        // a file the decoder would refuse for its size is refused before it is read
+        let max = pluriverse_replica::log::MAX_RECORD.min(limits.max_bytes) as u64;
         self.net_rt.spawn(crate::transport::fetch_snapshot(
-            conn, max, writer, limits, peer, net,
+            conn, max, self.ty, writer, limits, peer, net,
         ));
     }
 
@@ -692,7 +701,9 @@ impl Actor {
                     Err(err) => {
                         self.counters.merge_errors += 1;
                         p.errors += 1;
+                        p.snapshots_refused += 1;
                         tracing::warn!(peer = %p.spec.key.short(), "refused the peer's snapshot: {err}");
+                        p.snapshot_error = Some(err.to_string());
                         p.last_error = Some(err.to_string());
                     }
                 }
@@ -702,7 +713,9 @@ impl Actor {
             }
             Err(why) => {
                 p.errors += 1;
+                p.snapshots_refused += 1;
                 tracing::warn!(peer = %p.spec.key.short(), "no snapshot from the peer: {why}");
+                p.snapshot_error = Some(why.clone());
                 p.last_error = Some(why);
             }
         }
@@ -818,8 +831,12 @@ impl Actor {
 
     /// Moves messages from the sync machines to the connections, while they have room.
     fn pump(&mut self) {
-        if matches!(self.bootstrap, Bootstrap::Fetching(..)) {
-            return; // no peer streams the state in slices while its snapshot comes
+        if let Bootstrap::Fetching(_, since) = self.bootstrap {
+            if since.elapsed() < SNAPSHOT_PAUSE {
+                // no peer streams the state in slices while its snapshot comes (for a
+                // while: beyond it, a slow transfer goes on beside the protocol)
+                return;
+            }
         }
         let now = self.now();
         let state = self.replica.state();
@@ -871,6 +888,8 @@ impl Actor {
                     "bytes_out": st.bytes_out,
                     "snapshots_in": p.snapshots_in,
                     "snapshot_bytes_in": p.snapshot_bytes_in,
+                    "snapshots_refused": p.snapshots_refused,
+                    "snapshot_error": p.snapshot_error,
                     "snapshots_out": p.snapshots_out,
                     "snapshot_bytes_out": p.snapshot_bytes_out,
                     "messages_in": st.messages_in,

@@ -25,9 +25,13 @@
 //! validation of the state format, then logs the bytes as they came
 //! ([`Replica::apply_encoded`](pluriverse_replica::Replica::apply_encoded)); the sync
 //! protocol ships what the peer wrote since its fold. While the transfer runs the empty
-//! node sends no sync messages, so no peer starts streaming the same state in slices. Any
-//! failure (the peer declines, the connection drops, a stall, bytes that do not decode)
-//! leaves the replica as it was and the protocol carries the whole catch-up.
+//! node sends no sync messages, so no peer starts streaming the same state in slices (for
+//! at most 30 s: a slower transfer goes on beside the protocol, and what it brings later is
+//! joined like any delta). The receiver refuses a length over its bound before reading,
+//! a file of another state type on its schema (its first bytes), and gives up after 10 s
+//! without a byte or 30 s plus a second per MiB announced in all. Any failure (the peer declines, the connection drops, a
+//! stall, the deadline, bytes that do not decode, a panic while decoding) leaves the
+//! replica as it was and the protocol carries the whole catch-up.
 //!
 //! # Connections
 //! A node dials every peer that has an address whenever it has no connection with it,
@@ -45,6 +49,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use pluriverse::wire::Limits;
 use pluriverse::ReplicaId;
+use pluriverse_any::StateType;
 use pluriverse_replica::dir::Encoded;
 
 use crate::actor::Net;
@@ -91,8 +96,12 @@ const SNAPSHOT_READ_AHEAD: usize = 4;
 /// The receiver grows its buffer by at most this many bytes a step (a length the sender
 /// declares is a bound, not an allocation).
 const SNAPSHOT_STEP: usize = 8 << 20;
-/// The longest a snapshot transfer waits for its next bytes.
+/// The longest a snapshot transfer waits for its next bytes (any progress resets it) ...
 const SNAPSHOT_STALL: Duration = Duration::from_secs(10);
+/// ... and the longest it takes in all: this plus a second per [`SNAPSHOT_RATE`] bytes of
+/// the length announced (a peer that drips its bytes cannot hold a transfer for ever).
+const SNAPSHOT_GRACE: Duration = Duration::from_secs(30);
+const SNAPSHOT_RATE: u64 = 1 << 20;
 
 /// What the connection tasks share.
 #[derive(Clone)]
@@ -457,12 +466,13 @@ async fn serve_snapshot(
 pub(crate) async fn fetch_snapshot(
     conn: quinn::Connection,
     max: u64,
+    ty: StateType,
     writer: ReplicaId,
     limits: Limits,
     peer: usize,
     net: mpsc::Sender<Net>,
 ) {
-    let bytes = match receive_snapshot(conn, max).await {
+    let bytes = match receive_snapshot(conn, max, ty).await {
         Ok(Some(b)) => b,
         Ok(None) => {
             let _ = net
@@ -485,7 +495,8 @@ pub(crate) async fn fetch_snapshot(
     };
     let len = bytes.len();
     let t = Instant::now();
-    let _ = tokio::task::spawn_blocking(move || {
+    let tell = net.clone();
+    let work = tokio::task::spawn_blocking(move || {
         let e = match Encoded::decode(bytes, writer, &limits) {
             Ok(e) => e,
             Err(e) => {
@@ -498,18 +509,11 @@ pub(crate) async fn fetch_snapshot(
             }
         };
         let decoded = t.elapsed();
-        let state = e.state().clone(); // shares the runs
-        if net
-            .blocking_send(Net::Snapshot {
-                peer,
-                result: Ok(Some(e)),
-            })
-            .is_err()
-        {
-            return;
-        }
-        for n in state.replicas_seen() {
-            state.range_summary(&n, 1, u64::MAX);
+        // the dot indexes the first summaries need, built here rather than on the owner's
+        // thread; on the state itself, so that no second holder of its runs is left to
+        // make the owner's first change to them a copy
+        for n in e.state().replicas_seen() {
+            e.state().range_summary(&n, 1, u64::MAX);
         }
         tracing::info!(
             bytes = len,
@@ -517,13 +521,29 @@ pub(crate) async fn fetch_snapshot(
             indexed_s = t.elapsed().as_secs_f64(),
             "snapshot decoded"
         );
-    })
-    .await;
+        let _ = net.blocking_send(Net::Snapshot {
+            peer,
+            result: Ok(Some(e)),
+        });
+    });
+    if let Err(e) = work.await {
+        // the owner waits for an answer: a panic is one (it ignores a second)
+        let _ = tell
+            .send(Net::Snapshot {
+                peer,
+                result: Err(format!("decoding the snapshot failed: {e}")),
+            })
+            .await;
+    }
 }
 
 /// The request and the transfer of [`fetch_snapshot`]: the file's bytes, or `None` when
 /// the peer declined.
-async fn receive_snapshot(conn: quinn::Connection, max: u64) -> Result<Option<Vec<u8>>, String> {
+async fn receive_snapshot(
+    conn: quinn::Connection,
+    max: u64,
+    ty: StateType,
+) -> Result<Option<Vec<u8>>, String> {
     let asked = Instant::now();
     let (mut send, mut recv) = stall("opening a stream", conn.open_bi()).await?;
     stall("the request", send.write_all(SNAPSHOT_REQUEST)).await?;
@@ -541,12 +561,41 @@ async fn receive_snapshot(conn: quinn::Connection, max: u64) -> Result<Option<Ve
         ));
     }
     let answered = asked.elapsed();
+    let deadline =
+        tokio::time::Instant::now() + SNAPSHOT_GRACE + Duration::from_secs(len / SNAPSHOT_RATE);
     let len = len as usize;
     let mut buf = Vec::with_capacity(len.min(SNAPSHOT_STEP));
+    let mut typed = false;
     while buf.len() < len {
         let start = buf.len();
         buf.resize(start + (len - start).min(SNAPSHOT_STEP), 0);
-        stall("the snapshot's bytes", recv.read_exact(&mut buf[start..])).await?;
+        let mut at = start;
+        while at < buf.len() {
+            let read = tokio::time::timeout_at(
+                deadline,
+                stall("the snapshot's bytes", recv.read(&mut buf[at..])),
+            )
+            .await
+            .map_err(|_| {
+                format!("the snapshot: {len} bytes not received by the deadline ({at} came)")
+            })??;
+            match read {
+                Some(n) => at += n,
+                None => return Err(format!("the snapshot ended after {at} of {len} bytes")),
+            }
+        }
+        if !typed {
+            // a state of another type is refused on its schema, not after the whole file
+            if let Ok(theirs) = StateType::of_bytes(&buf) {
+                if theirs != ty {
+                    let _ = recv.stop(8u32.into());
+                    return Err(format!(
+                        "the peer's snapshot holds a {theirs}, this node a {ty}"
+                    ));
+                }
+                typed = true;
+            }
+        }
     }
     tracing::info!(
         bytes = len,

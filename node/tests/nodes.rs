@@ -848,8 +848,9 @@ fn a_snapshot_that_does_not_decode_is_refused_and_sync_carries_the_catch_up() {
     let s = status(&b);
     let p = &s["peers"][0];
     assert_eq!(p["snapshots_in"], 0, "{s}");
+    assert_eq!(p["snapshots_refused"], 1, "{s}");
     assert!(
-        p["last_error"]
+        p["snapshot_error"]
             .as_str()
             .is_some_and(|e| e.contains("does not decode")),
         "{s}"
@@ -857,4 +858,71 @@ fn a_snapshot_that_does_not_decode_is_refused_and_sync_carries_the_catch_up() {
     assert!(p["errors"].as_u64().unwrap() >= 1, "{s}");
     rt.block_on(b.shutdown()).unwrap();
     rt.block_on(a.shutdown()).unwrap();
+}
+
+/// A peer whose snapshot holds another type of state is refused on the file's schema (the
+/// first bytes, not the whole file), and the empty node's state and files stay as they
+/// were: nothing joined, nothing logged.
+#[test]
+fn a_snapshot_of_another_type_is_refused_on_its_schema() {
+    let rt = runtime();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let strings = ty(Kind::MVMap, KeyType::Utf8, Some(ValueType::Utf8));
+    init(da.path(), "paris", strings).unwrap();
+    let kb = init(db.path(), "tokyo", mvmap()).unwrap();
+    let mut r = Replica::open(da.path(), Options::default()).unwrap();
+    for i in 0..2000 {
+        r.write(|s| s.set(Scalar::Utf8(format!("k{i}")), Scalar::Utf8(format!("v{i}"))))
+            .unwrap();
+    }
+    r.fold().unwrap();
+    r.close().unwrap();
+    let files = |d: &Path| -> Vec<(String, u64)> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| {
+                !e.file_name()
+                    .to_string_lossy()
+                    .starts_with("node-addresses")
+            })
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let a = start_offering(&rt, da.path(), vec![accept_only(kb)]);
+    let b = start(&rt, db.path(), vec![pin(&a)]);
+    let empty = status(&b)["digest"].clone();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let s = loop {
+        let s = status(&b);
+        if s["peers"][0]["snapshots_refused"] != 0 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no refusal: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let p = &s["peers"][0];
+    assert_eq!(p["snapshots_refused"], 1, "{s}");
+    let e = p["snapshot_error"].as_str().unwrap();
+    assert!(e.contains("holds a") && e.contains("utf8, utf8"), "{s}");
+    assert_eq!(p["snapshots_in"], 0, "{s}");
+    assert_eq!(s["entries"], 0, "{s}");
+    assert_eq!(s["digest"], empty, "{s}");
+    let before = files(db.path());
+    rt.block_on(b.shutdown()).unwrap();
+    rt.block_on(a.shutdown()).unwrap();
+    // tokyo's files: what shutting down leaves of an empty replica, and nothing else
+    let after = files(db.path());
+    assert_eq!(before.len(), after.len(), "{before:?} -> {after:?}");
+    let b = start(&rt, db.path(), vec![]);
+    assert_eq!(status(&b)["entries"], 0);
+    assert_eq!(status(&b)["digest"], empty);
+    rt.block_on(b.shutdown()).unwrap();
 }
