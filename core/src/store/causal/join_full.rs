@@ -170,6 +170,9 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let plans: Vec<Vec<Pick>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
             let mut plan = pluriverse_kernels::pages::with_capacity(na + nb);
             plan_join::<K, V, CHECK>(&a, 0..na, b, 0..nb, ours, theirs, &mut plan, &mut conflicts);
+            // room for every input row was reserved; give back what was not kept before
+            // the output grows (a large block shrinks in place: no copy)
+            plan.shrink_to_fit();
             vec![plan]
         } else {
             // Partition both sides at the same hash values (a key never straddles two
@@ -206,6 +209,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                         &mut plan,
                         &mut conflicts,
                     );
+                    plan.shrink_to_fit();
                     (plan, conflicts)
                 })
                 .collect();
