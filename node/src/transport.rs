@@ -29,9 +29,10 @@
 //! at most 30 s: a slower transfer goes on beside the protocol, and what it brings later is
 //! joined like any delta). The receiver refuses a length over its bound before reading,
 //! a file of another state type on its schema (its first bytes), and gives up after 10 s
-//! without a byte or 30 s plus a second per MiB announced in all. Any failure (the peer declines, the connection drops, a
-//! stall, the deadline, bytes that do not decode, a panic while decoding) leaves the
-//! replica as it was and the protocol carries the whole catch-up.
+//! without a byte or 30 s plus a second per MiB announced in all. Any failure (the peer
+//! declines, the connection drops, a stall, the deadline, bytes that do not decode, a panic
+//! while decoding) leaves the replica as it was and the protocol carries the whole
+//! catch-up.
 //!
 //! # Connections
 //! A node dials every peer that has an address whenever it has no connection with it,
