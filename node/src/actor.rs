@@ -638,10 +638,13 @@ impl Actor {
         }
     }
 
-    /// Whether the state holds nothing: no entry, no dot (a node that starts empty).
+    /// Whether the state holds nothing: no entry, no dot, no retired incarnation (a node
+    /// that starts empty).
     fn blank(&self) -> bool {
         let s = self.replica.state();
-        s.entry_count() == 0 && s.context().dots().replicas().iter().all(|d| d.is_empty())
+        s.entry_count() == 0
+            && s.context().dots().replicas().iter().all(|d| d.is_empty())
+            && s.context().retired().is_empty()
     }
 
     /// Asks peer `peer` for its snapshot file when the state is blank, no transfer is under

@@ -416,7 +416,13 @@ async fn serve_snapshot(
         let _ = send.reset(5u32.into());
         return Err("a stream that is no snapshot request".into());
     }
-    let Some((file, len)) = shared.snapshot.open() else {
+    // opening may wait a few ms for a fold to publish the next file: off the runtime
+    let snapshot = shared.snapshot.clone();
+    let opened = tokio::task::spawn_blocking(move || snapshot.open())
+        .await
+        .ok()
+        .flatten();
+    let Some((file, len)) = opened else {
         stall("the answer", send.write_all(&0u64.to_be_bytes())).await?;
         let _ = send.finish();
         return Ok(0);
