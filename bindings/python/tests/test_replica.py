@@ -255,6 +255,17 @@ def test_a_directory_opens_once(tmp_path: pathlib.Path) -> None:
         pv.Replica.open(tmp_path / "nothing-here")
 
 
+def test_a_name_is_1_to_238_bytes(tmp_path: pathlib.Path) -> None:
+    # an empty or longer name is refused before anything is written
+    for bad in ["", "n" * 239, b"\xff" * 239]:
+        with pytest.raises(pv.ReplicaError, match=f"name of {len(bad)} bytes"):
+            pv.Replica.create(tmp_path / "r", bad)
+        assert not (tmp_path / "r").exists()
+    with pv.Replica.create(tmp_path / "r", "n" * 238) as r:
+        assert r.name == "n" * 238
+        assert len(r.writer) == 238 + 17
+
+
 def newest_log(d: pathlib.Path) -> pathlib.Path:
     return max(d.glob("log-*"))
 
