@@ -258,7 +258,7 @@ def test_a_directory_opens_once(tmp_path: pathlib.Path) -> None:
 def test_a_name_is_1_to_238_bytes(tmp_path: pathlib.Path) -> None:
     # an empty or longer name is refused before anything is written
     for bad in ["", "n" * 239, b"\xff" * 239]:
-        with pytest.raises(pv.ReplicaError, match=f"name of {len(bad)} bytes"):
+        with pytest.raises(pv.ConfigError, match=f"name of {len(bad)} bytes"):
             pv.Replica.create(tmp_path / "r", bad)
         assert not (tmp_path / "r").exists()
     with pv.Replica.create(tmp_path / "r", "n" * 238) as r:
