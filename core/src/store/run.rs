@@ -213,7 +213,7 @@ impl<K: Item, V: Item> Run<K, V> {
         assert!(self.deleted.is_empty(), "remapped: a run with deleted rows");
         let replica: Vec<u32> = self.replica.iter().map(|&r| map[r as usize]).collect();
         let mut perm: Option<Vec<Pick>> = None;
-        if !map.windows(2).all(|w| w[0] < w[1]) {
+        if !is_monotonic(map) {
             // rows of one hash are consecutive; where a group is out of order under the new
             // indices, the run gets a permutation (the identity elsewhere)
             let cmp = |i: usize, j: usize| {
@@ -647,4 +647,10 @@ fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
         }
     }
     lo
+}
+
+/// Whether a replica map (their index -> ours) keeps the order of indices: rows it maps
+/// stay sorted.
+pub(crate) fn is_monotonic(map: &[u32]) -> bool {
+    map.windows(2).all(|w| w[0] < w[1])
 }

@@ -237,15 +237,19 @@ pub(crate) fn bound_len(n: Option<&ReplicaId>) -> usize {
 /// the bound `max_message`: a listing (a summary with a cover) holds three names, its
 /// two bounds and an item, a names message two. At most [`MAX_NAME`].
 pub(crate) fn longest_name(max_message: usize) -> usize {
-    let name = |n: usize| varint_len(n as u64) + n;
     (0..=MAX_NAME)
         .rev()
         .find(|&n| {
-            let listing = SUMMARY_FIXED + 2 * (1 + name(n)) + item_max_len(n);
-            let names = NAMES_FIXED + 2 * (1 + name(n)) + 10 + 16;
-            listing.max(names) <= max_message
+            let names = NAMES_FIXED + 2 * (1 + varint_len(n as u64) + n) + 10 + 16;
+            listing_max(n).max(names) <= max_message
         })
         .unwrap_or(0)
+}
+
+/// The most a listing of one item takes when its names (both bounds and the item's) are
+/// `n` bytes.
+pub(crate) fn listing_max(n: usize) -> usize {
+    SUMMARY_FIXED + 2 * (1 + varint_len(n as u64) + n) + item_max_len(n)
 }
 
 /// Encoded size of a name-range item.

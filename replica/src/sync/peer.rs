@@ -291,11 +291,7 @@ impl Peer {
                     + message::item_max(&ReplicaId::from(vec![0u8; message::MAX_NAME]))
                     + 16,
             );
-        let longest = ReplicaId::from(vec![0u8; crate::identity::MAX_INCARNATION]);
-        let listing = message::SUMMARY_FIXED
-            + 2 * message::bound_len(Some(&longest))
-            + message::item_max(&longest);
-        let need = need.max(listing);
+        let need = need.max(message::listing_max(crate::identity::MAX_INCARNATION));
         if cfg.max_message < need {
             return Err(ReplicaError::Config(format!(
                 "max_message {} is too small for {ty}: at least {need} bytes",

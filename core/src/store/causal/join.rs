@@ -199,8 +199,3 @@ impl<K: Item, V: Item> CausalStore<K, V> {
 fn is_identity(map: &[u32]) -> bool {
     map.iter().enumerate().all(|(i, &m)| m as usize == i)
 }
-
-/// Whether `map` keeps the order of indices (re-indexed rows stay sorted).
-pub(super) fn is_monotonic(map: &[u32]) -> bool {
-    map.windows(2).all(|w| w[0] < w[1])
-}

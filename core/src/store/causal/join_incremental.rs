@@ -2,9 +2,9 @@
 //! are looked up (by the delta's keys first, then by dot), and its few new rows go straight
 //! into the smallest run; the runs then settle (`lsm.rs`).
 
-use super::join::is_monotonic;
 use super::CausalStore;
 use crate::item::{Item, ItemCol};
+use crate::store::run::is_monotonic;
 use crate::store::run::{Run, SCAN_ROWS};
 
 /// New rows go into the smallest run in place while it holds at most this many rows.
