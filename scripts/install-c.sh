@@ -11,8 +11,10 @@
 #
 #   bash scripts/install-c.sh PREFIX     (e.g. /usr/local, $HOME/.local, /tmp/pv)
 #
-# PLURIVERSE_C_PROFILE=dev installs the unoptimized library instead (the tests use it to share
-# artifacts); the default is release. Needs the Rust toolchain; writes nothing outside PREFIX.
+# PLURIVERSE_C_PROFILE=dev installs the unoptimized library instead; the default is release.
+# PLURIVERSE_C_CARGO_ARGS: more arguments for its `cargo build` (scripts/test-c.sh passes
+# scripts/one-build.sh's, so that the build it installs is the one it tested). Needs the Rust
+# toolchain; writes nothing outside PREFIX.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +34,8 @@ dev) profile=() ;;
 esac
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
-cargo build "${profile[@]}" --locked -p pluriverse-c --message-format=json-render-diagnostics >"$json"
+# shellcheck disable=SC2086 # word splitting of PLURIVERSE_C_CARGO_ARGS is meant
+cargo build "${profile[@]}" --locked -p pluriverse-c ${PLURIVERSE_C_CARGO_ARGS:-} --message-format=json-render-diagnostics >"$json"
 static_lib=$(grep '"reason":"compiler-artifact"' "$json" | grep -o '"[^"]*/libpluriverse\.a"' | tr -d '"' | tail -n 1)
 [ -n "$static_lib" ] && [ -f "$static_lib" ] || fail "cannot find libpluriverse.a in cargo's output"
 lib_dir=$(dirname "$static_lib")

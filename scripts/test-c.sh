@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# The C face: builds libpluriverse (release), checks that the committed header equals the one
-# cbindgen generates, compiles the C tests, the example, the README snippets and the case-corpus
+# The C face: checks that the committed header equals the one cbindgen generates, builds
+# libpluriverse (release), compiles the C tests, the example, the README snippets and the case-corpus
 # runner with gcc, and runs each plainly and under valgrind (no errors, no leaks).
 #
 #   bash scripts/test-c.sh           run everything; non-zero exit on any failure
-#   bash scripts/test-c.sh --bless   first copy the generated header over the committed one
+#   bash scripts/test-c.sh --bless   first write the generated header over the committed one
 #
 # PLURIVERSE_C_PROFILE=dev tests an unoptimized library instead (debug assertions and
-# overflow checks on; shares the artifacts of `cargo test --workspace`). The default is
-# release: the library as users link it.
+# overflow checks on). The default is release: the library as users link it.
 #
 # Sets itself up: needs the Rust toolchain and gcc; installs valgrind and pkg-config with apt-get when they are
 # missing and that is possible.
@@ -37,27 +36,27 @@ release) profile=(--release) ;;
 dev) profile=() ;;
 *) fail "PLURIVERSE_C_PROFILE must be release or dev" ;;
 esac
-echo "== C: cargo build ${profile[*]} --locked -p pluriverse-c"
+# The header: tests/header.rs compares include/pluriverse.h with what cbindgen generates
+# (scripts/test.sh has run it in `cargo test --workspace` and sets PLURIVERSE_C_HEADER_CHECKED).
+if [ "$bless" = 1 ]; then
+    echo "== C: blessing bindings/c/include/pluriverse.h (cargo test -p pluriverse-c --test header)"
+    PLURIVERSE_BLESS_HEADER=1 cargo test --locked -p pluriverse-c --test header
+elif [ "${PLURIVERSE_C_HEADER_CHECKED:-}" != 1 ]; then
+    echo "== C: the committed header equals the generated one (cargo test -p pluriverse-c --test header)"
+    cargo test --locked -p pluriverse-c --test header
+fi
+
+# shellcheck source=one-build.sh
+. scripts/one-build.sh
+echo "== C: cargo build ${profile[*]} --locked -p pluriverse-c ${one_build[*]}"
 json=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$json" "$work"' EXIT
-cargo build "${profile[@]}" --locked -p pluriverse-c --message-format=json-render-diagnostics >"$json"
-out_dir=$(sed -n 's/.*"reason":"build-script-executed","package_id":"[^"]*pluriverse-c@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' "$json" | tail -n 1)
+cargo build "${profile[@]}" --locked -p pluriverse-c "${one_build[@]}" --message-format=json-render-diagnostics >"$json"
 static_lib=$(grep '"reason":"compiler-artifact"' "$json" | grep -o '"[^"]*/libpluriverse\.a"' | tr -d '"' | tail -n 1)
-[ -n "$out_dir" ] && [ -f "$out_dir/pluriverse.h" ] || fail "cannot find the header cbindgen generated"
 [ -n "$static_lib" ] && [ -f "$static_lib" ] || fail "cannot find libpluriverse.a"
 lib_dir=$(dirname "$static_lib")
 [ -f "$lib_dir/libpluriverse.so" ] || fail "cannot find libpluriverse.so next to libpluriverse.a"
-
-header=bindings/c/include/pluriverse.h
-if [ "$bless" = 1 ]; then
-    cp "$out_dir/pluriverse.h" "$header"
-    echo "== C: blessed $header"
-fi
-echo "== C: the committed header equals the generated one"
-if ! diff -u "$header" "$out_dir/pluriverse.h"; then
-    fail "$header differs from what cbindgen generates (above); run: bash scripts/test-c.sh --bless, and commit it"
-fi
 
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -O1 -g -I bindings/c/include)
 libs=(-lpthread -ldl -lm)
@@ -120,7 +119,7 @@ done
 
 echo "== C: installed into a prefix (scripts/install-c.sh), built with pkg-config"
 prefix="$work/prefix"
-bash scripts/install-c.sh "$prefix" >"$work/install.out" 2>&1 || { cat "$work/install.out"; fail "install-c.sh failed"; }
+PLURIVERSE_C_CARGO_ARGS="${one_build[*]}" bash scripts/install-c.sh "$prefix" >"$work/install.out" 2>&1 || { cat "$work/install.out"; fail "install-c.sh failed"; }
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
 gcc -std=c11 -Wall -Wextra -Werror bindings/c/examples/merge.c $(pkg-config --cflags --libs pluriverse) \

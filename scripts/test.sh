@@ -15,12 +15,14 @@ need_font # `simulate --plot run.png` (bindings/cli/tests/plot.rs) draws text wi
 echo "== Rust: cargo test --workspace (unit, integration and doc tests)"
 cargo test --workspace --locked 2>&1
 
+# shellcheck source=one-build.sh
+. scripts/one-build.sh # the release builds below share one compile of arrow, core and replica
 echo "== Rust: tests that need optimized code (cargo test --release)"
-cargo test --release --locked -p pluriverse --test churn --test join_large 2>&1
-cargo test --release --locked -p pluriverse-sim --test sweep 2>&1
+cargo test --release --locked -p pluriverse -p pluriverse-sim "${one_build[@]}" \
+    --test churn --test join_large --test sweep 2>&1
 
-echo "== C: libpluriverse, header check, tests under valgrind"
-bash scripts/test-c.sh
+echo "== C: libpluriverse, tests under valgrind (the header was checked by cargo test above)"
+PLURIVERSE_C_HEADER_CHECKED=1 bash scripts/test-c.sh
 
 echo "== Python: the pluriverse wheel under pytest (PLURIVERSE_PY_FROM_SOURCE=1: from source)"
 bash scripts/test-python.sh
