@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::fmt::Debug;
 
 use pluriverse_kernels::interleave::{
-    interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick, VarSlice,
+    interleave_in_place, interleave_into, interleave_var_into, AnyPick, CheckedPlan, VarSlice,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -103,21 +103,21 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     fn insert_from(&mut self, at: usize, src: &Self, i: usize);
     /// Appends items `range` of `src`.
     fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>);
-    /// The items the plans name, in order (the plans one after the other): a [`Pick`] of
-    /// the left side is an item of `a`, of the right side an item of `b`. The
+    /// The items the plans name, in order (the plans one after the other): a pick
+    /// ([`pluriverse_kernels::interleave::Pick`] or `Pick32`) of the left side is an item of `a`, of the right side an item of `b`. The
     /// [`pluriverse_kernels::interleave`] kernel.
     ///
     /// # Panics
     /// If a pick names an item its column does not have (the store's join plans name
     /// only rows of the two runs they merge).
-    fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self;
+    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self;
     /// [`ItemCol::interleave`] of `self` (the left side) with `b`, written into `self`'s
     /// own buffer where the layout allows (fixed-width items, through the
     /// [`pluriverse_kernels::interleave::interleave_in_place`] kernel), else built anew.
     ///
     /// # Panics
     /// If `plan` was checked for columns of other lengths than `self` and `b`.
-    fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Q>, Q>) {
         *self = Self::interleave(self, b, plan.parts());
     }
 }
@@ -129,7 +129,7 @@ fn bad_plan(e: pluriverse_kernels::KernelError) -> ! {
 }
 
 /// [`ItemCol::interleave`] over plain slices.
-pub(crate) fn interleave_col<T: Copy>(a: &[T], b: &[T], plans: &[Vec<Pick>]) -> Vec<T> {
+pub(crate) fn interleave_col<T: Copy, Q: AnyPick>(a: &[T], b: &[T], plans: &[Vec<Q>]) -> Vec<T> {
     let mut out = pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum());
     for plan in plans {
         interleave_into(a, b, plan, &mut out).unwrap_or_else(|e| bad_plan(e));
@@ -217,10 +217,14 @@ macro_rules! fixed_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_from_slice(&src[range]);
             }
-            fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
                 interleave_col(a, b, plans)
             }
-            fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+            fn interleave_in_place<Q: AnyPick>(
+                &mut self,
+                b: &Self,
+                plan: &CheckedPlan<'_, Vec<Q>, Q>,
+            ) {
                 interleave_in_place(self, b, plan).unwrap_or_else(|e| bad_plan(e));
             }
         }
@@ -306,7 +310,7 @@ impl VarCol {
     }
 
     /// [`ItemCol::interleave`] for byte items: offsets first, then the bytes.
-    fn interleave_bytes(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+    fn interleave_bytes<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
         let mut offsets =
             pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
         offsets.push(0u64);
@@ -438,7 +442,7 @@ macro_rules! var_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_bytes_range(src, range);
             }
-            fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
                 VarCol::interleave_bytes(a, b, plans)
             }
         }
@@ -497,7 +501,7 @@ impl ItemCol<()> for UnitCol {
     fn extend_range(&mut self, _: &Self, range: std::ops::Range<usize>) {
         self.0 += range.len();
     }
-    fn interleave(_: &Self, _: &Self, plans: &[Vec<Pick>]) -> Self {
+    fn interleave<Q: AnyPick>(_: &Self, _: &Self, plans: &[Vec<Q>]) -> Self {
         // a unit item is nothing to read: the column is its length
         UnitCol(plans.iter().map(Vec::len).sum())
     }
@@ -568,13 +572,13 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
         self.0.extend_range(&src.0, range.clone());
         self.1.extend_range(&src.1, range);
     }
-    fn interleave(a: &Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
         (
             A::Col::interleave(&a.0, &b.0, plans),
             B::Col::interleave(&a.1, &b.1, plans),
         )
     }
-    fn interleave_in_place(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Pick>>) {
+    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Q>, Q>) {
         self.0.interleave_in_place(&b.0, plan);
         self.1.interleave_in_place(&b.1, plan);
     }

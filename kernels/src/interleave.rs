@@ -1,5 +1,7 @@
 //! Interleave: one column built from two by a list of [`Pick`]s, each naming a side and an
-//! index (arrow-select's `interleave`, for two sources). It knows nothing of keys or of
+//! index (arrow-select's `interleave`, for two sources). A plan over inputs of at most
+//! 2^31 items each can use [`Pick32`], half the size; every kernel takes either
+//! ([`AnyPick`]). It knows nothing of keys or of
 //! what the columns hold; the `pluriverse` crate plans a join as a list of picks (from the
 //! hashes and dots alone) and then interleaves every column of both sides in one pass.
 //!
@@ -168,9 +170,203 @@ impl fmt::Debug for Pick {
     }
 }
 
+/// One item of an interleave's output, in four bytes: [`Pick`] for inputs of at most
+/// `2^31` items each (the side is the top bit, the index the other 31). A plan of them
+/// costs half of one of [`Pick`]s: a merge's plan is read once per column and held while
+/// the output grows, so its size is traffic and peak memory.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{interleave, Pick32, Side};
+/// let p = Pick32::right(7);
+/// assert_eq!((p.side(), p.index()), (Side::Right, 7));
+/// assert_eq!(Pick32::checked_left(Pick32::MAX_INDEX + 1), None);
+/// assert_eq!(interleave(&[1u8, 2], &[3], &[Pick32::left(1), Pick32::right(0)]).unwrap(), [2, 3]);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct Pick32(u32);
+
+/// The bit of a [`Pick32`] that says it names the right side.
+const RIGHT32: u32 = 1 << 31;
+
+impl Pick32 {
+    /// The largest index a pick can name: `2^31 - 1`.
+    pub const MAX_INDEX: usize = (RIGHT32 - 1) as usize;
+
+    /// Item `i` of the left input.
+    ///
+    /// # Panics
+    /// If `i` exceeds [`Pick32::MAX_INDEX`]; see [`Pick32::checked_left`].
+    #[inline]
+    pub const fn left(i: usize) -> Self {
+        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick32::MAX_INDEX");
+        Self(i as u32)
+    }
+
+    /// Item `i` of the right input.
+    ///
+    /// # Panics
+    /// If `i` exceeds [`Pick32::MAX_INDEX`]; see [`Pick32::checked_right`].
+    #[inline]
+    pub const fn right(i: usize) -> Self {
+        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick32::MAX_INDEX");
+        Self(RIGHT32 | i as u32)
+    }
+
+    /// [`Pick32::left`], or `None` when `i` exceeds [`Pick32::MAX_INDEX`].
+    #[inline]
+    pub const fn checked_left(i: usize) -> Option<Self> {
+        if i <= Self::MAX_INDEX {
+            Some(Self(i as u32))
+        } else {
+            None
+        }
+    }
+
+    /// [`Pick32::right`], or `None` when `i` exceeds [`Pick32::MAX_INDEX`].
+    #[inline]
+    pub const fn checked_right(i: usize) -> Option<Self> {
+        if i <= Self::MAX_INDEX {
+            Some(Self(RIGHT32 | i as u32))
+        } else {
+            None
+        }
+    }
+
+    /// The input it names.
+    #[inline]
+    pub const fn side(self) -> Side {
+        if self.is_right() {
+            Side::Right
+        } else {
+            Side::Left
+        }
+    }
+
+    /// Whether it names the right input.
+    #[inline]
+    pub const fn is_right(self) -> bool {
+        self.0 & RIGHT32 != 0
+    }
+
+    /// The index within its input.
+    #[inline]
+    pub const fn index(self) -> usize {
+        (self.0 & !RIGHT32) as usize
+    }
+}
+
+impl fmt::Debug for Pick32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.side() {
+            Side::Left => write!(f, "Left({})", self.index()),
+            Side::Right => write!(f, "Right({})", self.index()),
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Pick {}
+    impl Sealed for super::Pick32 {}
+}
+
+/// A pick of either width, [`Pick`] or [`Pick32`]: what the kernels take. Sealed.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{AnyPick, Pick, Pick32};
+/// fn plan<P: AnyPick>(n: usize) -> Vec<P> {
+///     (0..n).map(|i| if i % 2 == 0 { P::left(i / 2) } else { P::right(i / 2) }).collect()
+/// }
+/// assert_eq!(plan::<Pick32>(3)[1].index(), plan::<Pick>(3)[1].index());
+/// assert!(Pick32::MAX_INDEX < <Pick as AnyPick>::MAX_INDEX);
+/// ```
+pub trait AnyPick: Copy + Send + Sync + fmt::Debug + sealed::Sealed + 'static {
+    /// The largest index a pick can name.
+    const MAX_INDEX: usize;
+    /// Item `i` of the left input.
+    ///
+    /// # Panics
+    /// If `i` exceeds [`AnyPick::MAX_INDEX`].
+    fn left(i: usize) -> Self;
+    /// Item `i` of the right input.
+    ///
+    /// # Panics
+    /// If `i` exceeds [`AnyPick::MAX_INDEX`].
+    fn right(i: usize) -> Self;
+    /// Whether it names the right input.
+    fn is_right(self) -> bool;
+    /// The index within its input.
+    fn index(self) -> usize;
+    /// The input it names.
+    #[inline]
+    fn side(self) -> Side {
+        if self.is_right() {
+            Side::Right
+        } else {
+            Side::Left
+        }
+    }
+    /// The side as an index into `[left, right]`: 0 or 1.
+    #[inline]
+    fn side_bit(self) -> usize {
+        usize::from(self.is_right())
+    }
+}
+
+impl AnyPick for Pick {
+    const MAX_INDEX: usize = Pick::MAX_INDEX;
+    #[inline]
+    fn left(i: usize) -> Self {
+        Pick::left(i)
+    }
+    #[inline]
+    fn right(i: usize) -> Self {
+        Pick::right(i)
+    }
+    #[inline]
+    fn is_right(self) -> bool {
+        Pick::is_right(self)
+    }
+    #[inline]
+    fn index(self) -> usize {
+        Pick::index(self)
+    }
+    #[inline]
+    fn side_bit(self) -> usize {
+        Pick::side_bit(self)
+    }
+}
+
+impl AnyPick for Pick32 {
+    const MAX_INDEX: usize = Pick32::MAX_INDEX;
+    #[inline]
+    fn left(i: usize) -> Self {
+        Pick32::left(i)
+    }
+    #[inline]
+    fn right(i: usize) -> Self {
+        Pick32::right(i)
+    }
+    #[inline]
+    fn is_right(self) -> bool {
+        Pick32::is_right(self)
+    }
+    #[inline]
+    fn index(self) -> usize {
+        Pick32::index(self)
+    }
+    #[inline]
+    fn side_bit(self) -> usize {
+        (self.0 >> 31) as usize
+    }
+}
+
 /// The error for pick `at`, which names an item its side (of `len` items) does not have.
 #[cold]
-fn out_of_bounds(picks: &[Pick], at: usize, len: usize) -> KernelError {
+fn out_of_bounds<Q: AnyPick>(picks: &[Q], at: usize, len: usize) -> KernelError {
     let p = picks[at];
     KernelError::PickOutOfBounds {
         at,
@@ -192,7 +388,7 @@ fn out_of_bounds(picks: &[Pick], at: usize, len: usize) -> KernelError {
 /// assert_eq!(out, [9, 2]);
 /// assert!(interleave(&[1u64], &[], &[Pick::right(0)]).is_err());
 /// ```
-pub fn interleave<T: Copy>(left: &[T], right: &[T], picks: &[Pick]) -> Result<Vec<T>> {
+pub fn interleave<T: Copy, Q: AnyPick>(left: &[T], right: &[T], picks: &[Q]) -> Result<Vec<T>> {
     let mut out = Vec::new();
     interleave_into(left, right, picks, &mut out)?;
     Ok(out)
@@ -211,10 +407,10 @@ pub fn interleave<T: Copy>(left: &[T], right: &[T], picks: &[Pick]) -> Result<Ve
 /// interleave_into(&[5u32], &[6u32], &[Pick::left(0)], &mut out).unwrap();
 /// assert_eq!(out, [0, 6, 5]);
 /// ```
-pub fn interleave_into<T: Copy>(
+pub fn interleave_into<T: Copy, Q: AnyPick>(
     left: &[T],
     right: &[T],
-    picks: &[Pick],
+    picks: &[Q],
     out: &mut Vec<T>,
 ) -> Result<()> {
     // the side is an index, not a branch: in a merge the sides alternate at random
@@ -290,10 +486,10 @@ impl<'a> VarSlice<'a> {
 /// interleave_var_into(left, right, &picks, &mut offsets, &mut values).unwrap();
 /// assert_eq!((offsets.as_slice(), values.as_slice()), (&[0, 2, 3, 6][..], &b"twxone"[..]));
 /// ```
-pub fn interleave_var_into(
+pub fn interleave_var_into<Q: AnyPick>(
     left: VarSlice<'_>,
     right: VarSlice<'_>,
-    picks: &[Pick],
+    picks: &[Q],
     offsets: &mut Vec<u64>,
     values: &mut Vec<u8>,
 ) -> Result<()> {
@@ -354,15 +550,16 @@ pub fn interleave_var_into(
 /// assert!(CheckedPlan::new(&[vec![Pick::right(1)]], 3, 1).is_err());
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct CheckedPlan<'a, P> {
+pub struct CheckedPlan<'a, P, Q = Pick> {
     parts: &'a [P],
     left_len: usize,
     right_len: usize,
     left_picks: usize,
     len: usize,
+    pick: std::marker::PhantomData<Q>,
 }
 
-impl<'a, P: AsRef<[Pick]>> CheckedPlan<'a, P> {
+impl<'a, Q: AnyPick, P: AsRef<[Q]>> CheckedPlan<'a, P, Q> {
     /// Checks `parts` against inputs of `left_len` and `right_len` items.
     ///
     /// # Errors
@@ -411,6 +608,7 @@ impl<'a, P: AsRef<[Pick]>> CheckedPlan<'a, P> {
             right_len,
             left_picks,
             len: at,
+            pick: std::marker::PhantomData,
         })
     }
 
@@ -460,10 +658,10 @@ impl<'a, P: AsRef<[Pick]>> CheckedPlan<'a, P> {
 /// assert_eq!(left, [20, 11, 13, 21]);
 /// assert_eq!(left, interleave(&old, &right, &parts.concat()).unwrap());
 /// ```
-pub fn interleave_in_place<T: Copy + Default, P: AsRef<[Pick]>>(
+pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: AsRef<[Q]>>(
     left: &mut Vec<T>,
     right: &[T],
-    plan: &CheckedPlan<'_, P>,
+    plan: &CheckedPlan<'_, P, Q>,
 ) -> Result<()> {
     if left.len() != plan.left_len {
         return Err(KernelError::LengthMismatch {

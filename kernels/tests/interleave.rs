@@ -5,8 +5,8 @@ mod common;
 
 use common::Rng;
 use pluriverse_kernels::interleave::{
-    interleave, interleave_in_place, interleave_into, interleave_var_into, CheckedPlan, Pick, Side,
-    VarSlice,
+    interleave, interleave_in_place, interleave_into, interleave_var_into, AnyPick, CheckedPlan,
+    Pick, Pick32, Side, VarSlice,
 };
 use pluriverse_kernels::KernelError;
 
@@ -32,9 +32,51 @@ fn random_picks(g: &mut Rng, n: usize, nl: usize, nr: usize) -> Vec<(bool, usize
 }
 
 fn to_picks(p: &[(bool, usize)]) -> Vec<Pick> {
+    to_any(p)
+}
+
+/// The same picks in either width.
+fn to_any<Q: AnyPick>(p: &[(bool, usize)]) -> Vec<Q> {
     p.iter()
-        .map(|&(r, i)| if r { Pick::right(i) } else { Pick::left(i) })
+        .map(|&(r, i)| if r { Q::right(i) } else { Q::left(i) })
         .collect()
+}
+
+/// A plan in parts, in four-byte picks.
+fn narrow(parts: &[Vec<Pick>]) -> Vec<Vec<Pick32>> {
+    parts
+        .iter()
+        .map(|part| {
+            let flat: Vec<(bool, usize)> = part.iter().map(|p| (p.is_right(), p.index())).collect();
+            to_any(&flat)
+        })
+        .collect()
+}
+
+#[test]
+fn pick32_round_trips_side_and_index_up_to_its_limit() {
+    assert_eq!(Pick32::MAX_INDEX, (1 << 31) - 1);
+    for i in [0, 1, 2, 1 << 20, Pick32::MAX_INDEX - 1, Pick32::MAX_INDEX] {
+        let (l, r) = (Pick32::left(i), Pick32::right(i));
+        assert_eq!((l.side(), l.index(), l.is_right()), (Side::Left, i, false));
+        assert_eq!((r.side(), r.index(), r.is_right()), (Side::Right, i, true));
+        assert_eq!((AnyPick::side_bit(l), AnyPick::side_bit(r)), (0, 1));
+        assert_ne!(l, r);
+        assert_eq!(Pick32::checked_left(i), Some(l));
+        assert_eq!(Pick32::checked_right(i), Some(r));
+    }
+    // one past the limit would alias the side bit: refused, never wrapped
+    assert_eq!(Pick32::checked_left(Pick32::MAX_INDEX + 1), None);
+    assert_eq!(Pick32::checked_right(1 << 32), None);
+    assert_eq!(Pick32::checked_right(usize::MAX), None);
+    assert_eq!(format!("{:?}", Pick32::right(3)), "Right(3)");
+    assert_eq!(std::mem::size_of::<Pick32>(), 4);
+}
+
+#[test]
+#[should_panic(expected = "MAX_INDEX")]
+fn pick32_past_the_limit_panics_rather_than_aliasing() {
+    let _ = Pick32::right(Pick32::MAX_INDEX + 1);
 }
 
 #[test]
@@ -74,6 +116,10 @@ fn fixed_width_matches_the_naive_interleave() {
             let p = random_picks(&mut g, n, nl, nr);
             let want = naive(&left, &right, &p).unwrap();
             assert_eq!(interleave(&left, &right, &to_picks(&p)).unwrap(), want);
+            assert_eq!(
+                interleave(&left, &right, &to_any::<Pick32>(&p)).unwrap(),
+                want
+            );
             // narrower items and unaligned starts (a slice one item in)
             let l8: Vec<u8> = left.iter().map(|&x| x as u8).collect();
             let r8: Vec<u8> = right.iter().map(|&x| x as u8).collect();
@@ -94,7 +140,10 @@ fn fixed_width_matches_the_naive_interleave() {
 #[test]
 fn one_side_only_and_empty_plans() {
     let a = [1u32, 2, 3];
-    assert_eq!(interleave::<u32>(&[], &[], &[]).unwrap(), Vec::<u32>::new());
+    assert_eq!(
+        interleave::<u32, Pick>(&[], &[], &[]).unwrap(),
+        Vec::<u32>::new()
+    );
     let all_left: Vec<Pick> = (0..3).rev().map(Pick::left).collect();
     assert_eq!(interleave(&a, &[], &all_left).unwrap(), [3, 2, 1]);
     let all_right: Vec<Pick> = (0..3).map(Pick::right).collect();
@@ -196,7 +245,7 @@ fn var_width_matches_the_naive_interleave_and_appends() {
         let (mut offsets, mut values) = (vec![], vec![]);
         interleave_var_into(left, right, &to_picks(&p1), &mut offsets, &mut values).unwrap();
         interleave_var_into(left, right, &to_picks(&p2), &mut offsets, &mut values).unwrap();
-        let want: Vec<Vec<u8>> = naive(&li, &ri, &[p1, p2].concat())
+        let want: Vec<Vec<u8>> = naive(&li, &ri, &[p1.clone(), p2.clone()].concat())
             .unwrap()
             .into_iter()
             .collect();
@@ -209,6 +258,11 @@ fn var_width_matches_the_naive_interleave_and_appends() {
             assert_eq!(got.get(k), Some(w.as_slice()), "round {round} item {k}");
         }
         assert_eq!(offsets.last().copied(), Some(values.len() as u64));
+        // the same in four-byte picks
+        let (mut o32, mut v32) = (vec![], vec![]);
+        interleave_var_into(left, right, &to_any::<Pick32>(&p1), &mut o32, &mut v32).unwrap();
+        interleave_var_into(left, right, &to_any::<Pick32>(&p2), &mut o32, &mut v32).unwrap();
+        assert_eq!((o32, v32), (offsets, values), "round {round}");
     }
 }
 
@@ -306,6 +360,16 @@ fn in_place_matches_the_naive_interleave() {
         interleave_in_place(&mut small, &right8, &plan).unwrap();
         let want8: Vec<u8> = want.iter().map(|&x| x as u8).collect();
         assert_eq!(small, want8);
+        // the same plan in four-byte picks
+        let parts32 = narrow(&parts);
+        let plan32 = CheckedPlan::new(&parts32, nl, nr).expect("a merge plan is valid");
+        assert_eq!(
+            (plan32.len(), plan32.left_picks()),
+            (plan.len(), plan.left_picks())
+        );
+        let mut got32 = left.clone();
+        interleave_in_place(&mut got32, &right, &plan32).unwrap();
+        assert_eq!(got32, want, "round {round}: {parts:?}");
     }
 }
 
@@ -396,4 +460,35 @@ fn in_place_refuses_bad_plans_and_leaves_the_column_unchanged() {
     assert_eq!(ok, [1, 2]);
     interleave_in_place(&mut ok, &[9], &plan).unwrap();
     assert_eq!(ok, [1, 9]);
+    // four-byte picks are checked alike
+    let parts = [vec![Pick32::right(0), Pick32::left(3)]];
+    assert_eq!(
+        CheckedPlan::new(&parts, 3, 1).unwrap_err(),
+        KernelError::PickOutOfBounds {
+            at: 1,
+            side: Side::Left,
+            index: 3,
+            len: 3
+        }
+    );
+    let parts = [vec![Pick32::left(1)], vec![Pick32::left(1)]];
+    assert!(matches!(
+        CheckedPlan::new(&parts, 3, 0),
+        Err(KernelError::PickOutOfOrder {
+            at: 1,
+            index: 1,
+            ..
+        })
+    ));
+    let mut col = vec![1u64, 2];
+    assert_eq!(
+        interleave_into(&[1u64], &[], &[Pick32::left(0), Pick32::right(0)], &mut col).unwrap_err(),
+        KernelError::PickOutOfBounds {
+            at: 1,
+            side: Side::Right,
+            index: 0,
+            len: 0
+        }
+    );
+    assert_eq!(col, [1, 2]);
 }

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
-use pluriverse_kernels::interleave::{interleave_in_place, CheckedPlan, Pick};
+use pluriverse_kernels::interleave::{interleave_in_place, AnyPick, CheckedPlan, Pick};
 use roaring::RoaringBitmap;
 
 use super::merge::{self, Step};
@@ -316,7 +316,8 @@ impl<K: Item, V: Item> Run<K, V> {
         out
     }
 
-    /// The rows the plans name (a left [`Pick`] is a row of `a`, a right one a row of `b`),
+    /// The rows the plans name (a left pick, [`Pick`] or its half-size `Pick32`, is a row
+    /// of `a`, a right one a row of `b`),
     /// in order, written into `a`'s own columns (fixed-width columns grow in place; see
     /// [`ItemCol::interleave_in_place`]; the columns are filled in parallel when the plans
     /// are long): the merge's output reuses the memory of the run it replaces instead of
@@ -325,7 +326,7 @@ impl<K: Item, V: Item> Run<K, V> {
     ///
     /// # Panics
     /// If a pick names a row its run does not have, or the left picks are not in order.
-    pub fn interleave_plans_into(a: Self, b: &Self, plans: &[Vec<Pick>]) -> Self {
+    pub fn interleave_plans_into<Q: AnyPick>(a: Self, b: &Self, plans: &[Vec<Q>]) -> Self {
         debug_assert!(a.deleted.is_empty());
         let plan = CheckedPlan::new(plans, a.rows(), b.rows())
             .unwrap_or_else(|e| panic!("a join plan names rows of its two runs, in order: {e}"));
@@ -337,10 +338,10 @@ impl<K: Item, V: Item> Run<K, V> {
             values,
             ..
         } = a;
-        fn fixed<T: Copy + Default>(
+        fn fixed<T: Copy + Default, Q: AnyPick>(
             mut col: Vec<T>,
             other: &[T],
-            plan: &CheckedPlan<'_, Vec<Pick>>,
+            plan: &CheckedPlan<'_, Vec<Q>, Q>,
         ) -> Vec<T> {
             interleave_in_place(&mut col, other, plan)
                 .unwrap_or_else(|e| panic!("the plan was checked for these runs: {e}"));
