@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
-use pluriverse_kernels::interleave::{interleave_in_place, AnyPick, CheckedPlan, Pick};
+use pluriverse_kernels::interleave::{interleave_in_place, AnyPick, CheckedPlan, Pick, Pick32};
 use roaring::RoaringBitmap;
 
 use super::merge::{self, Step};
@@ -281,39 +281,72 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.extend_range(&src.values, range);
     }
 
-    /// The live rows of two sorted runs merged into one (no dot is live in both).
+    /// The live rows of two sorted runs merged into one (no dot is live in both): planned
+    /// from the rows' order, then gathered column by column.
     pub fn merge_live(a: &Self, b: &Self) -> Self {
-        let mut out = Self::with_capacity(a.live() + b.live());
-        let (na, nb) = (a.rows(), b.rows());
+        if a.rows().max(b.rows()) <= Pick32::MAX_INDEX {
+            Self::gathered(a, b, &[Self::live_merge_plan::<Pick32>(a, b)])
+        } else {
+            Self::gathered(a, b, &[Self::live_merge_plan::<Pick>(a, b)])
+        }
+    }
+
+    /// The rows the plans name (a left pick is a row of `a`, a right one a row of `b`), in
+    /// new columns.
+    fn gathered<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
+        Self {
+            hash: crate::item::interleave_col(&a.hash, &b.hash, plans),
+            keys: K::Col::interleave(&a.keys, &b.keys, plans),
+            replica: crate::item::interleave_col(&a.replica, &b.replica, plans),
+            counter: crate::item::interleave_col(&a.counter, &b.counter, plans),
+            values: V::Col::interleave(&a.values, &b.values, plans),
+            ..Self::default()
+        }
+    }
+
+    /// [`Run::merge_live`] written into `a`'s own columns (grown in place, as
+    /// [`Run::interleave_plans_into`] does): `a` is not copied, and its old columns are not
+    /// held beside the merged ones. For merging a short run into a long one it owns.
+    pub fn merge_live_into(a: Self, b: &Self) -> Self {
+        if b.rows() == 0 && a.deleted.is_empty() {
+            return a;
+        }
+        if a.rows().max(b.rows()) <= Pick32::MAX_INDEX {
+            let plan = vec![Self::live_merge_plan::<Pick32>(&a, b)];
+            Self::interleave_plans_into(a, b, &plan)
+        } else {
+            let plan = vec![Self::live_merge_plan::<Pick>(&a, b)];
+            Self::interleave_plans_into(a, b, &plan)
+        }
+    }
+
+    /// The plan of [`Run::merge_live`]: the live rows of `a` and `b` in order (of an entry
+    /// in both, the live copy, `a`'s where both are).
+    fn live_merge_plan<Q: AnyPick>(a: &Self, b: &Self) -> Vec<Q> {
+        let mut plan = Vec::with_capacity(a.live() + b.live());
         let (a_clean, b_clean) = (a.deleted.is_empty(), b.deleted.is_empty());
-        let mut m = merge::runs(a, 0..na, b, 0..nb);
-        while let Some(step) = m.next_pair() {
+        for step in merge::runs(a, 0..a.rows(), b, 0..b.rows()) {
             match step {
                 Step::Left(i) => {
                     if a_clean || a.is_live(i) {
-                        out.push_row(a, i, a.replica[i]);
+                        plan.push(Q::left(i));
                     }
                 }
                 Step::Right(j) => {
                     if b_clean || b.is_live(j) {
-                        out.push_row(b, j, b.replica[j]);
+                        plan.push(Q::right(j));
                     }
                 }
                 Step::Both(i, j) => {
-                    // the same entry in both (one copy at most is live)
                     if a_clean || a.is_live(i) {
-                        out.push_row(a, i, a.replica[i]);
+                        plan.push(Q::left(i));
                     } else if b_clean || b.is_live(j) {
-                        out.push_row(b, j, b.replica[j]);
+                        plan.push(Q::right(j));
                     }
                 }
             }
         }
-        // the rest of the longer side, in bulk between deleted rows
-        let (ra, rb) = m.rest();
-        out.extend_live(a, ra);
-        out.extend_live(b, rb);
-        out
+        plan
     }
 
     /// The rows the plans name (a left pick, [`Pick`] or its half-size `Pick32`, is a row
@@ -321,13 +354,16 @@ impl<K: Item, V: Item> Run<K, V> {
     /// in order, written into `a`'s own columns (fixed-width columns grow in place; see
     /// [`ItemCol::interleave_in_place`]; the columns are filled in parallel when the plans
     /// are long): the merge's output reuses the memory of the run it replaces instead of
-    /// faulting in fresh pages, and the peak is the output plus the plan. `a`'s deleted rows
-    /// must be none (the plans name rows, not live rows).
+    /// faulting in fresh pages, and the peak is the output plus the plan. The plans must not
+    /// name a deleted row of `a` (they name rows, not live rows); the output has none.
     ///
     /// # Panics
     /// If a pick names a row its run does not have, or the left picks are not in order.
     pub fn interleave_plans_into<Q: AnyPick>(a: Self, b: &Self, plans: &[Vec<Q>]) -> Self {
-        debug_assert!(a.deleted.is_empty());
+        debug_assert!(plans
+            .iter()
+            .flatten()
+            .all(|p| p.is_right() || a.is_live(p.index())));
         let plan = CheckedPlan::new(plans, a.rows(), b.rows())
             .unwrap_or_else(|e| panic!("a join plan names rows of its two runs, in order: {e}"));
         let Self {

@@ -1,8 +1,6 @@
 //! The full join: the merge of both sides is planned from the hashes and dots alone
 //! (hash-range partitions on the rayon pool), then each column is interleaved in one pass.
 
-use std::borrow::Cow;
-
 use rayon::prelude::*;
 
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
@@ -10,7 +8,6 @@ use pluriverse_kernels::interleave::{AnyPick, Pick, Pick32};
 
 use super::join::Incoming;
 use super::CausalStore;
-use crate::context::CausalContext;
 use crate::item::{Item, ItemCol};
 use crate::store::merge::{self, Step};
 use crate::store::run::Run;
@@ -170,11 +167,16 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         inc: Incoming<'_, K, V>,
     ) -> Result<(), (u32, u64)> {
         let runs = std::mem::take(&mut self.runs);
-        let view = Self {
-            ctx: CausalContext::new(),
-            runs,
+        // our side as one run: ours as it is when it is one, else merged into our largest
+        // run's own columns (no copy of it, and the runs merged are not held beside)
+        let (runs, merged) = match runs.as_slice() {
+            [only] if only.deleted.is_empty() => (runs, None),
+            _ => (vec![], Some(Self::into_merged(runs))),
         };
-        let a = view.merged_cow();
+        let a: &Run<K, V> = match &merged {
+            Some(m) => m,
+            None => &runs[0],
+        };
         let b: &Run<K, V> = &inc.run;
         let ours = self.ctx.dots();
         let theirs: &DotContext = &inc.ctx;
@@ -246,23 +248,22 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         };
         if CHECK {
             if let Some(dot) = conflicts.first() {
-                drop(a);
-                self.runs = view.runs;
+                // unchanged: the same rows, in one run where they were in several
+                self.runs = match merged {
+                    Some(m) if m.rows() > 0 => vec![m.into()],
+                    Some(_) => vec![],
+                    None => runs,
+                };
                 return Err(dot);
             }
         }
         // the output is written into our run's own columns (grown in place): no fresh
         // pages for the rows we already hold, and the old run is not held beside the new
-        let ours_run = match a {
-            Cow::Owned(merged) => {
-                // the runs merged into it are given back before the output grows (unless
-                // a clone or a delta shares them)
-                drop(view.runs);
-                merged
-            }
-            Cow::Borrowed(_) => {
+        let ours_run = match merged {
+            Some(merged) => merged,
+            None => {
                 // ours alone, unless a clone or a delta shares it: then a copy
-                let mut runs = view.runs;
+                let mut runs = runs;
                 runs.pop()
                     .map(|r| std::sync::Arc::try_unwrap(r).unwrap_or_else(|r| (*r).clone()))
                     .unwrap_or_default()

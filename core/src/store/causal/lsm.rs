@@ -3,8 +3,10 @@
 //! pairwise as they grow (a binary-counter LSM) and mostly dead runs are rewritten.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::CausalStore;
+use crate::context::CausalContext;
 use crate::item::Item;
 use crate::store::run::Run;
 
@@ -51,10 +53,37 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         }
     }
 
+    /// All live rows of `runs` as one sorted run, as [`Self::merged`], but built in the
+    /// largest run's own columns where nothing else (a clone, a delta) shares it: the
+    /// others are merged, then merged into it in place ([`Run::merge_live_into`]), so the
+    /// largest is not copied and its old columns are not held beside the merged ones.
+    pub(crate) fn into_merged(mut runs: Vec<Arc<Run<K, V>>>) -> Run<K, V> {
+        let Some(big) = (0..runs.len()).max_by_key(|&i| runs[i].rows()) else {
+            return Run::default();
+        };
+        match Arc::try_unwrap(runs.swap_remove(big)) {
+            Ok(big) => {
+                let rest = Self {
+                    ctx: CausalContext::new(),
+                    runs,
+                };
+                Run::merge_live_into(big, &rest.merged_cow())
+            }
+            Err(shared) => {
+                runs.push(shared);
+                Self {
+                    ctx: CausalContext::new(),
+                    runs,
+                }
+                .merged()
+            }
+        }
+    }
+
     /// Replaces all runs with one merged run.
     pub fn compact_runs(&mut self) {
         if self.runs.len() > 1 || self.runs.first().is_some_and(|r| r.live() < r.rows()) {
-            let m = self.merged();
+            let m = Self::into_merged(std::mem::take(&mut self.runs));
             self.runs = if m.rows() > 0 { vec![m.into()] } else { vec![] };
         }
     }
@@ -70,7 +99,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             let last = self.runs.pop().unwrap_or_default();
             let prev = self.runs.pop().unwrap_or_default();
-            self.runs.push(Run::merge_live(&prev, &last).into());
+            // into the longer run's own columns where it is not shared
+            let merged = match Arc::try_unwrap(prev) {
+                Ok(prev) => Run::merge_live_into(prev, &last),
+                Err(prev) => Run::merge_live(&prev, &last),
+            };
+            self.runs.push(merged.into());
         }
     }
 
