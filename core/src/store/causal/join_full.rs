@@ -186,7 +186,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         let plans: Vec<Vec<Q>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
             let mut plan = pluriverse_kernels::pages::with_capacity(na + nb);
             plan_join::<K, V, Q, CHECK>(
-                &a,
+                a,
                 0..na,
                 b,
                 0..nb,
@@ -225,7 +225,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     );
                     let mut conflicts = Conflicts::default();
                     plan_join::<K, V, Q, CHECK>(
-                        &a,
+                        a,
                         ab[p]..ab[p + 1],
                         b,
                         bb[p]..bb[p + 1],
