@@ -281,32 +281,29 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.extend_range(&src.values, range);
     }
 
-    /// The live rows of two sorted runs merged into one (no dot is live in both): planned
-    /// from the rows' order, then gathered column by column.
+    /// The live rows of two sorted runs merged into one (no dot is live in both).
     pub fn merge_live(a: &Self, b: &Self) -> Self {
-        if a.rows().max(b.rows()) <= Pick32::MAX_INDEX {
-            Self::gathered(a, b, &[Self::live_merge_plan::<Pick32>(a, b)])
-        } else {
-            Self::gathered(a, b, &[Self::live_merge_plan::<Pick>(a, b)])
+        let mut out = Self::with_capacity(a.live() + b.live());
+        let clean = (a.deleted.is_empty(), b.deleted.is_empty());
+        let mut m = merge::runs(a, 0..a.rows(), b, 0..b.rows());
+        while let Some(step) = m.next_pair() {
+            match Self::live_of(a, b, step, clean) {
+                Some((false, i)) => out.push_row(a, i, a.replica[i]),
+                Some((true, j)) => out.push_row(b, j, b.replica[j]),
+                None => {}
+            }
         }
-    }
-
-    /// The rows the plans name (a left pick is a row of `a`, a right one a row of `b`), in
-    /// new columns.
-    fn gathered<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
-        Self {
-            hash: crate::item::interleave_col(&a.hash, &b.hash, plans),
-            keys: K::Col::interleave(&a.keys, &b.keys, plans),
-            replica: crate::item::interleave_col(&a.replica, &b.replica, plans),
-            counter: crate::item::interleave_col(&a.counter, &b.counter, plans),
-            values: V::Col::interleave(&a.values, &b.values, plans),
-            ..Self::default()
-        }
+        // the rest of the longer side, in bulk between deleted rows
+        let (ra, rb) = m.rest();
+        out.extend_live(a, ra);
+        out.extend_live(b, rb);
+        out
     }
 
     /// [`Run::merge_live`] written into `a`'s own columns (grown in place, as
     /// [`Run::interleave_plans_into`] does): `a` is not copied, and its old columns are not
-    /// held beside the merged ones. For merging a short run into a long one it owns.
+    /// held beside the merged ones, for a lower peak (the copy of [`Run::merge_live`] is
+    /// faster where the peak does not matter).
     pub fn merge_live_into(a: Self, b: &Self) -> Self {
         if b.rows() == 0 && a.deleted.is_empty() {
             return a;
@@ -320,33 +317,34 @@ impl<K: Item, V: Item> Run<K, V> {
         }
     }
 
-    /// The plan of [`Run::merge_live`]: the live rows of `a` and `b` in order (of an entry
-    /// in both, the live copy, `a`'s where both are).
+    /// The plan of [`Run::merge_live`]: the live rows of `a` and `b`, in order.
     fn live_merge_plan<Q: AnyPick>(a: &Self, b: &Self) -> Vec<Q> {
         let mut plan = Vec::with_capacity(a.live() + b.live());
-        let (a_clean, b_clean) = (a.deleted.is_empty(), b.deleted.is_empty());
-        for step in merge::runs(a, 0..a.rows(), b, 0..b.rows()) {
-            match step {
-                Step::Left(i) => {
-                    if a_clean || a.is_live(i) {
-                        plan.push(Q::left(i));
-                    }
+        let clean = (a.deleted.is_empty(), b.deleted.is_empty());
+        plan.extend(
+            merge::runs(a, 0..a.rows(), b, 0..b.rows()).filter_map(|step| {
+                match Self::live_of(a, b, step, clean)? {
+                    (false, i) => Some(Q::left(i)),
+                    (true, j) => Some(Q::right(j)),
                 }
-                Step::Right(j) => {
-                    if b_clean || b.is_live(j) {
-                        plan.push(Q::right(j));
-                    }
-                }
-                Step::Both(i, j) => {
-                    if a_clean || a.is_live(i) {
-                        plan.push(Q::left(i));
-                    } else if b_clean || b.is_live(j) {
-                        plan.push(Q::right(j));
-                    }
-                }
-            }
-        }
+            }),
+        );
         plan
+    }
+
+    /// Of one step of the merge of `a` and `b` (`clean`: whether each has no deleted
+    /// row), the live row it keeps: `(false, i)` row `i` of `a`, `(true, j)` row `j` of
+    /// `b`. Of an entry in both, one copy at most is live.
+    #[inline]
+    fn live_of(a: &Self, b: &Self, step: Step, clean: (bool, bool)) -> Option<(bool, usize)> {
+        let live_a = |i: usize| clean.0 || a.is_live(i);
+        let live_b = |j: usize| clean.1 || b.is_live(j);
+        match step {
+            Step::Left(i) => live_a(i).then_some((false, i)),
+            Step::Right(j) => live_b(j).then_some((true, j)),
+            Step::Both(i, _) if live_a(i) => Some((false, i)),
+            Step::Both(_, j) => live_b(j).then_some((true, j)),
+        }
     }
 
     /// The rows the plans name (a left pick, [`Pick`] or its half-size `Pick32`, is a row

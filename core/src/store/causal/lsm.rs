@@ -99,12 +99,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             }
             let last = self.runs.pop().unwrap_or_default();
             let prev = self.runs.pop().unwrap_or_default();
-            // into the longer run's own columns where it is not shared
-            let merged = match Arc::try_unwrap(prev) {
-                Ok(prev) => Run::merge_live_into(prev, &last),
-                Err(prev) => Run::merge_live(&prev, &last),
-            };
-            self.runs.push(merged.into());
+            // a copy: faster than merging in place (a write's peak is not the join's)
+            self.runs.push(Run::merge_live(&prev, &last).into());
         }
     }
 
