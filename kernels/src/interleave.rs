@@ -48,228 +48,180 @@ impl fmt::Display for Side {
     }
 }
 
-/// One item of an interleave's output: item [`Pick::index`] of input [`Pick::side`].
-///
-/// Eight bytes, so a plan of picks costs what a column of `u64` does: the side is the top
-/// bit and the index the other 63 (every index of a slice fits, as no slice holds more
-/// than `isize::MAX` items).
-///
-/// # Example
-/// ```
-/// use pluriverse_kernels::interleave::{Pick, Side};
-/// let p = Pick::right(7);
-/// assert_eq!((p.side(), p.index()), (Side::Right, 7));
-/// assert_eq!(Pick::checked_left(Pick::MAX_INDEX + 1), None);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(transparent)]
-pub struct Pick(u64);
+/// The two pick types: the side is the top bit of `$repr`, the index the other bits.
+macro_rules! pick_type {
+    ($(#[$meta:meta])* $name:ident($repr:ty)) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(transparent)]
+        pub struct $name($repr);
 
-/// The bit of a [`Pick`] that says it names the right side.
-const RIGHT: u64 = 1 << 63;
+        impl $name {
+            /// The bit that says it names the right side.
+            const RIGHT: $repr = 1 << (<$repr>::BITS - 1);
 
-impl Pick {
-    /// The largest index a pick can name: `2^63 - 1` (on 64-bit targets; `usize::MAX`
-    /// where `usize` is narrower).
-    pub const MAX_INDEX: usize = if (usize::MAX as u64) < RIGHT {
-        usize::MAX
-    } else {
-        (RIGHT - 1) as usize
+            /// The largest index a pick can name: all bits but the side's (or `usize::MAX`
+            /// where `usize` is narrower).
+            pub const MAX_INDEX: usize = if (usize::MAX as u128) < (Self::RIGHT as u128) {
+                usize::MAX
+            } else {
+                (Self::RIGHT - 1) as usize
+            };
+
+            /// Item `i` of the left input.
+            ///
+            /// # Panics
+            #[doc = concat!("If `i` exceeds [`", stringify!($name), "::MAX_INDEX`] (see [`",
+                stringify!($name), "::checked_left`]).")]
+            #[inline]
+            pub const fn left(i: usize) -> Self {
+                assert!(i <= Self::MAX_INDEX, "pick index exceeds MAX_INDEX");
+                Self(i as $repr)
+            }
+
+            /// Item `i` of the right input.
+            ///
+            /// # Panics
+            #[doc = concat!("If `i` exceeds [`", stringify!($name), "::MAX_INDEX`] (see [`",
+                stringify!($name), "::checked_right`]).")]
+            #[inline]
+            pub const fn right(i: usize) -> Self {
+                assert!(i <= Self::MAX_INDEX, "pick index exceeds MAX_INDEX");
+                Self(Self::RIGHT | i as $repr)
+            }
+
+            #[doc = concat!("[`", stringify!($name), "::left`], or `None` when `i` exceeds [`",
+                stringify!($name), "::MAX_INDEX`].")]
+            #[inline]
+            pub const fn checked_left(i: usize) -> Option<Self> {
+                if i <= Self::MAX_INDEX {
+                    Some(Self(i as $repr))
+                } else {
+                    None
+                }
+            }
+
+            #[doc = concat!("[`", stringify!($name), "::right`], or `None` when `i` exceeds [`",
+                stringify!($name), "::MAX_INDEX`].")]
+            #[inline]
+            pub const fn checked_right(i: usize) -> Option<Self> {
+                if i <= Self::MAX_INDEX {
+                    Some(Self(Self::RIGHT | i as $repr))
+                } else {
+                    None
+                }
+            }
+
+            /// The pick of item `i` on `side`.
+            ///
+            /// # Panics
+            #[doc = concat!("As [`", stringify!($name), "::left`].")]
+            #[inline]
+            pub const fn new(side: Side, i: usize) -> Self {
+                match side {
+                    Side::Left => Self::left(i),
+                    Side::Right => Self::right(i),
+                }
+            }
+
+            /// The input it names.
+            #[inline]
+            pub const fn side(self) -> Side {
+                if self.is_right() {
+                    Side::Right
+                } else {
+                    Side::Left
+                }
+            }
+
+            /// Whether it names the right input.
+            #[inline]
+            pub const fn is_right(self) -> bool {
+                self.0 & Self::RIGHT != 0
+            }
+
+            /// The index within its input.
+            #[inline]
+            pub const fn index(self) -> usize {
+                (self.0 & !Self::RIGHT) as usize
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.side() {
+                    Side::Left => write!(f, "Left({})", self.index()),
+                    Side::Right => write!(f, "Right({})", self.index()),
+                }
+            }
+        }
+
+        impl sealed::Sealed for $name {}
+
+        impl AnyPick for $name {
+            const MAX_INDEX: usize = $name::MAX_INDEX;
+            #[inline]
+            fn left(i: usize) -> Self {
+                $name::left(i)
+            }
+            #[inline]
+            fn right(i: usize) -> Self {
+                $name::right(i)
+            }
+            #[inline]
+            fn is_right(self) -> bool {
+                $name::is_right(self)
+            }
+            #[inline]
+            fn index(self) -> usize {
+                $name::index(self)
+            }
+            #[inline]
+            fn side_bit(self) -> usize {
+                (self.0 >> (<$repr>::BITS - 1)) as usize
+            }
+        }
     };
-
-    /// Item `i` of the left input.
-    ///
-    /// # Panics
-    /// If `i` exceeds [`Pick::MAX_INDEX`] (no slice index does); see
-    /// [`Pick::checked_left`].
-    #[inline]
-    pub const fn left(i: usize) -> Self {
-        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick::MAX_INDEX");
-        Self(i as u64)
-    }
-
-    /// Item `i` of the right input.
-    ///
-    /// # Panics
-    /// If `i` exceeds [`Pick::MAX_INDEX`] (no slice index does); see
-    /// [`Pick::checked_right`].
-    #[inline]
-    pub const fn right(i: usize) -> Self {
-        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick::MAX_INDEX");
-        Self(RIGHT | i as u64)
-    }
-
-    /// [`Pick::left`], or `None` when `i` exceeds [`Pick::MAX_INDEX`].
-    #[inline]
-    pub const fn checked_left(i: usize) -> Option<Self> {
-        if i <= Self::MAX_INDEX {
-            Some(Self(i as u64))
-        } else {
-            None
-        }
-    }
-
-    /// [`Pick::right`], or `None` when `i` exceeds [`Pick::MAX_INDEX`].
-    #[inline]
-    pub const fn checked_right(i: usize) -> Option<Self> {
-        if i <= Self::MAX_INDEX {
-            Some(Self(RIGHT | i as u64))
-        } else {
-            None
-        }
-    }
-
-    /// The pick of item `i` on `side`.
-    ///
-    /// # Panics
-    /// As [`Pick::left`].
-    #[inline]
-    pub const fn new(side: Side, i: usize) -> Self {
-        match side {
-            Side::Left => Self::left(i),
-            Side::Right => Self::right(i),
-        }
-    }
-
-    /// The input it names.
-    #[inline]
-    pub const fn side(self) -> Side {
-        if self.is_right() {
-            Side::Right
-        } else {
-            Side::Left
-        }
-    }
-
-    /// Whether it names the right input.
-    #[inline]
-    pub const fn is_right(self) -> bool {
-        self.0 & RIGHT != 0
-    }
-
-    /// The index within its input.
-    #[inline]
-    pub const fn index(self) -> usize {
-        (self.0 & !RIGHT) as usize
-    }
-
-    /// The side as an index into `[left, right]`: 0 or 1 (lets a kernel select the input
-    /// by indexing instead of branching, as the sides of a merge alternate at random).
-    #[inline]
-    const fn side_bit(self) -> usize {
-        (self.0 >> 63) as usize
-    }
 }
 
-impl fmt::Debug for Pick {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.side() {
-            Side::Left => write!(f, "Left({})", self.index()),
-            Side::Right => write!(f, "Right({})", self.index()),
-        }
-    }
+pick_type! {
+    /// One item of an interleave's output: item [`Pick::index`] of input [`Pick::side`].
+    ///
+    /// Eight bytes, so a plan of picks costs what a column of `u64` does: the side is the
+    /// top bit and the index the other 63 (every index of a slice fits, as no slice holds
+    /// more than `isize::MAX` items).
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::interleave::{Pick, Side};
+    /// let p = Pick::right(7);
+    /// assert_eq!((p.side(), p.index()), (Side::Right, 7));
+    /// assert_eq!(Pick::checked_left(Pick::MAX_INDEX + 1), None);
+    /// ```
+    Pick(u64)
 }
 
-/// One item of an interleave's output, in four bytes: [`Pick`] for inputs of at most
-/// `2^31` items each (the side is the top bit, the index the other 31). A plan of them
-/// costs half of one of [`Pick`]s: a merge's plan is read once per column and held while
-/// the output grows, so its size is traffic and peak memory.
-///
-/// # Example
-/// ```
-/// use pluriverse_kernels::interleave::{interleave, Pick32, Side};
-/// let p = Pick32::right(7);
-/// assert_eq!((p.side(), p.index()), (Side::Right, 7));
-/// assert_eq!(Pick32::checked_left(Pick32::MAX_INDEX + 1), None);
-/// assert_eq!(interleave(&[1u8, 2], &[3], &[Pick32::left(1), Pick32::right(0)]).unwrap(), [2, 3]);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(transparent)]
-pub struct Pick32(u32);
-
-/// The bit of a [`Pick32`] that says it names the right side.
-const RIGHT32: u32 = 1 << 31;
-
-impl Pick32 {
-    /// The largest index a pick can name: `2^31 - 1`.
-    pub const MAX_INDEX: usize = (RIGHT32 - 1) as usize;
-
-    /// Item `i` of the left input.
+pick_type! {
+    /// One item of an interleave's output, in four bytes: [`Pick`] for inputs of at most
+    /// `2^31` items each (the side is the top bit, the index the other 31). A plan of them
+    /// costs half of one of [`Pick`]s: a merge's plan is read once per column and held
+    /// while the output grows, so its size is traffic and peak memory.
     ///
-    /// # Panics
-    /// If `i` exceeds [`Pick32::MAX_INDEX`]; see [`Pick32::checked_left`].
-    #[inline]
-    pub const fn left(i: usize) -> Self {
-        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick32::MAX_INDEX");
-        Self(i as u32)
-    }
-
-    /// Item `i` of the right input.
-    ///
-    /// # Panics
-    /// If `i` exceeds [`Pick32::MAX_INDEX`]; see [`Pick32::checked_right`].
-    #[inline]
-    pub const fn right(i: usize) -> Self {
-        assert!(i <= Self::MAX_INDEX, "pick index exceeds Pick32::MAX_INDEX");
-        Self(RIGHT32 | i as u32)
-    }
-
-    /// [`Pick32::left`], or `None` when `i` exceeds [`Pick32::MAX_INDEX`].
-    #[inline]
-    pub const fn checked_left(i: usize) -> Option<Self> {
-        if i <= Self::MAX_INDEX {
-            Some(Self(i as u32))
-        } else {
-            None
-        }
-    }
-
-    /// [`Pick32::right`], or `None` when `i` exceeds [`Pick32::MAX_INDEX`].
-    #[inline]
-    pub const fn checked_right(i: usize) -> Option<Self> {
-        if i <= Self::MAX_INDEX {
-            Some(Self(RIGHT32 | i as u32))
-        } else {
-            None
-        }
-    }
-
-    /// The input it names.
-    #[inline]
-    pub const fn side(self) -> Side {
-        if self.is_right() {
-            Side::Right
-        } else {
-            Side::Left
-        }
-    }
-
-    /// Whether it names the right input.
-    #[inline]
-    pub const fn is_right(self) -> bool {
-        self.0 & RIGHT32 != 0
-    }
-
-    /// The index within its input.
-    #[inline]
-    pub const fn index(self) -> usize {
-        (self.0 & !RIGHT32) as usize
-    }
-}
-
-impl fmt::Debug for Pick32 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.side() {
-            Side::Left => write!(f, "Left({})", self.index()),
-            Side::Right => write!(f, "Right({})", self.index()),
-        }
-    }
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::interleave::{interleave, Pick32, Side};
+    /// let p = Pick32::right(7);
+    /// assert_eq!((p.side(), p.index()), (Side::Right, 7));
+    /// assert_eq!(Pick32::checked_left(Pick32::MAX_INDEX + 1), None);
+    /// let picks = [Pick32::left(1), Pick32::right(0)];
+    /// assert_eq!(interleave(&[1u8, 2], &[3], &picks).unwrap(), [2, 3]);
+    /// ```
+    Pick32(u32)
 }
 
 mod sealed {
+    /// Only this module's pick types are picks.
     pub trait Sealed {}
-    impl Sealed for super::Pick {}
-    impl Sealed for super::Pick32 {}
 }
 
 /// A pick of either width, [`Pick`] or [`Pick32`]: what the kernels take. Sealed.
@@ -309,59 +261,9 @@ pub trait AnyPick: Copy + Send + Sync + fmt::Debug + sealed::Sealed + 'static {
             Side::Left
         }
     }
-    /// The side as an index into `[left, right]`: 0 or 1.
-    #[inline]
-    fn side_bit(self) -> usize {
-        usize::from(self.is_right())
-    }
-}
-
-impl AnyPick for Pick {
-    const MAX_INDEX: usize = Pick::MAX_INDEX;
-    #[inline]
-    fn left(i: usize) -> Self {
-        Pick::left(i)
-    }
-    #[inline]
-    fn right(i: usize) -> Self {
-        Pick::right(i)
-    }
-    #[inline]
-    fn is_right(self) -> bool {
-        Pick::is_right(self)
-    }
-    #[inline]
-    fn index(self) -> usize {
-        Pick::index(self)
-    }
-    #[inline]
-    fn side_bit(self) -> usize {
-        Pick::side_bit(self)
-    }
-}
-
-impl AnyPick for Pick32 {
-    const MAX_INDEX: usize = Pick32::MAX_INDEX;
-    #[inline]
-    fn left(i: usize) -> Self {
-        Pick32::left(i)
-    }
-    #[inline]
-    fn right(i: usize) -> Self {
-        Pick32::right(i)
-    }
-    #[inline]
-    fn is_right(self) -> bool {
-        Pick32::is_right(self)
-    }
-    #[inline]
-    fn index(self) -> usize {
-        Pick32::index(self)
-    }
-    #[inline]
-    fn side_bit(self) -> usize {
-        (self.0 >> 31) as usize
-    }
+    /// The side as an index into `[left, right]`: 0 or 1 (lets a kernel select the input
+    /// by indexing instead of branching, as the sides of a merge alternate at random).
+    fn side_bit(self) -> usize;
 }
 
 /// The error for pick `at`, which names an item its side (of `len` items) does not have.
