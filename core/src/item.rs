@@ -11,7 +11,8 @@ use std::cmp::Ordering;
 use std::fmt::Debug;
 
 use pluriverse_kernels::interleave::{
-    interleave_in_place, interleave_into, interleave_var_into, AnyPick, CheckedPlan, VarSlice,
+    interleave_in_place, interleave_into, interleave_var_in_place, interleave_var_into, AnyPick,
+    CheckedPlan, VarSlice,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -112,8 +113,9 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     /// only rows of the two runs they merge).
     fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self;
     /// [`ItemCol::interleave`] of `self` (the left side) with `b`, written into `self`'s
-    /// own buffer where the layout allows (fixed-width items, through the
-    /// [`pluriverse_kernels::interleave::interleave_in_place`] kernel), else built anew.
+    /// own buffers where the layout allows (fixed-width items through the
+    /// [`pluriverse_kernels::interleave::interleave_in_place`] kernel, byte items through
+    /// [`pluriverse_kernels::interleave::interleave_var_in_place`]), else built anew.
     ///
     /// # Panics
     /// If `plan` was checked for columns of other lengths than `self` and `b`.
@@ -444,6 +446,14 @@ macro_rules! var_item {
             }
             fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
                 VarCol::interleave_bytes(a, b, plans)
+            }
+            fn interleave_in_place<Q: AnyPick>(
+                &mut self,
+                b: &Self,
+                plan: &CheckedPlan<'_, Vec<Q>, Q>,
+            ) {
+                interleave_var_in_place(&mut self.offsets, &mut self.data, b.as_var_slice(), plan)
+                    .unwrap_or_else(|e| bad_plan(e));
             }
         }
     };

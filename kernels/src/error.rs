@@ -46,6 +46,14 @@ pub enum KernelError {
         /// Position of the offending offset.
         index: usize,
     },
+    /// An offset of a named variable-width column is decreasing, or past the end of its
+    /// values.
+    BadColumnOffset {
+        /// Which column.
+        what: &'static str,
+        /// Position of the offending offset.
+        index: usize,
+    },
     /// A bucket partition was asked for with more prefix bits than supported.
     BucketBits {
         /// The requested number of hash-prefix bits.
@@ -99,6 +107,10 @@ impl fmt::Display for KernelError {
             Self::BadOffset { index } => {
                 write!(f, "offset #{index} is negative, decreasing or past the end of the values")
             }
+            Self::BadColumnOffset { what, index } => write!(
+                f,
+                "offset #{index} of `{what}` is decreasing or past the end of its values"
+            ),
             Self::BucketBits { bits, max } => {
                 write!(f, "bucket partition of {bits} hash bits requested, at most {max} supported")
             }

@@ -624,3 +624,181 @@ pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: AsRef<[Q]>>(
     left.truncate(n);
     Ok(())
 }
+
+/// The first offset of `offsets` that is below the one before it or past `values_len`.
+fn first_bad_offset(offsets: &[u64], values_len: usize) -> Option<usize> {
+    let end = values_len as u64;
+    let mut previous = offsets.first().copied().unwrap_or(0);
+    for (i, &o) in offsets.iter().enumerate() {
+        if o < previous || o > end {
+            return Some(i);
+        }
+        previous = o;
+    }
+    None
+}
+
+/// Items of at most this many bytes are copied through a buffer on the stack, from either
+/// side without a branch on the side; longer ones take a branch.
+const SHORT_ITEM: usize = 32;
+
+/// [`interleave_var_into`] into the left input's own buffers: a column in the Arrow layout
+/// (`offsets`, `left_len + 1` of them, into `values`) afterwards holds the items the plan
+/// names, in order, starting at its first offset (bytes before it are left alone, bytes
+/// after its last offset dropped). The buffers grow in place where the output is longer
+/// (a large buffer grows by remapping its pages, not by copying them), so that a merge of
+/// a long column needs no second copy of it.
+///
+/// The passes of [`interleave_in_place`], for offsets and bytes together: forward, the
+/// kept left items move down to the front; then the output's size is summed; backward, the
+/// output is filled from its end (a kept left item's new place starts at or after its
+/// old one).
+///
+/// # Errors
+/// Every check comes before anything is written, so on an error `offsets` and `values` are
+/// unchanged:
+/// - [`KernelError::LengthMismatch`] when `offsets` is not one longer than the left length
+///   the plan was checked for, or `right` is not of its right length;
+/// - [`KernelError::BadColumnOffset`] (`what` is `"left"` or `"right"`) for the first
+///   offset of a side that is below the one before it or past the end of its values.
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{
+///     interleave_var_in_place, interleave_var_into, CheckedPlan, Pick, VarSlice,
+/// };
+/// let (mut offsets, mut values) = (vec![0u64, 3, 5, 10], b"onetwothree".to_vec());
+/// let right = VarSlice { offsets: &[0, 1, 4], values: b"xyzw" };
+/// // drop "one", keep "two" and "three", with the right items between them
+/// let parts = [vec![Pick::right(0), Pick::left(1)], vec![Pick::right(1), Pick::left(2)]];
+/// let plan = CheckedPlan::new(&parts, 3, 2).unwrap();
+/// interleave_var_in_place(&mut offsets, &mut values, right, &plan).unwrap();
+/// assert_eq!(offsets, [0, 1, 3, 6, 11]);
+/// assert_eq!(values, b"xtwoyzwthree");
+/// ```
+pub fn interleave_var_in_place<Q: AnyPick, P: AsRef<[Q]>>(
+    offsets: &mut Vec<u64>,
+    values: &mut Vec<u8>,
+    right: VarSlice<'_>,
+    plan: &CheckedPlan<'_, P, Q>,
+) -> Result<()> {
+    if offsets.len() != plan.left_len + 1 {
+        return Err(KernelError::LengthMismatch {
+            what: "left offsets",
+            expected: plan.left_len + 1,
+            actual: offsets.len(),
+        });
+    }
+    if right.offsets.len() != plan.right_len + 1 {
+        return Err(KernelError::LengthMismatch {
+            what: "right offsets",
+            expected: plan.right_len + 1,
+            actual: right.offsets.len(),
+        });
+    }
+    if let Some(index) = first_bad_offset(offsets, values.len()) {
+        return Err(KernelError::BadColumnOffset {
+            what: "left",
+            index,
+        });
+    }
+    if let Some(index) = first_bad_offset(right.offsets, right.values.len()) {
+        return Err(KernelError::BadColumnOffset {
+            what: "right",
+            index,
+        });
+    }
+    // From here every offset read is in order and within its values, and every pick names
+    // an item of its side (the plan was checked): nothing below can fail.
+    let base = offsets[0];
+    let roff = right.offsets;
+    // forward: the kept left items, in order, to the front. Item `m` is written where item
+    // `m - 1` ends; `offsets[m]` is written after `offsets[i..=i + 1]` (i >= m) were read,
+    // and later picks read only offsets past `m`.
+    let mut m = 0;
+    if plan.left_picks < plan.left_len {
+        let mut at = base;
+        for part in plan.parts {
+            for &p in part.as_ref() {
+                if p.is_right() {
+                    continue;
+                }
+                let i = p.index();
+                let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
+                values.copy_within(lo..hi, at as usize);
+                offsets[m] = at;
+                at += (hi - lo) as u64;
+                m += 1;
+            }
+        }
+        offsets[m] = at;
+        values.truncate(at as usize);
+    } else {
+        m = plan.left_picks;
+    }
+    offsets.truncate(m + 1);
+    // the output's size: the kept left items' bytes plus the right items' the plan names
+    let mut right_bytes = 0u64;
+    for part in plan.parts {
+        for &p in part.as_ref() {
+            let i = std::hint::select_unpredictable(p.is_right(), p.index(), 0);
+            let len = roff.get(i + 1).map_or(0, |&hi| hi - roff[i]);
+            right_bytes += std::hint::select_unpredictable(p.is_right(), len, 0);
+        }
+    }
+    let total = offsets[m] + right_bytes;
+    let n = plan.len;
+    let grow = |v: &mut Vec<u64>, len: usize| {
+        if len > v.len() {
+            v.reserve_exact(len - v.len());
+            crate::pages::advise(v);
+            v.resize(len, 0);
+        }
+    };
+    grow(offsets, n + 1);
+    values.truncate(offsets[m] as usize);
+    if total as usize > values.len() {
+        values.reserve_exact(total as usize - values.len());
+        crate::pages::advise(values);
+        values.resize(total as usize, 0);
+    }
+    // backward: item `k` of the output ends at `end`. A kept left item `m` (read before
+    // `offsets[k + 1]` is written, m <= k) starts at or below its new start (the items
+    // before it in the output include every kept left item before it), and its bytes end
+    // at or below `end`, where the items already written begin.
+    let mut end = total;
+    let mut k = n;
+    let mut buf = [0u8; SHORT_ITEM];
+    for part in plan.parts.iter().rev() {
+        for &p in part.as_ref().iter().rev() {
+            k -= 1;
+            let is_right = p.is_right();
+            m -= usize::from(!is_right);
+            let (llo, lhi) = (offsets[m.min(k)], offsets[m.min(k) + 1]);
+            let ri = std::hint::select_unpredictable(is_right, p.index(), 0);
+            let (rlo, rhi) = match (roff.get(ri), roff.get(ri + 1)) {
+                (Some(&lo), Some(&hi)) => (lo, hi),
+                _ => (0, 0),
+            };
+            let (lo, hi) = std::hint::select_unpredictable(is_right, (rlo, rhi), (llo, lhi));
+            let len = (hi - lo) as usize;
+            let start = end as usize - len;
+            if len <= SHORT_ITEM {
+                let src: &[u8] =
+                    std::hint::select_unpredictable(is_right, right.values, values.as_slice());
+                buf[..len].copy_from_slice(&src[lo as usize..hi as usize]);
+                values[start..end as usize].copy_from_slice(&buf[..len]);
+            } else if is_right {
+                values[start..end as usize]
+                    .copy_from_slice(&right.values[lo as usize..hi as usize]);
+            } else {
+                values.copy_within(lo as usize..hi as usize, start);
+            }
+            offsets[k + 1] = end;
+            end = start as u64;
+        }
+    }
+    offsets.truncate(n + 1);
+    values.truncate(total as usize);
+    Ok(())
+}

@@ -5,8 +5,8 @@ mod common;
 
 use common::Rng;
 use pluriverse_kernels::interleave::{
-    interleave, interleave_in_place, interleave_into, interleave_var_into, AnyPick, CheckedPlan,
-    Pick, Pick32, Side, VarSlice,
+    interleave, interleave_in_place, interleave_into, interleave_var_in_place, interleave_var_into,
+    AnyPick, CheckedPlan, Pick, Pick32, Side, VarSlice,
 };
 use pluriverse_kernels::KernelError;
 
@@ -491,4 +491,207 @@ fn in_place_refuses_bad_plans_and_leaves_the_column_unchanged() {
         }
     );
     assert_eq!(col, [1, 2]);
+}
+
+/// Random byte items of up to `max_len` bytes (some past the kernel's short-item size).
+fn var_items(g: &mut Rng, n: usize, max_len: u64) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            let len = if g.below(8) == 0 {
+                g.below(max_len + 1)
+            } else {
+                g.below(12)
+            };
+            (0..len).map(|_| g.below(256) as u8).collect()
+        })
+        .collect()
+}
+
+/// `items` in the Arrow layout after `prefix` bytes that belong to no item.
+fn arrow_layout(items: &[Vec<u8>], prefix: usize) -> (Vec<u64>, Vec<u8>) {
+    let mut values: Vec<u8> = (0..prefix).map(|i| i as u8 ^ 0xa5).collect();
+    let mut offsets = vec![values.len() as u64];
+    for it in items {
+        values.extend_from_slice(it);
+        offsets.push(values.len() as u64);
+    }
+    (offsets, values)
+}
+
+/// The column `offsets`/`values` holds exactly `want` after `prefix`, with no byte past
+/// its last item.
+fn assert_var_column(offsets: &[u64], values: &[u8], prefix: usize, want: &[Vec<u8>], at: &str) {
+    assert_eq!(offsets.len(), want.len() + 1, "{at}");
+    assert_eq!(offsets[0], prefix as u64, "{at}");
+    let got = VarSlice { offsets, values };
+    for (k, w) in want.iter().enumerate() {
+        assert_eq!(got.get(k), Some(w.as_slice()), "{at}: item {k}");
+    }
+    assert_eq!(offsets.last().copied(), Some(values.len() as u64), "{at}");
+    let before: Vec<u8> = (0..prefix).map(|i| i as u8 ^ 0xa5).collect();
+    assert_eq!(
+        &values[..prefix],
+        before.as_slice(),
+        "{at}: the bytes before the column"
+    );
+}
+
+#[test]
+fn var_width_in_place_matches_the_naive_interleave() {
+    let mut g = Rng(0x7a4_1ace);
+    for round in 0..3000 {
+        let (nl, nr) = (g.below(40) as usize, g.below(40) as usize);
+        let right_n = g.below(60) as usize;
+        let li = var_items(&mut g, nl, 80);
+        let ri = var_items(&mut g, nr, 80);
+        let prefix = if g.below(4) == 0 {
+            g.below(10) as usize
+        } else {
+            0
+        };
+        let (lo, mut lv) = arrow_layout(&li, prefix);
+        // bytes after the last item belong to no item and are dropped
+        let trailing = if g.below(4) == 0 {
+            g.below(5) as usize
+        } else {
+            0
+        };
+        lv.extend(std::iter::repeat(0xee).take(trailing));
+        let (ro, rv) = arrow_layout(&ri, g.below(3) as usize);
+        let right = VarSlice {
+            offsets: &ro,
+            values: &rv,
+        };
+        let parts = merge_plan(&mut g, nl, nr, right_n);
+        let flat: Vec<(bool, usize)> = parts
+            .iter()
+            .flatten()
+            .map(|p| (p.is_right(), p.index()))
+            .collect();
+        let want = naive(&li, &ri, &flat).expect("a merge plan is in bounds");
+        let at = format!("round {round}: {parts:?}");
+        let plan = CheckedPlan::new(&parts, nl, nr).expect("a merge plan is valid");
+        let (mut offsets, mut values) = (lo.clone(), lv.clone());
+        interleave_var_in_place(&mut offsets, &mut values, right, &plan).unwrap();
+        assert_var_column(&offsets, &values, prefix, &want, &at);
+        let parts32 = narrow(&parts);
+        let plan32 = CheckedPlan::new(&parts32, nl, nr).expect("a merge plan is valid");
+        let (mut o32, mut v32) = (lo.clone(), lv.clone());
+        interleave_var_in_place(&mut o32, &mut v32, right, &plan32).unwrap();
+        assert_eq!((o32, v32), (offsets, values), "{at}");
+    }
+}
+
+#[test]
+fn var_width_in_place_edges_grow_shrink_long_items_and_one_side() {
+    let mut g = Rng(5);
+    // items of every length around the short-item size, and long ones
+    let li: Vec<Vec<u8>> = (0..300)
+        .map(|i| (0..(i % 70)).map(|_| g.below(256) as u8).collect())
+        .collect();
+    let ri: Vec<Vec<u8>> = (0..700)
+        .map(|i| (0..((i * 7) % 45)).map(|_| g.below(256) as u8).collect())
+        .collect();
+    let (lo, lv) = arrow_layout(&li, 0);
+    let (ro, rv) = arrow_layout(&ri, 0);
+    let right = VarSlice {
+        offsets: &ro,
+        values: &rv,
+    };
+    let check = |parts: &[Vec<Pick>]| {
+        let flat: Vec<(bool, usize)> = parts
+            .iter()
+            .flatten()
+            .map(|p| (p.is_right(), p.index()))
+            .collect();
+        let plan = CheckedPlan::new(parts, li.len(), ri.len()).unwrap();
+        let (mut offsets, mut values) = (lo.clone(), lv.clone());
+        interleave_var_in_place(&mut offsets, &mut values, right, &plan).unwrap();
+        let want = naive(&li, &ri, &flat).unwrap();
+        assert_var_column(&offsets, &values, 0, &want, &format!("{parts:?}"));
+    };
+    let l: Vec<Pick> = (0..300).map(Pick::left).collect();
+    let r: Vec<Pick> = (0..700).map(Pick::right).collect();
+    check(&[]);
+    check(&[vec![]]);
+    check(&[l.clone()]);
+    check(&[r.clone()]);
+    check(&[r.clone(), l.clone()]);
+    check(&[l.clone(), r.clone()]);
+    check(&[(150..300).map(Pick::left).collect(), vec![Pick::right(699)]]);
+    check(&[(0..300).step_by(3).map(Pick::left).collect()]);
+    check(&[vec![Pick::left(299), Pick::right(0), Pick::right(0)]]);
+    // the same long right item many times, between every left item
+    let mixed: Vec<Pick> = (0..300)
+        .flat_map(|i| [Pick::right(44), Pick::left(i)])
+        .collect();
+    check(&[mixed]);
+}
+
+#[test]
+fn var_width_in_place_refuses_bad_columns_and_leaves_them_unchanged() {
+    let parts = [vec![Pick::left(0), Pick::right(0), Pick::left(2)]];
+    let plan = CheckedPlan::new(&parts, 3, 1).unwrap();
+    let good = VarSlice {
+        offsets: &[0, 2],
+        values: b"xy",
+    };
+    let refused = |offsets: &[u64], values: &[u8], right: VarSlice<'_>| {
+        let (mut o, mut v) = (offsets.to_vec(), values.to_vec());
+        let e = interleave_var_in_place(&mut o, &mut v, right, &plan).unwrap_err();
+        assert_eq!((o.as_slice(), v.as_slice()), (offsets, values), "{e}");
+        e
+    };
+    // a decreasing left offset, one past the values, and a column of the wrong length
+    assert_eq!(
+        refused(&[0, 3, 2, 4], b"abcd", good),
+        KernelError::BadColumnOffset {
+            what: "left",
+            index: 2
+        }
+    );
+    assert_eq!(
+        refused(&[0, 1, 2, 9], b"abcd", good),
+        KernelError::BadColumnOffset {
+            what: "left",
+            index: 3
+        }
+    );
+    assert!(matches!(
+        refused(&[0, 1, 2], b"abcd", good),
+        KernelError::LengthMismatch {
+            what: "left offsets",
+            ..
+        }
+    ));
+    // the same for the right side
+    let bad_right = VarSlice {
+        offsets: &[0, 5],
+        values: b"xy",
+    };
+    assert_eq!(
+        refused(&[0, 1, 2, 4], b"abcd", bad_right),
+        KernelError::BadColumnOffset {
+            what: "right",
+            index: 1
+        }
+    );
+    let long_right = VarSlice {
+        offsets: &[0, 1, 2],
+        values: b"xy",
+    };
+    assert!(matches!(
+        refused(&[0, 1, 2, 4], b"abcd", long_right),
+        KernelError::LengthMismatch {
+            what: "right offsets",
+            ..
+        }
+    ));
+    // and the column it was checked for takes the plan
+    let (mut o, mut v) = (vec![0u64, 1, 2, 4], b"abcd".to_vec());
+    interleave_var_in_place(&mut o, &mut v, good, &plan).unwrap();
+    assert_eq!(
+        (o.as_slice(), v.as_slice()),
+        (&[0u64, 1, 3, 5][..], &b"axycd"[..])
+    );
 }
