@@ -12,7 +12,7 @@ use std::fmt::Debug;
 
 use pluriverse_kernels::interleave::{
     interleave_in_place, interleave_into, interleave_var_in_place, interleave_var_into, AnyPick,
-    CheckedPlan, VarSlice,
+    CheckedPlan, Part, VarSlice,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -111,7 +111,7 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     /// # Panics
     /// If a pick names an item its column does not have (the store's join plans name
     /// only rows of the two runs they merge).
-    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self;
+    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Part<Q>]) -> Self;
     /// [`ItemCol::interleave`] of `self` (the left side) with `b`, written into `self`'s
     /// own buffers where the layout allows (fixed-width items through the
     /// [`pluriverse_kernels::interleave::interleave_in_place`] kernel, byte items through
@@ -119,7 +119,7 @@ pub trait ItemCol<T: Item>: Clone + Default + Debug + Send + Sync {
     ///
     /// # Panics
     /// If `plan` was checked for columns of other lengths than `self` and `b`.
-    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Q>, Q>) {
+    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Part<Q>, Q>) {
         *self = Self::interleave(self, b, plan.parts());
     }
 }
@@ -130,11 +130,22 @@ fn bad_plan(e: pluriverse_kernels::KernelError) -> ! {
     panic!("an interleave plan names only items of its two columns: {e}")
 }
 
+/// Picks in all the parts of a plan: the length of its output.
+pub(crate) fn plan_len<Q>(plans: &[Part<Q>]) -> usize {
+    plans.iter().map(|p| p.picks.len()).sum()
+}
+
 /// [`ItemCol::interleave`] over plain slices.
-pub(crate) fn interleave_col<T: Copy, Q: AnyPick>(a: &[T], b: &[T], plans: &[Vec<Q>]) -> Vec<T> {
-    let mut out = pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum());
-    for plan in plans {
-        interleave_into(a, b, plan, &mut out).unwrap_or_else(|e| bad_plan(e));
+pub(crate) fn interleave_col<T: Copy, Q: AnyPick>(a: &[T], b: &[T], plans: &[Part<Q>]) -> Vec<T> {
+    let mut out = pluriverse_kernels::pages::with_capacity(plan_len(plans));
+    for part in plans {
+        // a part's picks count from its bases: the inputs from there on (a base past the
+        // end leaves an empty side, whose picks the kernel refuses)
+        let (a, b) = (
+            a.get(part.left..).unwrap_or(&[]),
+            b.get(part.right..).unwrap_or(&[]),
+        );
+        interleave_into(a, b, &part.picks, &mut out).unwrap_or_else(|e| bad_plan(e));
     }
     out
 }
@@ -219,13 +230,13 @@ macro_rules! fixed_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_from_slice(&src[range]);
             }
-            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
+            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Part<Q>]) -> Self {
                 interleave_col(a, b, plans)
             }
             fn interleave_in_place<Q: AnyPick>(
                 &mut self,
                 b: &Self,
-                plan: &CheckedPlan<'_, Vec<Q>, Q>,
+                plan: &CheckedPlan<'_, Part<Q>, Q>,
             ) {
                 interleave_in_place(self, b, plan).unwrap_or_else(|e| bad_plan(e));
             }
@@ -312,16 +323,15 @@ impl VarCol {
     }
 
     /// [`ItemCol::interleave`] for byte items: offsets first, then the bytes.
-    fn interleave_bytes<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
-        let mut offsets =
-            pluriverse_kernels::pages::with_capacity(plans.iter().map(Vec::len).sum::<usize>() + 1);
+    fn interleave_bytes<Q: AnyPick>(a: &Self, b: &Self, plans: &[Part<Q>]) -> Self {
+        let mut offsets = pluriverse_kernels::pages::with_capacity(plan_len(plans) + 1);
         offsets.push(0u64);
         let mut data = Vec::new();
-        for plan in plans {
+        for part in plans {
             interleave_var_into(
-                a.as_var_slice(),
-                b.as_var_slice(),
-                plan,
+                a.as_var_slice().from_item(part.left),
+                b.as_var_slice().from_item(part.right),
+                &part.picks,
                 &mut offsets,
                 &mut data,
             )
@@ -444,13 +454,13 @@ macro_rules! var_item {
             fn extend_range(&mut self, src: &Self, range: std::ops::Range<usize>) {
                 self.extend_bytes_range(src, range);
             }
-            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
+            fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Part<Q>]) -> Self {
                 VarCol::interleave_bytes(a, b, plans)
             }
             fn interleave_in_place<Q: AnyPick>(
                 &mut self,
                 b: &Self,
-                plan: &CheckedPlan<'_, Vec<Q>, Q>,
+                plan: &CheckedPlan<'_, Part<Q>, Q>,
             ) {
                 interleave_var_in_place(&mut self.offsets, &mut self.data, b.as_var_slice(), plan)
                     .unwrap_or_else(|e| bad_plan(e));
@@ -511,9 +521,9 @@ impl ItemCol<()> for UnitCol {
     fn extend_range(&mut self, _: &Self, range: std::ops::Range<usize>) {
         self.0 += range.len();
     }
-    fn interleave<Q: AnyPick>(_: &Self, _: &Self, plans: &[Vec<Q>]) -> Self {
+    fn interleave<Q: AnyPick>(_: &Self, _: &Self, plans: &[Part<Q>]) -> Self {
         // a unit item is nothing to read: the column is its length
-        UnitCol(plans.iter().map(Vec::len).sum())
+        UnitCol(plan_len(plans))
     }
 }
 
@@ -582,13 +592,13 @@ impl<A: Item, B: Item> ItemCol<(A, B)> for (A::Col, B::Col) {
         self.0.extend_range(&src.0, range.clone());
         self.1.extend_range(&src.1, range);
     }
-    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Vec<Q>]) -> Self {
+    fn interleave<Q: AnyPick>(a: &Self, b: &Self, plans: &[Part<Q>]) -> Self {
         (
             A::Col::interleave(&a.0, &b.0, plans),
             B::Col::interleave(&a.1, &b.1, plans),
         )
     }
-    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Vec<Q>, Q>) {
+    fn interleave_in_place<Q: AnyPick>(&mut self, b: &Self, plan: &CheckedPlan<'_, Part<Q>, Q>) {
         self.0.interleave_in_place(&b.0, plan);
         self.1.interleave_in_place(&b.1, plan);
     }

@@ -1,14 +1,15 @@
 //! Interleave: one column built from two by a list of [`Pick`]s, each naming a side and an
 //! index (arrow-select's `interleave`, for two sources). A plan over inputs of at most
-//! 2^31 items each can use [`Pick32`], half the size; every kernel takes either
-//! ([`AnyPick`]). It knows nothing of keys or of
+//! 2^31 items each can use [`Pick32`], half the size, and a plan cut into [`Part`]s of at
+//! most 2^15 items a side [`Pick16`], counting from each part's first items; every kernel
+//! takes any of them ([`AnyPick`], [`PlanPart`]). It knows nothing of keys or of
 //! what the columns hold; the `pluriverse` crate plans a join as a list of picks (from the
 //! hashes and dots alone) and then interleaves every column of both sides in one pass.
 //!
 //! Two layouts: fixed-width items in plain slices ([`interleave`], [`interleave_into`]) and
 //! variable-length items in the Arrow layout, offsets plus one byte buffer
-//! ([`interleave_var_into`] over [`VarSlice`]s). A fixed-width column can also be
-//! interleaved into the left input's own buffer ([`interleave_in_place`] with a
+//! ([`interleave_var_into`] over [`VarSlice`]s). Either can also be interleaved into the
+//! left input's own buffers ([`interleave_in_place`], [`interleave_var_in_place`], with a
 //! [`CheckedPlan`]), so that a merge writes into memory it already holds instead of fresh
 //! pages.
 //!
@@ -219,12 +220,100 @@ pick_type! {
     Pick32(u32)
 }
 
+pick_type! {
+    /// One item of an interleave's output, in two bytes: [`Pick`] for inputs of at most
+    /// `2^15` items each (the side is the top bit, the index the other 15). Made for a
+    /// plan cut into [`Part`]s of at most that many items a side, whose picks count from
+    /// the part's first items: a quarter of the memory of [`Pick`]s, for any input length.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::interleave::{Pick16, Side};
+    /// let p = Pick16::right(7);
+    /// assert_eq!((p.side(), p.index()), (Side::Right, 7));
+    /// assert_eq!(Pick16::MAX_INDEX, 32767);
+    /// assert_eq!(Pick16::checked_left(Pick16::MAX_INDEX + 1), None);
+    /// ```
+    Pick16(u16)
+}
+
 mod sealed {
     /// Only this module's pick types are picks.
     pub trait Sealed {}
 }
 
-/// A pick of either width, [`Pick`] or [`Pick32`]: what the kernels take. Sealed.
+/// One part of a plan: its picks, and the first items of each input they count from. A
+/// plain `Vec` of picks is a part that counts from 0. The in-place kernels and
+/// [`CheckedPlan`] take any part; [`interleave_into`] and [`interleave_var_into`] take the
+/// inputs from a part's bases on ([`Part::left`] items of the left dropped, as a slice).
+///
+/// # Example
+/// ```
+/// use pluriverse_kernels::interleave::{PlanPart, Part, Pick16};
+/// let part = Part { left: 1000, right: 40, picks: vec![Pick16::left(2), Pick16::right(0)] };
+/// assert_eq!((part.bases(), part.picks().len()), ((1000, 40), 2));
+/// assert_eq!(vec![Pick16::left(2)].bases(), (0, 0));
+/// ```
+pub trait PlanPart<Q: AnyPick> {
+    /// The part's picks.
+    fn picks(&self) -> &[Q];
+    /// The left and the right item a pick of index 0 names.
+    #[inline]
+    fn bases(&self) -> (usize, usize) {
+        (0, 0)
+    }
+}
+
+impl<Q: AnyPick> PlanPart<Q> for Vec<Q> {
+    #[inline]
+    fn picks(&self) -> &[Q] {
+        self
+    }
+}
+
+impl<Q: AnyPick, const N: usize> PlanPart<Q> for [Q; N] {
+    #[inline]
+    fn picks(&self) -> &[Q] {
+        self
+    }
+}
+
+/// A part of a plan whose picks count from item `left` of the left input and item `right`
+/// of the right: a plan of hash-range parts can use narrow picks ([`Pick16`]) over inputs
+/// of any length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part<Q> {
+    /// The left item a left pick of index 0 names.
+    pub left: usize,
+    /// The right item a right pick of index 0 names.
+    pub right: usize,
+    /// The picks, counting from those items.
+    pub picks: Vec<Q>,
+}
+
+impl<Q> From<Vec<Q>> for Part<Q> {
+    /// A part whose picks count from the inputs' first items.
+    fn from(picks: Vec<Q>) -> Self {
+        Self {
+            left: 0,
+            right: 0,
+            picks,
+        }
+    }
+}
+
+impl<Q: AnyPick> PlanPart<Q> for Part<Q> {
+    #[inline]
+    fn picks(&self) -> &[Q] {
+        &self.picks
+    }
+    #[inline]
+    fn bases(&self) -> (usize, usize) {
+        (self.left, self.right)
+    }
+}
+
+/// A pick of any width, [`Pick`], [`Pick32`] or [`Pick16`]: what the kernels take. Sealed.
 ///
 /// # Example
 /// ```
@@ -356,6 +445,23 @@ impl<'a> VarSlice<'a> {
         self.len() == 0
     }
 
+    /// The items from item `i` on (none when `i` is past the end): a part of a plan that
+    /// counts from `i` reads these.
+    ///
+    /// # Example
+    /// ```
+    /// use pluriverse_kernels::interleave::VarSlice;
+    /// let col = VarSlice { offsets: &[0, 3, 5], values: b"onetw" };
+    /// assert_eq!(col.from_item(1).get(0), Some(&b"tw"[..]));
+    /// assert!(col.from_item(2).is_empty() && col.from_item(9).is_empty());
+    /// ```
+    pub fn from_item(&self, i: usize) -> VarSlice<'a> {
+        VarSlice {
+            offsets: self.offsets.get(i..).unwrap_or(&[]),
+            values: self.values,
+        }
+    }
+
     /// Item `i`, or `None` when `i` is past the end or its offsets are not a range of
     /// `values`.
     #[inline]
@@ -435,11 +541,12 @@ pub fn interleave_var_into<Q: AnyPick>(
     Ok(())
 }
 
-/// A plan of picks in parts (the parts one after the other are the plan), checked once
-/// against the lengths of its two inputs for [`interleave_in_place`]: every pick names an
-/// item of its side, and the left picks name strictly increasing indices (as a merge's
-/// plan does: each left item is kept at most once, in order). One check serves every
-/// column of a merge.
+/// A plan of picks in parts (the parts one after the other are the plan; a part's picks
+/// count from its [`PlanPart::bases`]), checked once against the lengths of its two inputs
+/// for [`interleave_in_place`] and [`interleave_var_in_place`]: every pick names an item
+/// of its side, and the left picks name strictly increasing items (as a merge's plan does:
+/// each left item is kept at most once, in order). One check serves every column of a
+/// merge.
 ///
 /// # Example
 /// ```
@@ -450,6 +557,14 @@ pub fn interleave_var_into<Q: AnyPick>(
 /// // a left index repeated, or one past the end, is refused
 /// assert!(CheckedPlan::new(&[vec![Pick::left(1), Pick::left(1)]], 3, 0).is_err());
 /// assert!(CheckedPlan::new(&[vec![Pick::right(1)]], 3, 1).is_err());
+/// // parts in two-byte picks counting from their bases; a base past the end is refused
+/// use pluriverse_kernels::interleave::{Part, Pick16};
+/// let parts = [
+///     Part { left: 0, right: 0, picks: vec![Pick16::left(0)] },
+///     Part { left: 70_000, right: 5, picks: vec![Pick16::right(1), Pick16::left(3)] },
+/// ];
+/// assert_eq!(CheckedPlan::new(&parts, 70_004, 7).unwrap().len(), 3);
+/// assert!(CheckedPlan::new(&parts, 70_003, 7).is_err());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct CheckedPlan<'a, P, Q = Pick> {
@@ -461,18 +576,21 @@ pub struct CheckedPlan<'a, P, Q = Pick> {
     pick: std::marker::PhantomData<Q>,
 }
 
-impl<'a, Q: AnyPick, P: AsRef<[Q]>> CheckedPlan<'a, P, Q> {
+impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
     /// Checks `parts` against inputs of `left_len` and `right_len` items.
     ///
     /// # Errors
     /// For the first offending pick (its position counted over the parts in order):
-    /// [`KernelError::PickOutOfBounds`] when it names an item past the end of its side,
+    /// [`KernelError::PickOutOfBounds`] when it names an item past the end of its side
+    /// (`index` counted from the input's start, saturated where the base overflows),
     /// [`KernelError::PickOutOfOrder`] when it is a left pick at or before the previous one.
     pub fn new(parts: &'a [P], left_len: usize, right_len: usize) -> Result<Self> {
         let (mut at, mut left_picks, mut next_left) = (0usize, 0usize, 0usize);
         for part in parts {
-            for &p in part.as_ref() {
-                let i = p.index();
+            let (lbase, rbase) = part.bases();
+            for &p in part.picks() {
+                let base = if p.is_right() { rbase } else { lbase };
+                let i = base.saturating_add(p.index());
                 if p.is_right() {
                     if i >= right_len {
                         return Err(KernelError::PickOutOfBounds {
@@ -560,7 +678,7 @@ impl<'a, Q: AnyPick, P: AsRef<[Q]>> CheckedPlan<'a, P, Q> {
 /// assert_eq!(left, [20, 11, 13, 21]);
 /// assert_eq!(left, interleave(&old, &right, &parts.concat()).unwrap());
 /// ```
-pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: AsRef<[Q]>>(
+pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: PlanPart<Q>>(
     left: &mut Vec<T>,
     right: &[T],
     plan: &CheckedPlan<'_, P, Q>,
@@ -586,10 +704,11 @@ pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: AsRef<[Q]>>(
     if plan.left_picks < left.len() {
         let last = left.len() - 1;
         for part in plan.parts {
-            for &p in part.as_ref() {
+            let lbase = part.bases().0;
+            for &p in part.picks() {
                 let right = p.is_right();
                 let slot = m.min(last);
-                let src = std::hint::select_unpredictable(right, slot, p.index());
+                let src = std::hint::select_unpredictable(right, slot, lbase + p.index());
                 left[slot] = left[src];
                 m += usize::from(!right);
             }
@@ -611,13 +730,14 @@ pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: AsRef<[Q]>>(
     let zero = [T::default()];
     let right_or_zero: &[T] = if right.is_empty() { &zero } else { right };
     for part in plan.parts.iter().rev() {
-        for &p in part.as_ref().iter().rev() {
+        let rbase = part.bases().1;
+        for &p in part.picks().iter().rev() {
             k -= 1;
             let is_right = p.is_right();
             m -= usize::from(!is_right);
             let from_left = left[m.min(k)];
             let from_right = right_or_zero
-                [std::hint::select_unpredictable(is_right, p.index(), 0).min(right_last)];
+                [std::hint::select_unpredictable(is_right, rbase + p.index(), 0).min(right_last)];
             left[k] = std::hint::select_unpredictable(is_right, from_right, from_left);
         }
     }
@@ -667,16 +787,16 @@ const SHORT_ITEM: usize = 32;
 /// use pluriverse_kernels::interleave::{
 ///     interleave_var_in_place, interleave_var_into, CheckedPlan, Pick, VarSlice,
 /// };
-/// let (mut offsets, mut values) = (vec![0u64, 3, 5, 10], b"onetwothree".to_vec());
+/// let (mut offsets, mut values) = (vec![0u64, 3, 6, 11], b"onetwothree".to_vec());
 /// let right = VarSlice { offsets: &[0, 1, 4], values: b"xyzw" };
 /// // drop "one", keep "two" and "three", with the right items between them
 /// let parts = [vec![Pick::right(0), Pick::left(1)], vec![Pick::right(1), Pick::left(2)]];
 /// let plan = CheckedPlan::new(&parts, 3, 2).unwrap();
 /// interleave_var_in_place(&mut offsets, &mut values, right, &plan).unwrap();
-/// assert_eq!(offsets, [0, 1, 3, 6, 11]);
+/// assert_eq!(offsets, [0, 1, 4, 7, 12]);
 /// assert_eq!(values, b"xtwoyzwthree");
 /// ```
-pub fn interleave_var_in_place<Q: AnyPick, P: AsRef<[Q]>>(
+pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     offsets: &mut Vec<u64>,
     values: &mut Vec<u8>,
     right: VarSlice<'_>,
@@ -719,11 +839,12 @@ pub fn interleave_var_in_place<Q: AnyPick, P: AsRef<[Q]>>(
     if plan.left_picks < plan.left_len {
         let mut at = base;
         for part in plan.parts {
-            for &p in part.as_ref() {
+            let lbase = part.bases().0;
+            for &p in part.picks() {
                 if p.is_right() {
                     continue;
                 }
-                let i = p.index();
+                let i = lbase + p.index();
                 let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
                 values.copy_within(lo..hi, at as usize);
                 offsets[m] = at;
@@ -740,8 +861,9 @@ pub fn interleave_var_in_place<Q: AnyPick, P: AsRef<[Q]>>(
     // the output's size: the kept left items' bytes plus the right items' the plan names
     let mut right_bytes = 0u64;
     for part in plan.parts {
-        for &p in part.as_ref() {
-            let i = std::hint::select_unpredictable(p.is_right(), p.index(), 0);
+        let rbase = part.bases().1;
+        for &p in part.picks() {
+            let i = std::hint::select_unpredictable(p.is_right(), rbase + p.index(), 0);
             let len = roff.get(i + 1).map_or(0, |&hi| hi - roff[i]);
             right_bytes += std::hint::select_unpredictable(p.is_right(), len, 0);
         }
@@ -770,12 +892,13 @@ pub fn interleave_var_in_place<Q: AnyPick, P: AsRef<[Q]>>(
     let mut k = n;
     let mut buf = [0u8; SHORT_ITEM];
     for part in plan.parts.iter().rev() {
-        for &p in part.as_ref().iter().rev() {
+        let rbase = part.bases().1;
+        for &p in part.picks().iter().rev() {
             k -= 1;
             let is_right = p.is_right();
             m -= usize::from(!is_right);
             let (llo, lhi) = (offsets[m.min(k)], offsets[m.min(k) + 1]);
-            let ri = std::hint::select_unpredictable(is_right, p.index(), 0);
+            let ri = std::hint::select_unpredictable(is_right, rbase + p.index(), 0);
             let (rlo, rhi) = match (roff.get(ri), roff.get(ri + 1)) {
                 (Some(&lo), Some(&hi)) => (lo, hi),
                 _ => (0, 0),

@@ -6,7 +6,7 @@ mod common;
 use common::Rng;
 use pluriverse_kernels::interleave::{
     interleave, interleave_in_place, interleave_into, interleave_var_in_place, interleave_var_into,
-    AnyPick, CheckedPlan, Pick, Pick32, Side, VarSlice,
+    AnyPick, CheckedPlan, Part, Pick, Pick16, Pick32, Side, VarSlice,
 };
 use pluriverse_kernels::KernelError;
 
@@ -71,6 +71,27 @@ fn pick32_round_trips_side_and_index_up_to_its_limit() {
     assert_eq!(Pick32::checked_right(usize::MAX), None);
     assert_eq!(format!("{:?}", Pick32::right(3)), "Right(3)");
     assert_eq!(std::mem::size_of::<Pick32>(), 4);
+}
+
+#[test]
+fn pick16_round_trips_side_and_index_up_to_its_limit() {
+    assert_eq!(Pick16::MAX_INDEX, (1 << 15) - 1);
+    for i in [0, 1, 2, 1 << 10, Pick16::MAX_INDEX - 1, Pick16::MAX_INDEX] {
+        let (l, r) = (Pick16::left(i), Pick16::right(i));
+        assert_eq!((l.side(), l.index(), l.is_right()), (Side::Left, i, false));
+        assert_eq!((r.side(), r.index(), r.is_right()), (Side::Right, i, true));
+        assert_eq!((AnyPick::side_bit(l), AnyPick::side_bit(r)), (0, 1));
+        assert_eq!(Pick16::checked_right(i), Some(r));
+    }
+    assert_eq!(Pick16::checked_left(Pick16::MAX_INDEX + 1), None);
+    assert_eq!(Pick16::checked_right(1 << 16), None);
+    assert_eq!(std::mem::size_of::<Pick16>(), 2);
+}
+
+#[test]
+#[should_panic(expected = "MAX_INDEX")]
+fn pick16_past_the_limit_panics_rather_than_aliasing() {
+    let _ = Pick16::left(Pick16::MAX_INDEX + 1);
 }
 
 #[test]
@@ -556,7 +577,7 @@ fn var_width_in_place_matches_the_naive_interleave() {
         } else {
             0
         };
-        lv.extend(std::iter::repeat(0xee).take(trailing));
+        lv.extend(std::iter::repeat_n(0xee, trailing));
         let (ro, rv) = arrow_layout(&ri, g.below(3) as usize);
         let right = VarSlice {
             offsets: &ro,
@@ -614,8 +635,8 @@ fn var_width_in_place_edges_grow_shrink_long_items_and_one_side() {
     let r: Vec<Pick> = (0..700).map(Pick::right).collect();
     check(&[]);
     check(&[vec![]]);
-    check(&[l.clone()]);
-    check(&[r.clone()]);
+    check(std::slice::from_ref(&l));
+    check(std::slice::from_ref(&r));
     check(&[r.clone(), l.clone()]);
     check(&[l.clone(), r.clone()]);
     check(&[(150..300).map(Pick::left).collect(), vec![Pick::right(699)]]);
@@ -694,4 +715,147 @@ fn var_width_in_place_refuses_bad_columns_and_leaves_them_unchanged() {
         (o.as_slice(), v.as_slice()),
         (&[0u64, 1, 3, 5][..], &b"axycd"[..])
     );
+}
+
+/// The same plan in two-byte picks, each part counting from its smallest item of either
+/// side (or from a random base at or below it).
+fn based16(g: &mut Rng, parts: &[Vec<Pick>]) -> Vec<Part<Pick16>> {
+    parts
+        .iter()
+        .map(|part| {
+            let min = |right: bool| {
+                part.iter()
+                    .filter(|p| p.is_right() == right)
+                    .map(|p| p.index())
+                    .min()
+                    .unwrap_or(0)
+            };
+            let (l, r) = (min(false), min(true));
+            let (left, right) = (
+                l - g.below(l as u64 + 1) as usize,
+                r - g.below(r as u64 + 1) as usize,
+            );
+            let picks = part
+                .iter()
+                .map(|p| {
+                    if p.is_right() {
+                        Pick16::right(p.index() - right)
+                    } else {
+                        Pick16::left(p.index() - left)
+                    }
+                })
+                .collect();
+            Part { left, right, picks }
+        })
+        .collect()
+}
+
+#[test]
+fn in_place_with_based_two_byte_parts_matches_the_naive_interleave() {
+    let mut g = Rng(0x16);
+    for round in 0..2000 {
+        let (nl, nr) = (g.below(40) as usize, g.below(40) as usize);
+        let right_n = g.below(60) as usize;
+        let parts = merge_plan(&mut g, nl, nr, right_n);
+        let flat: Vec<(bool, usize)> = parts
+            .iter()
+            .flatten()
+            .map(|p| (p.is_right(), p.index()))
+            .collect();
+        let parts16 = based16(&mut g, &parts);
+        let plan = CheckedPlan::new(&parts16, nl, nr).expect("a merge plan is valid");
+        let at = format!("round {round}: {parts16:?}");
+        // fixed width
+        let left: Vec<u64> = (0..nl).map(|_| g.next_u64()).collect();
+        let right: Vec<u64> = (0..nr).map(|_| g.next_u64()).collect();
+        let mut got = left.clone();
+        interleave_in_place(&mut got, &right, &plan).unwrap();
+        assert_eq!(Some(got), naive(&left, &right, &flat), "{at}");
+        // variable width
+        let (li, ri) = (var_items(&mut g, nl, 40), var_items(&mut g, nr, 40));
+        let ((mut lo, mut lv), (ro, rv)) = (arrow_layout(&li, 0), arrow_layout(&ri, 0));
+        let right = VarSlice {
+            offsets: &ro,
+            values: &rv,
+        };
+        interleave_var_in_place(&mut lo, &mut lv, right, &plan).unwrap();
+        assert_var_column(&lo, &lv, 0, &naive(&li, &ri, &flat).unwrap(), &at);
+    }
+}
+
+#[test]
+fn based_parts_are_checked_from_their_bases() {
+    // bases far past two-byte indices, as a long column's later parts are
+    let parts = [
+        Part {
+            left: 0,
+            right: 0,
+            picks: vec![Pick16::left(5), Pick16::right(Pick16::MAX_INDEX)],
+        },
+        Part {
+            left: 100_000,
+            right: 40_000,
+            picks: vec![Pick16::left(0), Pick16::right(3)],
+        },
+    ];
+    let plan = CheckedPlan::new(&parts, 100_001, 40_004).unwrap();
+    assert_eq!((plan.len(), plan.left_picks()), (4, 2));
+    let left: Vec<u32> = (0..100_001).collect();
+    let right: Vec<u32> = (0..40_004).map(|i| 1_000_000 + i).collect();
+    let mut got = left.clone();
+    interleave_in_place(&mut got, &right, &plan).unwrap();
+    assert_eq!(got, [5, 1_000_000 + 32767, 100_000, 1_040_003]);
+    // the errors name the item counted from the input's start
+    assert_eq!(
+        CheckedPlan::new(&parts, 100_000, 40_004).unwrap_err(),
+        KernelError::PickOutOfBounds {
+            at: 2,
+            side: Side::Left,
+            index: 100_000,
+            len: 100_000
+        }
+    );
+    assert_eq!(
+        CheckedPlan::new(&parts, 100_001, 40_003).unwrap_err(),
+        KernelError::PickOutOfBounds {
+            at: 3,
+            side: Side::Right,
+            index: 40_003,
+            len: 40_003
+        }
+    );
+    // a later part whose base goes back before an earlier left pick is out of order
+    let back = [
+        Part {
+            left: 10,
+            right: 0,
+            picks: vec![Pick16::left(0)],
+        },
+        Part {
+            left: 5,
+            right: 0,
+            picks: vec![Pick16::left(5)],
+        },
+    ];
+    assert_eq!(
+        CheckedPlan::new(&back, 20, 0).unwrap_err(),
+        KernelError::PickOutOfOrder {
+            at: 1,
+            index: 10,
+            previous: 10
+        }
+    );
+    // a base that overflows is out of bounds, not a wrap
+    let huge = [Part {
+        left: usize::MAX,
+        right: 0,
+        picks: vec![Pick16::left(1)],
+    }];
+    assert!(matches!(
+        CheckedPlan::new(&huge, 20, 0),
+        Err(KernelError::PickOutOfBounds {
+            index: usize::MAX,
+            ..
+        })
+    ));
 }

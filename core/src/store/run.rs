@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
-use pluriverse_kernels::interleave::{interleave_in_place, AnyPick, CheckedPlan, Pick, Pick32};
+use pluriverse_kernels::interleave::{
+    interleave_in_place, AnyPick, CheckedPlan, Part, Pick, Pick32,
+};
 use roaring::RoaringBitmap;
 
 use super::merge::{self, Step};
@@ -245,7 +247,7 @@ impl<K: Item, V: Item> Run<K, V> {
             };
         };
         // gathered straight from these columns (no copy in between)
-        let plans = [p];
+        let plans = [Part::from(p)];
         let none = Self::default();
         Self {
             hash: crate::item::interleave_col(&self.hash, &none.hash, &plans),
@@ -309,16 +311,16 @@ impl<K: Item, V: Item> Run<K, V> {
             return a;
         }
         if a.rows().max(b.rows()) <= Pick32::MAX_INDEX {
-            let plan = vec![Self::live_merge_plan::<Pick32>(&a, b)];
+            let plan = [Self::live_merge_plan::<Pick32>(&a, b)];
             Self::interleave_plans_into(a, b, &plan)
         } else {
-            let plan = vec![Self::live_merge_plan::<Pick>(&a, b)];
+            let plan = [Self::live_merge_plan::<Pick>(&a, b)];
             Self::interleave_plans_into(a, b, &plan)
         }
     }
 
     /// The plan of [`Run::merge_live`]: the live rows of `a` and `b`, in order.
-    fn live_merge_plan<Q: AnyPick>(a: &Self, b: &Self) -> Vec<Q> {
+    fn live_merge_plan<Q: AnyPick>(a: &Self, b: &Self) -> Part<Q> {
         let mut plan = Vec::with_capacity(a.live() + b.live());
         let clean = (a.deleted.is_empty(), b.deleted.is_empty());
         plan.extend(
@@ -329,7 +331,7 @@ impl<K: Item, V: Item> Run<K, V> {
                 }
             }),
         );
-        plan
+        Part::from(plan)
     }
 
     /// Of one step of the merge of `a` and `b` (`clean`: whether each has no deleted
@@ -347,8 +349,8 @@ impl<K: Item, V: Item> Run<K, V> {
         }
     }
 
-    /// The rows the plans name (a left pick, [`Pick`] or its half-size `Pick32`, is a row
-    /// of `a`, a right one a row of `b`),
+    /// The rows the plans name (a left pick of any width, counted from its part's base, is
+    /// a row of `a`, a right one a row of `b`),
     /// in order, written into `a`'s own columns (fixed-width columns grow in place; see
     /// [`ItemCol::interleave_in_place`]; the columns are filled in parallel when the plans
     /// are long): the merge's output reuses the memory of the run it replaces instead of
@@ -357,11 +359,11 @@ impl<K: Item, V: Item> Run<K, V> {
     ///
     /// # Panics
     /// If a pick names a row its run does not have, or the left picks are not in order.
-    pub fn interleave_plans_into<Q: AnyPick>(a: Self, b: &Self, plans: &[Vec<Q>]) -> Self {
-        debug_assert!(plans
+    pub fn interleave_plans_into<Q: AnyPick>(a: Self, b: &Self, plans: &[Part<Q>]) -> Self {
+        debug_assert!(plans.iter().all(|part| part
+            .picks
             .iter()
-            .flatten()
-            .all(|p| p.is_right() || a.is_live(p.index())));
+            .all(|p| p.is_right() || a.is_live(part.left + p.index()))));
         let plan = CheckedPlan::new(plans, a.rows(), b.rows())
             .unwrap_or_else(|e| panic!("a join plan names rows of its two runs, in order: {e}"));
         let Self {
@@ -375,7 +377,7 @@ impl<K: Item, V: Item> Run<K, V> {
         fn fixed<T: Copy + Default, Q: AnyPick>(
             mut col: Vec<T>,
             other: &[T],
-            plan: &CheckedPlan<'_, Vec<Q>, Q>,
+            plan: &CheckedPlan<'_, Part<Q>, Q>,
         ) -> Vec<T> {
             interleave_in_place(&mut col, other, plan)
                 .unwrap_or_else(|e| panic!("the plan was checked for these runs: {e}"));

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use pluriverse_kernels::dots::{DotContext, ReplicaDots};
-use pluriverse_kernels::interleave::{AnyPick, Pick, Pick32};
+use pluriverse_kernels::interleave::{AnyPick, Part, Pick, Pick16, Pick32};
 
 use super::join::Incoming;
 use super::CausalStore;
@@ -14,6 +14,11 @@ use crate::store::run::Run;
 
 /// Full joins of at least this many rows (both sides) merge partitions in parallel.
 const PAR_MIN_ROWS: usize = 1 << 17;
+
+/// Rows of the longer side in one part of a full join's plan, at most: half of what
+/// two-byte picks can name, so that the shorter side's part fits them too unless its
+/// hashes crowd into that range.
+const PART_ROWS: usize = 1 << 14;
 
 /// A causal context flattened for the merge loop: per replica its prefix and the smallest
 /// counter of its cloud (`u64::MAX` when it has none), so that membership is two compares
@@ -53,43 +58,43 @@ impl<'a> SeenTable<'a> {
 }
 
 /// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
-/// appending the rows to keep, in order, to `plan`: a row in both is kept once; a row on
+/// appending the rows to keep, in order, to `plan` (counted from `ra.start` and
+/// `rb.start`; `seen` is our context and theirs): a row in both is kept once; a row on
 /// one side only is kept unless the other side's context has seen its dot (then the other
 /// side removed it). Reads only the sort keys and dots; the columns are interleaved after.
 ///
 /// With `CHECK`, also gathers what [`Conflicts`] needs to find dots bound to two contents:
 /// a value mismatch where both sides hold the same entry (compared only there), and the
 /// dots each side drops because the other has seen them.
-#[allow(clippy::too_many_arguments)] // the two sides, their ranges and contexts, two outputs
 fn plan_join<K: Item, V: Item, Q: AnyPick, const CHECK: bool>(
     a: &Run<K, V>,
     ra: std::ops::Range<usize>,
     b: &Run<K, V>,
     rb: std::ops::Range<usize>,
-    ours: &DotContext,
-    theirs: &DotContext,
+    (ours, theirs): &(SeenTable<'_>, SeenTable<'_>),
     plan: &mut Vec<Q>,
     conflicts: &mut Conflicts,
 ) {
-    let (ours, theirs) = (SeenTable::new(ours), SeenTable::new(theirs));
+    // picks count from the ranges' starts (the part's bases)
+    let (la, lb) = (ra.start, rb.start);
     for step in merge::runs(a, ra, b, rb) {
         match step {
             Step::Both(i, j) => {
                 if CHECK && a.values.cmp_at(i, &b.values, j).is_ne() {
                     conflicts.note_mismatch(a.replica[i], a.counter[i]);
                 }
-                plan.push(Q::left(i));
+                plan.push(Q::left(i - la));
             }
             Step::Left(i) => {
                 if !theirs.contains(a.replica[i], a.counter[i]) {
-                    plan.push(Q::left(i));
+                    plan.push(Q::left(i - la));
                 } else if CHECK {
                     conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
                 }
             }
             Step::Right(j) => {
                 if !ours.contains(b.replica[j], b.counter[j]) {
-                    plan.push(Q::right(j));
+                    plan.push(Q::right(j - lb));
                 } else if CHECK {
                     conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
                 }
@@ -152,20 +157,6 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         &mut self,
         inc: Incoming<'_, K, V>,
     ) -> Result<(), (u32, u64)> {
-        // the plan in four-byte picks where both sides' rows fit them (any store short of
-        // 2^31 rows): half the plan's memory and its traffic, read once per column
-        let ours: usize = self.runs.iter().map(|r| r.rows()).sum();
-        if ours.max(inc.run.rows()) <= Pick32::MAX_INDEX {
-            self.join_full_with::<CHECK, Pick32>(inc)
-        } else {
-            self.join_full_with::<CHECK, Pick>(inc)
-        }
-    }
-
-    fn join_full_with<const CHECK: bool, Q: AnyPick>(
-        &mut self,
-        inc: Incoming<'_, K, V>,
-    ) -> Result<(), (u32, u64)> {
         let runs = std::mem::take(&mut self.runs);
         // our side as one run: ours as it is when it is one, else merged into our largest
         // run's own columns (no copy of it, and the runs merged are not held beside)
@@ -177,75 +168,93 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             Some(m) => m,
             None => &runs[0],
         };
-        let b: &Run<K, V> = &inc.run;
-        let ours = self.ctx.dots();
-        let theirs: &DotContext = &inc.ctx;
-        let (na, nb) = (a.rows(), b.rows());
+        let (na, nb) = (a.rows(), inc.run.rows());
         let threads = rayon::current_num_threads();
-        let mut conflicts = Conflicts::default();
-        let plans: Vec<Vec<Q>> = if na + nb < PAR_MIN_ROWS || threads == 1 {
-            let mut plan = pluriverse_kernels::pages::with_capacity(na + nb);
+        let parallel = na + nb >= PAR_MIN_ROWS && threads > 1;
+        // Partition both sides at the same hash values (a key never straddles two parts):
+        // enough parts for the pool, and parts short enough for two-byte picks.
+        let parts = if parallel { threads * 4 } else { 1 }.max(na.max(nb).div_ceil(PART_ROWS));
+        let (long, n) = if na >= nb {
+            (&a.hash, na)
+        } else {
+            (&inc.run.hash, nb)
+        };
+        let mut cuts: Vec<u64> = (1..parts).map(|p| long[p * n / parts]).collect();
+        cuts.dedup();
+        let bounds = |h: &[u64]| -> Vec<usize> {
+            std::iter::once(0)
+                .chain(cuts.iter().map(|&c| h.partition_point(|&x| x < c)))
+                .chain(std::iter::once(h.len()))
+                .collect()
+        };
+        let bounds = (bounds(&a.hash), bounds(&inc.run.hash));
+        // The plan in two-byte picks counting from each part's first rows where every part
+        // fits them (a part longer than 2^15 rows a side: one key with that many rows, or
+        // hashes crowded into one range), else four-byte picks (any store short of 2^31
+        // rows), else eight: its memory is held beside the output, and read once per column.
+        let fits = |b: &[usize], max: usize| b.windows(2).all(|w| w[1] - w[0] <= max + 1);
+        if fits(&bounds.0, Pick16::MAX_INDEX) && fits(&bounds.1, Pick16::MAX_INDEX) {
+            self.join_parts::<CHECK, Pick16>(runs, merged, inc, &bounds, parallel)
+        } else if na.max(nb) <= Pick32::MAX_INDEX {
+            self.join_parts::<CHECK, Pick32>(runs, merged, inc, &bounds, parallel)
+        } else {
+            self.join_parts::<CHECK, Pick>(runs, merged, inc, &bounds, parallel)
+        }
+    }
+
+    /// The full join of `inc` into our side (`runs`, one run, or `merged`), planned in
+    /// parts at `bounds` (row bounds of each side) in picks of type `Q`, then interleaved.
+    fn join_parts<const CHECK: bool, Q: AnyPick>(
+        &mut self,
+        runs: Vec<std::sync::Arc<Run<K, V>>>,
+        merged: Option<Run<K, V>>,
+        inc: Incoming<'_, K, V>,
+        (ab, bb): &(Vec<usize>, Vec<usize>),
+        parallel: bool,
+    ) -> Result<(), (u32, u64)> {
+        let a: &Run<K, V> = match &merged {
+            Some(m) => m,
+            None => &runs[0],
+        };
+        let b: &Run<K, V> = &inc.run;
+        let theirs: &DotContext = &inc.ctx;
+        let seen = (SeenTable::new(self.ctx.dots()), SeenTable::new(theirs));
+        let plan_part = |p: usize| {
+            let mut plan =
+                pluriverse_kernels::pages::with_capacity(ab[p + 1] - ab[p] + bb[p + 1] - bb[p]);
+            let mut conflicts = Conflicts::default();
             plan_join::<K, V, Q, CHECK>(
                 a,
-                0..na,
+                ab[p]..ab[p + 1],
                 b,
-                0..nb,
-                ours,
-                theirs,
+                bb[p]..bb[p + 1],
+                &seen,
                 &mut plan,
                 &mut conflicts,
             );
             // room for every input row was reserved; give back what was not kept before
             // the output grows (a large block shrinks in place: no copy)
             plan.shrink_to_fit();
-            vec![plan]
-        } else {
-            // Partition both sides at the same hash values (a key never straddles two
-            // parts) and plan the parts on the rayon pool.
-            let parts = threads * 4;
-            let (long, n) = if na >= nb {
-                (&a.hash, na)
-            } else {
-                (&b.hash, nb)
+            let part = Part {
+                left: ab[p],
+                right: bb[p],
+                picks: plan,
             };
-            let mut cuts: Vec<u64> = (1..parts).map(|p| long[p * n / parts]).collect();
-            cuts.dedup();
-            let bounds = |h: &[u64]| -> Vec<usize> {
-                std::iter::once(0)
-                    .chain(cuts.iter().map(|&c| h.partition_point(|&x| x < c)))
-                    .chain(std::iter::once(h.len()))
-                    .collect()
-            };
-            let (ab, bb) = (bounds(&a.hash), bounds(&b.hash));
-            let parts: Vec<(Vec<Q>, Conflicts)> = (0..ab.len() - 1)
-                .into_par_iter()
-                .map(|p| {
-                    let mut plan = pluriverse_kernels::pages::with_capacity(
-                        ab[p + 1] - ab[p] + bb[p + 1] - bb[p],
-                    );
-                    let mut conflicts = Conflicts::default();
-                    plan_join::<K, V, Q, CHECK>(
-                        a,
-                        ab[p]..ab[p + 1],
-                        b,
-                        bb[p]..bb[p + 1],
-                        ours,
-                        theirs,
-                        &mut plan,
-                        &mut conflicts,
-                    );
-                    plan.shrink_to_fit();
-                    (plan, conflicts)
-                })
-                .collect();
-            parts
-                .into_iter()
-                .map(|(plan, c)| {
-                    conflicts.absorb(c);
-                    plan
-                })
-                .collect()
+            (part, conflicts)
         };
+        let planned: Vec<(Part<Q>, Conflicts)> = if parallel {
+            (0..ab.len() - 1).into_par_iter().map(plan_part).collect()
+        } else {
+            (0..ab.len() - 1).map(plan_part).collect()
+        };
+        let mut conflicts = Conflicts::default();
+        let plans: Vec<Part<Q>> = planned
+            .into_iter()
+            .map(|(part, c)| {
+                conflicts.absorb(c);
+                part
+            })
+            .collect();
         if CHECK {
             if let Some(dot) = conflicts.first() {
                 // unchanged: the same rows, in one run where they were in several
