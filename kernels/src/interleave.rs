@@ -758,9 +758,76 @@ fn first_bad_offset(offsets: &[u64], values_len: usize) -> Option<usize> {
     None
 }
 
-/// Items of at most this many bytes are copied through a buffer on the stack, from either
-/// side without a branch on the side; longer ones take a branch.
+/// Items of at most this many bytes are copied as [`Short`]s, from either side without a
+/// branch on the side; longer ones take a branch and a `memmove`.
 const SHORT_ITEM: usize = 32;
+
+/// The bytes of an item of at most [`SHORT_ITEM`] bytes, loaded as two overlapping words
+/// (the first and the last `w` bytes, `w` the widest of 16, 8, 4 or 1 that fits; a
+/// 1-3-byte item as its first, middle and last byte): an item copy in a few loads and
+/// stores instead of a call, branching only on the length's class. Every byte is loaded
+/// before any is stored, so the copy is right where its source and destination overlap.
+#[derive(Clone, Copy)]
+struct Short {
+    head: u128,
+    tail: u128,
+    len: usize,
+}
+
+impl Short {
+    /// Loads `src` (at most [`SHORT_ITEM`] bytes).
+    #[inline(always)]
+    fn load(src: &[u8]) -> Self {
+        let len = src.len();
+        debug_assert!(len <= SHORT_ITEM);
+        let (head, tail) = if len >= 16 {
+            (word::<16>(&src[..16]), word::<16>(&src[len - 16..]))
+        } else if len >= 8 {
+            (word::<8>(&src[..8]), word::<8>(&src[len - 8..]))
+        } else if len >= 4 {
+            (word::<4>(&src[..4]), word::<4>(&src[len - 4..]))
+        } else if len > 0 {
+            (
+                u128::from(src[0]) | u128::from(src[len / 2]) << 8,
+                u128::from(src[len - 1]),
+            )
+        } else {
+            (0, 0)
+        };
+        Self { head, tail, len }
+    }
+
+    /// Stores the bytes into `dst`, of the loaded length.
+    #[inline(always)]
+    fn store(self, dst: &mut [u8]) {
+        let len = self.len;
+        debug_assert_eq!(dst.len(), len);
+        let h = self.head.to_le_bytes();
+        let t = self.tail.to_le_bytes();
+        if len >= 16 {
+            dst[..16].copy_from_slice(&h[..16]);
+            dst[len - 16..].copy_from_slice(&t[..16]);
+        } else if len >= 8 {
+            dst[..8].copy_from_slice(&h[..8]);
+            dst[len - 8..].copy_from_slice(&t[..8]);
+        } else if len >= 4 {
+            dst[..4].copy_from_slice(&h[..4]);
+            dst[len - 4..].copy_from_slice(&t[..4]);
+        } else if len > 0 {
+            dst[0] = h[0];
+            dst[len / 2] = h[1];
+            dst[len - 1] = t[0];
+        }
+    }
+}
+
+/// The first `N` bytes of `b` (exactly `N` long) as a little-endian number.
+#[inline(always)]
+fn word<const N: usize>(b: &[u8]) -> u128 {
+    let mut w = [0u8; 16];
+    w[..N].copy_from_slice(b);
+    u128::from_le_bytes(w)
+}
 
 /// [`interleave_var_into`] into the left input's own buffers: a column in the Arrow layout
 /// (`offsets`, `left_len + 1` of them, into `values`) afterwards holds the items the plan
@@ -770,9 +837,10 @@ const SHORT_ITEM: usize = 32;
 /// a long column needs no second copy of it.
 ///
 /// The passes of [`interleave_in_place`], for offsets and bytes together: forward, the
-/// kept left items move down to the front; then the output's size is summed; backward, the
-/// output is filled from its end (a kept left item's new place starts at or after its
-/// old one).
+/// kept left items move down to the front (and the right items' bytes are summed, for the
+/// output's size); backward, the output is filled from its end (a kept left item's new
+/// place starts at or after its old one). Items of up to 32 bytes are copied in a few
+/// word loads and stores, not a call.
 ///
 /// # Errors
 /// Every check comes before anything is written, so on an error `offsets` and `values` are
@@ -834,40 +902,59 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     let roff = right.offsets;
     // forward: the kept left items, in order, to the front. Item `m` is written where item
     // `m - 1` ends; `offsets[m]` is written after `offsets[i..=i + 1]` (i >= m) were read,
-    // and later picks read only offsets past `m`.
+    // and later picks read only offsets past `m` (or `m` itself, where nothing was dropped
+    // before and it holds `at` already). Without a branch on the side (the sides of a
+    // merge alternate at random): a right pick copies the last item moved onto itself,
+    // which changes nothing and keeps the copy's length class predictable.
+    // the bytes of a right pick's item, 0 for a left pick (summed for the output's size)
+    let right_bytes_of = |p: Q, rbase: usize| {
+        let i = std::hint::select_unpredictable(p.is_right(), rbase + p.index(), 0);
+        let len = roff.get(i + 1).map_or(0, |&hi| hi - roff[i]);
+        std::hint::select_unpredictable(p.is_right(), len, 0)
+    };
+    let mut right_bytes = 0u64;
     let mut m = 0;
     if plan.left_picks < plan.left_len {
         let mut at = base;
+        let mut last = (base, base);
         for part in plan.parts {
-            let lbase = part.bases().0;
+            let (lbase, rbase) = part.bases();
             for &p in part.picks() {
-                if p.is_right() {
-                    continue;
+                right_bytes += right_bytes_of(p, rbase);
+                let left = !p.is_right();
+                // offsets[1] exists: some left item is dropped, so there is one
+                let i = std::hint::select_unpredictable(left, lbase + p.index(), 0);
+                let moved = (offsets[i], offsets[i + 1]);
+                let (lo, hi) = std::hint::select_unpredictable(left, moved, last);
+                let to = std::hint::select_unpredictable(left, at, last.0);
+                let (lo, hi, to) = (lo as usize, hi as usize, to as usize);
+                if hi - lo <= SHORT_ITEM {
+                    Short::load(&values[lo..hi]).store(&mut values[to..to + hi - lo]);
+                } else {
+                    values.copy_within(lo..hi, to);
                 }
-                let i = lbase + p.index();
-                let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
-                values.copy_within(lo..hi, at as usize);
                 offsets[m] = at;
-                at += (hi - lo) as u64;
-                m += 1;
+                let end = at + (hi - lo) as u64;
+                last = std::hint::select_unpredictable(left, (at, end), last);
+                at = std::hint::select_unpredictable(left, end, at);
+                m += usize::from(left);
             }
         }
         offsets[m] = at;
         values.truncate(at as usize);
     } else {
         m = plan.left_picks;
+        for part in plan.parts {
+            let rbase = part.bases().1;
+            right_bytes += part
+                .picks()
+                .iter()
+                .map(|&p| right_bytes_of(p, rbase))
+                .sum::<u64>();
+        }
     }
     offsets.truncate(m + 1);
     // the output's size: the kept left items' bytes plus the right items' the plan names
-    let mut right_bytes = 0u64;
-    for part in plan.parts {
-        let rbase = part.bases().1;
-        for &p in part.picks() {
-            let i = std::hint::select_unpredictable(p.is_right(), rbase + p.index(), 0);
-            let len = roff.get(i + 1).map_or(0, |&hi| hi - roff[i]);
-            right_bytes += std::hint::select_unpredictable(p.is_right(), len, 0);
-        }
-    }
     let total = offsets[m] + right_bytes;
     let n = plan.len;
     let grow = |v: &mut Vec<u64>, len: usize| {
@@ -890,7 +977,6 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     // at or below `end`, where the items already written begin.
     let mut end = total;
     let mut k = n;
-    let mut buf = [0u8; SHORT_ITEM];
     for part in plan.parts.iter().rev() {
         let rbase = part.bases().1;
         for &p in part.picks().iter().rev() {
@@ -909,8 +995,7 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
             if len <= SHORT_ITEM {
                 let src: &[u8] =
                     std::hint::select_unpredictable(is_right, right.values, values.as_slice());
-                buf[..len].copy_from_slice(&src[lo as usize..hi as usize]);
-                values[start..end as usize].copy_from_slice(&buf[..len]);
+                Short::load(&src[lo as usize..hi as usize]).store(&mut values[start..end as usize]);
             } else if is_right {
                 values[start..end as usize]
                     .copy_from_slice(&right.values[lo as usize..hi as usize]);
