@@ -717,11 +717,7 @@ pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: PlanPart<Q>>(
         m = plan.left_picks;
     }
     let n = plan.len;
-    if n > left.len() {
-        left.reserve_exact(n - left.len());
-        crate::pages::advise(left);
-        left.resize(n, T::default());
-    }
+    grow_to(left, n);
     // backward: the output from its end; the kept left item read (m, after the decrement)
     // is at or below the position written (k), so it was not yet overwritten. Both sides
     // are read every step and one is kept (no branch on the side).
@@ -900,12 +896,6 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     // an item of its side (the plan was checked): nothing below can fail.
     let base = offsets[0];
     let roff = right.offsets;
-    // forward: the kept left items, in order, to the front. Item `m` is written where item
-    // `m - 1` ends; `offsets[m]` is written after `offsets[i..=i + 1]` (i >= m) were read,
-    // and later picks read only offsets past `m` (or `m` itself, where nothing was dropped
-    // before and it holds `at` already). Without a branch on the side (the sides of a
-    // merge alternate at random): a right pick copies the last item moved onto itself,
-    // which changes nothing and keeps the copy's length class predictable.
     // the bytes of a right pick's item, 0 for a left pick (summed for the output's size)
     let right_bytes_of = |p: Q, rbase: usize| {
         let i = std::hint::select_unpredictable(p.is_right(), rbase + p.index(), 0);
@@ -914,6 +904,12 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     };
     let mut right_bytes = 0u64;
     let mut m = 0;
+    // forward: the kept left items, in order, to the front. Item `m` is written where item
+    // `m - 1` ends; `offsets[m]` is written after `offsets[i..=i + 1]` (i >= m) were read,
+    // and later picks read only offsets past `m` (or `m` itself, where nothing was dropped
+    // before and it holds `at` already). Without a branch on the side (the sides of a
+    // merge alternate at random): a right pick copies the last item moved onto itself,
+    // which changes nothing and keeps the copy's length class predictable.
     if plan.left_picks < plan.left_len {
         let mut at = base;
         let mut last = (base, base);
@@ -941,7 +937,6 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
             }
         }
         offsets[m] = at;
-        values.truncate(at as usize);
     } else {
         m = plan.left_picks;
         for part in plan.parts {
@@ -957,20 +952,10 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     // the output's size: the kept left items' bytes plus the right items' the plan names
     let total = offsets[m] + right_bytes;
     let n = plan.len;
-    let grow = |v: &mut Vec<u64>, len: usize| {
-        if len > v.len() {
-            v.reserve_exact(len - v.len());
-            crate::pages::advise(v);
-            v.resize(len, 0);
-        }
-    };
-    grow(offsets, n + 1);
+    // n >= m and total >= offsets[m]: both come out exactly as long as the output
+    grow_to(offsets, n + 1);
     values.truncate(offsets[m] as usize);
-    if total as usize > values.len() {
-        values.reserve_exact(total as usize - values.len());
-        crate::pages::advise(values);
-        values.resize(total as usize, 0);
-    }
+    grow_to(values, total as usize);
     // backward: item `k` of the output ends at `end`. A kept left item `m` (read before
     // `offsets[k + 1]` is written, m <= k) starts at or below its new start (the items
     // before it in the output include every kept left item before it), and its bytes end
@@ -1006,7 +991,15 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
             end = start as u64;
         }
     }
-    offsets.truncate(n + 1);
-    values.truncate(total as usize);
     Ok(())
+}
+
+/// Grows `v` to `len` items (zeroed) in one allocation of exactly that size, its pages
+/// advised for huge pages; a `v` already that long is left as it is.
+fn grow_to<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
+    if len > v.len() {
+        v.reserve_exact(len - v.len());
+        crate::pages::advise(v);
+        v.resize(len, T::default());
+    }
 }
