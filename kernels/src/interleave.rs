@@ -573,6 +573,10 @@ pub struct CheckedPlan<'a, P, Q = Pick> {
     right_len: usize,
     left_picks: usize,
     len: usize,
+    /// How far past its place a left item must sit so that a single forward pass, writing
+    /// the output from the start, reads it before overwriting it: the most any left pick
+    /// is ahead of the item it names (its position in the output less the item's index).
+    tail: usize,
     pick: std::marker::PhantomData<Q>,
 }
 
@@ -585,42 +589,36 @@ impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
     /// (`index` counted from the input's start, saturated where the base overflows),
     /// [`KernelError::PickOutOfOrder`] when it is a left pick at or before the previous one.
     pub fn new(parts: &'a [P], left_len: usize, right_len: usize) -> Result<Self> {
-        let (mut at, mut left_picks, mut next_left) = (0usize, 0usize, 0usize);
+        // One pass without a branch on the side (the sides of a merge alternate at random):
+        // every check is folded into `bad`, and only a bad plan is walked again for its
+        // first offending pick.
+        let (mut at, mut left_picks, mut next_left, mut tail) = (0usize, 0usize, 0usize, 0usize);
+        let mut bad = false;
         for part in parts {
             let (lbase, rbase) = part.bases();
             for &p in part.picks() {
-                let base = if p.is_right() { rbase } else { lbase };
-                let i = base.saturating_add(p.index());
-                if p.is_right() {
-                    if i >= right_len {
-                        return Err(KernelError::PickOutOfBounds {
-                            at,
-                            side: Side::Right,
-                            index: i,
-                            len: right_len,
-                        });
-                    }
-                } else {
-                    if i >= left_len {
-                        return Err(KernelError::PickOutOfBounds {
-                            at,
-                            side: Side::Left,
-                            index: i,
-                            len: left_len,
-                        });
-                    }
-                    if i < next_left {
-                        return Err(KernelError::PickOutOfOrder {
-                            at,
-                            index: i,
-                            previous: next_left - 1,
-                        });
-                    }
-                    next_left = i + 1;
-                    left_picks += 1;
-                }
+                let right = p.is_right();
+                let left = !right;
+                let i =
+                    std::hint::select_unpredictable(right, rbase, lbase).saturating_add(p.index());
+                bad |= i >= std::hint::select_unpredictable(right, right_len, left_len);
+                bad |= left & (i < next_left);
+                next_left = std::hint::select_unpredictable(left, i.saturating_add(1), next_left);
+                tail = tail.max(std::hint::select_unpredictable(
+                    left,
+                    at.saturating_sub(i),
+                    0,
+                ));
+                left_picks += usize::from(left);
                 at += 1;
             }
+        }
+        // the walk decides (it finds what the pass found: the same checks, with branches)
+        if let Some(e) = bad
+            .then(|| first_bad_pick(parts, left_len, right_len))
+            .flatten()
+        {
+            return Err(e);
         }
         Ok(Self {
             parts,
@@ -628,6 +626,7 @@ impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
             right_len,
             left_picks,
             len: at,
+            tail,
             pick: std::marker::PhantomData,
         })
     }
@@ -653,15 +652,65 @@ impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
     }
 }
 
+/// The error [`CheckedPlan::new`] reports for a plan that fails its checks: the first
+/// offending pick (`None` for a plan that passes), found by walking the plan again with a
+/// branch per check.
+fn first_bad_pick<Q: AnyPick, P: PlanPart<Q>>(
+    parts: &[P],
+    left_len: usize,
+    right_len: usize,
+) -> Option<KernelError> {
+    let (mut at, mut next_left) = (0usize, 0usize);
+    for part in parts {
+        let (lbase, rbase) = part.bases();
+        for &p in part.picks() {
+            let base = if p.is_right() { rbase } else { lbase };
+            let i = base.saturating_add(p.index());
+            if p.is_right() {
+                if i >= right_len {
+                    return Some(KernelError::PickOutOfBounds {
+                        at,
+                        side: Side::Right,
+                        index: i,
+                        len: right_len,
+                    });
+                }
+            } else {
+                if i >= left_len {
+                    return Some(KernelError::PickOutOfBounds {
+                        at,
+                        side: Side::Left,
+                        index: i,
+                        len: left_len,
+                    });
+                }
+                if i < next_left {
+                    return Some(KernelError::PickOutOfOrder {
+                        at,
+                        index: i,
+                        previous: next_left - 1,
+                    });
+                }
+                next_left = i + 1;
+            }
+            at += 1;
+        }
+    }
+    None
+}
+
 /// [`interleave`] into the left input's own buffer: afterwards `left` holds the items the
 /// plan names, in order (as `interleave(&old_left, right, picks)` would return), grown in
 /// place where the output is longer (a large buffer grows by remapping its pages, not by
-/// copying them) and truncated where it is shorter.
+/// copying them) and truncated where it is shorter. The left items move up by the plan's
+/// tail (one `memmove`; see [`CheckedPlan`]) and one forward pass writes the output.
 ///
-/// Two passes, each safe to do in place because of the order of a merge's plan: forward,
-/// the kept left items move down to the front (a left pick's index is never below the
-/// number of left picks before it); backward, the output is filled from the end (the
-/// `m`-th kept left item goes to a position at or above `m`).
+/// Safe in place because of the order of a merge's plan: the left picks name increasing
+/// items, and after the move every left item sits at or past every output position it is
+/// read for, so the pass, writing from the start, never overwrites an item it has yet to
+/// read. The buffer holds `max(output, tail + left)` items while it works (the tail is at
+/// most the right picks less the dropped left items before any left pick, so the excess
+/// over the output is at most the dropped left items).
 ///
 /// # Errors
 /// [`KernelError::LengthMismatch`] when `left` or `right` is not of the length the plan
@@ -697,44 +746,32 @@ pub fn interleave_in_place<T: Copy + Default, Q: AnyPick, P: PlanPart<Q>>(
             actual: right.len(),
         });
     }
-    // forward: the kept left items, in order, to the front (index >= m, checked); nothing
-    // to do when every left item is kept. Branch-free (the sides of a merge alternate at
-    // random): a right pick assigns a slot to itself, which changes nothing.
-    let mut m = 0;
-    if plan.left_picks < left.len() {
-        let last = left.len() - 1;
-        for part in plan.parts {
-            let lbase = part.bases().0;
-            for &p in part.picks() {
-                let right = p.is_right();
-                let slot = m.min(last);
-                let src = std::hint::select_unpredictable(right, slot, lbase + p.index());
-                left[slot] = left[src];
-                m += usize::from(!right);
-            }
-        }
-    } else {
-        m = plan.left_picks;
+    // One forward pass writes the output from the start. A left item is read at `tail + i`
+    // (the left column moved up by the plan's tail first), which is at or past the output
+    // position it is read for, so no write reaches a left item not yet read. Both sides are
+    // read every step and one is kept: no branch on the side (the sides of a merge
+    // alternate at random).
+    let (n, tail) = (plan.len, plan.tail);
+    if n == 0 {
+        left.clear();
+        return Ok(());
     }
-    let n = plan.len;
-    grow_to(left, n);
-    // backward: the output from its end; the kept left item read (m, after the decrement)
-    // is at or below the position written (k), so it was not yet overwritten. Both sides
-    // are read every step and one is kept (no branch on the side).
-    let mut k = n;
+    let l = left.len();
+    let size = n.max(tail + l);
+    grow_shifted(left, 0, tail, size);
+    let last = size - 1;
     let right_last = right.len().saturating_sub(1);
     let zero = [T::default()];
     let right_or_zero: &[T] = if right.is_empty() { &zero } else { right };
-    for part in plan.parts.iter().rev() {
-        let rbase = part.bases().1;
-        for &p in part.picks().iter().rev() {
-            k -= 1;
-            let is_right = p.is_right();
-            m -= usize::from(!is_right);
-            let from_left = left[m.min(k)];
-            let from_right = right_or_zero
-                [std::hint::select_unpredictable(is_right, rbase + p.index(), 0).min(right_last)];
-            left[k] = std::hint::select_unpredictable(is_right, from_right, from_left);
+    let mut k = 0;
+    for part in plan.parts {
+        let (lbase, rbase) = part.bases();
+        let from = tail + lbase;
+        for &p in part.picks() {
+            let from_left = left[(from + p.index()).min(last)];
+            let from_right = right_or_zero[(rbase + p.index()).min(right_last)];
+            left[k] = std::hint::select_unpredictable(p.is_right(), from_right, from_left);
+            k += 1;
         }
     }
     left.truncate(n);
@@ -832,11 +869,12 @@ fn word<const N: usize>(b: &[u8]) -> u128 {
 /// (a large buffer grows by remapping its pages, not by copying them), so that a merge of
 /// a long column needs no second copy of it.
 ///
-/// The passes of [`interleave_in_place`], for offsets and bytes together: forward, the
-/// kept left items move down to the front (and the right items' bytes are summed, for the
-/// output's size); backward, the output is filled from its end (a kept left item's new
-/// place starts at or after its old one). Items of up to 32 bytes are copied in a few
-/// word loads and stores, not a call.
+/// The scheme of [`interleave_in_place`], for offsets and bytes together: a pass over the
+/// plan sums the output's bytes and finds how far the left bytes must move up for a
+/// forward pass to read every item before it is overwritten; the left offsets and bytes
+/// move up (one `memmove` each), and one forward pass writes the output from the start.
+/// The byte buffer holds at most the output plus the dropped left items' bytes while it
+/// works. Items of up to 32 bytes are copied in a few word loads and stores, not a call.
 ///
 /// # Errors
 /// Every check comes before anything is written, so on an error `offsets` and `values` are
@@ -894,112 +932,114 @@ pub fn interleave_var_in_place<Q: AnyPick, P: PlanPart<Q>>(
     }
     // From here every offset read is in order and within its values, and every pick names
     // an item of its side (the plan was checked): nothing below can fail.
+    let (n, l) = (plan.len, plan.left_len);
     let base = offsets[0];
+    let left_end = offsets[l];
     let roff = right.offsets;
-    // the bytes of a right pick's item, 0 for a left pick (summed for the output's size)
-    let right_bytes_of = |p: Q, rbase: usize| {
-        let i = std::hint::select_unpredictable(p.is_right(), rbase + p.index(), 0);
-        let len = roff.get(i + 1).map_or(0, |&hi| hi - roff[i]);
-        std::hint::select_unpredictable(p.is_right(), len, 0)
-    };
-    let mut right_bytes = 0u64;
-    let mut m = 0;
-    // forward: the kept left items, in order, to the front. Item `m` is written where item
-    // `m - 1` ends; `offsets[m]` is written after `offsets[i..=i + 1]` (i >= m) were read,
-    // and later picks read only offsets past `m` (or `m` itself, where nothing was dropped
-    // before and it holds `at` already). Without a branch on the side (the sides of a
-    // merge alternate at random): a right pick copies the last item moved onto itself,
-    // which changes nothing and keeps the copy's length class predictable.
-    if plan.left_picks < plan.left_len {
-        let mut at = base;
-        let mut last = (base, base);
-        for part in plan.parts {
-            let (lbase, rbase) = part.bases();
-            for &p in part.picks() {
-                right_bytes += right_bytes_of(p, rbase);
-                let left = !p.is_right();
-                // offsets[1] exists: some left item is dropped, so there is one
-                let i = std::hint::select_unpredictable(left, lbase + p.index(), 0);
-                let moved = (offsets[i], offsets[i + 1]);
-                let (lo, hi) = std::hint::select_unpredictable(left, moved, last);
-                let to = std::hint::select_unpredictable(left, at, last.0);
-                let (lo, hi, to) = (lo as usize, hi as usize, to as usize);
-                if hi - lo <= SHORT_ITEM {
-                    Short::load(&values[lo..hi]).store(&mut values[to..to + hi - lo]);
-                } else {
-                    values.copy_within(lo..hi, to);
-                }
-                offsets[m] = at;
-                let end = at + (hi - lo) as u64;
-                last = std::hint::select_unpredictable(left, (at, end), last);
-                at = std::hint::select_unpredictable(left, end, at);
-                m += usize::from(left);
-            }
-        }
-        offsets[m] = at;
-    } else {
-        m = plan.left_picks;
-        for part in plan.parts {
-            let rbase = part.bases().1;
-            right_bytes += part
-                .picks()
-                .iter()
-                .map(|&p| right_bytes_of(p, rbase))
-                .sum::<u64>();
+    // The output's size and its byte tail, in one pass without a branch on the side: item
+    // `k` of the output starts at `at`, and a left item must sit at or past where its
+    // output item starts, so the left bytes move up by the most any left pick's output
+    // start is past its item's (`byte_tail`).
+    let (mut at, mut byte_tail) = (base, 0u64);
+    for part in plan.parts {
+        let (lbase, rbase) = part.bases();
+        for &p in part.picks() {
+            let is_right = p.is_right();
+            let i = std::hint::select_unpredictable(is_right, rbase, lbase) + p.index();
+            let side: &[u64] = std::hint::select_unpredictable(is_right, roff, offsets);
+            let (lo, hi) = (side[i], side[i + 1]);
+            let ahead = std::hint::select_unpredictable(is_right, 0, at.saturating_sub(lo));
+            byte_tail = byte_tail.max(ahead);
+            at += hi - lo;
         }
     }
-    offsets.truncate(m + 1);
-    // the output's size: the kept left items' bytes plus the right items' the plan names
-    let total = offsets[m] + right_bytes;
-    let n = plan.len;
-    // n >= m and total >= offsets[m]: both come out exactly as long as the output
-    grow_to(offsets, n + 1);
-    values.truncate(offsets[m] as usize);
-    grow_to(values, total as usize);
-    // backward: item `k` of the output ends at `end`. A kept left item `m` (read before
-    // `offsets[k + 1]` is written, m <= k) starts at or below its new start (the items
-    // before it in the output include every kept left item before it), and its bytes end
-    // at or below `end`, where the items already written begin.
-    let mut end = total;
-    let mut k = n;
-    for part in plan.parts.iter().rev() {
-        let rbase = part.bases().1;
-        for &p in part.picks().iter().rev() {
-            k -= 1;
+    let total = at;
+    if n == 0 {
+        offsets.truncate(1);
+        values.truncate(base as usize);
+        return Ok(());
+    }
+    // The left offsets move up by the plan's tail plus one (offset `k + 1` of the output
+    // is written in step `k`, after the step read the offsets of its item), the left bytes
+    // by the byte tail; the buffers grow to hold both the moved input and the output.
+    let offset_tail = plan.tail + 1;
+    grow_shifted(offsets, 0, offset_tail, (n + 1).max(offset_tail + l + 1));
+    offsets[0] = base;
+    let (left_start, left_bytes) = (base as usize, (left_end - base) as usize);
+    values.truncate(left_end as usize);
+    let byte_tail = byte_tail as usize;
+    grow_shifted(
+        values,
+        left_start,
+        byte_tail,
+        (total as usize).max(left_start + byte_tail + left_bytes),
+    );
+    // One forward pass: item `k` of the output is written at `at`, where the items before
+    // it end. A left item is read from its moved place, at or past `at`, and every item
+    // the pass has yet to read lies past it, so no write reaches a byte or an offset not
+    // yet read (a short item is loaded whole before it is stored; a long one is moved).
+    // Both sides' offsets are read every step and one pair kept (no branch on the side);
+    // the offsets read for the side not kept are clamped to the buffer and never used.
+    let last = offsets.len() - 2;
+    // a right side of no items reads an empty item (a plan of only left picks)
+    let roff: &[u64] = if roff.len() < 2 { &[0, 0] } else { roff };
+    let right_last = roff.len() - 2;
+    let mut at = base;
+    let mut k = 0;
+    for part in plan.parts {
+        let (lbase, rbase) = part.bases();
+        let from = offset_tail + lbase;
+        for &p in part.picks() {
             let is_right = p.is_right();
-            m -= usize::from(!is_right);
-            let (llo, lhi) = (offsets[m.min(k)], offsets[m.min(k) + 1]);
-            let ri = std::hint::select_unpredictable(is_right, rbase + p.index(), 0);
-            let (rlo, rhi) = match (roff.get(ri), roff.get(ri + 1)) {
-                (Some(&lo), Some(&hi)) => (lo, hi),
-                _ => (0, 0),
-            };
-            let (lo, hi) = std::hint::select_unpredictable(is_right, (rlo, rhi), (llo, lhi));
-            let len = (hi - lo) as usize;
-            let start = end as usize - len;
+            let li = (from + p.index()).min(last);
+            let moved = (
+                offsets[li].wrapping_add(byte_tail as u64),
+                offsets[li + 1].wrapping_add(byte_tail as u64),
+            );
+            let ri = (rbase + p.index()).min(right_last);
+            let (lo, hi) =
+                std::hint::select_unpredictable(is_right, (roff[ri], roff[ri + 1]), moved);
+            let (lo, hi, to) = (lo as usize, hi as usize, at as usize);
+            let len = hi - lo;
             if len <= SHORT_ITEM {
                 let src: &[u8] =
                     std::hint::select_unpredictable(is_right, right.values, values.as_slice());
-                Short::load(&src[lo as usize..hi as usize]).store(&mut values[start..end as usize]);
+                Short::load(&src[lo..hi]).store(&mut values[to..to + len]);
             } else if is_right {
-                values[start..end as usize]
-                    .copy_from_slice(&right.values[lo as usize..hi as usize]);
+                values[to..to + len].copy_from_slice(&right.values[lo..hi]);
             } else {
-                values.copy_within(lo as usize..hi as usize, start);
+                values.copy_within(lo..hi, to);
             }
-            offsets[k + 1] = end;
-            end = start as u64;
+            at += len as u64;
+            k += 1;
+            offsets[k] = at;
         }
     }
+    offsets.truncate(n + 1);
+    values.truncate(total as usize);
     Ok(())
 }
 
-/// Grows `v` to `len` items (zeroed) in one allocation of exactly that size, its pages
-/// advised for huge pages; a `v` already that long is left as it is.
-fn grow_to<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
-    if len > v.len() {
-        v.reserve_exact(len - v.len());
-        crate::pages::advise(v);
-        v.resize(len, T::default());
+/// Grows `v` to `len` items in one allocation of exactly that size (its pages advised for
+/// huge pages) with its items from `from` on moved up by `shift`: afterwards
+/// `v[from + shift..][..old_len - from]` holds what `v[from..]` held, the items before
+/// `from` are as they were, and the rest holds old items or zeros. Each moved item is
+/// written once (the ones that land past the old end are copied there, the others moved
+/// within), and zeros only where no old item lands. `len` must be at least
+/// `old_len + shift`.
+fn grow_shifted<T: Copy + Default>(v: &mut Vec<T>, from: usize, shift: usize, len: usize) {
+    let old = v.len();
+    debug_assert!(from <= old && len >= old + shift);
+    v.reserve_exact(len - old);
+    crate::pages::advise(v);
+    if shift == 0 {
+        // nothing moves
+    } else if shift >= old - from {
+        v.resize(from + shift, T::default());
+        v.extend_from_within(from..old);
+    } else {
+        v.extend_from_within(old - shift..old);
+        v.copy_within(from..old - shift, from + shift);
     }
+    v.resize(len, T::default());
 }
