@@ -588,32 +588,42 @@ impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
     /// [`KernelError::PickOutOfBounds`] when it names an item past the end of its side
     /// (`index` counted from the input's start, saturated where the base overflows),
     /// [`KernelError::PickOutOfOrder`] when it is a left pick at or before the previous one.
-    pub fn new(parts: &'a [P], left_len: usize, right_len: usize) -> Result<Self> {
-        // One pass without a branch on the side (the sides of a merge alternate at random):
-        // every check is folded into `bad`, and only a bad plan is walked again for its
-        // first offending pick.
+    pub fn new(parts: &'a [P], left_len: usize, right_len: usize) -> Result<Self>
+    where
+        P: Sync,
+    {
+        // Each part is summed up on its own (on the pool for a long plan of several parts),
+        // and the summaries are folded in order: the checks between parts are on their
+        // first and last left picks.
+        let total: usize = parts.iter().map(|p| p.picks().len()).sum();
+        let summaries: Vec<PartSummary> = if total >= PAR_CHECK_PICKS && parts.len() > 1 {
+            use rayon::prelude::*;
+            parts
+                .par_iter()
+                .map(|p| PartSummary::of(p, left_len, right_len))
+                .collect()
+        } else {
+            parts
+                .iter()
+                .map(|p| PartSummary::of(p, left_len, right_len))
+                .collect()
+        };
         let (mut at, mut left_picks, mut next_left, mut tail) = (0usize, 0usize, 0usize, 0usize);
         let mut bad = false;
-        for part in parts {
-            let (lbase, rbase) = part.bases();
-            for &p in part.picks() {
-                let right = p.is_right();
-                let left = !right;
-                let i =
-                    std::hint::select_unpredictable(right, rbase, lbase).saturating_add(p.index());
-                bad |= i >= std::hint::select_unpredictable(right, right_len, left_len);
-                bad |= left & (i < next_left);
-                next_left = std::hint::select_unpredictable(left, i.saturating_add(1), next_left);
-                tail = tail.max(std::hint::select_unpredictable(
-                    left,
-                    at.saturating_sub(i),
-                    0,
-                ));
-                left_picks += usize::from(left);
-                at += 1;
+        for s in &summaries {
+            bad |= s.bad;
+            if let Some((first, last)) = s.left {
+                bad |= first < next_left;
+                next_left = last.saturating_add(1);
+                // the most a left pick of this part is ahead of its item, its position
+                // counted from the plan's start (none ahead: a tail of 0)
+                tail = tail.max(usize::try_from((at as i128) + s.ahead).unwrap_or(0));
             }
+            left_picks += s.left_picks;
+            at += s.len;
         }
-        // the walk decides (it finds what the pass found: the same checks, with branches)
+        // the walk decides (it finds what the summaries found: the same checks, with
+        // branches, and the first pick that fails one)
         if let Some(e) = bad
             .then(|| first_bad_pick(parts, left_len, right_len))
             .flatten()
@@ -649,6 +659,57 @@ impl<'a, Q: AnyPick, P: PlanPart<Q>> CheckedPlan<'a, P, Q> {
     /// Left picks in the plan.
     pub fn left_picks(&self) -> usize {
         self.left_picks
+    }
+}
+
+/// Plans of at least this many picks (in more than one part) are checked on the rayon pool,
+/// a part a task.
+const PAR_CHECK_PICKS: usize = 1 << 17;
+
+/// One part of a plan summed up for [`CheckedPlan::new`], in one pass without a branch on
+/// the side (the sides of a merge alternate at random).
+struct PartSummary {
+    /// Picks in the part.
+    len: usize,
+    /// Left picks in the part.
+    left_picks: usize,
+    /// The first and the last left item the part names (`None` without left picks).
+    left: Option<(usize, usize)>,
+    /// The most any left pick is ahead of the item it names: its position in the part less
+    /// the item's index (negative where every left item lies past its position).
+    ahead: i128,
+    /// Whether a pick names an item past its side's end, or a left pick is at or before
+    /// the part's previous one.
+    bad: bool,
+}
+
+impl PartSummary {
+    fn of<Q: AnyPick, P: PlanPart<Q>>(part: &P, left_len: usize, right_len: usize) -> Self {
+        let (lbase, rbase) = part.bases();
+        let picks = part.picks();
+        let (mut at, mut left_picks, mut next_left) = (0usize, 0usize, 0usize);
+        let (mut ahead, mut bad) = (i128::MIN, false);
+        let mut first = usize::MAX;
+        for &p in picks {
+            let right = p.is_right();
+            let left = !right;
+            let i = std::hint::select_unpredictable(right, rbase, lbase).saturating_add(p.index());
+            bad |= i >= std::hint::select_unpredictable(right, right_len, left_len);
+            bad |= left & (left_picks > 0) & (i < next_left);
+            first = std::hint::select_unpredictable(left & (left_picks == 0), i, first);
+            next_left = std::hint::select_unpredictable(left, i.saturating_add(1), next_left);
+            let a = std::hint::select_unpredictable(left, at as i128 - i as i128, i128::MIN);
+            ahead = ahead.max(a);
+            left_picks += usize::from(left);
+            at += 1;
+        }
+        Self {
+            len: at,
+            left_picks,
+            left: (left_picks > 0).then(|| (first, next_left - 1)),
+            ahead,
+            bad,
+        }
     }
 }
 

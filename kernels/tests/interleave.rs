@@ -859,3 +859,108 @@ fn based_parts_are_checked_from_their_bases() {
         })
     ));
 }
+
+/// The oracle of [`CheckedPlan::new`]'s errors: the first pick past its side's end or, for
+/// a left pick, not past the previous left pick.
+fn naive_check(flat: &[(bool, usize)], nl: usize, nr: usize) -> Option<KernelError> {
+    let mut previous: Option<usize> = None;
+    for (at, &(right, index)) in flat.iter().enumerate() {
+        let len = if right { nr } else { nl };
+        if index >= len {
+            let side = if right { Side::Right } else { Side::Left };
+            return Some(KernelError::PickOutOfBounds {
+                at,
+                side,
+                index,
+                len,
+            });
+        }
+        if !right {
+            if let Some(p) = previous.filter(|&p| index <= p) {
+                return Some(KernelError::PickOutOfOrder {
+                    at,
+                    index,
+                    previous: p,
+                });
+            }
+            previous = Some(index);
+        }
+    }
+    None
+}
+
+#[test]
+fn long_plans_are_checked_part_by_part_on_the_pool_alike() {
+    // past the size from which the parts are checked in parallel, cut into many parts (some
+    // empty) so that the checks between parts decide
+    let mut g = Rng(0x10f6);
+    let (nl, nr) = (200_000usize, 150_000usize);
+    let flat: Vec<(bool, usize)> = {
+        let lefts: Vec<usize> = (0..nl).filter(|_| g.below(10) != 0).collect();
+        let (mut li, mut ri, mut flat) = (0, 0, vec![]);
+        while li < lefts.len() || ri < nr {
+            if ri < nr && (li == lefts.len() || g.below(2) == 1) {
+                flat.push((true, g.below(nr as u64) as usize));
+                ri += 1;
+            } else {
+                flat.push((false, lefts[li]));
+                li += 1;
+            }
+        }
+        flat
+    };
+    let cut = |g: &mut Rng, flat: &[(bool, usize)]| -> Vec<Vec<Pick>> {
+        let mut parts = vec![];
+        let mut rest = flat;
+        while !rest.is_empty() {
+            let n = (g.below(12_000) as usize).min(rest.len());
+            parts.push(to_picks(&rest[..n]));
+            rest = &rest[n..];
+        }
+        parts
+    };
+    let left: Vec<u64> = (0..nl).map(|_| g.next_u64()).collect();
+    let right: Vec<u64> = (0..nr).map(|_| g.next_u64()).collect();
+    let parts = cut(&mut g, &flat);
+    let plan = CheckedPlan::new(&parts, nl, nr).unwrap();
+    assert_eq!(plan.len(), flat.len());
+    assert_eq!(plan.left_picks(), flat.iter().filter(|p| !p.0).count());
+    let mut got = left.clone();
+    interleave_in_place(&mut got, &right, &plan).unwrap();
+    assert_eq!(Some(got), naive(&left, &right, &flat));
+    // each fault alone, anywhere in the plan (at a part's edge or inside one): the error
+    // is the oracle's, naming the first offending pick
+    for round in 0..60 {
+        let mut bad = flat.clone();
+        let at = g.below(bad.len() as u64) as usize;
+        match round % 4 {
+            0 => bad[at] = (true, nr + g.below(3) as usize),
+            1 => bad[at] = (false, nl + g.below(3) as usize),
+            // a left item named again, or one before the previous left pick
+            2 => {
+                let before = bad[..at].iter().rev().find(|p| !p.0).map_or(0, |p| p.1);
+                bad[at] = (false, before.saturating_sub(g.below(2) as usize));
+            }
+            _ => {
+                let other = (at + 1 + g.below(40) as usize).min(bad.len() - 1);
+                bad.swap(at, other);
+            }
+        }
+        // every other round, the faulty pick opens a part (the checks between parts)
+        let parts = if round % 8 < 4 {
+            cut(&mut g, &bad)
+        } else {
+            let mut parts = cut(&mut g, &bad[..at]);
+            parts.extend(cut(&mut g, &bad[at..]));
+            parts
+        };
+        let want = naive_check(&bad, nl, nr);
+        let got = CheckedPlan::new(&parts, nl, nr).err();
+        assert_eq!(got, want, "round {round}, fault at {at}");
+        if let Ok(plan) = CheckedPlan::new(&parts, nl, nr) {
+            let mut col = left.clone();
+            interleave_in_place(&mut col, &right, &plan).unwrap();
+            assert_eq!(Some(col), naive(&left, &right, &bad), "round {round}");
+        }
+    }
+}
