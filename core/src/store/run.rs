@@ -385,23 +385,28 @@ impl<K: Item, V: Item> Run<K, V> {
         }
         let hash_col = || fixed(hash, &b.hash, &plan);
         let counter_col = || fixed(counter, &b.counter, &plan);
-        let replica_keys = || {
+        let replica_col = || fixed(replica, &b.replica, &plan);
+        let keys_col = || {
             let mut keys = keys;
             keys.interleave_in_place(&b.keys, &plan);
-            (fixed(replica, &b.replica, &plan), keys)
+            keys
         };
         let values_col = || {
             let mut values = values;
             values.interleave_in_place(&b.values, &plan);
             values
         };
+        // a task a column, so that the pool's threads share them out as they finish
         let ((hash, counter), ((replica, keys), values)) = if plan.len() >= PAR_INTERLEAVE_ROWS {
             rayon::join(
                 || rayon::join(hash_col, counter_col),
-                || rayon::join(replica_keys, values_col),
+                || rayon::join(|| rayon::join(replica_col, keys_col), values_col),
             )
         } else {
-            ((hash_col(), counter_col()), (replica_keys(), values_col()))
+            (
+                (hash_col(), counter_col()),
+                ((replica_col(), keys_col()), values_col()),
+            )
         };
         Self {
             hash,
