@@ -204,20 +204,21 @@ impl<K: Item, V: Item> Run<K, V> {
         self.values.push_from(&src.values, i);
     }
 
-    /// These rows (none deleted) with every replica index `r` replaced by `map[r]`, in
-    /// the run's order: the columns are copied whole, and where the new indices reorder
-    /// the dots of one key (`map` not increasing), only those keys' rows are sorted again
-    /// (the hashes and keys, which order everything else, do not change).
+    /// These rows (none deleted) with every replica index `r` replaced by `map[r]`: the
+    /// replica column in the new indices, and where the new indices reorder the dots of
+    /// some keys (`map` not increasing), the order of the rows under them (the identity
+    /// outside those keys' rows; the hashes and keys, which order everything else, do not
+    /// change). No other column is copied: a join reads them where they are.
     ///
     /// # Panics
     /// If a row's replica is not an index of `map`, or a row is deleted.
-    pub fn remapped(&self, map: &[u32]) -> Self {
+    pub fn remapped(&self, map: &[u32]) -> Remapped {
         assert!(self.deleted.is_empty(), "remapped: a run with deleted rows");
         let replica: Vec<u32> = self.replica.iter().map(|&r| map[r as usize]).collect();
-        let mut perm: Option<Vec<Pick>> = None;
+        let mut order: Option<Vec<Pick>> = None;
         if !is_monotonic(map) {
             // rows of one hash are consecutive; where a group is out of order under the new
-            // indices, the run gets a permutation (the identity elsewhere)
+            // indices, the run gets an order (the identity elsewhere)
             let cmp = |i: usize, j: usize| {
                 self.keys
                     .cmp_at(i, &self.keys, j)
@@ -230,33 +231,13 @@ impl<K: Item, V: Item> Run<K, V> {
                 let h = self.hash[i];
                 let j = i + self.hash[i..].iter().take_while(|&&x| x == h).count();
                 if j - i > 1 && (i + 1..j).any(|k| cmp(k - 1, k).is_gt()) {
-                    let p = perm.get_or_insert_with(|| (0..n).map(Pick::left).collect());
+                    let p = order.get_or_insert_with(|| (0..n).map(Pick::left).collect());
                     p[i..j].sort_unstable_by(|a, b| cmp(a.index(), b.index()));
                 }
                 i = j;
             }
         }
-        let Some(p) = perm else {
-            return Self {
-                hash: self.hash.clone(),
-                keys: self.keys.clone(),
-                replica,
-                counter: self.counter.clone(),
-                values: self.values.clone(),
-                ..Self::default()
-            };
-        };
-        // gathered straight from these columns (no copy in between)
-        let plans = [Part::from(p)];
-        let none = Self::default();
-        Self {
-            hash: crate::item::interleave_col(&self.hash, &none.hash, &plans),
-            keys: K::Col::interleave(&self.keys, &none.keys, &plans),
-            replica: crate::item::interleave_col(&replica, &none.replica, &plans),
-            counter: crate::item::interleave_col(&self.counter, &none.counter, &plans),
-            values: V::Col::interleave(&self.values, &none.values, &plans),
-            ..Self::default()
-        }
+        Remapped { replica, order }
     }
 
     /// Appends the live rows of `src` in `range`, in bulk between deleted rows.
@@ -360,6 +341,17 @@ impl<K: Item, V: Item> Run<K, V> {
     /// # Panics
     /// If a pick names a row its run does not have, or the left picks are not in order.
     pub fn interleave_plans_into<Q: AnyPick>(a: Self, b: &Self, plans: &[Part<Q>]) -> Self {
+        Self::interleave_plans_into_with(a, b, &b.replica, plans)
+    }
+
+    /// [`Run::interleave_plans_into`] with `b_replica` for `b`'s replica column (a side
+    /// whose replica indices were mapped into `a`'s, its other columns as they are).
+    pub fn interleave_plans_into_with<Q: AnyPick>(
+        a: Self,
+        b: &Self,
+        b_replica: &[u32],
+        plans: &[Part<Q>],
+    ) -> Self {
         debug_assert!(plans.iter().all(|part| part
             .picks
             .iter()
@@ -385,7 +377,7 @@ impl<K: Item, V: Item> Run<K, V> {
         }
         let hash_col = || fixed(hash, &b.hash, &plan);
         let counter_col = || fixed(counter, &b.counter, &plan);
-        let replica_col = || fixed(replica, &b.replica, &plan);
+        let replica_col = || fixed(replica, b_replica, &plan);
         let keys_col = || {
             let mut keys = keys;
             keys.interleave_in_place(&b.keys, &plan);
@@ -693,6 +685,17 @@ fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
 
 /// Whether a replica map (their index -> ours) keeps the order of indices: rows it maps
 /// stay sorted.
+/// What [`Run::remapped`] returns: a run's replica column under another replica table,
+/// and the order of its rows there where it differs.
+#[derive(Debug)]
+pub struct Remapped {
+    /// The replica column in the new indices, in the run's own row order.
+    pub replica: Vec<u32>,
+    /// Row `order[k]` (a [`Pick::left`]) is the `k`-th in the new order, which moves rows
+    /// only among rows of one hash; `None` where the order is the run's own.
+    pub order: Option<Vec<Pick>>,
+}
+
 pub(crate) fn is_monotonic(map: &[u32]) -> bool {
     map.windows(2).all(|w| w[0] < w[1])
 }

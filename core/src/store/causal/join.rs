@@ -6,7 +6,8 @@ use pluriverse_kernels::dots::DotContext;
 
 use super::CausalStore;
 use crate::item::Item;
-use crate::store::run::{Run, SCAN_ROWS};
+use crate::store::run::{Remapped, Run, SCAN_ROWS};
+use pluriverse_kernels::interleave::Pick;
 
 /// Joins whose other side costs more than 1/INCREMENTAL_FRACTION of this store take the
 /// full merge path.
@@ -28,7 +29,20 @@ pub enum JoinPath {
 /// The other side of a join, with replica indices already mapped into ours.
 pub(super) struct Incoming<'a, K: Item, V: Item> {
     pub(super) run: Cow<'a, Run<K, V>>,
+    /// The run's replica column in our indices where the tables differ (the run's own is
+    /// then in the other's), in the run's row order.
+    pub(super) replica: Option<Vec<u32>>,
+    /// The order of the run's rows under our indices where it differs from the run's own:
+    /// row `order[k].index()` is the `k`-th (see [`Run::remapped`]).
+    pub(super) order: Option<Vec<Pick>>,
     pub(super) ctx: Cow<'a, DotContext>,
+}
+
+impl<K: Item, V: Item> Incoming<'_, K, V> {
+    /// The run's replica column, in our indices.
+    pub(super) fn replica(&self) -> &[u32] {
+        self.replica.as_deref().unwrap_or(&self.run.replica)
+    }
 }
 
 impl<K: Item, V: Item> CausalStore<K, V> {
@@ -39,6 +53,8 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         if is_identity(map) {
             return Incoming {
                 run: src,
+                replica: None,
+                order: None,
                 ctx: Cow::Borrowed(other.ctx.dots()),
             };
         }
@@ -46,9 +62,13 @@ impl<K: Item, V: Item> CausalStore<K, V> {
         for (theirs, &ours) in other.ctx.dots().replicas().iter().zip(map) {
             *ctx.replica_mut(ours) = theirs.clone();
         }
-        let run = src.remapped(map);
+        // only the replica column changes (and, for some keys, the order of their rows):
+        // the other columns are read where they are
+        let Remapped { replica, order } = src.remapped(map);
         Incoming {
-            run: Cow::Owned(run),
+            run: src,
+            replica: Some(replica),
+            order,
             ctx: Cow::Owned(ctx),
         }
     }

@@ -57,11 +57,29 @@ impl<'a> SeenTable<'a> {
     }
 }
 
-/// Plans the merge of rows `ra` of `a` and `rb` of `b` (both sorted) by the join rule,
-/// appending the rows to keep, in order, to `plan` (counted from `ra.start` and
-/// `rb.start`; `seen` is our context and theirs): a row in both is kept once; a row on
-/// one side only is kept unless the other side's context has seen its dot (then the other
-/// side removed it). Reads only the sort keys and dots; the columns are interleaved after.
+/// The other side of a full join as the merge reads it: its run, its replica column in our
+/// indices, and the order of its rows under them where that differs from the run's own.
+struct OtherSide<'r, K: Item, V: Item> {
+    run: &'r Run<K, V>,
+    replica: &'r [u32],
+    order: Option<&'r [Pick]>,
+}
+
+impl<K: Item, V: Item> OtherSide<'_, K, V> {
+    /// The run's row at place `k` of the order.
+    #[inline]
+    fn row(&self, k: usize) -> usize {
+        self.order.map_or(k, |o| o[k].index())
+    }
+}
+
+/// Plans the merge of places `ra` of `a` and `rb` of `b` (both in order; a place of `b`
+/// is a row of its run where it keeps the run's order) by the join rule, appending the rows
+/// to keep, in order, to `plan` (counted from `ra.start` and `rb.start`: a row of `b` that
+/// another order moved stays among the rows of its hash, so in its part; `seen` is our
+/// context and theirs): a row in both is kept once; a row on one side only is kept unless
+/// the other side's context has seen its dot (then the other side removed it). Reads only
+/// the sort keys and dots; the columns are interleaved after.
 ///
 /// With `CHECK`, also gathers what [`Conflicts`] needs to find dots bound to two contents:
 /// a value mismatch where both sides hold the same entry (compared only there), and the
@@ -69,7 +87,7 @@ impl<'a> SeenTable<'a> {
 fn plan_join<K: Item, V: Item, Q: AnyPick, const CHECK: bool>(
     a: &Run<K, V>,
     ra: std::ops::Range<usize>,
-    b: &Run<K, V>,
+    b: &OtherSide<'_, K, V>,
     rb: std::ops::Range<usize>,
     (ours, theirs): &(SeenTable<'_>, SeenTable<'_>),
     plan: &mut Vec<Q>,
@@ -77,10 +95,23 @@ fn plan_join<K: Item, V: Item, Q: AnyPick, const CHECK: bool>(
 ) {
     // picks count from the ranges' starts (the part's bases)
     let (la, lb) = (ra.start, rb.start);
-    for step in merge::runs(a, ra, b, rb) {
+    let (run, replica) = (b.run, b.replica);
+    // the order of `merge::runs`, with `b`'s rows in its order and its replica indices ours
+    let order = |i: usize, k: usize| {
+        let j = b.row(k);
+        match a.hash[i].cmp(&run.hash[j]) {
+            std::cmp::Ordering::Equal => a
+                .keys
+                .cmp_at(i, &run.keys, j)
+                .then_with(|| a.replica[i].cmp(&replica[j]))
+                .then_with(|| a.counter[i].cmp(&run.counter[j])),
+            o => o,
+        }
+    };
+    for step in merge::Merge::new(ra, rb, order) {
         match step {
-            Step::Both(i, j) => {
-                if CHECK && a.values.cmp_at(i, &b.values, j).is_ne() {
+            Step::Both(i, k) => {
+                if CHECK && a.values.cmp_at(i, &run.values, b.row(k)).is_ne() {
                     conflicts.note_mismatch(a.replica[i], a.counter[i]);
                 }
                 plan.push(Q::left(i - la));
@@ -92,11 +123,12 @@ fn plan_join<K: Item, V: Item, Q: AnyPick, const CHECK: bool>(
                     conflicts.dropped_ours.push((a.replica[i], a.counter[i]));
                 }
             }
-            Step::Right(j) => {
-                if !ours.contains(b.replica[j], b.counter[j]) {
+            Step::Right(k) => {
+                let j = b.row(k);
+                if !ours.contains(replica[j], run.counter[j]) {
                     plan.push(Q::right(j - lb));
                 } else if CHECK {
-                    conflicts.dropped_theirs.push((b.replica[j], b.counter[j]));
+                    conflicts.dropped_theirs.push((replica[j], run.counter[j]));
                 }
             }
         }
@@ -217,6 +249,12 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             None => &runs[0],
         };
         let b: &Run<K, V> = &inc.run;
+        let b_replica = inc.replica();
+        let other = OtherSide {
+            run: b,
+            replica: b_replica,
+            order: inc.order.as_deref(),
+        };
         let theirs: &DotContext = &inc.ctx;
         let seen = (SeenTable::new(self.ctx.dots()), SeenTable::new(theirs));
         let plan_part = |p: usize| {
@@ -226,7 +264,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
             plan_join::<K, V, Q, CHECK>(
                 a,
                 ab[p]..ab[p + 1],
-                b,
+                &other,
                 bb[p]..bb[p + 1],
                 &seen,
                 &mut plan,
@@ -278,7 +316,7 @@ impl<K: Item, V: Item> CausalStore<K, V> {
                     .unwrap_or_default()
             }
         };
-        let out = Run::interleave_plans_into(ours_run, b, &plans);
+        let out = Run::interleave_plans_into_with(ours_run, b, b_replica, &plans);
         drop(plans);
         self.ctx.dots_mut().union_with(theirs);
         self.runs = if out.rows() > 0 {
